@@ -1,0 +1,6 @@
+//! The generic event engine: simulated time, the event queue and seeded RNG streams.
+//! It knows nothing about Redis, clients or traffic.
+
+pub mod time;
+
+pub use time::SimTime;

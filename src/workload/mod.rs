@@ -1,0 +1,3 @@
+//! Traffic: CPQ keyspaces, arrival processes, popularity, value sizes, events; trace readers.
+
+pub mod trace;
