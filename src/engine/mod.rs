@@ -4,3 +4,6 @@
 pub mod time;
 
 pub use time::SimTime;
+pub mod rng;
+
+pub use rng::RngStream;
