@@ -23,3 +23,5 @@ pub trait ReplayCache: Send {
     /// Figures at the end of the replay.
     fn end_figures(&self) -> EndFigures;
 }
+
+pub mod redis_model;

@@ -1,0 +1,607 @@
+//! One Redis 7.0 server (a cluster shard's master) as a state machine over simulated time:
+//! commands with eviction before each one, lazy expiry on lookup, and serverCron's ticks (LRU
+//! clock refresh, the active expire cycle, dict shrinking). It reports the main-thread CPU each
+//! step used, so `node` can charge it to the single command thread; it has no queue itself.
+//!
+//! Follows REDIS-MODEL.md sections 1-7; the simplifications are named where they are made.
+
+use super::db::{Db, KeyRef};
+use super::evict::{self, EvictionContext, EvictionPool, MaxmemoryPolicy};
+use super::memory;
+use crate::engine::{RngStream, SimTime};
+
+/// CPU cost constants of the main thread (nanoseconds), with where each comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuCosts {
+    /// Deleting one expired key in the active cycle: measured 203 ms of expire CPU for 100k
+    /// keys of 100 bytes (REDIS-MODEL.md section 7), i.e. about 2 µs.
+    pub expire_delete_ns: u64,
+    /// Checking one sampled TTL key that has not expired (a dict walk step and a compare).
+    pub expire_check_ns: u64,
+    /// Deleting one evicted key (like an expired-key deletion).
+    pub evict_delete_ns: u64,
+    /// Sampling one candidate into the eviction pool.
+    pub evict_sample_ns: u64,
+}
+
+impl Default for CpuCosts {
+    fn default() -> CpuCosts {
+        CpuCosts {
+            expire_delete_ns: 2_030,
+            expire_check_ns: 100,
+            evict_delete_ns: 1_500,
+            evict_sample_ns: 60,
+        }
+    }
+}
+
+/// A shard's Redis settings, resolved (no defaults left to apply).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RedisConfig {
+    /// `maxmemory` in bytes; 0 = no limit.
+    pub maxmemory_bytes: u64,
+    /// `maxmemory-policy`.
+    pub maxmemory_policy: MaxmemoryPolicy,
+    /// `maxmemory-samples` (default 5).
+    pub maxmemory_samples: u32,
+    /// `maxmemory-eviction-tenacity` 0..100 (default 10).
+    pub maxmemory_eviction_tenacity: u32,
+    /// `hz` 1..500 (default 10).
+    pub hz: u32,
+    /// `lfu-log-factor` (default 10).
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time` in minutes (default 1; 0 = no decay).
+    pub lfu_decay_time: u32,
+    /// `active-expire-effort` 1..10 (default 1).
+    pub active_expire_effort: u32,
+    /// `cluster-enabled`: cluster-mode dict entries are 16 bytes larger.
+    pub cluster_enabled: bool,
+    /// `used_memory` with no keys: server, clients and buffers (bytes).
+    pub base_used_memory_bytes: u64,
+    /// Unix time in ms at simulated time zero (drives the LRU and LFU clocks).
+    pub epoch_unix_ms: u64,
+    /// Offset of the first serverCron tick after time zero, in ms (< 1000/hz).
+    pub cron_phase_ms: u64,
+    /// Main-thread CPU costs.
+    pub cpu: CpuCosts,
+}
+
+impl Default for RedisConfig {
+    fn default() -> RedisConfig {
+        RedisConfig {
+            maxmemory_bytes: 0,
+            maxmemory_policy: MaxmemoryPolicy::Noeviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            hz: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            active_expire_effort: 1,
+            cluster_enabled: false,
+            base_used_memory_bytes: memory::EMPTY_SERVER_USED_MEMORY_BYTES,
+            epoch_unix_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+            cron_phase_ms: 0,
+            cpu: CpuCosts::default(),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The cron period in ns (1000/hz ms).
+    pub fn cron_period_ns(&self) -> u64 {
+        1_000_000_000 / self.hz as u64
+    }
+
+    /// performEvictions' time limit in µs (evict.c evictionTimeLimitUs); None = unlimited.
+    pub fn eviction_time_limit_us(&self) -> Option<u64> {
+        let t = self.maxmemory_eviction_tenacity;
+        if t <= 10 {
+            Some(50 * t as u64)
+        } else if t < 100 {
+            Some((500.0 * 1.15f64.powi(t as i32 - 10)) as u64)
+        } else {
+            None
+        }
+    }
+}
+
+/// Counters of one shard, named as in `INFO`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Commands executed (OOM-rejected ones included).
+    pub total_commands_processed: u64,
+    /// Lookups that found the key.
+    pub keyspace_hits: u64,
+    /// Lookups that did not (expired ones included).
+    pub keyspace_misses: u64,
+    /// Keys evicted.
+    pub evicted_keys: u64,
+    /// Keys expired (lazily or actively).
+    pub expired_keys: u64,
+    /// Keys expired by the active cycle.
+    pub expired_keys_active: u64,
+    /// Commands rejected with `-OOM`.
+    pub oom_errors: u64,
+    /// Active expire cycles that hit their time limit.
+    pub expired_time_cap_reached_count: u64,
+    /// CPU spent in active expiry (ns).
+    pub expire_cycle_cpu_ns: u64,
+    /// CPU spent evicting (ns).
+    pub eviction_cpu_ns: u64,
+}
+
+/// The tag of a key id: its top 8 bits (the simulator puts the keyspace index there), used to
+/// count evictions and expirations per keyspace.
+pub fn key_tag(key_id: u64) -> usize {
+    (key_id >> 56) as usize
+}
+
+/// Evictions and expirations per key tag (see `key_tag`); evictions of keys whose TTL had not
+/// passed are counted apart ("evicted before their TTL").
+#[derive(Clone, Debug)]
+pub struct TagCounters {
+    /// Keys evicted, per tag.
+    pub evicted: Vec<u64>,
+    /// Keys evicted while holding a TTL that had not yet passed, per tag.
+    pub evicted_before_ttl: Vec<u64>,
+    /// Keys expired (lazily or actively), per tag.
+    pub expired: Vec<u64>,
+}
+
+impl Default for TagCounters {
+    fn default() -> TagCounters {
+        TagCounters {
+            evicted: vec![0; 256],
+            evicted_before_ttl: vec![0; 256],
+            expired: vec![0; 256],
+        }
+    }
+}
+
+/// A command the model executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// GET key.
+    Get(KeyRef),
+    /// SET key value [PX ttl] [NX]: `ttl_ms` 0 = no TTL (and an existing TTL is removed).
+    Set {
+        /// The key.
+        key: KeyRef,
+        /// Value length in bytes.
+        value_size: u32,
+        /// TTL in ms, 0 for none.
+        ttl_ms: u64,
+        /// Only set if absent.
+        nx: bool,
+    },
+    /// INCR key (creating it at 1), with PEXPIRE ttl_ms when the key was created (0 = none):
+    /// the fixed-window rate-limit pair as one step.
+    IncrExpire {
+        /// The counter key.
+        key: KeyRef,
+        /// TTL given to a new counter, ms.
+        ttl_ms: u64,
+    },
+    /// DEL key (also the compare-and-delete script when the owner matches).
+    Del(KeyRef),
+    /// PEXPIRE key ttl_ms on an existing key (session refresh).
+    Expire {
+        /// The key.
+        key: KeyRef,
+        /// New TTL in ms.
+        ttl_ms: u64,
+    },
+}
+
+impl Command {
+    /// Commands flagged `denyoom` (rejected when eviction cannot free memory).
+    pub fn is_denyoom(&self) -> bool {
+        matches!(self, Command::Set { .. } | Command::IncrExpire { .. })
+    }
+}
+
+/// The reply of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A value was returned (GET hit).
+    Value,
+    /// Nil: GET miss, or SET NX on an existing key.
+    Nil,
+    /// OK / done (SET, DEL, PEXPIRE).
+    Ok,
+    /// An integer reply (INCR's new value, DEL/PEXPIRE's count).
+    Integer(i64),
+    /// `-OOM command not allowed when used memory > 'maxmemory'.`
+    Oom,
+}
+
+/// A step's result: the reply and the main-thread CPU it used beyond the command's own
+/// service time (eviction, expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Executed {
+    /// The reply.
+    pub reply: Reply,
+    /// Extra main-thread CPU in ns (eviction before the command, lazy expiry).
+    pub extra_cpu_ns: u64,
+    /// Keys evicted before this command.
+    pub evicted: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ExpireState {
+    cursor: usize,
+    stale_perc: f64,
+    timelimit_exit: bool,
+    last_fast_start_ns: u64,
+}
+
+/// One Redis server's state.
+#[derive(Clone, Debug)]
+pub struct Shard {
+    cfg: RedisConfig,
+    db: Db,
+    pool: EvictionPool,
+    lru_clock: u32,
+    next_cron_ns: u64,
+    expire: ExpireState,
+    sample_rng: RngStream,
+    lfu_rng: RngStream,
+    stats: ShardStats,
+    tags: TagCounters,
+    /// Counter values of INCR keys are not modelled; INT encoding sizes are.
+    int_value_bytes: u64,
+}
+
+impl Shard {
+    /// A new, empty server. `rng` seeds its sampling and LFU streams.
+    pub fn new(cfg: RedisConfig, rng: &RngStream) -> Shard {
+        let int_value_bytes = memory::value_object_bytes(
+            1,
+            memory::StringEncoding::Int,
+            !cfg.maxmemory_policy.needs_own_lru_field(),
+        );
+        let lru_clock = evict::lru_clock(cfg.epoch_unix_ms);
+        Shard {
+            db: Db::new(cfg.cluster_enabled),
+            pool: EvictionPool::default(),
+            lru_clock,
+            next_cron_ns: cfg.cron_phase_ms * 1_000_000,
+            expire: ExpireState::default(),
+            sample_rng: rng.child(1),
+            lfu_rng: rng.child(2),
+            stats: ShardStats::default(),
+            tags: TagCounters::default(),
+            int_value_bytes,
+            cfg,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RedisConfig {
+        &self.cfg
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &ShardStats {
+        &self.stats
+    }
+
+    /// Evictions and expirations per key tag.
+    pub fn tag_counters(&self) -> &TagCounters {
+        &self.tags
+    }
+
+    /// `used_memory`: base plus the database.
+    pub fn used_memory(&self) -> u64 {
+        self.cfg.base_used_memory_bytes + self.db.used_bytes()
+    }
+
+    /// Keys resident (expired-but-unreclaimed included), as `dbsize`.
+    pub fn keys(&self) -> u64 {
+        self.db.len() as u64
+    }
+
+    /// Keys with a TTL resident.
+    pub fn expires(&self) -> u64 {
+        self.db.expires_len() as u64
+    }
+
+    /// The database (read-only), for metrics and tests.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Resident keys whose TTL has passed at `now` (a linear scan: for metrics and tests).
+    pub fn expired_resident(&self, now: SimTime) -> u64 {
+        let now_ms = self.unix_ms(now);
+        (0..self.db.expires_len())
+            .filter(|&i| self.db.entry(self.db.ttl_key_pos(i)).expire_at_ms < now_ms)
+            .count() as u64
+    }
+
+    /// Unix ms as the server sees it at simulated `now`.
+    pub fn unix_ms(&self, now: SimTime) -> u64 {
+        self.cfg.epoch_unix_ms + now.as_ms()
+    }
+
+    /// The next serverCron tick at or before `now`, if one is due.
+    pub fn cron_due(&self, now: SimTime) -> Option<SimTime> {
+        (self.next_cron_ns <= now.as_ns()).then_some(SimTime(self.next_cron_ns))
+    }
+
+    /// Runs the serverCron tick due at `tick` (from `cron_due`): refreshes the cached LRU
+    /// clock, shrinks sparse dicts, runs the slow active expire cycle and then a fast cycle
+    /// (the event-loop iteration that ran the timer). Returns the main-thread CPU used (ns).
+    pub fn cron(&mut self, tick: SimTime) -> u64 {
+        debug_assert_eq!(tick.as_ns(), self.next_cron_ns);
+        self.next_cron_ns += self.cfg.cron_period_ns();
+        self.lru_clock = evict::lru_clock(self.unix_ms(tick));
+        self.db.resize_tables();
+        let slow = self.active_expire_cycle(tick, false);
+        slow + self.active_expire_cycle(SimTime(tick.as_ns() + slow), true)
+    }
+
+    /// Executes one command at `now` (the time it starts on the main thread): a fast expire
+    /// cycle if due (beforeSleep), eviction until under `maxmemory` (processCommand), then the
+    /// command itself.
+    pub fn execute(&mut self, now: SimTime, cmd: Command) -> Executed {
+        let mut extra_cpu_ns = self.active_expire_cycle(now, true);
+        self.stats.total_commands_processed += 1;
+        let (fail, evicted, evict_cpu) = self.perform_evictions(now);
+        extra_cpu_ns += evict_cpu;
+        if fail && cmd.is_denyoom() {
+            self.stats.oom_errors += 1;
+            return Executed {
+                reply: Reply::Oom,
+                extra_cpu_ns,
+                evicted,
+            };
+        }
+        let now_ms = self.unix_ms(now);
+        let reply = match cmd {
+            Command::Get(key) => match self.lookup(key, now_ms, true) {
+                Some(_) => {
+                    self.stats.keyspace_hits += 1;
+                    Reply::Value
+                }
+                None => {
+                    self.stats.keyspace_misses += 1;
+                    Reply::Nil
+                }
+            },
+            Command::Set {
+                key,
+                value_size,
+                ttl_ms,
+                nx,
+            } => {
+                let value_bytes = memory::value_object_bytes(
+                    value_size as u64,
+                    memory::string_encoding(value_size as u64),
+                    false,
+                );
+                // lookupKeyWrite touches the existing object (a failed NX too).
+                match self.lookup(key, now_ms, false) {
+                    Some(_) if nx => Reply::Nil,
+                    Some(pos) => {
+                        // dbOverwrite: LFU keeps the old field, LRU gets a fresh stamp.
+                        let lru = if self.cfg.maxmemory_policy.is_lfu() {
+                            self.db.entry(pos).lru
+                        } else {
+                            self.new_lru_field(now_ms)
+                        };
+                        self.db.overwrite(pos, value_bytes, lru);
+                        let expire_at = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
+                        let headroom = self.headroom();
+                        self.db.set_expire(pos, expire_at, headroom);
+                        Reply::Ok
+                    }
+                    None => {
+                        self.add_key(key, value_bytes, now_ms, ttl_ms);
+                        Reply::Ok
+                    }
+                }
+            }
+            Command::IncrExpire { key, ttl_ms } => match self.lookup(key, now_ms, false) {
+                Some(_) => Reply::Integer(2),
+                None => {
+                    let bytes = self.int_value_bytes;
+                    self.add_key(key, bytes, now_ms, ttl_ms);
+                    Reply::Integer(1)
+                }
+            },
+            Command::Del(key) => match self.lookup(key, now_ms, false) {
+                Some(pos) => {
+                    self.db.remove(pos);
+                    Reply::Integer(1)
+                }
+                None => Reply::Integer(0),
+            },
+            Command::Expire { key, ttl_ms } => match self.lookup(key, now_ms, false) {
+                Some(pos) => {
+                    let headroom = self.headroom();
+                    self.db.set_expire(pos, now_ms + ttl_ms, headroom);
+                    Reply::Integer(1)
+                }
+                None => Reply::Integer(0),
+            },
+        };
+        Executed {
+            reply,
+            extra_cpu_ns,
+            evicted,
+        }
+    }
+
+    fn new_lru_field(&self, now_ms: u64) -> u32 {
+        if self.cfg.maxmemory_policy.is_lfu() {
+            evict::lfu_new_field(now_ms)
+        } else {
+            self.lru_clock
+        }
+    }
+
+    fn headroom(&self) -> Option<u64> {
+        (self.cfg.maxmemory_bytes > 0)
+            .then(|| self.cfg.maxmemory_bytes.saturating_sub(self.used_memory()))
+    }
+
+    fn add_key(&mut self, key: KeyRef, value_bytes: u64, now_ms: u64, ttl_ms: u64) {
+        let lru = self.new_lru_field(now_ms);
+        let headroom = self.headroom();
+        let pos = self.db.insert(key, value_bytes, lru, headroom);
+        if ttl_ms > 0 {
+            let headroom = self.headroom();
+            self.db.set_expire(pos, now_ms + ttl_ms, headroom);
+        }
+    }
+
+    /// db.c lookupKey: lazy expiry (strict `now > when`), then the LRU/LFU touch.
+    fn lookup(&mut self, key: KeyRef, now_ms: u64, _read: bool) -> Option<usize> {
+        let pos = self.db.find(key.id)?;
+        let e = self.db.entry(pos);
+        if e.expire_at_ms != 0 && now_ms > e.expire_at_ms {
+            self.tags.expired[key_tag(e.key_id)] += 1;
+            self.db.remove(pos);
+            self.stats.expired_keys += 1;
+            return None;
+        }
+        let field = if self.cfg.maxmemory_policy.is_lfu() {
+            evict::lfu_on_access(
+                e.lru,
+                now_ms,
+                self.cfg.lfu_log_factor,
+                self.cfg.lfu_decay_time,
+                &mut self.lfu_rng,
+            )
+        } else {
+            self.lru_clock
+        };
+        self.db.entry_mut(pos).lru = field;
+        Some(pos)
+    }
+
+    /// evict.c performEvictions: returns (failed, keys evicted, CPU ns).
+    fn perform_evictions(&mut self, now: SimTime) -> (bool, u32, u64) {
+        let maxmemory = self.cfg.maxmemory_bytes;
+        if maxmemory == 0 || self.used_memory() <= maxmemory {
+            return (false, 0, 0);
+        }
+        let to_free = self.used_memory() - maxmemory;
+        let ctx = EvictionContext {
+            policy: self.cfg.maxmemory_policy,
+            samples: self.cfg.maxmemory_samples,
+            lru_clock: self.lru_clock,
+            unix_ms: self.unix_ms(now),
+            lfu_decay_time: self.cfg.lfu_decay_time,
+        };
+        let limit_ns = self.cfg.eviction_time_limit_us().map(|us| us * 1000);
+        let mut freed = 0u64;
+        let mut evicted = 0u32;
+        let mut cpu_ns = 0u64;
+        while freed < to_free {
+            let (victim, sampled) =
+                evict::choose_victim(&self.db, &mut self.pool, &ctx, &mut self.sample_rng);
+            cpu_ns += sampled as u64 * self.cfg.cpu.evict_sample_ns;
+            let Some(pos) = victim else {
+                self.stats.eviction_cpu_ns += cpu_ns;
+                return (true, evicted, cpu_ns);
+            };
+            let before = self.used_memory();
+            let gone = self.db.remove(pos);
+            let tag = key_tag(gone.key_id);
+            self.tags.evicted[tag] += 1;
+            if gone.expire_at_ms != 0 && gone.expire_at_ms >= ctx.unix_ms {
+                self.tags.evicted_before_ttl[tag] += 1;
+            }
+            freed += before - self.used_memory();
+            evicted += 1;
+            self.stats.evicted_keys += 1;
+            cpu_ns += self.cfg.cpu.evict_delete_ns;
+            if evicted % 16 == 0 && limit_ns.is_some_and(|l| cpu_ns > l) {
+                break; // the eviction timer proc goes on before later commands
+            }
+        }
+        self.stats.eviction_cpu_ns += cpu_ns;
+        (false, evicted, cpu_ns)
+    }
+
+    /// expire.c activeExpireCycle (slow or fast) at `now`; returns the CPU used (ns).
+    fn active_expire_cycle(&mut self, now: SimTime, fast: bool) -> u64 {
+        let effort = self.cfg.active_expire_effort.saturating_sub(1) as u64;
+        let keys_per_loop = 20 + 5 * effort;
+        let fast_duration_us = 1000 + 250 * effort;
+        let slow_time_perc = 25 + 2 * effort;
+        let acceptable_stale = 10 - effort.min(9);
+        if fast {
+            if !self.expire.timelimit_exit && self.expire.stale_perc < acceptable_stale as f64 {
+                return 0;
+            }
+            if now.as_ns() < self.expire.last_fast_start_ns + fast_duration_us * 2_000
+                && self.expire.last_fast_start_ns != 0
+            {
+                return 0;
+            }
+            self.expire.last_fast_start_ns = now.as_ns().max(1);
+        }
+        let timelimit_ns = if fast {
+            fast_duration_us * 1000
+        } else {
+            slow_time_perc * 1_000_000_000 / self.cfg.hz as u64 / 100
+        };
+        self.expire.timelimit_exit = false;
+        let now_ms = self.unix_ms(now);
+        let (mut total_sampled, mut total_expired) = (0u64, 0u64);
+        let mut cpu_ns = 0u64;
+        let mut iteration = 0u64;
+        loop {
+            iteration += 1;
+            let num = self.db.expires_len() as u64;
+            if num == 0 {
+                break;
+            }
+            let slots = self.db.expires_table_size();
+            if slots > memory::DICT_HT_INITIAL_SIZE && num * 100 / slots < 1 {
+                break;
+            }
+            let n = num.min(keys_per_loop);
+            let (mut sampled, mut expired) = (0u64, 0u64);
+            while sampled < n && self.db.expires_len() > 0 {
+                if self.expire.cursor >= self.db.expires_len() {
+                    self.expire.cursor = 0;
+                }
+                let pos = self.db.ttl_key_pos(self.expire.cursor);
+                sampled += 1;
+                if now_ms > self.db.entry(pos).expire_at_ms {
+                    let gone = self.db.remove(pos);
+                    self.tags.expired[key_tag(gone.key_id)] += 1; // the last TTL key moved into the cursor's place
+                    expired += 1;
+                    cpu_ns += self.cfg.cpu.expire_delete_ns;
+                } else {
+                    self.expire.cursor += 1;
+                    cpu_ns += self.cfg.cpu.expire_check_ns;
+                }
+            }
+            total_sampled += sampled;
+            total_expired += expired;
+            if iteration % 16 == 0 && cpu_ns > timelimit_ns {
+                self.expire.timelimit_exit = true;
+                self.stats.expired_time_cap_reached_count += 1;
+                break;
+            }
+            if !(sampled == 0 || expired * 100 / sampled > acceptable_stale) {
+                break;
+            }
+        }
+        self.stats.expired_keys += total_expired;
+        self.stats.expired_keys_active += total_expired;
+        self.stats.expire_cycle_cpu_ns += cpu_ns;
+        let current = if total_sampled > 0 {
+            total_expired as f64 * 100.0 / total_sampled as f64
+        } else {
+            0.0
+        };
+        self.expire.stale_perc = current * 0.05 + self.expire.stale_perc * 0.95;
+        cpu_ns
+    }
+}
