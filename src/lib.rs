@@ -3,5 +3,6 @@
 //! (crate tour written in a later step)
 
 pub mod engine;
+pub mod redis;
 pub mod replay;
 pub mod workload;
