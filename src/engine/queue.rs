@@ -180,8 +180,6 @@ impl<E> EventQueue<E> {
     /// Called with `current` empty and at least one bucket non-empty: advances `last_popped_ns` to
     /// the smallest pending time and redistributes the lowest non-empty bucket, so that `current`
     /// holds every event at that time, in insertion order.
-    #[cold]
-    #[inline(never)]
     fn refill_current(&mut self) {
         debug_assert!(self.current.is_empty() && self.nonempty_buckets != 0);
         let bucket = self.nonempty_buckets.trailing_zeros() as usize;
