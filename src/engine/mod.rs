@@ -7,3 +7,6 @@ pub use time::SimTime;
 pub mod rng;
 
 pub use rng::RngStream;
+pub mod queue;
+
+pub use queue::{bench_hold, EventQueue, HoldBench};

@@ -1,6 +1,8 @@
-//! The Redis 7 model: memory accounting, databases, eviction, expiry, shards and clusters.
+//! The Redis 7 model: memory accounting, databases, eviction, expiry, shards, hash slots and
+//! clusters. Follows `../shared/REDIS-MODEL.md` (Redis 7.0.15); knows nothing of CPQ traffic.
 
 pub mod db;
 pub mod evict;
 pub mod memory;
 pub mod shard;
+pub mod slots;
