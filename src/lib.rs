@@ -5,4 +5,5 @@
 pub mod engine;
 pub mod redis;
 pub mod replay;
+pub mod scenario;
 pub mod workload;

@@ -1,0 +1,225 @@
+//! The scenario format (TOML, `version = 1`): serde types that mirror the file (`raw`),
+//! validation into a resolved `Scenario` (`resolve`, `model`), human units (`units`) and
+//! distributions (`dist`). Every user mistake becomes a `ScenarioError` naming the file, the
+//! line and column, the field path and a hint. The default CPQ scenario is embedded here.
+
+pub mod dist;
+pub mod model;
+pub mod raw;
+pub mod resolve;
+pub mod units;
+
+pub use model::*;
+
+use std::fmt;
+use std::path::Path;
+
+/// The embedded default scenario (`workloads/cpq.toml`).
+pub const DEFAULT_SCENARIO_TOML: &str = include_str!("../../workloads/cpq.toml");
+/// How the embedded default is named in messages.
+pub const DEFAULT_SCENARIO_NAME: &str = "<embedded workloads/cpq.toml>";
+
+/// One step of a field path: a table key or an array index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathSeg {
+    /// A table key.
+    Key(String),
+    /// An array index (0-based).
+    Index(usize),
+}
+
+/// A field that failed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Where in the document.
+    pub path: Vec<PathSeg>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// A scenario that could not be loaded: names the file, position, field and a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file (or the embedded default's name).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Dotted field path (`keyspaces[2].ttl_ms`), when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Renders a field path as `keyspaces[2].ttl_ms`.
+pub fn path_to_string(path: &[PathSeg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            PathSeg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, col)
+}
+
+enum Node<'a> {
+    Item(&'a toml_edit::Item),
+    Table(&'a toml_edit::Table),
+    Value(&'a toml_edit::Value),
+}
+
+impl<'a> Node<'a> {
+    fn span(&self) -> Option<std::ops::Range<usize>> {
+        match self {
+            Node::Item(i) => i.span().or_else(|| i.as_table().and_then(|t| t.span())),
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+        }
+    }
+
+    fn child(&self, seg: &PathSeg) -> Option<Node<'a>> {
+        match (self, seg) {
+            (Node::Item(i), PathSeg::Key(k)) => match i {
+                toml_edit::Item::Table(t) => t.get(k).map(Node::Item),
+                toml_edit::Item::Value(v) => Node::Value(v).child(seg),
+                _ => None,
+            },
+            (Node::Item(i), PathSeg::Index(n)) => match i {
+                toml_edit::Item::ArrayOfTables(a) => a.get(*n).map(Node::Table),
+                toml_edit::Item::Value(v) => Node::Value(v).child(seg),
+                _ => None,
+            },
+            (Node::Table(t), PathSeg::Key(k)) => t.get(k).map(Node::Item),
+            (Node::Value(toml_edit::Value::InlineTable(t)), PathSeg::Key(k)) => {
+                t.get(k).map(Node::Value)
+            }
+            (Node::Value(toml_edit::Value::Array(a)), PathSeg::Index(n)) => {
+                a.get(*n).map(Node::Value)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Finds the byte span of the deepest item of `path` present in the document.
+fn locate(src: &str, path: &[PathSeg]) -> Option<std::ops::Range<usize>> {
+    let doc = toml_edit::ImDocument::parse(src.to_string()).ok()?;
+    let mut node = Node::Item(doc.as_item());
+    let mut best = None;
+    for seg in path {
+        match node.child(seg) {
+            Some(n) => {
+                best = n.span().or(best);
+                node = n;
+            }
+            None => break,
+        }
+    }
+    best
+}
+
+/// Parses and validates a scenario from TOML text; `file` names it in errors.
+pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let raw: raw::RawScenario = toml::from_str(src).map_err(|e| {
+        let (line, column) = match e.span() {
+            Some(span) => {
+                let (l, c) = line_col(src, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        let message = e.message().trim().to_string();
+        let hint = if message.contains("unknown field") {
+            Some("check the spelling against workloads/README.md (unknown fields are errors)".to_string())
+        } else if message.contains("missing field") {
+            Some("add the field; workloads/README.md lists the required ones".to_string())
+        } else if message.contains("invalid type") {
+            Some("check the value's type against workloads/README.md".to_string())
+        } else {
+            None
+        };
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            column,
+            field: None,
+            message,
+            hint,
+        }
+    })?;
+    resolve::resolve(&raw).map_err(|fe| {
+        let (line, column) = match locate(src, &fe.path) {
+            Some(span) => {
+                let (l, c) = line_col(src, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            column,
+            field: Some(path_to_string(&fe.path)),
+            message: fe.message,
+            hint: Some(fe.hint),
+        }
+    })
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        line: None,
+        column: None,
+        field: None,
+        message: format!("cannot read the scenario: {e}"),
+        hint: Some("check the path; run `cacheplan run` with no file for the embedded default".into()),
+    })?;
+    parse(&src, &path.display().to_string())
+}
+
+/// The embedded default scenario, parsed.
+pub fn default_scenario() -> Scenario {
+    parse(DEFAULT_SCENARIO_TOML, DEFAULT_SCENARIO_NAME)
+        .expect("the embedded default scenario is valid (checked by tests)")
+}

@@ -1,0 +1,282 @@
+//! The resolved scenario: what the core simulates. Built only by `scenario::resolve`; every
+//! default is applied and every cross-reference is an index, so the core re-checks nothing.
+
+use super::dist::Dist;
+use crate::engine::SimTime;
+use crate::redis::shard::RedisConfig;
+use crate::redis::slots::SlotMap;
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Scenario name (names the output folder).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The seed from the file, if it gave one (the CLI picks one otherwise).
+    pub seed: Option<u64>,
+    /// Simulated time to run.
+    pub duration: SimTime,
+    /// Figures before this time are not counted in totals.
+    pub warmup: SimTime,
+    /// Width of a time-series window.
+    pub window: SimTime,
+    /// Unix ms at simulated time zero (Redis's LRU/LFU clocks read it).
+    pub start_unix_ms: u64,
+    /// Application instances (each with its own in-process state).
+    pub app_instances: u32,
+    /// Tenants.
+    pub tenants: Vec<Tenant>,
+    /// Databases and services behind the cache.
+    pub origins: Vec<Origin>,
+    /// Redis clusters.
+    pub clusters: Vec<Cluster>,
+    /// Keyspaces.
+    pub keyspaces: Vec<Keyspace>,
+    /// Placement plans.
+    pub plans: Vec<Plan>,
+    /// Timeline events.
+    pub events: Vec<Event>,
+    /// Service-level objectives.
+    pub slo: Slo,
+}
+
+/// A tenant.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Name as used in keys.
+    pub name: String,
+    /// Share of every keyspace's traffic (the shares sum to 1).
+    pub traffic_share: f64,
+    /// Multiplier of every keyspace's `keys_per_tenant`.
+    pub size: f64,
+}
+
+/// An origin: a database or service with a connection pool.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// Name.
+    pub name: String,
+    /// Requests served at once (connection pool size).
+    pub concurrency: u32,
+    /// Service time in ms.
+    pub service_time_ms: Dist,
+    /// Requests that may wait for a connection; more are rejected.
+    pub queue_limit: u32,
+    /// A request waiting longer than this fails (timeout).
+    pub timeout: SimTime,
+}
+
+/// A Redis cluster (or one standalone server when `shards = 1`).
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Name.
+    pub name: String,
+    /// Number of master shards.
+    pub shards: u32,
+    /// Settings shared by every shard (`maxmemory_bytes` is per shard).
+    pub redis: RedisConfig,
+    /// Slot assignment.
+    pub slot_map: SlotMap,
+    /// Main-thread service time per command, µs.
+    pub service_time_us: Dist,
+    /// Client-to-shard network round trip, µs.
+    pub network_rtt_us: Dist,
+    /// Cost of one shard (currency units per month), for capacity search.
+    pub cost_per_shard: f64,
+    /// Cost per GB of maxmemory.
+    pub cost_per_gb: f64,
+}
+
+/// What a keyspace's requests do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// GET; on a miss load from the origin and SET with the TTL (catalog, summaries, previews).
+    ReadThrough,
+    /// GET; a hit refreshes the TTL (PEXPIRE); a miss loads from the origin and SETs.
+    Session,
+    /// INCR + PEXPIRE per window per actor (fixed-window rate limit).
+    RateLimit,
+    /// SET NX PX to acquire; on success hold, then compare-and-delete.
+    Lock,
+    /// GET the fast-path key; on a miss run the command at the origin and SET the result.
+    Idempotency,
+}
+
+impl Operation {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::ReadThrough => "read-through",
+            Operation::Session => "session",
+            Operation::RateLimit => "rate-limit",
+            Operation::Lock => "lock",
+            Operation::Idempotency => "idempotency",
+        }
+    }
+}
+
+/// How much losing a keyspace's keys hurts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Criticality {
+    /// Pure acceleration.
+    Low,
+    /// Load protection.
+    Medium,
+    /// User-visible when lost.
+    High,
+    /// Protects a business invariant (idempotency, sessions).
+    Critical,
+}
+
+impl Criticality {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Criticality::Low => "low",
+            Criticality::Medium => "medium",
+            Criticality::High => "high",
+            Criticality::Critical => "critical",
+        }
+    }
+}
+
+/// Key popularity within a tenant's keys.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Popularity {
+    /// Zipf with this exponent (0 = uniform).
+    Zipf(f64),
+    /// Every key equally likely.
+    Uniform,
+    /// A fraction of keys gets a fraction of requests, uniform within each set.
+    HotSet {
+        /// Fraction of keys that are hot.
+        hot_keys_fraction: f64,
+        /// Fraction of requests going to them.
+        hot_requests_fraction: f64,
+    },
+}
+
+/// TTL jitter added on each SET.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Jitter {
+    /// None.
+    None,
+    /// Uniform in ±pct % of the TTL.
+    UniformPct(f64),
+    /// Uniform in [0, max] added.
+    UpTo(SimTime),
+}
+
+/// A client strategy (what a reader does around the cache).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    /// GET; on a miss load and SET.
+    CacheAside,
+}
+
+/// A traffic burst.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Burst {
+    /// Start.
+    pub start: SimTime,
+    /// End (exclusive).
+    pub end: SimTime,
+    /// Rate multiplier while it lasts.
+    pub multiplier: f64,
+}
+
+/// A keyspace: one kind of key with its traffic.
+#[derive(Clone, Debug)]
+pub struct Keyspace {
+    /// Name.
+    pub name: String,
+    /// Key template, e.g. `catalog:{tenant}:publication:{version}:offering:{id}`.
+    pub key_template: String,
+    /// Whether the template names the tenant.
+    pub key_has_tenant: bool,
+    /// Whether the template carries a version dimension.
+    pub key_has_version: bool,
+    /// Typical rendered key length in bytes (for memory).
+    pub key_len_bytes: u32,
+    /// What requests do.
+    pub operation: Operation,
+    /// Criticality.
+    pub criticality: Criticality,
+    /// Mean requests per second at profile multiplier 1.
+    pub rate_per_s: f64,
+    /// Distinct keys per tenant of size 1.
+    pub keys_per_tenant: u64,
+    /// Popularity of keys.
+    pub popularity: Popularity,
+    /// Value size in bytes.
+    pub value_size_bytes: Dist,
+    /// TTL set on write (0 = none).
+    pub ttl: SimTime,
+    /// Jitter on the TTL.
+    pub jitter: Jitter,
+    /// Origin index (read-through, session, idempotency).
+    pub origin: Option<usize>,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// 24 hourly rate multipliers (simulated time 0 = hour 0 of `start_unix_ms`'s day).
+    pub hourly_profile: Vec<f64>,
+    /// Bursts.
+    pub bursts: Vec<Burst>,
+    /// Rate-limit window.
+    pub window: SimTime,
+    /// Lock hold time in ms.
+    pub hold_ms: Dist,
+    /// Probability a request is retried (idempotency).
+    pub retry_probability: f64,
+    /// Delay before a retry.
+    pub retry_delay: SimTime,
+    /// Client timeout on a Redis call.
+    pub client_timeout: SimTime,
+}
+
+/// A plan: where each keyspace lives.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Cluster index per keyspace index.
+    pub cluster_of_keyspace: Vec<usize>,
+}
+
+/// What a timeline event does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    /// Versioned keys: every reader moves to a new version (new, cold keys).
+    NewVersion,
+}
+
+/// A timeline event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// When.
+    pub at: SimTime,
+    /// Label (charts, report).
+    pub name: String,
+    /// What it does.
+    pub action: EventAction,
+    /// Keyspace indices affected.
+    pub keyspaces: Vec<usize>,
+}
+
+/// Service-level objectives (empty maps: no objective).
+#[derive(Clone, Debug, Default)]
+pub struct Slo {
+    /// Minimum hit ratio per keyspace index.
+    pub hit_ratio_min: Vec<Option<f64>>,
+    /// Maximum p99 latency (ms) per keyspace index.
+    pub latency_p99_ms_max: Vec<Option<f64>>,
+    /// Maximum origin load peak (requests/s in a window) per origin index.
+    pub origin_peak_per_s_max: Vec<Option<f64>>,
+    /// Maximum evictions of critical keys before their TTL.
+    pub critical_evictions_max: Option<u64>,
+    /// Maximum shard utilization (0..1).
+    pub shard_utilization_max: Option<f64>,
+}

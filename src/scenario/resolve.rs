@@ -1,0 +1,859 @@
+//! Validation: turns the raw file into a resolved `Scenario`, applying defaults and turning
+//! names into indices. Every rejection names the field path and gives a hint.
+
+use super::dist::Dist;
+use super::model::*;
+use super::raw::*;
+use super::units::Millis;
+use super::{FieldError, PathSeg};
+use crate::engine::SimTime;
+use crate::redis::evict::MaxmemoryPolicy;
+use crate::redis::shard::RedisConfig;
+use crate::redis::slots::SlotMap;
+
+type R<T> = Result<T, FieldError>;
+
+struct Path(Vec<PathSeg>);
+
+impl Path {
+    fn root() -> Path {
+        Path(Vec::new())
+    }
+    fn key(&self, k: &str) -> Path {
+        let mut v = self.0.clone();
+        v.push(PathSeg::Key(k.to_string()));
+        Path(v)
+    }
+    fn idx(&self, i: usize) -> Path {
+        let mut v = self.0.clone();
+        v.push(PathSeg::Index(i));
+        Path(v)
+    }
+    fn err(&self, message: impl Into<String>, hint: impl Into<String>) -> FieldError {
+        FieldError {
+            path: self.0.clone(),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+fn positive_ms(p: &Path, v: Millis) -> R<SimTime> {
+    if !(v.0 > 0.0) {
+        return Err(p.err(
+            format!("must be positive, got {} ms", v.0),
+            "give a positive duration such as \"30s\"",
+        ));
+    }
+    Ok(SimTime::from_ns((v.0 * 1e6).round() as u64))
+}
+
+fn non_negative_ms(p: &Path, v: Millis) -> R<SimTime> {
+    if !(v.0 >= 0.0) {
+        return Err(p.err(
+            format!("must not be negative, got {} ms", v.0),
+            "give a duration such as \"0s\" or \"30s\"",
+        ));
+    }
+    Ok(SimTime::from_ns((v.0 * 1e6).round() as u64))
+}
+
+fn int_in(p: &Path, v: i64, lo: i64, hi: i64) -> R<u32> {
+    if v < lo || v > hi {
+        return Err(p.err(
+            format!("{v} is out of range"),
+            format!("allowed: {lo} to {hi}"),
+        ));
+    }
+    Ok(v as u32)
+}
+
+fn positive_f(p: &Path, v: f64) -> R<f64> {
+    if !(v > 0.0) || !v.is_finite() {
+        return Err(p.err(
+            format!("must be a positive number, got {v}"),
+            "rates, sizes and multipliers must be > 0",
+        ));
+    }
+    Ok(v)
+}
+
+fn fraction(p: &Path, v: f64) -> R<f64> {
+    if !(0.0..=1.0).contains(&v) {
+        return Err(p.err(format!("{v} is not a fraction"), "allowed: 0 to 1"));
+    }
+    Ok(v)
+}
+
+/// Resolves a distribution written as `{ dist = "...", ... }`.
+fn dist(p: &Path, d: &RawDist) -> R<Dist> {
+    let need = |name: &str, v: Option<f64>| -> R<f64> {
+        let v = v.ok_or_else(|| {
+            p.key(name).err(
+                format!("dist = \"{}\" needs `{name}`", d.dist),
+                format!("add {name} = <number>"),
+            )
+        })?;
+        positive_f(&p.key(name), v)
+    };
+    let unused = |names: &[(&str, bool)]| -> R<()> {
+        for (name, present) in names {
+            if *present {
+                return Err(p.key(name).err(
+                    format!("`{name}` does not apply to dist = \"{}\"", d.dist),
+                    "remove it, or pick the distribution it belongs to",
+                ));
+            }
+        }
+        Ok(())
+    };
+    let r = match d.dist.as_str() {
+        "fixed" => {
+            unused(&[
+                ("mean", d.mean.is_some()),
+                ("median", d.median.is_some()),
+                ("sigma", d.sigma.is_some()),
+                ("min", d.min.is_some()),
+                ("max", d.max.is_some()),
+                ("values", d.values.is_some()),
+                ("weights", d.weights.is_some()),
+            ])?;
+            Dist::Fixed(need("value", d.value)?)
+        }
+        "exponential" => {
+            unused(&[
+                ("value", d.value.is_some()),
+                ("median", d.median.is_some()),
+                ("sigma", d.sigma.is_some()),
+                ("min", d.min.is_some()),
+                ("max", d.max.is_some()),
+                ("values", d.values.is_some()),
+                ("weights", d.weights.is_some()),
+            ])?;
+            Dist::Exponential(need("mean", d.mean)?)
+        }
+        "lognormal" => {
+            unused(&[
+                ("value", d.value.is_some()),
+                ("mean", d.mean.is_some()),
+                ("min", d.min.is_some()),
+                ("max", d.max.is_some()),
+                ("values", d.values.is_some()),
+                ("weights", d.weights.is_some()),
+            ])?;
+            Dist::Lognormal {
+                mu: need("median", d.median)?.ln(),
+                sigma: need("sigma", d.sigma)?,
+            }
+        }
+        "uniform" => {
+            unused(&[
+                ("value", d.value.is_some()),
+                ("mean", d.mean.is_some()),
+                ("median", d.median.is_some()),
+                ("sigma", d.sigma.is_some()),
+                ("values", d.values.is_some()),
+                ("weights", d.weights.is_some()),
+            ])?;
+            let (min, max) = (need("min", d.min)?, need("max", d.max)?);
+            if min > max {
+                return Err(p.key("min").err(
+                    format!("min {min} is above max {max}"),
+                    "swap them",
+                ));
+            }
+            Dist::Uniform { min, max }
+        }
+        "empirical" => {
+            unused(&[
+                ("value", d.value.is_some()),
+                ("mean", d.mean.is_some()),
+                ("median", d.median.is_some()),
+                ("sigma", d.sigma.is_some()),
+                ("min", d.min.is_some()),
+                ("max", d.max.is_some()),
+            ])?;
+            let values = d.values.clone().ok_or_else(|| {
+                p.key("values")
+                    .err("dist = \"empirical\" needs `values`", "values = [100, 200, 400]")
+            })?;
+            if values.is_empty() {
+                return Err(p.key("values").err("is empty", "give at least one value"));
+            }
+            for (i, v) in values.iter().enumerate() {
+                positive_f(&p.key("values").idx(i), *v)?;
+            }
+            let weights = d.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+            if weights.len() != values.len() {
+                return Err(p.key("weights").err(
+                    format!("{} weights for {} values", weights.len(), values.len()),
+                    "give one weight per value",
+                ));
+            }
+            for (i, w) in weights.iter().enumerate() {
+                positive_f(&p.key("weights").idx(i), *w)?;
+            }
+            let total: f64 = weights.iter().sum();
+            let mut acc = 0.0;
+            let mut cdf: Vec<f64> = weights
+                .iter()
+                .map(|w| {
+                    acc += w / total;
+                    acc
+                })
+                .collect();
+            *cdf.last_mut().expect("non-empty") = 1.0;
+            Dist::Empirical { values, cdf }
+        }
+        other => {
+            return Err(p.key("dist").err(
+                format!("unknown distribution \"{other}\""),
+                "use fixed, exponential, lognormal, uniform or empirical",
+            ))
+        }
+    };
+    Ok(r)
+}
+
+fn find(p: &Path, names: &[&str], name: &str, what: &str) -> R<usize> {
+    names.iter().position(|n| *n == name).ok_or_else(|| {
+        p.err(
+            format!("no {what} named \"{name}\""),
+            format!("known {what}s: {}", names.join(", ")),
+        )
+    })
+}
+
+fn unique_names<'a>(p: &Path, names: impl Iterator<Item = &'a str>) -> R<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, n) in names.enumerate() {
+        if n.is_empty() {
+            return Err(p.idx(i).key("name").err("is empty", "give it a name"));
+        }
+        if !seen.insert(n) {
+            return Err(p
+                .idx(i)
+                .key("name")
+                .err(format!("\"{n}\" is used twice"), "names must be unique"));
+        }
+    }
+    Ok(())
+}
+
+/// Typical rendered length of a key template: each `{placeholder}` replaced by a value of
+/// typical length, `{{x}}` (a literal hash tag around a value) adding its two braces.
+fn template_key_len(template: &str, tenant_len: usize) -> u32 {
+    let mut len = 0usize;
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        len += open;
+        let after = &rest[open..];
+        let double = after.starts_with("{{");
+        let inner_start = if double { 2 } else { 1 };
+        let Some(close) = after[inner_start..].find('}') else {
+            len += after.len();
+            rest = "";
+            break;
+        };
+        let name = &after[inner_start..inner_start + close];
+        len += match name {
+            "tenant" | "tenantId" => tenant_len,
+            "version" | "publicationId" | "priceBookId" | "policyVersion" => 10,
+            "configHash" | "contextHash" | "keyHash" | "idempotencyKey" => 16,
+            _ => 8,
+        };
+        let end = inner_start + close + if double { 2 } else { 1 };
+        if double {
+            len += 2;
+        }
+        rest = &after[end.min(after.len())..];
+    }
+    (len + rest.len()) as u32
+}
+
+/// Validates and resolves a raw scenario.
+pub fn resolve(raw: &RawScenario) -> R<Scenario> {
+    let root = Path::root();
+    if raw.version != 1 {
+        return Err(root.key("version").err(
+            format!("unsupported scenario version {}", raw.version),
+            "this cacheplan reads version = 1",
+        ));
+    }
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(root.key("name").err(
+            format!("\"{}\" is not a usable name", raw.name),
+            "use letters, digits, '-', '_' or '.' (it names the output folder)",
+        ));
+    }
+    let sim = root.key("simulation");
+    let duration = positive_ms(&sim.key("duration_ms"), raw.simulation.duration_ms)?;
+    let warmup = match raw.simulation.warmup_ms {
+        Some(w) => non_negative_ms(&sim.key("warmup_ms"), w)?,
+        None => SimTime::ZERO,
+    };
+    if warmup >= duration {
+        return Err(sim.key("warmup_ms").err(
+            "warm-up is not shorter than the run",
+            "make warmup_ms smaller than duration_ms",
+        ));
+    }
+    let window = match raw.simulation.window_ms {
+        Some(w) => positive_ms(&sim.key("window_ms"), w)?,
+        None => SimTime::from_secs(10).min(duration),
+    };
+    let app_instances = int_in(
+        &sim.key("app_instances"),
+        raw.simulation.app_instances.unwrap_or(4) as i64,
+        1,
+        10_000,
+    )?;
+
+    // Tenants.
+    let tp = root.key("tenants");
+    if raw.tenants.is_empty() {
+        return Err(tp.err("no tenants", "add at least one [[tenants]] table"));
+    }
+    unique_names(&tp, raw.tenants.iter().map(|t| t.name.as_str()))?;
+    let mut tenants = Vec::new();
+    let mut weight_total = 0.0;
+    for (i, t) in raw.tenants.iter().enumerate() {
+        let w = positive_f(
+            &tp.idx(i).key("traffic_weight"),
+            t.traffic_weight.unwrap_or(1.0),
+        )?;
+        let size = positive_f(&tp.idx(i).key("size"), t.size.unwrap_or(1.0))?;
+        weight_total += w;
+        tenants.push(Tenant {
+            name: t.name.clone(),
+            traffic_share: w,
+            size,
+        });
+    }
+    for t in &mut tenants {
+        t.traffic_share /= weight_total;
+    }
+    let tenant_len = tenants.iter().map(|t| t.name.len()).max().unwrap_or(8);
+
+    // Origins.
+    let op = root.key("origins");
+    unique_names(&op, raw.origins.iter().map(|o| o.name.as_str()))?;
+    let mut origins = Vec::new();
+    for (i, o) in raw.origins.iter().enumerate() {
+        let p = op.idx(i);
+        origins.push(Origin {
+            name: o.name.clone(),
+            concurrency: int_in(&p.key("concurrency"), o.concurrency, 1, 1_000_000)?,
+            service_time_ms: dist(&p.key("service_time_ms"), &o.service_time_ms)?,
+            queue_limit: int_in(
+                &p.key("queue_limit"),
+                o.queue_limit.unwrap_or(10_000),
+                0,
+                10_000_000,
+            )?,
+            timeout: match o.timeout_ms {
+                Some(t) => positive_ms(&p.key("timeout_ms"), t)?,
+                None => SimTime::from_secs(5),
+            },
+        });
+    }
+    let origin_names: Vec<&str> = origins.iter().map(|o| o.name.as_str()).collect();
+
+    // Clusters.
+    let cp = root.key("clusters");
+    if raw.clusters.is_empty() {
+        return Err(cp.err("no clusters", "add at least one [[clusters]] table"));
+    }
+    unique_names(&cp, raw.clusters.iter().map(|c| c.name.as_str()))?;
+    let mut clusters = Vec::new();
+    let start_unix_ms = raw.simulation.start_unix_ms.unwrap_or(1_782_982_800_000); // 2026-07-02T09:00Z
+    for (i, c) in raw.clusters.iter().enumerate() {
+        let p = cp.idx(i);
+        let shards = int_in(&p.key("shards"), c.shards, 1, 16_384)?;
+        let policy_name = c.maxmemory_policy.as_deref().unwrap_or("noeviction");
+        let policy = MaxmemoryPolicy::parse(policy_name).ok_or_else(|| {
+            p.key("maxmemory_policy").err(
+                format!("unknown maxmemory-policy \"{policy_name}\""),
+                "use noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random or volatile-ttl",
+            )
+        })?;
+        let cluster_enabled = c.cluster_enabled.unwrap_or(shards > 1);
+        if shards > 1 && !cluster_enabled {
+            return Err(p.key("cluster_enabled").err(
+                "several shards need cluster mode",
+                "set cluster_enabled = true or shards = 1",
+            ));
+        }
+        let redis = RedisConfig {
+            maxmemory_bytes: c.maxmemory_bytes.0,
+            maxmemory_policy: policy,
+            maxmemory_samples: int_in(
+                &p.key("maxmemory_samples"),
+                c.maxmemory_samples.unwrap_or(5),
+                1,
+                64,
+            )?,
+            maxmemory_eviction_tenacity: int_in(
+                &p.key("maxmemory_eviction_tenacity"),
+                c.maxmemory_eviction_tenacity.unwrap_or(10),
+                0,
+                100,
+            )?,
+            hz: int_in(&p.key("hz"), c.hz.unwrap_or(10), 1, 500)?,
+            lfu_log_factor: int_in(
+                &p.key("lfu_log_factor"),
+                c.lfu_log_factor.unwrap_or(10),
+                0,
+                1_000_000,
+            )?,
+            lfu_decay_time: int_in(
+                &p.key("lfu_decay_time"),
+                c.lfu_decay_time.unwrap_or(1),
+                0,
+                1_000_000,
+            )?,
+            active_expire_effort: int_in(
+                &p.key("active_expire_effort"),
+                c.active_expire_effort.unwrap_or(1),
+                1,
+                10,
+            )?,
+            cluster_enabled,
+            epoch_unix_ms: start_unix_ms,
+            ..RedisConfig::default()
+        };
+        if redis.maxmemory_bytes > 0 && redis.maxmemory_bytes <= redis.base_used_memory_bytes {
+            return Err(p.key("maxmemory_bytes").err(
+                format!(
+                    "{} bytes is below the {} bytes an empty Redis 7 server uses",
+                    redis.maxmemory_bytes, redis.base_used_memory_bytes
+                ),
+                "give maxmemory per shard, e.g. \"256mb\" (0 = no limit)",
+            ));
+        }
+        let slot_map = match &c.slots {
+            None => SlotMap::even(shards as usize),
+            Some(ranges) => {
+                let mut rs = Vec::new();
+                for (j, r) in ranges.iter().enumerate() {
+                    let q = p.key("slots").idx(j);
+                    rs.push((
+                        int_in(&q.key("shard"), r.shard, 0, shards as i64 - 1)? as usize,
+                        int_in(&q.key("start"), r.start, 0, 16_383)? as u16,
+                        int_in(&q.key("end"), r.end, 0, 16_383)? as u16,
+                    ));
+                }
+                SlotMap::from_ranges(shards as usize, &rs)
+                    .map_err(|m| p.key("slots").err(m, "assign every slot 0..16383 exactly once"))?
+            }
+        };
+        let service_time_us = match &c.service_time_us {
+            Some(d) => dist(&p.key("service_time_us"), d)?,
+            // Measured on the reference 2-vCPU machine: ~25-45 µs per unpipelined request with
+            // client and server sharing the CPUs (REDIS-MODEL.md section 10); the server's share
+            // is taken as a lognormal with median 15 µs.
+            None => Dist::Lognormal {
+                mu: 15f64.ln(),
+                sigma: 0.35,
+            },
+        };
+        let network_rtt_us = match &c.network_rtt_us {
+            Some(d) => dist(&p.key("network_rtt_us"), d)?,
+            None => Dist::Lognormal {
+                mu: 250f64.ln(),
+                sigma: 0.3,
+            },
+        };
+        clusters.push(Cluster {
+            name: c.name.clone(),
+            shards,
+            redis,
+            slot_map,
+            service_time_us,
+            network_rtt_us,
+            cost_per_shard: c.cost_per_shard.unwrap_or(1.0),
+            cost_per_gb: c.cost_per_gb.unwrap_or(0.0),
+        });
+    }
+    let cluster_names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+
+    // Keyspaces.
+    let kp = root.key("keyspaces");
+    if raw.keyspaces.is_empty() {
+        return Err(kp.err("no keyspaces", "add at least one [[keyspaces]] table"));
+    }
+    if raw.keyspaces.len() > 255 {
+        return Err(kp.err("more than 255 keyspaces", "merge keyspaces"));
+    }
+    unique_names(&kp, raw.keyspaces.iter().map(|k| k.name.as_str()))?;
+    let mut keyspaces = Vec::new();
+    for (i, k) in raw.keyspaces.iter().enumerate() {
+        let p = kp.idx(i);
+        let operation = match k.operation.as_str() {
+            "read-through" => Operation::ReadThrough,
+            "session" => Operation::Session,
+            "rate-limit" => Operation::RateLimit,
+            "lock" => Operation::Lock,
+            "idempotency" => Operation::Idempotency,
+            other => {
+                return Err(p.key("operation").err(
+                    format!("unknown operation \"{other}\""),
+                    "use read-through, session, rate-limit, lock or idempotency",
+                ))
+            }
+        };
+        let criticality = match k.criticality.as_deref().unwrap_or("medium") {
+            "low" => Criticality::Low,
+            "medium" => Criticality::Medium,
+            "high" => Criticality::High,
+            "critical" => Criticality::Critical,
+            other => {
+                return Err(p.key("criticality").err(
+                    format!("unknown criticality \"{other}\""),
+                    "use low, medium, high or critical",
+                ))
+            }
+        };
+        let rate_per_s = positive_f(&p.key("rate_per_s"), k.rate_per_s)?;
+        let keys_per_tenant = int_in(
+            &p.key("keys_per_tenant"),
+            k.keys_per_tenant.unwrap_or(10_000),
+            1,
+            i64::from(u32::MAX),
+        )? as u64;
+        let popularity = match &k.popularity {
+            None => Popularity::Zipf(0.9),
+            Some(pop) => {
+                let q = p.key("popularity");
+                match pop.dist.as_str() {
+                    "zipf" => {
+                        let a = pop.alpha.ok_or_else(|| {
+                            q.key("alpha").err("zipf needs `alpha`", "alpha = 0.9")
+                        })?;
+                        if !(0.0..=5.0).contains(&a) {
+                            return Err(q.key("alpha").err(format!("{a} out of range"), "allowed: 0 to 5"));
+                        }
+                        Popularity::Zipf(a)
+                    }
+                    "uniform" => Popularity::Uniform,
+                    "hot-set" => Popularity::HotSet {
+                        hot_keys_fraction: fraction(
+                            &q.key("hot_keys_fraction"),
+                            pop.hot_keys_fraction.unwrap_or(0.2),
+                        )?,
+                        hot_requests_fraction: fraction(
+                            &q.key("hot_requests_fraction"),
+                            pop.hot_requests_fraction.unwrap_or(0.8),
+                        )?,
+                    },
+                    other => {
+                        return Err(q.key("dist").err(
+                            format!("unknown popularity \"{other}\""),
+                            "use zipf, uniform or hot-set",
+                        ))
+                    }
+                }
+            }
+        };
+        let value_size_bytes = dist(&p.key("value_size_bytes"), &k.value_size_bytes)?;
+        let ttl = match k.ttl_ms {
+            Some(t) => non_negative_ms(&p.key("ttl_ms"), t)?,
+            None => SimTime::ZERO,
+        };
+        let jitter = match &k.ttl_jitter {
+            None => Jitter::None,
+            Some(j) => {
+                let q = p.key("ttl_jitter");
+                match j.kind.as_str() {
+                    "none" => Jitter::None,
+                    "uniform-pct" => {
+                        let pct = j.pct.ok_or_else(|| q.key("pct").err("uniform-pct needs `pct`", "pct = 10"))?;
+                        if !(0.0..100.0).contains(&pct) {
+                            return Err(q.key("pct").err(format!("{pct} out of range"), "allowed: 0 to <100"));
+                        }
+                        Jitter::UniformPct(pct)
+                    }
+                    "up-to" => Jitter::UpTo(positive_ms(
+                        &q.key("max_ms"),
+                        j.max_ms.ok_or_else(|| q.key("max_ms").err("up-to needs `max_ms`", "max_ms = \"90s\""))?,
+                    )?),
+                    other => {
+                        return Err(q.key("kind").err(
+                            format!("unknown jitter \"{other}\""),
+                            "use none, uniform-pct or up-to",
+                        ))
+                    }
+                }
+            }
+        };
+        if ttl == SimTime::ZERO && jitter != Jitter::None {
+            return Err(p.key("ttl_jitter").err("jitter without a TTL", "set ttl_ms or remove ttl_jitter"));
+        }
+        let needs_origin = matches!(
+            operation,
+            Operation::ReadThrough | Operation::Session | Operation::Idempotency
+        );
+        let origin = match (&k.origin, needs_origin) {
+            (Some(o), true) => Some(find(&p.key("origin"), &origin_names, o, "origin")?),
+            (None, true) => {
+                return Err(p.key("origin").err(
+                    format!("operation \"{}\" loads from an origin", k.operation),
+                    "add origin = \"<name of an [[origins]] entry>\"",
+                ))
+            }
+            (Some(_), false) => {
+                return Err(p.key("origin").err(
+                    format!("operation \"{}\" has no origin", k.operation),
+                    "remove origin",
+                ))
+            }
+            (None, false) => None,
+        };
+        let strategy = match &k.strategy {
+            None => Strategy::CacheAside,
+            Some(s) => {
+                let q = p.key("strategy");
+                match s.kind.as_str() {
+                    "cache-aside" => {
+                        for (name, present) in [
+                            ("lock_ttl_ms", s.lock_ttl_ms.is_some()),
+                            ("lock_poll_ms", s.lock_poll_ms.is_some()),
+                            ("lock_max_wait_ms", s.lock_max_wait_ms.is_some()),
+                            ("soft_ttl_ms", s.soft_ttl_ms.is_some()),
+                            ("beta", s.beta.is_some()),
+                        ] {
+                            if present {
+                                return Err(q.key(name).err(
+                                    format!("`{name}` does not apply to cache-aside"),
+                                    "remove it",
+                                ));
+                            }
+                        }
+                        Strategy::CacheAside
+                    }
+                    "single-flight" | "coalesce" | "stale-while-revalidate" | "xfetch" => {
+                        return Err(q.key("kind").err(
+                            format!("strategy \"{}\" is not simulated yet in this version", s.kind),
+                            "use cache-aside for now",
+                        ))
+                    }
+                    other => {
+                        return Err(q.key("kind").err(
+                            format!("unknown strategy \"{other}\""),
+                            "use cache-aside",
+                        ))
+                    }
+                }
+            }
+        };
+        let hourly_profile = match &k.hourly_profile {
+            None => vec![1.0; 24],
+            Some(v) => {
+                if v.len() != 24 {
+                    return Err(p.key("hourly_profile").err(
+                        format!("{} values", v.len()),
+                        "give 24 multipliers, one per hour",
+                    ));
+                }
+                for (h, m) in v.iter().enumerate() {
+                    if !(*m >= 0.0) {
+                        return Err(p.key("hourly_profile").idx(h).err("negative multiplier", "use >= 0"));
+                    }
+                }
+                v.clone()
+            }
+        };
+        let mut bursts = Vec::new();
+        for (j, b) in k.bursts.iter().enumerate() {
+            let q = p.key("bursts").idx(j);
+            let start = non_negative_ms(&q.key("start_ms"), b.start_ms)?;
+            let len = positive_ms(&q.key("duration_ms"), b.duration_ms)?;
+            let multiplier = positive_f(&q.key("multiplier"), b.multiplier)?;
+            if start >= duration {
+                return Err(q.key("start_ms").err("starts after the run ends", "start it before duration_ms"));
+            }
+            bursts.push(Burst {
+                start,
+                end: start + len,
+                multiplier,
+            });
+        }
+        let window_rl = match k.window_ms {
+            Some(w) => positive_ms(&p.key("window_ms"), w)?,
+            None => SimTime::from_secs(60),
+        };
+        let hold_ms = match &k.hold_ms {
+            Some(d) => dist(&p.key("hold_ms"), d)?,
+            None => Dist::Fixed(50.0),
+        };
+        let retry_probability = fraction(
+            &p.key("retry_probability"),
+            k.retry_probability.unwrap_or(0.0),
+        )?;
+        let retry_delay = match k.retry_delay_ms {
+            Some(d) => positive_ms(&p.key("retry_delay_ms"), d)?,
+            None => SimTime::from_secs(2),
+        };
+        let client_timeout = match k.client_timeout_ms {
+            Some(d) => positive_ms(&p.key("client_timeout_ms"), d)?,
+            None => SimTime::from_ms(50),
+        };
+        if operation == Operation::Lock && ttl == SimTime::ZERO {
+            return Err(p.key("ttl_ms").err("a lock needs a TTL (PX)", "ttl_ms = \"5s\""));
+        }
+        let template = &k.key_template;
+        if template.is_empty() {
+            return Err(p.key("key_template").err("is empty", "e.g. \"catalog:{tenant}:offering:{id}\""));
+        }
+        keyspaces.push(Keyspace {
+            name: k.name.clone(),
+            key_template: template.clone(),
+            key_has_tenant: template.contains("{tenant}") || template.contains("{tenantId}"),
+            key_has_version: ["{version}", "{publicationId}", "{priceBookId}", "{policyVersion}", "{revision}"]
+                .iter()
+                .any(|v| template.contains(&v[1..v.len() - 1]) && template.contains(v)),
+            key_len_bytes: template_key_len(template, tenant_len),
+            operation,
+            criticality,
+            rate_per_s,
+            keys_per_tenant,
+            popularity,
+            value_size_bytes,
+            ttl,
+            jitter,
+            origin,
+            strategy,
+            hourly_profile,
+            bursts,
+            window: window_rl,
+            hold_ms,
+            retry_probability,
+            retry_delay,
+            client_timeout,
+        });
+    }
+    let keyspace_names: Vec<&str> = keyspaces.iter().map(|k| k.name.as_str()).collect();
+
+    // Plans.
+    let pp = root.key("plans");
+    if raw.plans.is_empty() {
+        return Err(pp.err("no plans", "add at least one [[plans]] table placing keyspaces on clusters"));
+    }
+    unique_names(&pp, raw.plans.iter().map(|p| p.name.as_str()))?;
+    let mut plans = Vec::new();
+    for (i, pl) in raw.plans.iter().enumerate() {
+        let p = pp.idx(i).key("placement");
+        let mut cluster_of_keyspace = vec![usize::MAX; keyspaces.len()];
+        for (ks, cl) in &pl.placement {
+            let q = p.key(ks);
+            let ki = find(&q, &keyspace_names, ks, "keyspace")?;
+            cluster_of_keyspace[ki] = find(&q, &cluster_names, cl, "cluster")?;
+        }
+        if let Some(missing) = cluster_of_keyspace.iter().position(|c| *c == usize::MAX) {
+            return Err(p.err(
+                format!("keyspace \"{}\" is placed on no cluster", keyspace_names[missing]),
+                format!("add {} = \"<cluster>\" to this placement", keyspace_names[missing]),
+            ));
+        }
+        plans.push(Plan {
+            name: pl.name.clone(),
+            description: pl.description.clone(),
+            cluster_of_keyspace,
+        });
+    }
+
+    // Events.
+    let ep = root.key("events");
+    let mut events = Vec::new();
+    for (i, e) in raw.events.iter().enumerate() {
+        let p = ep.idx(i);
+        let at = non_negative_ms(&p.key("at_ms"), e.at_ms)?;
+        if at >= duration {
+            return Err(p.key("at_ms").err("is after the end of the run", "move it before duration_ms"));
+        }
+        let action = match e.action.as_str() {
+            "new-version" => EventAction::NewVersion,
+            other => {
+                return Err(p.key("action").err(
+                    format!("unknown action \"{other}\""),
+                    "use new-version",
+                ))
+            }
+        };
+        let mut ks = Vec::new();
+        for (j, name) in e.keyspaces.iter().enumerate() {
+            ks.push(find(&p.key("keyspaces").idx(j), &keyspace_names, name, "keyspace")?);
+        }
+        if ks.is_empty() {
+            return Err(p.key("keyspaces").err("is empty", "list the keyspaces the event affects"));
+        }
+        events.push(Event {
+            at,
+            name: e.name.clone(),
+            action,
+            keyspaces: ks,
+        });
+    }
+    events.sort_by_key(|e| e.at);
+
+    // SLOs.
+    let mut slo = Slo {
+        hit_ratio_min: vec![None; keyspaces.len()],
+        latency_p99_ms_max: vec![None; keyspaces.len()],
+        origin_peak_per_s_max: vec![None; origins.len()],
+        ..Slo::default()
+    };
+    if let Some(s) = &raw.slo {
+        let sp = root.key("slo");
+        for (ks, v) in &s.hit_ratio_min {
+            let q = sp.key("hit_ratio_min").key(ks);
+            slo.hit_ratio_min[find(&q, &keyspace_names, ks, "keyspace")?] = Some(fraction(&q, *v)?);
+        }
+        for (ks, v) in &s.latency_p99_ms_max {
+            let q = sp.key("latency_p99_ms_max").key(ks);
+            slo.latency_p99_ms_max[find(&q, &keyspace_names, ks, "keyspace")?] = Some(positive_f(&q, *v)?);
+        }
+        for (o, v) in &s.origin_peak_per_s_max {
+            let q = sp.key("origin_peak_per_s_max").key(o);
+            slo.origin_peak_per_s_max[find(&q, &origin_names, o, "origin")?] = Some(positive_f(&q, *v)?);
+        }
+        slo.critical_evictions_max = s.critical_evictions_max;
+        if let Some(u) = s.shard_utilization_max {
+            slo.shard_utilization_max = Some(fraction(&sp.key("shard_utilization_max"), u)?);
+        }
+    }
+
+    Ok(Scenario {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        seed: raw.simulation.seed,
+        duration,
+        warmup,
+        window,
+        start_unix_ms,
+        app_instances,
+        tenants,
+        origins,
+        clusters,
+        keyspaces,
+        plans,
+        events,
+        slo,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_lengths() {
+        assert_eq!(template_key_len("k:{id}", 8), 10);
+        assert_eq!(template_key_len("q:{{tenant}}:x", 8), 14);
+    }
+}
