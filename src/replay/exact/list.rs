@@ -176,6 +176,12 @@ impl Store {
         }
     }
 
+    /// The slab index of `obj_id` (resident or ghost), without expiry checks.
+    #[inline]
+    pub(crate) fn lookup(&self, obj_id: u64) -> Option<u32> {
+        self.table.get(obj_id)
+    }
+
     /// Allocates and indexes a node for `req`, charged `size`; the caller links it.
     /// `resident` = false makes a ghost entry (indexed, not charged).
     #[inline]
@@ -232,6 +238,14 @@ impl Store {
         }
         self.nodes[idx as usize].next = self.free_head;
         self.free_head = idx;
+    }
+
+    /// Stops charging resident node `idx` but keeps it indexed (it becomes a ghost), counting an eviction.
+    #[inline]
+    pub(crate) fn evict_to_ghost(&mut self, idx: u32) {
+        self.used -= self.nodes[idx as usize].size as u64;
+        self.n_resident -= 1;
+        self.evicted_keys += 1;
     }
 
     /// Counts one eviction (the caller then releases or ghosts the node).

@@ -19,6 +19,7 @@ mod clock;
 mod fifo;
 mod list;
 mod lru;
+mod s3fifo;
 mod sieve;
 mod table;
 
@@ -26,6 +27,7 @@ pub use bench::{bench_lru, BenchError, BenchFigures};
 pub use clock::ClockCache;
 pub use fifo::FifoCache;
 pub use lru::LruCache;
+pub use s3fifo::S3FifoCache;
 pub use sieve::SieveCache;
 
 use crate::replay::ReplayCache;
@@ -42,15 +44,18 @@ pub enum ExactPolicy {
     Sieve,
     /// CLOCK, one reference bit (`clock`).
     Clock,
+    /// S3-FIFO with libCacheSim's default parameters (`s3fifo`).
+    S3Fifo,
 }
 
 impl ExactPolicy {
     /// All policies, in a fixed order.
-    pub const ALL: [ExactPolicy; 4] = [
+    pub const ALL: [ExactPolicy; 5] = [
         ExactPolicy::Lru,
         ExactPolicy::Fifo,
         ExactPolicy::Sieve,
         ExactPolicy::Clock,
+        ExactPolicy::S3Fifo,
     ];
 
     /// The policy's name as libCacheSim spells it.
@@ -60,6 +65,7 @@ impl ExactPolicy {
             ExactPolicy::Fifo => "fifo",
             ExactPolicy::Sieve => "sieve",
             ExactPolicy::Clock => "clock",
+            ExactPolicy::S3Fifo => "s3fifo",
         }
     }
 
@@ -81,6 +87,7 @@ impl ExactPolicy {
             ExactPolicy::Fifo => Box::new(FifoCache::new(capacity, ignore_obj_size)),
             ExactPolicy::Sieve => Box::new(SieveCache::new(capacity, ignore_obj_size)),
             ExactPolicy::Clock => Box::new(ClockCache::new(capacity, ignore_obj_size)),
+            ExactPolicy::S3Fifo => Box::new(S3FifoCache::new(capacity, ignore_obj_size)),
         }
     }
 }

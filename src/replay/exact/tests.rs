@@ -64,7 +64,7 @@ fn other_policies_sit_between_bounds_on_cloud_physics() {
     // No libCacheSim count is stored for these: check they are sane (no worse than the
     // compulsory bound, and every miss accounted for).
     let trace = read_oracle_general("cloudPhysicsIO.oracleGeneral.bin");
-    for policy in [ExactPolicy::Sieve, ExactPolicy::Clock] {
+    for policy in [ExactPolicy::Sieve, ExactPolicy::Clock, ExactPolicy::S3Fifo] {
         let mut cache = policy.build(5_000, true);
         let misses = count_misses(cache.as_mut(), &trace);
         assert!(
@@ -72,8 +72,11 @@ fn other_policies_sit_between_bounds_on_cloud_physics() {
             "{}: {misses}",
             policy.name()
         );
+        // Every miss inserts (size 1 fits everywhere): inserts = evictions + keys at the end.
         let end = cache.end_figures();
-        assert_eq!(end.evicted_keys, Some(misses - 5_000));
+        assert_eq!(end.keys_end, Some(5_000), "{}", policy.name());
+        assert_eq!(end.evicted_keys, Some(misses - 5_000), "{}", policy.name());
+        println!("{} at 5000 objects: {misses} misses", policy.name());
     }
 }
 
@@ -327,5 +330,155 @@ fn policies_match_plain_references_on_random_traces() {
             assert_eq!(end.keys_end, Some(plain.entries.len() as u64));
             assert_eq!(end.used_memory_end, Some(plain.used()));
         }
+    }
+}
+
+/// Plain S3-FIFO: three Vecs ordered head (index 0) to tail, entries `(id, size, expiry, freq)`.
+struct RefS3Fifo {
+    capacity: u64,
+    small_cap: u64,
+    main_cap: u64,
+    ghost_cap: u64,
+    ignore_obj_size: bool,
+    small: Vec<(u64, u64, u64, u32)>,
+    main: Vec<(u64, u64, u64, u32)>,
+    ghost: Vec<(u64, u64)>,
+    has_evicted: bool,
+    evicted: u64,
+    expired: u64,
+}
+
+fn total(v: &[(u64, u64, u64, u32)]) -> u64 {
+    v.iter().map(|e| e.1).sum()
+}
+
+impl RefS3Fifo {
+    fn new(capacity: u64, ignore_obj_size: bool) -> RefS3Fifo {
+        let small_cap = capacity / 10;
+        RefS3Fifo {
+            capacity,
+            small_cap,
+            main_cap: capacity - small_cap,
+            ghost_cap: capacity * 9 / 10,
+            ignore_obj_size,
+            small: Vec::new(),
+            main: Vec::new(),
+            ghost: Vec::new(),
+            has_evicted: false,
+            evicted: 0,
+            expired: 0,
+        }
+    }
+
+    fn used(&self) -> u64 {
+        total(&self.small) + total(&self.main)
+    }
+
+    fn access(&mut self, req: &TraceRequest, now: u64) -> bool {
+        let mut hit_on_ghost = false;
+        for queue in [&mut self.small, &mut self.main] {
+            if let Some(p) = queue.iter().position(|e| e.0 == req.obj_id) {
+                if queue[p].2 < now {
+                    queue.remove(p);
+                    self.expired += 1;
+                } else {
+                    queue[p].3 += 1;
+                    return true;
+                }
+            }
+        }
+        if let Some(p) = self.ghost.iter().position(|e| e.0 == req.obj_id) {
+            self.ghost.remove(p);
+            hit_on_ghost = true;
+        }
+        let size = if self.ignore_obj_size {
+            1
+        } else {
+            req.obj_size as u64
+        };
+        if size > self.small_cap || size > self.capacity {
+            return false;
+        }
+        while self.used() + size > self.capacity {
+            self.has_evicted = true;
+            if total(&self.main) > self.main_cap || total(&self.small) == 0 {
+                while total(&self.main) > 0 {
+                    let mut e = self.main.pop().unwrap();
+                    if e.3 >= 1 {
+                        e.3 = e.3.min(3) - 1;
+                        self.main.insert(0, e);
+                    } else {
+                        self.evicted += 1;
+                        break;
+                    }
+                }
+            } else {
+                while total(&self.small) > 0 {
+                    let mut e = self.small.pop().unwrap();
+                    if e.3 >= 2 {
+                        e.3 = 0;
+                        self.main.insert(0, e);
+                    } else {
+                        self.evicted += 1;
+                        if e.1 <= self.ghost_cap {
+                            while self.ghost.iter().map(|g| g.1).sum::<u64>() + e.1 > self.ghost_cap
+                            {
+                                self.ghost.pop();
+                            }
+                            self.ghost.insert(0, (e.0, e.1));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let expiry = if req.ttl_s > 0 {
+            now + req.ttl_s as u64 * 1000
+        } else {
+            u64::MAX
+        };
+        let entry = (req.obj_id, size, expiry, 0);
+        if hit_on_ghost {
+            self.main.insert(0, entry);
+        } else if size >= self.small_cap {
+            return false;
+        } else if !self.has_evicted && total(&self.small) >= self.small_cap {
+            self.main.insert(0, entry);
+        } else {
+            self.small.insert(0, entry);
+        }
+        false
+    }
+}
+
+#[test]
+fn s3fifo_matches_a_plain_reference_on_random_traces() {
+    let mut rng = RngStream::named(12, "replay/exact/tests/s3fifo");
+    for round in 0..300 {
+        let trace = random_trace(&mut rng, 600);
+        let capacity = 1 + rng.below(800);
+        let ignore_obj_size = round % 3 == 0;
+        let capacity = if ignore_obj_size {
+            1 + capacity / 20
+        } else {
+            capacity
+        };
+        let mut fast = S3FifoCache::new(capacity, ignore_obj_size);
+        let mut plain = RefS3Fifo::new(capacity, ignore_obj_size);
+        for (i, req) in trace.iter().enumerate() {
+            assert_eq!(
+                fast.access(req, req.time_ms),
+                plain.access(req, req.time_ms),
+                "round {round} request {i} capacity {capacity}"
+            );
+        }
+        let end = fast.end_figures();
+        assert_eq!(end.evicted_keys, Some(plain.evicted), "round {round}");
+        assert_eq!(end.expired_keys, Some(plain.expired), "round {round}");
+        assert_eq!(
+            end.keys_end,
+            Some((plain.small.len() + plain.main.len()) as u64)
+        );
+        assert_eq!(end.used_memory_end, Some(plain.used()));
     }
 }
