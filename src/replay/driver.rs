@@ -245,10 +245,11 @@ pub fn replay(
         match time {
             TimeSource::Trace => times_ms.extend(batch.iter().map(|r| r.time_ms)),
             TimeSource::Rate { requests_per_s } => {
-                let ms_per_request = 1000.0 / requests_per_s;
+                // `i * 1000` is exact in f64 below 2^53, so one correctly rounded division
+                // lands exactly on whole milliseconds when the true value is whole.
                 times_ms.extend(
                     (first_index..first_index + batch.len() as u64)
-                        .map(|i| (i as f64 * ms_per_request).floor() as u64),
+                        .map(|i| ((i as f64 * 1000.0) / requests_per_s).floor() as u64),
                 );
             }
             TimeSource::Timeline(_) => {
@@ -455,6 +456,22 @@ mod tests {
             .unwrap();
             assert_eq!(&alone[0], result);
         }
+        // The same on a one-thread pool.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let one_thread = pool
+            .install(|| {
+                replay(
+                    &mut SliceSource::new(&requests),
+                    make_jobs(&ExactPolicy::ALL),
+                    &TimeSource::Trace,
+                    Some(50_000),
+                )
+            })
+            .unwrap();
+        assert_eq!(one_thread, all);
         assert_eq!(all[0].n_miss, 95_398);
         assert_eq!(all[5].n_miss, 72_229);
     }
