@@ -1,5 +1,10 @@
 //! Trace replay: drive cache policies (exact ones and the Redis model) with a trace, no latency.
 
+pub mod driver;
+pub mod exact;
+pub mod output;
+pub mod timeline;
+
 use crate::workload::trace::TraceRequest;
 
 /// Figures a cache reports at the end of a replay (absent figures are `None`, never zero).

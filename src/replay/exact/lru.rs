@@ -1,0 +1,46 @@
+//! Exact LRU with libCacheSim's semantics: a hit moves the object to the head, a miss inserts it
+//! at the head (if it fits in the cache at all) after evicting from the tail until it fits.
+
+use super::list::{insert_evicting_tail, List, Probe, Store};
+use crate::replay::{EndFigures, ReplayCache};
+use crate::workload::trace::TraceRequest;
+
+/// Exact least-recently-used cache.
+pub struct LruCache {
+    store: Store,
+    queue: List,
+}
+
+impl LruCache {
+    /// An empty LRU of `capacity` bytes, or objects when `ignore_obj_size`.
+    pub fn new(capacity: u64, ignore_obj_size: bool) -> LruCache {
+        LruCache {
+            store: Store::new(capacity, ignore_obj_size),
+            queue: List::default(),
+        }
+    }
+}
+
+impl ReplayCache for LruCache {
+    #[inline]
+    fn access(&mut self, req: &TraceRequest, now_ms: u64) -> bool {
+        match self.store.probe(req.obj_id, now_ms) {
+            Probe::Found(idx) => {
+                self.queue.move_to_head(&mut self.store.nodes, idx);
+                return true;
+            }
+            Probe::Expired(idx) => {
+                self.queue.unlink(&mut self.store.nodes, idx);
+                self.store.count_expiry();
+                self.store.release(idx, true);
+            }
+            Probe::Absent => {}
+        }
+        insert_evicting_tail(&mut self.store, &mut self.queue, req, now_ms);
+        false
+    }
+
+    fn end_figures(&self) -> EndFigures {
+        self.store.end_figures()
+    }
+}
