@@ -3,7 +3,9 @@
 //! (crate tour written in a later step)
 
 pub mod engine;
+pub mod metrics;
 pub mod redis;
 pub mod replay;
 pub mod scenario;
+pub mod sim;
 pub mod workload;
