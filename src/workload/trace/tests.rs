@@ -461,3 +461,123 @@ fn distinct_ids_helper_sanity() {
     let again: HashSet<u64> = [key_to_obj_id(b"k:1"), a].into_iter().collect();
     assert_eq!(again.len(), 1);
 }
+
+/// A reader serving `data` `times` times over (decode speed without disk I/O).
+struct Repeat {
+    data: Vec<u8>,
+    at: usize,
+    left: usize,
+}
+
+impl std::io::Read for Repeat {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.data.len() {
+            if self.left == 0 {
+                return Ok(0);
+            }
+            self.left -= 1;
+            self.at = 0;
+        }
+        let n = out.len().min(self.data.len() - self.at);
+        out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Decode throughput; run with
+/// `cargo test --release --lib decode_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn decode_speed() {
+    let cases = [
+        (
+            "traces/cloudPhysicsIO.oracleGeneral.bin",
+            TraceFormat::OracleGeneral,
+            200,
+        ),
+        (
+            "traces/synthetic/synth_ttl_20k_200k.twr.bin",
+            TraceFormat::Twr,
+            100,
+        ),
+        ("traces/cloudPhysicsIO.vscsi", TraceFormat::Vscsi, 200),
+        ("traces/cloudPhysicsIO.txt", TraceFormat::Txt, 40),
+        (
+            "traces/cloudPhysicsIO.csv",
+            TraceFormat::parse("csv", Some("time-col=2, obj-id-col=5, obj-size-col=4"))
+                .unwrap_or_else(|e| panic!("{e}")),
+            40,
+        ),
+    ];
+    for (path, format, times) in cases {
+        let mut data = std::fs::read(shared(path)).unwrap_or_else(|e| panic!("{e}"));
+        if path.ends_with(".csv") {
+            // Drop the header (the stream repeats) and end with a newline.
+            let first = data.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+            data.drain(..first);
+        }
+        if (path.ends_with(".csv") || path.ends_with(".txt")) && !data.ends_with(b"\n") {
+            data.push(b'\n');
+        }
+        let reader = Repeat {
+            data,
+            at: 0,
+            left: times,
+        };
+        let mut src =
+            from_reader(Box::new(reader), &format, path).unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = Vec::new();
+        let start = std::time::Instant::now();
+        let mut n = 0u64;
+        let mut checksum = 0u64;
+        loop {
+            match src.next_batch(&mut buf, 65_536) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k as u64;
+                    checksum = checksum.wrapping_add(buf[k - 1].obj_id);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{:>14}: {n} records in {secs:.3} s = {:.1} M records/s (checksum {checksum})",
+            format.name(),
+            n as f64 / secs / 1e6
+        );
+    }
+    for (path, format) in [
+        (
+            "traces/synthetic/zipf1.0_100k_1M.oracleGeneral.bin.zst",
+            TraceFormat::OracleGeneral,
+        ),
+        (
+            "fidelity/redis7/zipf0.8-K100000-N1000000-v512-seed42.csv.gz",
+            TraceFormat::KvCsv,
+        ),
+    ] {
+        let start = std::time::Instant::now();
+        let n = read_all(&shared(path), &format).len();
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{path}: {n} records in {secs:.3} s = {:.1} M records/s (incl. decompression)",
+            n as f64 / secs / 1e6
+        );
+    }
+    let start = std::time::Instant::now();
+    let zipf = crate::workload::popularity::Zipf::new(1_000_000, 0.99);
+    let built = start.elapsed();
+    let mut rng = RngStream::new(1, 1);
+    let start = std::time::Instant::now();
+    let mut sum = 0u64;
+    for _ in 0..10_000_000 {
+        sum = sum.wrapping_add(zipf.sample(&mut rng));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "Zipf n=1e6: built in {built:?}; {:.1} M samples/s (sum {sum})",
+        10.0 / secs
+    );
+}
