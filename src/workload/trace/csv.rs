@@ -133,20 +133,27 @@ impl CsvOptions {
             "has-header" => self.has_header = flag()?,
             "obj-id-is-num" => self.obj_id_is_num = flag()?,
             "delimiter" => {
-                self.delimiter = match raw_value {
+                // A single character is taken as it is (even a space or a tab); longer
+                // values are trimmed and may name the tab or the space.
+                let v = if raw_value.len() == 1 {
+                    raw_value
+                } else {
+                    value
+                };
+                self.delimiter = match v {
                     "\\t" | "tab" => b'\t',
-                    "space" | " " => b' ',
-                    v if v.len() == 1 && v.as_bytes()[0].is_ascii() && v != "\"" => v.as_bytes()[0],
-                    v => {
-                        let v = v.trim();
-                        if v.len() == 1 && v.as_bytes()[0].is_ascii() && v != "\"" {
-                            v.as_bytes()[0]
-                        } else {
-                            return Err(TraceError::new(
-                                PARAMS_NAME,
-                                format!("delimiter={raw_value}: expected one ASCII character"),
-                            ));
-                        }
+                    "space" => b' ',
+                    _ if v.len() == 1 && !matches!(v.as_bytes()[0], b'"' | b'\n' | b'\r') => {
+                        v.as_bytes()[0]
+                    }
+                    _ => {
+                        return Err(TraceError::new(
+                            PARAMS_NAME,
+                            format!(
+                                "delimiter={raw_value}: expected one ASCII character other \
+                                 than a quote or a line break"
+                            ),
+                        ))
                     }
                 }
             }
@@ -475,6 +482,10 @@ mod tests {
         );
         let o = CsvOptions::parse("obj-id-col=3, delimiter=;");
         assert_eq!(o.map(|o| o.delimiter).ok(), Some(b';'));
+        let o = CsvOptions::parse("obj-id-col=3, delimiter=\t, has-header=false");
+        assert_eq!(o.map(|o| o.delimiter).ok(), Some(b'\t'));
+        let o = CsvOptions::parse("delimiter= ,obj-id-col=3");
+        assert_eq!(o.map(|o| o.delimiter).ok(), Some(b' '));
     }
 
     #[test]
@@ -488,6 +499,7 @@ mod tests {
             "obj-id-col=1, colour=red",
             "obj-id-col=1, has-header=maybe",
             "obj-id-col=1, delimiter=ab",
+            "obj-id-col=1, delimiter=\"",
         ] {
             let e = CsvOptions::parse(bad);
             assert!(e.is_err(), "{bad:?} accepted");

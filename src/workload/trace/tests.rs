@@ -445,6 +445,9 @@ fn fuzz_compressed_inputs_never_panic() {
                 let at = rng.below(m.len() as u64) as usize;
                 m[at] = rng.next_u64() as u8;
             }
+            if rng.below(2) == 0 {
+                m.truncate(rng.below(m.len() as u64) as usize);
+            }
             let reader = compress::decompress(Box::new(Cursor::new(m)), compression);
             let mut src = from_reader(reader, &format, "fuzz").unwrap_or_else(|e| panic!("{e}"));
             let _ = drain(src.as_mut());
