@@ -260,7 +260,7 @@ pub struct CsvSource {
 
 impl CsvSource {
     /// Reads `options`' columns from `reader`; `name` names the trace in errors. Fails if the
-    /// options name no object id column.
+    /// options name no object id column or a column 0.
     pub fn new(
         reader: Box<dyn Read + Send>,
         options: &CsvOptions,
@@ -268,6 +268,15 @@ impl CsvSource {
     ) -> Result<CsvSource, TraceError> {
         if options.obj_id_col.is_none() {
             return Err(TraceError::new(name, "csv options name no obj-id-col"));
+        }
+        let cols = [
+            options.time_col,
+            options.obj_id_col,
+            options.obj_size_col,
+            options.ttl_col,
+        ];
+        if cols.contains(&Some(0)) {
+            return Err(TraceError::new(name, "csv column numbers start at 1"));
         }
         let reader = ReaderBuilder::new()
             .delimiter(options.delimiter)

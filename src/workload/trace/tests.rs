@@ -299,6 +299,28 @@ fn txt_ids_and_blank_lines() {
     assert!(reqs.iter().all(|r| r.obj_size == 1 && r.value_size == 1));
 }
 
+#[test]
+fn empty_input_is_an_empty_trace() {
+    for format in all_formats() {
+        let mut src = from_reader(Box::new(Cursor::new(Vec::new())), &format, "empty")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = drain(src.as_mut())
+            .map(|v| v.len())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, Ok(0), "{}", format.name());
+    }
+    let zero_col = CsvOptions {
+        obj_id_col: Some(0),
+        ..CsvOptions::default()
+    };
+    let r = from_reader(
+        Box::new(Cursor::new("1\n")),
+        &TraceFormat::Csv(zero_col),
+        "z",
+    );
+    assert!(r.is_err());
+}
+
 /// All formats, with a csv one that uses every column option.
 fn all_formats() -> Vec<TraceFormat> {
     vec![
