@@ -6,6 +6,7 @@ pub mod engine;
 pub mod metrics;
 pub mod redis;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod workload;

@@ -118,7 +118,6 @@ enum Stage {
 #[derive(Clone, Copy, Debug)]
 struct Request {
     ks: u16,
-    tenant: u16,
     stage: Stage,
     is_retry: bool,
     counted: bool,
@@ -127,7 +126,6 @@ struct Request {
     value_size: u32,
     started: SimTime,
     sent: SimTime,
-    net_back_ns: u64,
     origin_enqueued: SimTime,
 }
 
@@ -468,6 +466,7 @@ impl<'a> Sim<'a> {
         shard: u32,
         is_retry: bool,
     ) -> Request {
+        let _ = tenant;
         let value_size = {
             let mut r = RngStream::new(key.id, 7);
             self.scn.keyspaces[ks]
@@ -478,7 +477,6 @@ impl<'a> Sim<'a> {
         };
         Request {
             ks: ks as u16,
-            tenant: tenant as u16,
             stage: Stage::First,
             is_retry,
             counted: now >= self.scn.warmup,
@@ -487,7 +485,6 @@ impl<'a> Sim<'a> {
             value_size,
             started: now,
             sent: now,
-            net_back_ns: 0,
             origin_enqueued: now,
         }
     }
@@ -777,7 +774,8 @@ impl<'a> Sim<'a> {
     }
 
     fn on_window_end(&mut self, now: SimTime) {
-        let mut w = std::mem::replace(&mut self.cur, self.empty_window(now));
+        let fresh = self.empty_window(now);
+        let mut w = std::mem::replace(&mut self.cur, fresh);
         let mut ev_by_ks = vec![0u64; self.scn.keyspaces.len()];
         for (i, n) in self.nodes.iter_mut().enumerate() {
             let used = n.shard.used_memory();

@@ -507,3 +507,18 @@ mod tests {
         );
     }
 }
+
+/// Adapts a trace reader to the driver's `RequestSource`.
+pub struct TraceSourceAdapter(pub Box<dyn crate::workload::trace::TraceSource>);
+
+impl RequestSource for TraceSourceAdapter {
+    fn next_batch(
+        &mut self,
+        buf: &mut Vec<TraceRequest>,
+        max: usize,
+    ) -> Result<usize, SourceError> {
+        self.0
+            .next_batch(buf, max)
+            .map_err(|e| Box::new(e) as SourceError)
+    }
+}

@@ -1,0 +1,4 @@
+//! The only writer: CSV rows, charts, HTML report, run manifest.
+
+pub mod files;
+pub mod tables;

@@ -1,0 +1,338 @@
+//! CSV tables of a run (schema version 1, documented column by column in `output/README.md`):
+//! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
+//! cells, never made-up zeros.
+
+use crate::metrics::PlanResult;
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+/// Version of the CSV schemas below; bump on any column change.
+pub const CSV_SCHEMA_VERSION: u32 = 1;
+
+/// Quantiles reported for latency.
+pub const QUANTILES: [(f64, &str); 5] = [
+    (0.5, "p50"),
+    (0.9, "p90"),
+    (0.99, "p99"),
+    (0.999, "p99.9"),
+    (1.0, "max"),
+];
+
+/// One row of `summary.csv`: one plan x keyspace, totals after the warm-up.
+#[derive(Serialize)]
+pub struct SummaryRow<'a> {
+    pub plan: &'a str,
+    pub keyspace: &'a str,
+    pub cluster: &'a str,
+    pub operation: &'a str,
+    pub criticality: &'a str,
+    pub requests: u64,
+    pub redis_hits: u64,
+    pub hit_ratio: Option<f64>,
+    pub misses: u64,
+    pub origin_loads: u64,
+    pub errors: u64,
+    pub oom_errors: u64,
+    pub redis_timeouts: u64,
+    pub evicted_keys: u64,
+    pub evicted_before_ttl_keys: u64,
+    pub expired_keys: u64,
+    pub latency_ms_p50: Option<f64>,
+    pub latency_ms_p99: Option<f64>,
+    pub redis_latency_ms_p99: Option<f64>,
+    pub lock_acquired: u64,
+    pub lock_contended: u64,
+    pub retries: u64,
+    pub retries_reexecuted: u64,
+}
+
+/// One row of `latency_quantiles.csv`.
+#[derive(Serialize)]
+pub struct LatencyRow<'a> {
+    pub plan: &'a str,
+    pub keyspace: &'a str,
+    pub kind: &'a str,
+    pub quantile: &'a str,
+    pub latency_ms: f64,
+}
+
+/// One row of `shards.csv`.
+#[derive(Serialize)]
+pub struct ShardRow<'a> {
+    pub plan: &'a str,
+    pub cluster: &'a str,
+    pub shard: usize,
+    pub commands: u64,
+    pub ops_per_s: f64,
+    pub utilization: f64,
+    pub maxmemory_bytes: u64,
+    pub used_memory_peak_bytes: u64,
+    pub used_memory_end_bytes: u64,
+    pub keys_end: u64,
+    pub evicted_keys: u64,
+    pub expired_keys: u64,
+    pub oom_errors: u64,
+    pub max_queue_len: u64,
+}
+
+/// One row of `origins.csv`.
+#[derive(Serialize)]
+pub struct OriginRow<'a> {
+    pub plan: &'a str,
+    pub origin: &'a str,
+    pub loads: u64,
+    pub loads_per_s_peak: f64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub peak_concurrency: u32,
+    pub peak_queue: u64,
+    pub queue_wait_ms_p99: Option<f64>,
+    pub saturated_since_s: Option<f64>,
+}
+
+/// One row of `timeseries.csv` (tidy: one value per row).
+#[derive(Serialize)]
+pub struct SeriesRow<'a> {
+    pub plan: &'a str,
+    pub window_start_s: f64,
+    pub entity_kind: &'a str,
+    pub entity: &'a str,
+    pub metric: &'a str,
+    pub value: f64,
+}
+
+fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> Option<f64> {
+    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
+}
+
+fn to_csv<T: Serialize>(rows: &[T]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).expect("rows serialize to memory");
+    }
+    w.into_inner().expect("in-memory writer")
+}
+
+/// Shard labels of a plan's result, in its order: (cluster name, shard index, maxmemory).
+fn shard_labels<'a>(scn: &'a Scenario, res: &PlanResult) -> Vec<(&'a str, usize, u64)> {
+    res.shards
+        .iter()
+        .map(|s| {
+            let c = &scn.clusters[s.cluster];
+            (c.name.as_str(), s.shard, c.redis.maxmemory_bytes)
+        })
+        .collect()
+}
+
+/// `summary.csv`.
+pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for res in results {
+        let plan = &scn.plans[res.plan];
+        for (ki, k) in scn.keyspaces.iter().enumerate() {
+            let m = &res.keyspaces[ki];
+            let counts_hits = !matches!(
+                k.operation,
+                crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
+            );
+            rows.push(SummaryRow {
+                plan: &plan.name,
+                keyspace: &k.name,
+                cluster: &scn.clusters[plan.cluster_of_keyspace[ki]].name,
+                operation: k.operation.as_str(),
+                criticality: k.criticality.as_str(),
+                requests: m.requests,
+                redis_hits: m.redis_hits,
+                hit_ratio: (counts_hits && m.requests > 0)
+                    .then(|| m.redis_hits as f64 / m.requests as f64),
+                misses: m.misses,
+                origin_loads: m.origin_loads,
+                errors: m.errors,
+                oom_errors: m.oom_errors,
+                redis_timeouts: m.redis_timeouts,
+                evicted_keys: res.keyspace_evictions[ki],
+                evicted_before_ttl_keys: res.keyspace_evictions_before_ttl[ki],
+                expired_keys: res.keyspace_expirations[ki],
+                latency_ms_p50: q_ms(&m.latency_us, 0.5),
+                latency_ms_p99: q_ms(&m.latency_us, 0.99),
+                redis_latency_ms_p99: q_ms(&m.redis_latency_us, 0.99),
+                lock_acquired: m.lock_acquired,
+                lock_contended: m.lock_contended,
+                retries: m.retries,
+                retries_reexecuted: m.retries_reexecuted,
+            });
+        }
+    }
+    to_csv(&rows)
+}
+
+/// `latency_quantiles.csv`.
+pub fn latency_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for res in results {
+        let plan = &scn.plans[res.plan];
+        for (ki, k) in scn.keyspaces.iter().enumerate() {
+            let m = &res.keyspaces[ki];
+            for (kind, h) in [("end_to_end", &m.latency_us), ("redis", &m.redis_latency_us)] {
+                if h.is_empty() {
+                    continue;
+                }
+                for (q, label) in QUANTILES {
+                    rows.push(LatencyRow {
+                        plan: &plan.name,
+                        keyspace: &k.name,
+                        kind,
+                        quantile: label,
+                        latency_ms: h.value_at_quantile(q) as f64 / 1000.0,
+                    });
+                }
+            }
+        }
+    }
+    to_csv(&rows)
+}
+
+/// `shards.csv`.
+pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let measured_s = (scn.duration - scn.warmup).as_secs_f64();
+    let mut rows = Vec::new();
+    for res in results {
+        let plan = &scn.plans[res.plan];
+        for (s, (cluster, shard, maxmemory)) in res.shards.iter().zip(shard_labels(scn, res)) {
+            rows.push(ShardRow {
+                plan: &plan.name,
+                cluster,
+                shard,
+                commands: s.commands,
+                ops_per_s: s.commands as f64 / measured_s,
+                utilization: s.busy_ns as f64 / 1e9 / measured_s,
+                maxmemory_bytes: maxmemory,
+                used_memory_peak_bytes: s.used_memory_peak_bytes,
+                used_memory_end_bytes: s.used_memory_end_bytes,
+                keys_end: s.keys_end,
+                evicted_keys: s.evicted_keys,
+                expired_keys: s.expired_keys,
+                oom_errors: s.oom_errors,
+                max_queue_len: s.max_queue_len,
+            });
+        }
+    }
+    to_csv(&rows)
+}
+
+/// Peak loads per second over the windows after the warm-up, per origin.
+pub fn origin_peaks(scn: &Scenario, res: &PlanResult) -> Vec<f64> {
+    let mut peaks = vec![0.0f64; scn.origins.len()];
+    for (wi, w) in res.windows.iter().enumerate() {
+        let end = res
+            .windows
+            .get(wi + 1)
+            .map(|n| n.start)
+            .unwrap_or(scn.duration);
+        let len = (end - w.start).as_secs_f64();
+        if w.start < scn.warmup || len <= 0.0 {
+            continue;
+        }
+        for (oi, &l) in w.origin_loads.iter().enumerate() {
+            peaks[oi] = peaks[oi].max(l as f64 / len);
+        }
+    }
+    peaks
+}
+
+/// `origins.csv`.
+pub fn origins_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for res in results {
+        let plan = &scn.plans[res.plan];
+        let peaks = origin_peaks(scn, res);
+        for (oi, o) in scn.origins.iter().enumerate() {
+            let m = &res.origins[oi];
+            rows.push(OriginRow {
+                plan: &plan.name,
+                origin: &o.name,
+                loads: m.loads,
+                loads_per_s_peak: peaks[oi],
+                rejected: m.rejected,
+                timed_out: m.timed_out,
+                peak_concurrency: m.peak_concurrency,
+                peak_queue: m.peak_queue,
+                queue_wait_ms_p99: q_ms(&m.queue_wait_us, 0.99),
+                saturated_since_s: m.saturated_since.map(|t| t.as_secs_f64()),
+            });
+        }
+    }
+    to_csv(&rows)
+}
+
+/// `timeseries.csv`.
+pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let all_labels: Vec<Vec<String>> = results
+        .iter()
+        .map(|res| {
+            shard_labels(scn, res)
+                .iter()
+                .map(|(c, s, _)| format!("{c}/{s}"))
+                .collect()
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (res, labels) in results.iter().zip(&all_labels) {
+        let plan = &scn.plans[res.plan];
+        for (wi, w) in res.windows.iter().enumerate() {
+            let end = res
+                .windows
+                .get(wi + 1)
+                .map(|n| n.start)
+                .unwrap_or(scn.duration);
+            let len = (end - w.start).as_secs_f64().max(1e-9);
+            let t = w.start.as_secs_f64();
+            for (ki, k) in scn.keyspaces.iter().enumerate() {
+                let req = w.keyspace_requests[ki];
+                let mut push = |metric: &'static str, value: f64| {
+                    rows.push(SeriesRow {
+                        plan: &plan.name,
+                        window_start_s: t,
+                        entity_kind: "keyspace",
+                        entity: &k.name,
+                        metric,
+                        value,
+                    })
+                };
+                push("requests_per_s", req as f64 / len);
+                if req > 0 {
+                    push("hit_ratio", w.keyspace_hits[ki] as f64 / req as f64);
+                    push("latency_ms_p99", w.keyspace_p99_us[ki] as f64 / 1000.0);
+                }
+                push("evictions", w.keyspace_evictions[ki] as f64);
+            }
+            for (oi, o) in scn.origins.iter().enumerate() {
+                rows.push(SeriesRow {
+                    plan: &plan.name,
+                    window_start_s: t,
+                    entity_kind: "origin",
+                    entity: &o.name,
+                    metric: "loads_per_s",
+                    value: w.origin_loads[oi] as f64 / len,
+                });
+            }
+            for (si, label) in labels.iter().enumerate() {
+                for (metric, value) in [
+                    ("used_memory_bytes", w.shard_used_memory[si] as f64),
+                    ("ops_per_s", w.shard_commands[si] as f64 / len),
+                    ("utilization", w.shard_busy_ns[si] as f64 / 1e9 / len),
+                ] {
+                    rows.push(SeriesRow {
+                        plan: &plan.name,
+                        window_start_s: t,
+                        entity_kind: "shard",
+                        entity: label,
+                        metric,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    to_csv(&rows)
+}
