@@ -4,4 +4,5 @@
 
 pub mod engine;
 pub mod replay;
+pub mod report;
 pub mod workload;

@@ -1,0 +1,3 @@
+//! The only writer: CSV rows, charts, HTML report, run manifest.
+
+pub mod charts;
