@@ -77,8 +77,8 @@ impl Axis {
             }
         }
         let step = nice_step((hi - lo) / ticks.max(1) as f64);
-        let min = (lo / step - 1e-9).floor() * step;
-        let max = (hi / step + 1e-9).ceil() * step;
+        let min = (lo / step + 1e-9).floor() * step;
+        let max = (hi / step - 1e-9).ceil() * step;
         Axis {
             scale: Scale::Linear,
             min,
@@ -90,9 +90,11 @@ impl Axis {
     pub fn linear_tight(lo: f64, hi: f64) -> Axis {
         if lo == hi {
             let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+            // Do not invent negative time (or counts) around a single non-negative value.
+            let min = if lo >= 0.0 { (lo - d).max(0.0) } else { lo - d };
             return Axis {
                 scale: Scale::Linear,
-                min: lo - d,
+                min,
                 max: hi + d,
             };
         }
@@ -103,23 +105,44 @@ impl Axis {
         }
     }
 
-    /// A log axis from the decade at or below `lo` to the decade at or above `hi`
-    /// (both positive).
+    /// A log axis over `lo..hi` (both positive): whole decades when the data spans three or
+    /// more, otherwise the 1-2-5 values at or just outside the data.
     pub fn log(lo: f64, hi: f64) -> Axis {
         let a = lo.log10().floor();
         let mut b = hi.log10().ceil();
         if b <= a {
             b = a + 1.0;
         }
+        if (hi / lo).log10() >= 3.0 {
+            return Axis {
+                scale: Scale::Log,
+                min: 10f64.powf(a),
+                max: 10f64.powf(b),
+            };
+        }
+        let steps = |d: f64| [1.0, 2.0, 5.0, 10.0].map(|m| m * 10f64.powf(d));
+        let min = steps(a)
+            .into_iter()
+            .filter(|v| *v <= lo * (1.0 + 1e-9))
+            .fold(10f64.powf(a), f64::max);
+        let max = steps(b - 1.0)
+            .into_iter()
+            .filter(|v| *v >= hi * (1.0 - 1e-9))
+            .fold(10f64.powf(b), f64::min);
         Axis {
             scale: Scale::Log,
-            min: 10f64.powf(a),
-            max: 10f64.powf(b),
+            min,
+            max,
         }
     }
 
     /// An axis of `scale` for `values` (already filtered with [`usable`]); `None` if empty.
-    pub fn for_values(values: &[f64], scale: Scale, include_zero: bool, ticks: usize) -> Option<Axis> {
+    pub fn for_values(
+        values: &[f64],
+        scale: Scale,
+        include_zero: bool,
+        ticks: usize,
+    ) -> Option<Axis> {
         let (lo, hi) = extent(values)?;
         Some(match scale {
             Scale::Linear => Axis::linear_nice(lo, hi, include_zero, ticks),
@@ -162,23 +185,25 @@ impl Axis {
                     .collect()
             }
             Scale::Log => {
-                let a = self.min.log10().round() as i32;
-                let b = self.max.log10().round() as i32;
-                let decades = (b - a).max(1);
-                let every = (decades as usize).div_ceil(target.max(1)).max(1) as i32;
+                let a = (self.min.log10() + 1e-9).floor() as i32;
+                let b = (self.max.log10() - 1e-9).ceil() as i32;
+                let span = (self.max / self.min).log10();
+                let every =
+                    ((span.round().max(1.0) as usize).div_ceil(target.max(1))).max(1) as i32;
+                let inside = |v: f64| v >= self.min * (1.0 - 1e-9) && v <= self.max * (1.0 + 1e-9);
                 let mut out = Vec::new();
                 for d in a..=b {
                     let base = 10f64.powi(d);
-                    out.push(Tick {
-                        value: base,
-                        label: ((d - a) % every == 0).then(|| fmt_log(base)),
-                    });
-                    if d == b {
-                        break;
-                    }
-                    for m in 2..=9 {
+                    for m in 1..=9 {
                         let v = base * m as f64;
-                        let labelled = decades <= 2 && (m == 2 || m == 5);
+                        if !inside(v) {
+                            continue;
+                        }
+                        let labelled = if m == 1 {
+                            (d - a) % every == 0
+                        } else {
+                            span < 2.5 && (m == 2 || m == 5)
+                        };
                         out.push(Tick {
                             value: v,
                             label: labelled.then(|| fmt_log(v)),
@@ -220,7 +245,9 @@ impl Formatter {
         let decimals = if s > 0.0 && s.is_finite() {
             // Enough decimals that consecutive ticks differ (0.25 -> 2, 0.5 -> 1, 2 -> 0).
             let mut d = 0usize;
-            while d < 6 && ((s * 10f64.powi(d as i32)).round() - s * 10f64.powi(d as i32)).abs() > 1e-6 {
+            while d < 6
+                && ((s * 10f64.powi(d as i32)).round() - s * 10f64.powi(d as i32)).abs() > 1e-6
+            {
                 d += 1;
             }
             d
@@ -237,7 +264,9 @@ impl Formatter {
     /// The label for `v`.
     pub fn format(&self, v: f64) -> String {
         let x = v / self.div;
-        let x = if x.abs() < 1e-12 { 0.0 } else { x };
+        if x.abs() < 1e-12 {
+            return "0".to_string();
+        }
         format!("{:.*}{}", self.decimals, x, self.suffix)
     }
 }

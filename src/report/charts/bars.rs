@@ -85,6 +85,9 @@ fn category_plot(c: &mut Canvas, spec: &CategorySpec<'_>) -> CategoryPlot {
     }
 }
 
+/// Dash patterns of reference lines, so several can be told apart in a legend.
+const REF_DASHES: [(f64, f64); 3] = [(10.0, 6.0), (3.0, 4.0), (18.0, 5.0)];
+
 /// Dashed horizontal reference lines with their labels at the right end.
 pub(super) fn draw_h_refs(c: &mut Canvas, f: &Frame, refs: &[RefLine]) {
     for r in refs {
@@ -93,8 +96,37 @@ pub(super) fn draw_h_refs(c: &mut Canvas, f: &Frame, refs: &[RefLine]) {
         }
         let y = f.py(r.value);
         c.dashed(&[(f.left, y), (f.right, y)], REF, 2, 10.0, 6.0);
-        c.label_box(&r.label, (f.right - 8.0, y - 13.0), NOTE_SIZE, REF, Anchor::RIGHT);
+        c.label_box(
+            &r.label,
+            (f.right - 8.0, y - 13.0),
+            NOTE_SIZE,
+            REF,
+            Anchor::RIGHT,
+        );
     }
+}
+
+/// Reference lines labelled through the legend (no text over the bars).
+fn draw_h_refs_plain(c: &mut Canvas, f: &Frame, refs: &[RefLine]) {
+    for (i, r) in refs.iter().enumerate() {
+        if f.y_contains(r.value) {
+            let y = f.py(r.value);
+            let (on, off) = REF_DASHES[i % REF_DASHES.len()];
+            c.dashed(&[(f.left, y), (f.right, y)], REF, 2, on, off);
+        }
+    }
+}
+
+/// Legend entries for reference lines.
+fn ref_legend(refs: &[RefLine]) -> impl Iterator<Item = LegendEntry> + '_ {
+    refs.iter().enumerate().map(|(i, r)| LegendEntry {
+        label: r.label.clone(),
+        swatch: Swatch::Line {
+            color: REF,
+            width: 2,
+            dash: Some(REF_DASHES[i % REF_DASHES.len()]),
+        },
+    })
 }
 
 fn check_len(what: &str, name: &str, got: usize, want: usize) -> Result<(), ChartError> {
@@ -150,18 +182,14 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
         return no_data(spec.size, &spec.title, "no value can be shown on this axis");
     };
     let mut c = Canvas::new(spec.size)?;
-    let legend = if spec.groups.len() > 1 {
-        spec.groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| LegendEntry {
-                label: g.name.clone(),
-                swatch: Swatch::Box(palette(i)),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut legend: Vec<LegendEntry> = Vec::new();
+    if spec.groups.len() > 1 {
+        legend.extend(spec.groups.iter().enumerate().map(|(i, g)| LegendEntry {
+            label: g.name.clone(),
+            swatch: Swatch::Box(palette(i)),
+        }));
+    }
+    legend.extend(ref_legend(&spec.ref_lines));
     let plot = category_plot(
         &mut c,
         &CategorySpec {
@@ -190,7 +218,13 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
                 missing(&mut c, xm, base, bar_w);
                 continue;
             }
+            // A zero bar still shows as a 2-pixel sliver so it is not mistaken for "missing".
             let top = f.py_in(*v);
+            let top = if (base - top).abs() < 2.0 {
+                base - 2.0
+            } else {
+                top
+            };
             c.fill_rect((x0 + gap / 2.0, top), (x0 + bar_w - gap / 2.0, base), col);
             let err = g.errors.as_ref().and_then(|e| e[ci]);
             if let Some(e) = err {
@@ -204,7 +238,7 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
             }
         }
     }
-    draw_h_refs(&mut c, &f, &spec.ref_lines);
+    draw_h_refs_plain(&mut c, &f, &spec.ref_lines);
     c.render()
 }
 
@@ -248,6 +282,7 @@ pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartEr
         label: q.clone(),
         swatch: Swatch::Marker(SHAPES[i % SHAPES.len()], rgb(0xBB, 0xBB, 0xBB)),
     }));
+    legend.extend(ref_legend(&spec.ref_lines));
     let plot = category_plot(
         &mut c,
         &CategorySpec {
@@ -282,6 +317,6 @@ pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartEr
             }
         }
     }
-    draw_h_refs(&mut c, &f, &spec.ref_lines);
+    draw_h_refs_plain(&mut c, &f, &spec.ref_lines);
     c.render()
 }

@@ -243,7 +243,14 @@ impl Canvas {
     }
 
     /// A dashed polyline: `on` pixels drawn, `off` pixels skipped.
-    pub fn dashed(&mut self, points: &[(f64, f64)], color: RGBAColor, width: u32, on: f64, off: f64) {
+    pub fn dashed(
+        &mut self,
+        points: &[(f64, f64)],
+        color: RGBAColor,
+        width: u32,
+        on: f64,
+        off: f64,
+    ) {
         let period = on + off;
         let mut phase = 0.0f64; // distance into the current period
         let mut current: Vec<(f64, f64)> = Vec::new();
@@ -305,17 +312,38 @@ impl Canvas {
     }
 
     /// Horizontal text.
-    pub fn text(&mut self, text: &str, pos: (f64, f64), size: f64, color: RGBAColor, anchor: Anchor) {
+    pub fn text(
+        &mut self,
+        text: &str,
+        pos: (f64, f64),
+        size: f64,
+        color: RGBAColor,
+        anchor: Anchor,
+    ) {
         self.push_text(text, pos, size, false, color, anchor, false);
     }
 
     /// Bold horizontal text.
-    pub fn bold(&mut self, text: &str, pos: (f64, f64), size: f64, color: RGBAColor, anchor: Anchor) {
+    pub fn bold(
+        &mut self,
+        text: &str,
+        pos: (f64, f64),
+        size: f64,
+        color: RGBAColor,
+        anchor: Anchor,
+    ) {
         self.push_text(text, pos, size, true, color, anchor, false);
     }
 
     /// Text rotated to read bottom to top; the anchor applies before rotation.
-    pub fn vtext(&mut self, text: &str, pos: (f64, f64), size: f64, color: RGBAColor, anchor: Anchor) {
+    pub fn vtext(
+        &mut self,
+        text: &str,
+        pos: (f64, f64),
+        size: f64,
+        color: RGBAColor,
+        anchor: Anchor,
+    ) {
         self.push_text(text, pos, size, false, color, anchor, true);
     }
 
@@ -345,7 +373,14 @@ impl Canvas {
     }
 
     /// Text on a white, slightly transparent box so it stays readable over lines.
-    pub fn label_box(&mut self, text: &str, pos: (f64, f64), size: f64, color: RGBAColor, anchor: Anchor) {
+    pub fn label_box(
+        &mut self,
+        text: &str,
+        pos: (f64, f64),
+        size: f64,
+        color: RGBAColor,
+        anchor: Anchor,
+    ) {
         let w = self.text_width(text, size, false);
         let h = size * 0.9;
         let x0 = match anchor.0 {
@@ -385,7 +420,12 @@ impl Canvas {
             }
             Shape::Square => {
                 let d = r * 0.85;
-                vec![(x - d, y - d), (x + d, y - d), (x + d, y + d), (x - d, y + d)]
+                vec![
+                    (x - d, y - d),
+                    (x + d, y - d),
+                    (x + d, y + d),
+                    (x - d, y + d),
+                ]
             }
             Shape::Diamond => {
                 let d = r * 1.2;
@@ -412,12 +452,12 @@ impl Canvas {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-            replay(&root, &self.ops)?;
+            replay(&root, &self.ops, false)?;
         }
         let mut rgb = vec![0u8; w as usize * h as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            replay(&root, &self.ops)?;
+            replay(&root, &self.ops, true)?;
         }
         let png = encode_png(&rgb, w, h)?;
         Ok(Rendered { svg, png })
@@ -428,11 +468,97 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> ChartError {
     ChartError::Draw(format!("{e:?}"))
 }
 
-fn replay<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ops: &[Op]) -> Result<(), ChartError> {
+/// Horizontal ink extent (first and last covered pixel column) of one glyph as plotters
+/// rasterises it, relative to where plotters puts it.
+fn ink_extent(f: &FontDesc<'_>, ch: char) -> Option<(i32, i32)> {
+    let mut ext: Option<(i32, i32)> = None;
+    let mut buf = [0u8; 4];
+    let drawn = f.draw(ch.encode_utf8(&mut buf), (0, 0), |x, _, a| {
+        if a > 0.0 {
+            ext = Some(ext.map_or((x, x), |(lo, hi)| (lo.min(x), hi.max(x))));
+        }
+        Ok::<(), ()>(())
+    });
+    drawn.ok()?.ok()?;
+    ext
+}
+
+/// Draws text one glyph at a time. plotters' ab_glyph rasteriser places each glyph's ink at
+/// the pen position, ignoring the glyph's left side bearing, which makes letter spacing
+/// uneven ("b y"). Here each glyph goes at the pen position of its prefix (so kerning and
+/// advances come from the font) plus an estimated bearing: the glyph's ink centred in its
+/// advance. The SVG backend keeps whole strings.
+#[allow(clippy::too_many_arguments)]
+fn draw_glyphs<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    pos: (i32, i32),
+    size: f64,
+    bold: bool,
+    color: &RGBAColor,
+    anchor: Anchor,
+    vertical: bool,
+) -> Result<(), ChartError> {
+    let f = font(size, bold);
+    // plotters truncates layout widths to whole pixels; measuring at 16x keeps 1/16 px.
+    let fine = font(size * 16.0, bold);
+    let width = |t: &str| -> f64 {
+        fine.layout_box(t)
+            .map(|((x0, _), (x1, _))| (x1 - x0) as f64 / 16.0)
+            .unwrap_or(0.0)
+    };
+    let total = width(text);
+    let start = match anchor.0 {
+        HPos::Left => 0.0,
+        HPos::Center => -total / 2.0,
+        HPos::Right => -total,
+    };
+    let mut glyph_font = f.clone();
+    if vertical {
+        glyph_font = glyph_font.transform(FontTransform::Rotate270);
+    }
+    let style = glyph_font.color(color).pos(Pos::new(HPos::Left, anchor.1));
+    for (i, ch) in text.char_indices() {
+        if ch.is_whitespace() {
+            continue;
+        }
+        let pen = width(&text[..i]);
+        let advance = width(&text[i..i + ch.len_utf8()]);
+        let Some((lo, hi)) = ink_extent(&f, ch) else {
+            continue;
+        };
+        let ink = (hi - lo + 1) as f64;
+        let off = (start + pen + (advance - ink) / 2.0 - lo as f64).round() as i32;
+        let p = if vertical {
+            (pos.0, pos.1 - off)
+        } else {
+            (pos.0 + off, pos.1)
+        };
+        let mut buf = [0u8; 4];
+        area.draw(&Text::new(
+            ch.encode_utf8(&mut buf).to_string(),
+            p,
+            style.clone(),
+        ))
+        .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+fn replay<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ops: &[Op],
+    per_glyph: bool,
+) -> Result<(), ChartError> {
     area.fill(&WHITE).map_err(draw_err)?;
     for op in ops {
         match op {
-            Op::Rect { a, b, color, filled } => {
+            Op::Rect {
+                a,
+                b,
+                color,
+                filled,
+            } => {
                 let style = if *filled {
                     color.filled()
                 } else {
@@ -444,8 +570,13 @@ fn replay<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ops: &[Op]) -> Resu
                 points,
                 color,
                 width,
-            } => area.draw(&PathElement::new(points.clone(), color.stroke_width(*width))),
-            Op::Polygon { points, color } => area.draw(&Polygon::new(points.clone(), color.filled())),
+            } => area.draw(&PathElement::new(
+                points.clone(),
+                color.stroke_width(*width),
+            )),
+            Op::Polygon { points, color } => {
+                area.draw(&Polygon::new(points.clone(), color.filled()))
+            }
             Op::Circle {
                 center,
                 radius,
@@ -459,6 +590,18 @@ fn replay<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ops: &[Op]) -> Resu
                     color.stroke_width(*width)
                 };
                 area.draw(&Circle::new(*center, *radius, style))
+            }
+            Op::Text {
+                text,
+                pos,
+                size,
+                bold,
+                color,
+                anchor,
+                vertical,
+            } if per_glyph => {
+                draw_glyphs(area, text, *pos, *size, *bold, color, *anchor, *vertical)?;
+                Ok(())
             }
             Op::Text {
                 text,
@@ -506,7 +649,8 @@ pub(super) enum Swatch {
     Line {
         color: RGBAColor,
         width: u32,
-        dashed: bool,
+        /// Dash pattern (on, off) in pixels; `None` for solid.
+        dash: Option<(f64, f64)>,
     },
     /// A marker.
     Marker(Shape, RGBAColor),
@@ -532,14 +676,10 @@ fn draw_swatch(c: &mut Canvas, s: &Swatch, x: f64, y: f64) {
         Swatch::Box(col) => {
             c.fill_rect((x + 6.0, y - 8.0), (x + SWATCH_W - 6.0, y + 8.0), *col);
         }
-        Swatch::Line {
-            color,
-            width,
-            dashed,
-        } => {
+        Swatch::Line { color, width, dash } => {
             let pts = [(x, y), (x + SWATCH_W, y)];
-            if *dashed {
-                c.dashed(&pts, *color, *width, 7.0, 4.0);
+            if let Some((on, off)) = dash {
+                c.dashed(&pts, *color, *width, *on, *off);
             } else {
                 c.line(&pts, *color, *width);
             }
@@ -594,7 +734,13 @@ impl TopLegend {
             let y = top + LEGEND_ROW_H * (i as f64 + 0.5);
             for (e, w) in row {
                 draw_swatch(c, &e.swatch, x, y);
-                c.text(&e.label, (x + SWATCH_W + 8.0, y), LEGEND_SIZE, INK, Anchor::LEFT);
+                c.text(
+                    &e.label,
+                    (x + SWATCH_W + 8.0, y),
+                    LEGEND_SIZE,
+                    INK,
+                    Anchor::LEFT,
+                );
                 x += w + LEGEND_GAP;
             }
         }
@@ -634,7 +780,13 @@ impl SideLegend {
         for (i, e) in self.entries.iter().enumerate() {
             let y = top + LEGEND_ROW_H * (i as f64 + 0.5);
             draw_swatch(c, &e.swatch, x + 8.0, y);
-            c.text(&e.label, (x + 8.0 + SWATCH_W + 8.0, y), LEGEND_SIZE, INK, Anchor::LEFT);
+            c.text(
+                &e.label,
+                (x + 8.0 + SWATCH_W + 8.0, y),
+                LEGEND_SIZE,
+                INK,
+                Anchor::LEFT,
+            );
         }
     }
 }
@@ -657,7 +809,19 @@ pub(super) fn no_data(size: Size, title: &str, why: &str) -> Result<Rendered, Ch
     let top = draw_title(&mut c, title);
     let (w, h) = (c.w as f64, c.h as f64);
     c.stroke_rect((60.0, top + 20.0), (w - 60.0, h - 60.0), GRID);
-    c.text("no data", (w / 2.0, h / 2.0), TITLE_SIZE, MUTED, Anchor::CENTER);
-    c.text(why, (w / 2.0, h / 2.0 + 36.0), LEGEND_SIZE, MUTED, Anchor::CENTER);
+    c.text(
+        "no data",
+        (w / 2.0, h / 2.0),
+        TITLE_SIZE,
+        MUTED,
+        Anchor::CENTER,
+    );
+    c.text(
+        why,
+        (w / 2.0, h / 2.0 + 36.0),
+        LEGEND_SIZE,
+        MUTED,
+        Anchor::CENTER,
+    );
     c.render()
 }

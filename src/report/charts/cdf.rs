@@ -55,12 +55,9 @@ fn percentile_name(q: f64) -> String {
 
 pub(super) fn cdf(spec: &CdfChart) -> Result<Rendered, ChartError> {
     let xs = usable(
-        spec.curves.iter().flat_map(|cv| {
-            cv.points
-                .iter()
-                .filter(|p| p.1.is_finite())
-                .map(|p| p.0)
-        }),
+        spec.curves
+            .iter()
+            .flat_map(|cv| cv.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0)),
         spec.x_scale,
     );
     if xs.is_empty() {
@@ -81,7 +78,7 @@ pub(super) fn cdf(spec: &CdfChart) -> Result<Rendered, ChartError> {
                 swatch: Swatch::Line {
                     color: palette(i),
                     width: 3,
-                    dashed: false,
+                    dash: None,
                 },
             })
             .collect()
@@ -103,14 +100,32 @@ pub(super) fn cdf(spec: &CdfChart) -> Result<Rendered, ChartError> {
         if q.is_finite() && (0.0..=1.0).contains(q) {
             let py = f.py(*q);
             c.dashed(&[(f.left, py), (f.right, py)], MUTED, 1, 2.0, 4.0);
-            c.label_box(&percentile_name(*q), (f.left + 8.0, py - 11.0), NOTE_SIZE, MUTED, Anchor::LEFT);
+            // Labels sit above their line, except near the top where they would hit the frame.
+            let ly = if py - f.top < 24.0 {
+                py + 11.0
+            } else {
+                py - 11.0
+            };
+            c.label_box(
+                &percentile_name(*q),
+                (f.left + 8.0, ly),
+                NOTE_SIZE,
+                MUTED,
+                Anchor::LEFT,
+            );
         }
     }
     for r in &spec.ref_lines {
         if f.x_contains(r.value) {
             let px = f.px(r.value);
             c.dashed(&[(px, f.top), (px, f.bottom)], REF, 2, 10.0, 6.0);
-            c.label_box(&r.label, (px + 6.0, f.top + 14.0), NOTE_SIZE, REF, Anchor::LEFT);
+            c.label_box(
+                &r.label,
+                (px + 6.0, f.top + 14.0),
+                NOTE_SIZE,
+                REF,
+                Anchor::LEFT,
+            );
         }
     }
     for (i, cv) in spec.curves.iter().enumerate() {

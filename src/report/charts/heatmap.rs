@@ -27,7 +27,11 @@ const NA: RGBAColor = rgb(0xE4, 0xE4, 0xE4);
 
 /// The viridis colour at `t` in 0..=1.
 fn viridis(t: f64) -> RGBAColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (VIRIDIS.len() - 1) as f64;
     let i = (pos.floor() as usize).min(VIRIDIS.len() - 2);
     let u = pos - i as f64;
@@ -133,7 +137,13 @@ pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
             }
             if c.text_width(&text, size, false) <= cell_w - 4.0 && size <= cell_h * 0.9 {
                 let col = if bg == NA { MUTED } else { text_on(bg) };
-                c.text(&text, (x0 + cell_w / 2.0, (y0 + y1) / 2.0), size, col, Anchor::CENTER);
+                c.text(
+                    &text,
+                    (x0 + cell_w / 2.0, (y0 + y1) / 2.0),
+                    size,
+                    col,
+                    Anchor::CENTER,
+                );
             }
         }
     }
@@ -193,7 +203,10 @@ pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
         }
         c.vtext(
             &spec.value_label,
-            (bx + bar_w + 8.0 + bar_tick_w + 14.0 + AXIS_TITLE_SIZE / 2.0, (bt + bb) / 2.0),
+            (
+                bx + bar_w + 8.0 + bar_tick_w + 14.0 + AXIS_TITLE_SIZE / 2.0,
+                (bt + bb) / 2.0,
+            ),
             AXIS_TITLE_SIZE,
             INK,
             Anchor::CENTER,

@@ -5,8 +5,8 @@
 use super::axis::{tick_label_width, usable, Axis, Frame};
 use super::bars::draw_h_refs;
 use super::canvas::{
-    draw_title, no_data, palette, Anchor, Canvas, LegendEntry, SideLegend, Swatch,
-    AXIS_TITLE_SIZE, INK, LEGEND_SIZE, MUTED, NOTE_SIZE,
+    draw_title, no_data, palette, Anchor, Canvas, LegendEntry, SideLegend, Swatch, AXIS_TITLE_SIZE,
+    INK, LEGEND_SIZE, MUTED, NOTE_SIZE,
 };
 use super::{ChartError, EventMarker, LineChart, Panel, Rendered, Scale, Series};
 use plotters::style::RGBAColor;
@@ -53,7 +53,10 @@ impl SeriesStyles {
             .map(|e| (e.1, e.3))
             .unwrap_or((0, false));
         // Past the palette, cycle colours but dash the second round so lines stay distinct.
-        (palette(idx), s.dashed || dashed || idx >= super::canvas::PALETTE.len())
+        (
+            palette(idx),
+            s.dashed || dashed || idx >= super::canvas::PALETTE.len(),
+        )
     }
 
     fn legend(&self) -> Vec<LegendEntry> {
@@ -64,7 +67,7 @@ impl SeriesStyles {
                 swatch: Swatch::Line {
                     color: palette(*idx),
                     width: if *hl { 5 } else { 2 },
-                    dashed: *dashed || *idx >= super::canvas::PALETTE.len(),
+                    dash: (*dashed || *idx >= super::canvas::PALETTE.len()).then_some((10.0, 6.0)),
                 },
             })
             .collect()
@@ -85,8 +88,14 @@ fn pixel_runs(f: &Frame, points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
         }
         let first = column[0];
         let last = column[column.len() - 1];
-        let lo = column.iter().copied().fold(first, |a, b| if b.1 < a.1 { b } else { a });
-        let hi = column.iter().copied().fold(first, |a, b| if b.1 > a.1 { b } else { a });
+        let lo = column
+            .iter()
+            .copied()
+            .fold(first, |a, b| if b.1 < a.1 { b } else { a });
+        let hi = column
+            .iter()
+            .copied()
+            .fold(first, |a, b| if b.1 > a.1 { b } else { a });
         for p in [first, lo, hi, last] {
             if cur.last() != Some(&p) {
                 cur.push(p);
@@ -177,8 +186,20 @@ fn draw_event_labels(c: &mut Canvas, f: &Frame, markers: &[&EventMarker]) {
     let mut rows = LabelRows { rows: Vec::new() };
     for m in markers {
         let (x, label) = match m {
-            EventMarker::Interval { from, to, label } => (from.min(*to), label),
-            EventMarker::Instant { at, label } => (*at, label),
+            EventMarker::Interval { from, to, label } => {
+                let (a, b) = (from.min(*to), from.max(*to));
+                // Label an interval only if it overlaps the axis, at its visible start.
+                if !(a <= f.x.max && b >= f.x.min) {
+                    continue;
+                }
+                (a.max(f.x.min), label)
+            }
+            EventMarker::Instant { at, label } => {
+                if !f.x_contains(*at) {
+                    continue;
+                }
+                (*at, label)
+            }
         };
         if !x.is_finite() || label.is_empty() {
             continue;
@@ -215,7 +236,9 @@ fn panel_axis(panels: &[&Panel], scale: Scale, target: usize) -> Option<Axis> {
     }
     let mut all = values;
     all.extend(usable(
-        panels.iter().flat_map(|p| p.h_lines.iter().map(|r| r.value)),
+        panels
+            .iter()
+            .flat_map(|p| p.h_lines.iter().map(|r| r.value)),
         scale,
     ));
     Axis::for_values(&all, scale, false, target)
@@ -261,8 +284,8 @@ pub(super) fn time_lines(spec: &LineChart) -> Result<Rendered, ChartError> {
     let x_title_h = if spec.x_label.is_empty() { 0.0 } else { 32.0 };
     let region_bottom = h - 14.0 - x_title_h - 28.0;
     let row_gap = 14.0;
-    let panel_h = ((region_bottom - top) - rows as f64 * title_h - (rows - 1) as f64 * row_gap)
-        / rows as f64;
+    let panel_h =
+        ((region_bottom - top) - rows as f64 * title_h - (rows - 1) as f64 * row_gap) / rows as f64;
     if panel_h < 40.0 {
         return Err(ChartError::InvalidSpec(format!(
             "{k} facets in {cols} columns do not fit a {}x{} canvas",
@@ -312,10 +335,10 @@ pub(super) fn time_lines(spec: &LineChart) -> Result<Rendered, ChartError> {
             c.bold(&t, (f.left, ptop - 13.0), LEGEND_SIZE, INK, Anchor::LEFT);
         }
         let markers: Vec<&EventMarker> = spec.markers.iter().chain(&panel.markers).collect();
-        draw_event_shapes(&mut c, &f, &markers);
         f.y_grid(&mut c, &axis.ticks(target, false), true);
         let below_exists = i + cols < k;
         f.x_grid(&mut c, &x_ticks, !below_exists);
+        draw_event_shapes(&mut c, &f, &markers);
         if axes[i].is_none() {
             c.text(
                 "no data",
@@ -352,7 +375,10 @@ pub(super) fn time_lines(spec: &LineChart) -> Result<Rendered, ChartError> {
     if !spec.x_label.is_empty() {
         c.text(
             &spec.x_label,
-            ((y_title_w + panel_left_pad + right) / 2.0, h - 14.0 - x_title_h / 2.0),
+            (
+                (y_title_w + panel_left_pad + right) / 2.0,
+                h - 14.0 - x_title_h / 2.0,
+            ),
             AXIS_TITLE_SIZE,
             INK,
             Anchor::CENTER,

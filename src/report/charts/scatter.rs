@@ -3,7 +3,7 @@
 //! ringed and annotated. Layout only; no file IO.
 
 use super::axis::{fmt_value, Axis, XyPlot};
-use super::canvas::{no_data, rgb, Anchor, Canvas, LegendEntry, Shape, Swatch, INK, NOTE_SIZE};
+use super::canvas::{no_data, rgb, Anchor, Canvas, LegendEntry, Shape, Swatch, INK, LEGEND_SIZE};
 use super::{ChartError, PassFailScatter, Rendered};
 use plotters::style::RGBAColor;
 
@@ -13,8 +13,16 @@ const FRONTIER: RGBAColor = rgb(0x00, 0x72, 0xB2);
 
 /// An axis over `lo..hi` with 5% padding so points do not sit on the frame.
 fn padded(lo: f64, hi: f64, include_zero: bool) -> Axis {
-    let pad = if hi > lo { (hi - lo) * 0.06 } else { lo.abs().max(1.0) * 0.5 };
-    let lo_p = if include_zero && lo >= 0.0 { 0.0 } else { lo - pad };
+    let pad = if hi > lo {
+        (hi - lo) * 0.06
+    } else {
+        lo.abs().max(1.0) * 0.5
+    };
+    let lo_p = if include_zero && lo >= 0.0 {
+        0.0
+    } else {
+        lo - pad
+    };
     Axis::linear_nice(lo_p, hi + pad, include_zero, 8)
 }
 
@@ -36,9 +44,14 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
         .collect();
     let xs: Vec<f64> = pts.iter().map(|p| p.1).collect();
     let ys: Vec<f64> = pts.iter().map(|p| p.2).collect();
-    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (super::axis::extent(&xs), super::axis::extent(&ys))
+    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) =
+        (super::axis::extent(&xs), super::axis::extent(&ys))
     else {
-        return no_data(spec.size, &spec.title, "no configuration with finite coordinates");
+        return no_data(
+            spec.size,
+            &spec.title,
+            "no configuration with finite coordinates",
+        );
     };
     let x = padded(x_lo, x_hi, false);
     let y = padded(y_lo, y_hi, true);
@@ -78,7 +91,7 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
             swatch: Swatch::Line {
                 color: FRONTIER,
                 width: 2,
-                dashed: true,
+                dash: Some((10.0, 6.0)),
             },
         });
     }
@@ -117,14 +130,14 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
         let (cx, cy) = (f.px(p.x), f.py(p.y));
         c.circle((cx, cy), 15.0, INK, false, 3);
         let label = format!("chosen: {} × {}", fmt_value(p.x), fmt_value(p.y));
-        let tw = c.text_width(&label, NOTE_SIZE, false);
+        let tw = c.text_width(&label, LEGEND_SIZE, false);
         let (pos, anchor) = if cx + 20.0 + tw < f.right {
             ((cx + 20.0, cy - 20.0), Anchor::LEFT)
         } else {
             ((cx - 20.0, cy - 20.0), Anchor::RIGHT)
         };
         let pos = (pos.0, pos.1.max(f.top + 12.0));
-        c.label_box(&label, pos, NOTE_SIZE, INK, anchor);
+        c.label_box(&label, pos, LEGEND_SIZE, INK, anchor);
     }
     c.render()
 }

@@ -25,7 +25,8 @@ fn names(v: &[&str]) -> Vec<String> {
 
 /// A tiny deterministic pseudo-random sequence for sample data.
 fn noise(i: usize) -> f64 {
-    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+    let mut state = i as u64;
+    let x = crate::engine::rng::splitmix64(&mut state) >> 11;
     (x as f64 / (1u64 << 53) as f64) - 0.5
 }
 
@@ -39,7 +40,9 @@ fn bars_spec(categories: &[&str]) -> BarChart {
             .enumerate()
             .map(|(g, p)| BarGroup {
                 name: p.to_string(),
-                values: (0..n).map(|i| 0.55 + 0.4 * (0.5 + noise(i * 7 + g))).collect(),
+                values: (0..n)
+                    .map(|i| 0.55 + 0.4 * (0.5 + noise(i * 7 + g)))
+                    .collect(),
                 errors: Some(
                     (0..n)
                         .map(|i| {
@@ -112,7 +115,11 @@ fn lines_spec(points: usize, facets: usize) -> LineChart {
                         points: (0..points)
                             .map(|t| {
                                 let ts = t as f64 * 600.0 / points.max(1) as f64;
-                                let spike = if (300.0..360.0).contains(&ts) { 4.0 } else { 1.0 };
+                                let spike = if (300.0..360.0).contains(&ts) {
+                                    4.0
+                                } else {
+                                    1.0
+                                };
                                 let level = (800.0 + 600.0 * oi as f64) * (1.0 + 0.5 * pi as f64);
                                 (ts, level * spike * (1.0 + 0.15 * noise(t * 13 + oi)))
                             })
@@ -348,7 +355,13 @@ fn degenerate_inputs_render_without_panicking() {
         groups: vec![BarGroup {
             name: "x".into(),
             values: vec![f64::NAN, 1.0],
-            errors: Some(vec![None, Some(ErrorBar { low: f64::NAN, high: 2.0 })]),
+            errors: Some(vec![
+                None,
+                Some(ErrorBar {
+                    low: f64::NAN,
+                    high: 2.0,
+                }),
+            ]),
         }],
         size: s,
         ..bars_spec(&["a", "b"])
@@ -406,19 +419,28 @@ fn inconsistent_specs_are_errors() {
     let mut spec = bars_spec(&["a", "b"]);
     spec.size = small();
     spec.groups[0].values.pop();
-    assert!(matches!(grouped_bars(&spec), Err(ChartError::InvalidSpec(_))));
+    assert!(matches!(
+        grouped_bars(&spec),
+        Err(ChartError::InvalidSpec(_))
+    ));
     let mut hm = heatmap_spec();
     hm.values.pop();
     assert!(matches!(heatmap(&hm), Err(ChartError::InvalidSpec(_))));
     let mut sc = scatter_spec();
     sc.chosen = Some(999);
-    assert!(matches!(scatter_pass_fail(&sc), Err(ChartError::InvalidSpec(_))));
+    assert!(matches!(
+        scatter_pass_fail(&sc),
+        Err(ChartError::InvalidSpec(_))
+    ));
     let mut tiny = scatter_spec();
     tiny.size = Size {
         width: 10,
         height: 10,
     };
-    assert!(matches!(scatter_pass_fail(&tiny), Err(ChartError::InvalidSpec(_))));
+    assert!(matches!(
+        scatter_pass_fail(&tiny),
+        Err(ChartError::InvalidSpec(_))
+    ));
 }
 
 /// Renders every chart at full size with realistic data into `<tmp>/cacheplan-charts/` so a
@@ -437,7 +459,9 @@ fn write_previews() {
     six.groups = (0..6)
         .map(|g| BarGroup {
             name: format!("plan-{g}"),
-            values: (0..5).map(|i| 0.5 + 0.4 * (0.5 + noise(i + 31 * g))).collect(),
+            values: (0..5)
+                .map(|i| 0.5 + 0.4 * (0.5 + noise(i + 31 * g)))
+                .collect(),
             errors: None,
         })
         .collect();
@@ -463,7 +487,10 @@ fn write_previews() {
         size: Size::default(),
     };
     save("bars-log", grouped_bars(&bars_log).unwrap());
-    save("quantiles", quantile_markers(&quantile_spec(&KEYSPACES)).unwrap());
+    save(
+        "quantiles",
+        quantile_markers(&quantile_spec(&KEYSPACES)).unwrap(),
+    );
     save("lines", time_lines(&lines_spec(600, 2)).unwrap());
     let mut single = lines_spec(600, 1);
     single.facets[0].title.clear();
@@ -479,6 +506,19 @@ fn write_previews() {
     save("cdf", cdf(&cdf_spec(20_000)).unwrap());
     save("heatmap", heatmap(&heatmap_spec()).unwrap());
     save("scatter", scatter_pass_fail(&scatter_spec()).unwrap());
+    let mut one = lines_spec(1, 2);
+    one.markers.truncate(1);
+    save("degenerate-lines-one-point", time_lines(&one).unwrap());
+    let zeros = BarChart {
+        groups: vec![BarGroup {
+            name: "separated".into(),
+            values: vec![0.0, f64::NAN, 0.0],
+            errors: None,
+        }],
+        ref_lines: Vec::new(),
+        ..bars_spec(&KEYSPACES[..3])
+    };
+    save("degenerate-bars-zeros", grouped_bars(&zeros).unwrap());
     save(
         "no-data",
         grouped_bars(&BarChart {
