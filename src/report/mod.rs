@@ -1,4 +1,5 @@
 //! The only writer: CSV rows, charts, HTML report, run manifest.
 
+pub mod charts;
 pub mod files;
 pub mod tables;
