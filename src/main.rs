@@ -1,1 +1,20 @@
-fn main() {}
+//! The `cacheplan` binary: parse arguments, call the library, map errors to exit codes.
+
+use clap::Parser;
+
+fn main() {
+    let args = match cacheplan::cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if let Err(e) = cacheplan::cli::run(args) {
+        if !e.message.is_empty() {
+            eprintln!("error: {}", e.message);
+        }
+        std::process::exit(e.code);
+    }
+}

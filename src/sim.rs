@@ -299,7 +299,8 @@ impl<'a> Sim<'a> {
         for (i, e) in scn.events.iter().enumerate() {
             sim.queue.push(e.at, Event::Timeline { index: i as u16 });
         }
-        sim.queue.push(scn.window.min(scn.duration), Event::WindowEnd);
+        sim.queue
+            .push(scn.window.min(scn.duration), Event::WindowEnd);
         sim
     }
 
@@ -336,7 +337,7 @@ impl<'a> Sim<'a> {
         let mut t = from;
         loop {
             let gap = self.arrival_rng[ks].exp(1.0 / lambda_max);
-            t = t + SimTime::from_secs_f64(gap);
+            t += SimTime::from_secs_f64(gap);
             if t >= self.scn.duration {
                 return;
             }
@@ -620,15 +621,15 @@ impl<'a> Sim<'a> {
                             self.ks_metrics[ks].lock_acquired += 1;
                         }
                         self.hit(ks, req, answer_at);
-                        let hold = self.scn.keyspaces[ks]
-                            .hold_ms
-                            .sample(&mut self.op_rng[ks]);
+                        let hold = self.scn.keyspaces[ks].hold_ms.sample(&mut self.op_rng[ks]);
                         let mut rel = self.requests[req as usize];
                         rel.stage = Stage::Release;
                         let id = self.alloc(rel);
                         let d = self.send_delay(rel.shard as usize);
-                        self.queue
-                            .push(answer_at + SimTime(ns(hold * 1000.0)) + d, Event::AtShard { req: id });
+                        self.queue.push(
+                            answer_at + SimTime(ns(hold * 1000.0)) + d,
+                            Event::AtShard { req: id },
+                        );
                     }
                     (Operation::Lock, Reply::Nil) => {
                         if counted {
@@ -789,9 +790,9 @@ impl<'a> Sim<'a> {
                 *e += n.shard.tag_counters().evicted[ks];
             }
         }
-        for ks in 0..ev_by_ks.len() {
-            w.keyspace_evictions[ks] = ev_by_ks[ks] - self.last_evictions[ks];
-            self.last_evictions[ks] = ev_by_ks[ks];
+        for (ks, &total) in ev_by_ks.iter().enumerate() {
+            w.keyspace_evictions[ks] = total - self.last_evictions[ks];
+            self.last_evictions[ks] = total;
             let h = &mut self.cur_p99[ks];
             w.keyspace_p99_us[ks] = if h.is_empty() {
                 0

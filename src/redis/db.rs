@@ -62,6 +62,28 @@ pub struct Db {
     cluster_enabled: bool,
 }
 
+/// dict.c _dictExpandIfNeeded before an add: the first add allocates the initial table; a
+/// full table doubles, unless the new bucket array would not fit under maxmemory and the load
+/// factor is still at most 1.618 (server.c dictExpandAllowed).
+fn table_size_before_add(size: u64, used: u64, maxmemory_headroom: Option<u64>) -> u64 {
+    if size == 0 {
+        return memory::DICT_HT_INITIAL_SIZE;
+    }
+    if used < size {
+        return size;
+    }
+    let new_size = memory::next_table_size(used);
+    let fits = match maxmemory_headroom {
+        None => true,
+        Some(room) => memory::bucket_array_bytes(new_size) <= room,
+    };
+    if fits || used as f64 / size as f64 > memory::HASHTABLE_MAX_LOAD_FACTOR {
+        new_size
+    } else {
+        size
+    }
+}
+
 #[inline]
 fn mix(id: u64) -> u64 {
     let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -162,18 +184,11 @@ impl Db {
     ) -> usize {
         debug_assert!(self.find(key.id).is_none());
         // dict.c _dictExpandIfNeeded runs before the add.
-        let used = self.entries.len() as u64;
-        if self.main_table_size == 0 {
-            self.main_table_size = memory::DICT_HT_INITIAL_SIZE;
-        } else if used >= self.main_table_size {
-            let new_size = memory::next_table_size(used);
-            let more = memory::bucket_array_bytes(new_size);
-            let load = used as f64 / self.main_table_size as f64;
-            let fits = maxmemory_headroom.is_none_or(|room| more <= room);
-            if fits || load > memory::HASHTABLE_MAX_LOAD_FACTOR {
-                self.main_table_size = new_size;
-            }
-        }
+        self.main_table_size = table_size_before_add(
+            self.main_table_size,
+            self.entries.len() as u64,
+            maxmemory_headroom,
+        );
         let bytes =
             memory::key_value_bytes(key.len as u64, value_bytes, self.cluster_enabled) as u32;
         let pos = self.entries.len();
@@ -217,18 +232,11 @@ impl Db {
             return;
         }
         if !had {
-            let used = self.ttl_keys.len() as u64;
-            if self.expires_table_size == 0 {
-                self.expires_table_size = memory::DICT_HT_INITIAL_SIZE;
-            } else if used >= self.expires_table_size {
-                let new_size = memory::next_table_size(used);
-                let more = memory::bucket_array_bytes(new_size);
-                let load = used as f64 / self.expires_table_size as f64;
-                let fits = maxmemory_headroom.is_none_or(|room| more <= room);
-                if fits || load > memory::HASHTABLE_MAX_LOAD_FACTOR {
-                    self.expires_table_size = new_size;
-                }
-            }
+            self.expires_table_size = table_size_before_add(
+                self.expires_table_size,
+                self.ttl_keys.len() as u64,
+                maxmemory_headroom,
+            );
             self.entries[pos].ttl_pos = self.ttl_keys.len() as u32;
             self.ttl_keys.push(pos as u32);
         }

@@ -295,8 +295,7 @@ pub fn choose_victim(
                     let e = db.entry(pos);
                     let score = match ctx.policy {
                         MaxmemoryPolicy::AllkeysLfu | MaxmemoryPolicy::VolatileLfu => {
-                            255 - lfu_decayed_counter(e.lru, ctx.unix_ms, ctx.lfu_decay_time)
-                                as u64
+                            255 - lfu_decayed_counter(e.lru, ctx.unix_ms, ctx.lfu_decay_time) as u64
                         }
                         MaxmemoryPolicy::VolatileTtl => u64::MAX - e.expire_at_ms,
                         _ => estimate_idle_ms(ctx.lru_clock, e.lru),

@@ -291,6 +291,21 @@ pub fn replay(
         .collect())
 }
 
+/// Adapts a trace reader to the driver's `RequestSource`.
+pub struct TraceSourceAdapter(pub Box<dyn crate::workload::trace::TraceSource>);
+
+impl RequestSource for TraceSourceAdapter {
+    fn next_batch(
+        &mut self,
+        buf: &mut Vec<TraceRequest>,
+        max: usize,
+    ) -> Result<usize, SourceError> {
+        self.0
+            .next_batch(buf, max)
+            .map_err(|e| Box::new(e) as SourceError)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,17 +523,3 @@ mod tests {
     }
 }
 
-/// Adapts a trace reader to the driver's `RequestSource`.
-pub struct TraceSourceAdapter(pub Box<dyn crate::workload::trace::TraceSource>);
-
-impl RequestSource for TraceSourceAdapter {
-    fn next_batch(
-        &mut self,
-        buf: &mut Vec<TraceRequest>,
-        max: usize,
-    ) -> Result<usize, SourceError> {
-        self.0
-            .next_batch(buf, max)
-            .map_err(|e| Box::new(e) as SourceError)
-    }
-}

@@ -2,4 +2,5 @@
 
 pub mod charts;
 pub mod files;
+pub mod manifest;
 pub mod tables;

@@ -173,7 +173,10 @@ pub fn latency_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         let plan = &scn.plans[res.plan];
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
-            for (kind, h) in [("end_to_end", &m.latency_us), ("redis", &m.redis_latency_us)] {
+            for (kind, h) in [
+                ("end_to_end", &m.latency_us),
+                ("redis", &m.redis_latency_us),
+            ] {
                 if h.is_empty() {
                     continue;
                 }

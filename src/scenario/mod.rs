@@ -158,6 +158,7 @@ fn locate(src: &str, path: &[PathSeg]) -> Option<std::ops::Range<usize>> {
 }
 
 /// Parses and validates a scenario from TOML text; `file` names it in errors.
+#[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let raw: raw::RawScenario = toml::from_str(src).map_err(|e| {
         let (line, column) = match e.span() {
@@ -169,7 +170,10 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
         };
         let message = e.message().trim().to_string();
         let hint = if message.contains("unknown field") {
-            Some("check the spelling against workloads/README.md (unknown fields are errors)".to_string())
+            Some(
+                "check the spelling against workloads/README.md (unknown fields are errors)"
+                    .to_string(),
+            )
         } else if message.contains("missing field") {
             Some("add the field; workloads/README.md lists the required ones".to_string())
         } else if message.contains("invalid type") {
@@ -206,6 +210,7 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
 }
 
 /// Reads, parses and validates a scenario file.
+#[allow(clippy::result_large_err)]
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.display().to_string(),
@@ -213,7 +218,9 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         column: None,
         field: None,
         message: format!("cannot read the scenario: {e}"),
-        hint: Some("check the path; run `cacheplan run` with no file for the embedded default".into()),
+        hint: Some(
+            "check the path; run `cacheplan run` with no file for the embedded default".into(),
+        ),
     })?;
     parse(&src, &path.display().to_string())
 }

@@ -157,10 +157,9 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
             ])?;
             let (min, max) = (need("min", d.min)?, need("max", d.max)?);
             if min > max {
-                return Err(p.key("min").err(
-                    format!("min {min} is above max {max}"),
-                    "swap them",
-                ));
+                return Err(p
+                    .key("min")
+                    .err(format!("min {min} is above max {max}"), "swap them"));
             }
             Dist::Uniform { min, max }
         }
@@ -174,8 +173,10 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
                 ("max", d.max.is_some()),
             ])?;
             let values = d.values.clone().ok_or_else(|| {
-                p.key("values")
-                    .err("dist = \"empirical\" needs `values`", "values = [100, 200, 400]")
+                p.key("values").err(
+                    "dist = \"empirical\" needs `values`",
+                    "values = [100, 200, 400]",
+                )
             })?;
             if values.is_empty() {
                 return Err(p.key("values").err("is empty", "give at least one value"));
@@ -448,8 +449,10 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                         int_in(&q.key("end"), r.end, 0, 16_383)? as u16,
                     ));
                 }
-                SlotMap::from_ranges(shards as usize, &rs)
-                    .map_err(|m| p.key("slots").err(m, "assign every slot 0..16383 exactly once"))?
+                SlotMap::from_ranges(shards as usize, &rs).map_err(|m| {
+                    p.key("slots")
+                        .err(m, "assign every slot 0..16383 exactly once")
+                })?
             }
         };
         let service_time_us = match &c.service_time_us {
@@ -536,7 +539,9 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                             q.key("alpha").err("zipf needs `alpha`", "alpha = 0.9")
                         })?;
                         if !(0.0..=5.0).contains(&a) {
-                            return Err(q.key("alpha").err(format!("{a} out of range"), "allowed: 0 to 5"));
+                            return Err(q
+                                .key("alpha")
+                                .err(format!("{a} out of range"), "allowed: 0 to 5"));
                         }
                         Popularity::Zipf(a)
                     }
@@ -572,15 +577,22 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 match j.kind.as_str() {
                     "none" => Jitter::None,
                     "uniform-pct" => {
-                        let pct = j.pct.ok_or_else(|| q.key("pct").err("uniform-pct needs `pct`", "pct = 10"))?;
+                        let pct = j.pct.ok_or_else(|| {
+                            q.key("pct").err("uniform-pct needs `pct`", "pct = 10")
+                        })?;
                         if !(0.0..100.0).contains(&pct) {
-                            return Err(q.key("pct").err(format!("{pct} out of range"), "allowed: 0 to <100"));
+                            return Err(q
+                                .key("pct")
+                                .err(format!("{pct} out of range"), "allowed: 0 to <100"));
                         }
                         Jitter::UniformPct(pct)
                     }
                     "up-to" => Jitter::UpTo(positive_ms(
                         &q.key("max_ms"),
-                        j.max_ms.ok_or_else(|| q.key("max_ms").err("up-to needs `max_ms`", "max_ms = \"90s\""))?,
+                        j.max_ms.ok_or_else(|| {
+                            q.key("max_ms")
+                                .err("up-to needs `max_ms`", "max_ms = \"90s\"")
+                        })?,
                     )?),
                     other => {
                         return Err(q.key("kind").err(
@@ -592,7 +604,9 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             }
         };
         if ttl == SimTime::ZERO && jitter != Jitter::None {
-            return Err(p.key("ttl_jitter").err("jitter without a TTL", "set ttl_ms or remove ttl_jitter"));
+            return Err(p
+                .key("ttl_jitter")
+                .err("jitter without a TTL", "set ttl_ms or remove ttl_jitter"));
         }
         let needs_origin = matches!(
             operation,
@@ -638,15 +652,17 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                     }
                     "single-flight" | "coalesce" | "stale-while-revalidate" | "xfetch" => {
                         return Err(q.key("kind").err(
-                            format!("strategy \"{}\" is not simulated yet in this version", s.kind),
+                            format!(
+                                "strategy \"{}\" is not simulated yet in this version",
+                                s.kind
+                            ),
                             "use cache-aside for now",
                         ))
                     }
                     other => {
-                        return Err(q.key("kind").err(
-                            format!("unknown strategy \"{other}\""),
-                            "use cache-aside",
-                        ))
+                        return Err(q
+                            .key("kind")
+                            .err(format!("unknown strategy \"{other}\""), "use cache-aside"))
                     }
                 }
             }
@@ -662,7 +678,10 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 }
                 for (h, m) in v.iter().enumerate() {
                     if !(*m >= 0.0) {
-                        return Err(p.key("hourly_profile").idx(h).err("negative multiplier", "use >= 0"));
+                        return Err(p
+                            .key("hourly_profile")
+                            .idx(h)
+                            .err("negative multiplier", "use >= 0"));
                     }
                 }
                 v.clone()
@@ -675,7 +694,9 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             let len = positive_ms(&q.key("duration_ms"), b.duration_ms)?;
             let multiplier = positive_f(&q.key("multiplier"), b.multiplier)?;
             if start >= duration {
-                return Err(q.key("start_ms").err("starts after the run ends", "start it before duration_ms"));
+                return Err(q
+                    .key("start_ms")
+                    .err("starts after the run ends", "start it before duration_ms"));
             }
             bursts.push(Burst {
                 start,
@@ -704,19 +725,29 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             None => SimTime::from_ms(50),
         };
         if operation == Operation::Lock && ttl == SimTime::ZERO {
-            return Err(p.key("ttl_ms").err("a lock needs a TTL (PX)", "ttl_ms = \"5s\""));
+            return Err(p
+                .key("ttl_ms")
+                .err("a lock needs a TTL (PX)", "ttl_ms = \"5s\""));
         }
         let template = &k.key_template;
         if template.is_empty() {
-            return Err(p.key("key_template").err("is empty", "e.g. \"catalog:{tenant}:offering:{id}\""));
+            return Err(p
+                .key("key_template")
+                .err("is empty", "e.g. \"catalog:{tenant}:offering:{id}\""));
         }
         keyspaces.push(Keyspace {
             name: k.name.clone(),
             key_template: template.clone(),
             key_has_tenant: template.contains("{tenant}") || template.contains("{tenantId}"),
-            key_has_version: ["{version}", "{publicationId}", "{priceBookId}", "{policyVersion}", "{revision}"]
-                .iter()
-                .any(|v| template.contains(&v[1..v.len() - 1]) && template.contains(v)),
+            key_has_version: [
+                "{version}",
+                "{publicationId}",
+                "{priceBookId}",
+                "{policyVersion}",
+                "{revision}",
+            ]
+            .iter()
+            .any(|v| template.contains(&v[1..v.len() - 1]) && template.contains(v)),
             key_len_bytes: template_key_len(template, tenant_len),
             operation,
             criticality,
@@ -742,7 +773,10 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     // Plans.
     let pp = root.key("plans");
     if raw.plans.is_empty() {
-        return Err(pp.err("no plans", "add at least one [[plans]] table placing keyspaces on clusters"));
+        return Err(pp.err(
+            "no plans",
+            "add at least one [[plans]] table placing keyspaces on clusters",
+        ));
     }
     unique_names(&pp, raw.plans.iter().map(|p| p.name.as_str()))?;
     let mut plans = Vec::new();
@@ -756,8 +790,14 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         }
         if let Some(missing) = cluster_of_keyspace.iter().position(|c| *c == usize::MAX) {
             return Err(p.err(
-                format!("keyspace \"{}\" is placed on no cluster", keyspace_names[missing]),
-                format!("add {} = \"<cluster>\" to this placement", keyspace_names[missing]),
+                format!(
+                    "keyspace \"{}\" is placed on no cluster",
+                    keyspace_names[missing]
+                ),
+                format!(
+                    "add {} = \"<cluster>\" to this placement",
+                    keyspace_names[missing]
+                ),
             ));
         }
         plans.push(Plan {
@@ -774,23 +814,31 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         let p = ep.idx(i);
         let at = non_negative_ms(&p.key("at_ms"), e.at_ms)?;
         if at >= duration {
-            return Err(p.key("at_ms").err("is after the end of the run", "move it before duration_ms"));
+            return Err(p
+                .key("at_ms")
+                .err("is after the end of the run", "move it before duration_ms"));
         }
         let action = match e.action.as_str() {
             "new-version" => EventAction::NewVersion,
             other => {
-                return Err(p.key("action").err(
-                    format!("unknown action \"{other}\""),
-                    "use new-version",
-                ))
+                return Err(p
+                    .key("action")
+                    .err(format!("unknown action \"{other}\""), "use new-version"))
             }
         };
         let mut ks = Vec::new();
         for (j, name) in e.keyspaces.iter().enumerate() {
-            ks.push(find(&p.key("keyspaces").idx(j), &keyspace_names, name, "keyspace")?);
+            ks.push(find(
+                &p.key("keyspaces").idx(j),
+                &keyspace_names,
+                name,
+                "keyspace",
+            )?);
         }
         if ks.is_empty() {
-            return Err(p.key("keyspaces").err("is empty", "list the keyspaces the event affects"));
+            return Err(p
+                .key("keyspaces")
+                .err("is empty", "list the keyspaces the event affects"));
         }
         events.push(Event {
             at,
@@ -816,11 +864,13 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         }
         for (ks, v) in &s.latency_p99_ms_max {
             let q = sp.key("latency_p99_ms_max").key(ks);
-            slo.latency_p99_ms_max[find(&q, &keyspace_names, ks, "keyspace")?] = Some(positive_f(&q, *v)?);
+            slo.latency_p99_ms_max[find(&q, &keyspace_names, ks, "keyspace")?] =
+                Some(positive_f(&q, *v)?);
         }
         for (o, v) in &s.origin_peak_per_s_max {
             let q = sp.key("origin_peak_per_s_max").key(o);
-            slo.origin_peak_per_s_max[find(&q, &origin_names, o, "origin")?] = Some(positive_f(&q, *v)?);
+            slo.origin_peak_per_s_max[find(&q, &origin_names, o, "origin")?] =
+                Some(positive_f(&q, *v)?);
         }
         slo.critical_evictions_max = s.critical_evictions_max;
         if let Some(u) = s.shard_utilization_max {

@@ -34,7 +34,11 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
         "m" | "min" => 60_000.0,
         "h" => 3_600_000.0,
         "d" => 86_400_000.0,
-        other => return Err(format!("unknown duration unit '{other}' in '{s}' (use ns, us, ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit '{other}' in '{s}' (use ns, us, ms, s, m, h or d)"
+            ))
+        }
     };
     let ms = value * factor;
     if !ms.is_finite() {
@@ -59,7 +63,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tb" | "tib" => 1024.0f64.powi(4),
-        other => return Err(format!("unknown size unit '{other}' in '{s}' (use b, kb, mb, gb)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{s}' (use b, kb, mb, gb)"
+            ))
+        }
     };
     Ok((value * factor).round() as u64)
 }
@@ -109,7 +117,9 @@ impl Visitor<'_> for BytesVisitor {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Bytes, E> {
         if v < 0.0 || !v.is_finite() {
-            return Err(E::custom(format!("a size must be a non-negative number ({v})")));
+            return Err(E::custom(format!(
+                "a size must be a non-negative number ({v})"
+            )));
         }
         Ok(Bytes(v.round() as u64))
     }

@@ -1,0 +1,225 @@
+//! `cacheplan bench [NAME...]`: the benchmarks of every hot path, printed as a table. The
+//! figures in the README's performance table come from here (release build).
+
+use super::CliError;
+use crate::redis::db::{Db, KeyRef};
+use crate::redis::evict::MaxmemoryPolicy;
+use crate::redis::shard::RedisConfig;
+use crate::replay::driver::{replay, ReplayJob, TimeSource, TraceSourceAdapter};
+use crate::replay::exact::ExactPolicy;
+use crate::replay::redis_model::RedisReplayCache;
+use crate::workload::trace::{self, gen, TraceFormat};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario
+    /// (all when none given).
+    pub names: Vec<String>,
+    /// Requests of the generated replay trace.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub requests: u64,
+    /// Folder for the generated trace (kept between runs).
+    #[arg(long, default_value = "output/bench")]
+    pub dir: PathBuf,
+}
+
+const ALL: [&str; 6] = [
+    "queue",
+    "slots",
+    "db-memory",
+    "replay-lru",
+    "replay-redis",
+    "scenario",
+];
+
+fn single_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool")
+        .install(f)
+}
+
+fn trace_file(dir: &Path, requests: u64) -> Result<PathBuf, CliError> {
+    let path = dir.join(format!("zipf1.0_1M_{requests}.oracleGeneral.bin"));
+    if path.exists() {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| CliError::other(e.to_string()))?;
+    let cfg = gen::GenConfig {
+        popularity: gen::Popularity::Zipf { alpha: 1.0 },
+        n_objects: 1_000_000,
+        n_requests: requests,
+        value_size: gen::SizeDist::Fixed { bytes: 4000 },
+        ttl_s: Vec::new(),
+        duration_s: 86_400.0,
+        seed: 42,
+        format: gen::GenFormat::OracleGeneral,
+    };
+    let tmp = path.with_extension("partial");
+    let f = std::fs::File::create(&tmp).map_err(|e| CliError::other(e.to_string()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    gen::generate(&cfg, &mut w).map_err(|e| CliError::other(e.to_string()))?;
+    drop(w);
+    std::fs::rename(&tmp, &path).map_err(|e| CliError::other(e.to_string()))?;
+    Ok(path)
+}
+
+fn replay_rate(path: &Path, job: ReplayJob) -> Result<(f64, f64), CliError> {
+    let started = Instant::now();
+    let results = single_thread(|| {
+        let source = trace::open(path, &TraceFormat::OracleGeneral)
+            .map_err(|e| CliError::other(e.to_string()))?;
+        replay(
+            &mut TraceSourceAdapter(source),
+            vec![job],
+            &TimeSource::Trace,
+            None,
+        )
+        .map_err(|e| CliError::other(e.to_string()))
+    })?;
+    let s = started.elapsed().as_secs_f64();
+    let r = &results[0];
+    Ok((r.n_req as f64 / s, r.hit_ratio().unwrap_or(0.0)))
+}
+
+pub fn execute(a: BenchArgs) -> Result<(), CliError> {
+    let names: Vec<&str> = if a.names.is_empty() {
+        ALL.to_vec()
+    } else {
+        a.names.iter().map(|s| s.as_str()).collect()
+    };
+    for n in &names {
+        if !ALL.contains(n) {
+            return Err(CliError::input(format!(
+                "unknown benchmark \"{n}\" (known: {})",
+                ALL.join(", ")
+            )));
+        }
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run `cargo run --release -- bench` for real figures");
+    }
+    println!("{:<14} {:<58} {:>16}", "benchmark", "what", "figure");
+    for name in names {
+        match name {
+            "queue" => {
+                for pending in [1_000usize, 100_000, 1_000_000] {
+                    let b = crate::engine::queue::bench_hold(pending, 2_000_000, 1);
+                    println!(
+                        "{:<14} {:<58} {:>13.1} ns",
+                        "queue",
+                        format!(
+                            "push+pop at {pending} pending (BinaryHeap {:.1} ns)",
+                            b.ns_per_op_binary_heap
+                        ),
+                        b.ns_per_op_queue
+                    );
+                }
+            }
+            "slots" => {
+                let keys: Vec<String> = (0..100_000)
+                    .map(|i| format!("price-preview:tenant-a:pb:pb-2026-q3:cfg:{i:016x}"))
+                    .collect();
+                let started = Instant::now();
+                let mut acc = 0u64;
+                for _ in 0..20 {
+                    for k in &keys {
+                        acc += crate::redis::slots::key_hash_slot(k.as_bytes()) as u64;
+                    }
+                }
+                let ns = started.elapsed().as_nanos() as f64 / 2_000_000.0;
+                println!(
+                    "{:<14} {:<58} {:>13.1} ns",
+                    "slots",
+                    format!("key_hash_slot of a 56-byte key (checksum {})", acc % 10),
+                    ns
+                );
+            }
+            "db-memory" => {
+                let mut db = Db::new(false);
+                for id in 0..1_000_000u64 {
+                    let pos = db.insert(
+                        KeyRef {
+                            id: id * 7919,
+                            len: 20,
+                        },
+                        100,
+                        0,
+                        None,
+                    );
+                    if id % 2 == 0 {
+                        db.set_expire(pos, 1, None);
+                    }
+                }
+                println!(
+                    "{:<14} {:<58} {:>15.1} B",
+                    "db-memory",
+                    "model memory per resident key at 1M keys (half with TTL)",
+                    db.model_bytes() as f64 / 1_000_000.0
+                );
+            }
+            "replay-lru" => {
+                let path = trace_file(&a.dir, a.requests)?;
+                let job = ReplayJob {
+                    label_policy: "lru".into(),
+                    cache_size: 100_000,
+                    cache: ExactPolicy::Lru.build(100_000, true),
+                };
+                let (rate, hit) = replay_rate(&path, job)?;
+                println!(
+                    "{:<14} {:<58} {:>11.2} M/s",
+                    "replay-lru",
+                    format!(
+                        "exact LRU, 100k objects, {}M Zipf(1.0) reqs (hit {hit:.3})",
+                        a.requests / 1_000_000
+                    ),
+                    rate / 1e6
+                );
+            }
+            "replay-redis" => {
+                let path = trace_file(&a.dir, a.requests)?;
+                // About 100,000 keys of 4,000 bytes (5,192 B each in Redis 7).
+                let cfg = RedisConfig {
+                    maxmemory_bytes: 977_368 + 100_000 * 5_200,
+                    maxmemory_policy: MaxmemoryPolicy::AllkeysLru,
+                    ..RedisConfig::default()
+                };
+                let job = ReplayJob {
+                    label_policy: "allkeys-lru".into(),
+                    cache_size: cfg.maxmemory_bytes,
+                    cache: Box::new(RedisReplayCache::new(cfg, 1)),
+                };
+                let (rate, hit) = replay_rate(&path, job)?;
+                println!(
+                    "{:<14} {:<58} {:>11.2} M/s",
+                    "replay-redis",
+                    format!("Redis model allkeys-lru s5, ~100k keys (hit {hit:.3})"),
+                    rate / 1e6
+                );
+            }
+            "scenario" => {
+                let scn = crate::scenario::default_scenario();
+                let started = Instant::now();
+                let results = single_thread(|| crate::sim::run_all_plans(&scn, 1));
+                let s = started.elapsed().as_secs_f64();
+                let reqs: u64 = results.iter().map(|r| r.requests_total).sum();
+                let events: u64 = results.iter().map(|r| r.events).sum();
+                println!(
+                    "{:<14} {:<58} {:>11.2} M/s",
+                    "scenario",
+                    format!(
+                        "default CPQ scenario, 1 thread ({:.1} M events/s)",
+                        events as f64 / s / 1e6
+                    ),
+                    reqs as f64 / s / 1e6
+                );
+            }
+            _ => unreachable!("checked above"),
+        }
+    }
+    Ok(())
+}

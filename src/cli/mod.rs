@@ -1,0 +1,150 @@
+//! Command-line arguments (clap, raw) resolved into commands and run. The only place that reads
+//! the wall clock (run ids, picking a seed, timing a run) and the only caller of the library's
+//! file-writing edges. `main` just maps the `CliError` to an exit code.
+
+mod bench;
+mod keyslot;
+mod replay;
+mod run;
+mod trace;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::fmt;
+
+/// A failed command: what to print and the exit code (2 = bad input, 1 = other failure).
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit code.
+    pub code: i32,
+    /// Message for stderr.
+    pub message: String,
+}
+
+impl CliError {
+    /// A user mistake (exit code 2).
+    pub fn input(message: impl Into<String>) -> CliError {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// Anything else (exit code 1).
+    pub fn other(message: impl Into<String>) -> CliError {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+    /// Writing to stdout failed: a closed pipe is success, anything else an error.
+    pub fn from_stdout(e: std::io::Error) -> CliError {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError {
+                code: 0,
+                message: String::new(),
+            }
+        } else {
+            CliError::other(format!("cannot write to stdout: {e}"))
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The version line: crate version and the git commit when known.
+pub fn version_line() -> String {
+    match git_commit() {
+        Some(c) => format!("{} (commit {c})", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// The commit of the source tree this binary was built from, if it is a git checkout.
+pub fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
+/// cacheplan: simulate Redis caches for CPQ/OMS systems and plan their capacity.
+#[derive(Parser, Debug)]
+#[command(name = "cacheplan", version = None, disable_version_flag = true, about, long_about = None)]
+pub struct Args {
+    /// Print the version (and git commit when known).
+    #[arg(short = 'V', long = "version", global = true)]
+    pub version: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Simulate every plan of a scenario on identical traffic and write a run folder.
+    ///
+    /// Example: cacheplan run                      (the embedded default CPQ scenario)
+    /// Example: cacheplan run workloads/cpq.toml --seed 7 --out output/try
+    #[command(verbatim_doc_comment)]
+    Run(run::RunArgs),
+    /// Replay a cache trace through exact policies or the Redis model (no latency model).
+    ///
+    /// Example: cacheplan replay trace.oracleGeneral.bin --policy lru,fifo --cache-size 500,5000 --ignore-obj-size
+    /// Example: cacheplan replay stream.csv.gz --maxmemory-policy allkeys-lru --maxmemory 8125912 --timeline tl.csv.gz
+    #[command(verbatim_doc_comment)]
+    Replay(replay::ReplayArgs),
+    /// Print the Redis Cluster hash slot of each key (KEY<TAB>SLOT).
+    ///
+    /// Example: cacheplan keyslot foo '{user1000}.following'
+    #[command(verbatim_doc_comment)]
+    Keyslot(keyslot::KeyslotArgs),
+    /// Cache traces: generate synthetic ones.
+    ///
+    /// Example: cacheplan trace gen --objects 100000 --requests 1000000 --alpha 1.0 --out zipf.oracleGeneral.bin
+    #[command(verbatim_doc_comment)]
+    Trace(trace::TraceArgs),
+    /// Check a scenario file and print what it resolves to.
+    ///
+    /// Example: cacheplan validate workloads/cpq.toml
+    #[command(verbatim_doc_comment)]
+    Validate(validate::ValidateArgs),
+    /// Run the built-in benchmarks (release build recommended) and print their figures.
+    ///
+    /// Example: cargo run --release -- bench
+    /// Example: cargo run --release -- bench queue lru
+    #[command(verbatim_doc_comment)]
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(args: Args) -> Result<(), CliError> {
+    if args.version {
+        println!("cacheplan {}", version_line());
+        return Ok(());
+    }
+    match args.command {
+        None => Err(CliError::input(
+            "no command given; try `cacheplan run` or `cacheplan --help`",
+        )),
+        Some(Cmd::Run(a)) => run::execute(a),
+        Some(Cmd::Replay(a)) => replay::execute(a),
+        Some(Cmd::Keyslot(a)) => keyslot::execute(a),
+        Some(Cmd::Trace(a)) => trace::execute(a),
+        Some(Cmd::Validate(a)) => validate::execute(a),
+        Some(Cmd::Bench(a)) => bench::execute(a),
+    }
+}

@@ -1,0 +1,194 @@
+//! `cacheplan replay TRACE`: trace-driven mode, exact policies and the Redis model side by side.
+
+use super::CliError;
+use crate::redis::evict::MaxmemoryPolicy;
+use crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
+use crate::redis::shard::RedisConfig;
+use crate::replay::driver::{replay, ReplayJob, TimeSource, TraceSourceAdapter};
+use crate::replay::exact::ExactPolicy;
+use crate::replay::output::{format_table, parse_cache_sizes, write_json_lines};
+use crate::replay::redis_model::RedisReplayCache;
+use crate::replay::timeline::Timeline;
+use crate::workload::trace::{self, TraceFormat};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The trace file (.zst and .gz are decompressed on the fly).
+    pub trace: PathBuf,
+    /// Trace format as libCacheSim spells it: oracleGeneral, csv, txt, twr, vscsi, or kv-csv.
+    /// Guessed from the file name when absent.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Column options for csv, libCacheSim style:
+    /// "time-col=2, obj-id-col=5, obj-size-col=4, delimiter=,, has-header=true".
+    #[arg(long = "csv-params", short = 't')]
+    pub csv_params: Option<String>,
+    /// Policies, comma-separated: exact lru, fifo, sieve, clock, s3fifo, or any Redis
+    /// maxmemory-policy (allkeys-lru, ...), which then runs the Redis model with the sizes of
+    /// --cache-size as maxmemory.
+    #[arg(long, value_delimiter = ',')]
+    pub policy: Vec<String>,
+    /// Cache sizes, comma-separated: bytes (kb/mb/gb suffixes, powers of 1024), or objects with
+    /// --ignore-obj-size.
+    #[arg(long = "cache-size")]
+    pub cache_size: Option<String>,
+    /// Count objects instead of bytes (exact policies).
+    #[arg(long = "ignore-obj-size")]
+    pub ignore_obj_size: bool,
+    /// Redis model: maxmemory sizes in bytes (comma-separated, suffixes allowed).
+    #[arg(long)]
+    pub maxmemory: Option<String>,
+    /// Redis model: maxmemory-policy values (comma-separated).
+    #[arg(long = "maxmemory-policy", value_delimiter = ',')]
+    pub maxmemory_policy: Vec<String>,
+    /// Redis model: maxmemory-samples.
+    #[arg(long = "maxmemory-samples", default_value_t = 5)]
+    pub maxmemory_samples: u32,
+    /// Redis model: hz.
+    #[arg(long, default_value_t = 10)]
+    pub hz: u32,
+    /// Redis model: used_memory with no keys (server, clients, buffers). Default: an empty
+    /// 7.0.15 server with one client (977,368 B, measured).
+    #[arg(long = "base-memory")]
+    pub base_memory: Option<u64>,
+    /// Redis model: charge cluster-mode dict entries (7.0: +16 B per key).
+    #[arg(long = "cluster-enabled")]
+    pub cluster_enabled: bool,
+    /// Seed of the Redis model's sampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timeline file (req_index,unix_ms_send,unix_ms_recv per batch) that drives the clock.
+    #[arg(long, conflicts_with = "rate")]
+    pub timeline: Option<PathBuf>,
+    /// Drive the clock at this many requests per second instead of the trace's times.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Also report the hit ratio from this request index on.
+    #[arg(long)]
+    pub split: Option<u64>,
+    /// One JSON object per (policy, size) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn sizes(text: &str, flag: &str) -> Result<Vec<u64>, CliError> {
+    parse_cache_sizes(text).map_err(|e| CliError::input(format!("{flag}: {e}")))
+}
+
+pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
+    let format = match &a.format {
+        Some(f) => TraceFormat::parse(f, a.csv_params.as_deref())
+            .map_err(|e| CliError::input(e.to_string()))?,
+        None => match (&a.csv_params, TraceFormat::guess(&a.trace)) {
+            (Some(p), _) => TraceFormat::parse("csv", Some(p))
+                .map_err(|e| CliError::input(e.to_string()))?,
+            (None, Some(f)) => f,
+            (None, None) => {
+                return Err(CliError::input(format!(
+                    "{}: cannot tell the trace format from the name; pass --format (oracleGeneral, csv, txt, twr, vscsi, kv-csv)",
+                    a.trace.display()
+                )))
+            }
+        },
+    };
+    let base = a.base_memory.unwrap_or(EMPTY_SERVER_USED_MEMORY_BYTES);
+    if !(1..=500).contains(&a.hz) {
+        return Err(CliError::input("--hz: allowed 1 to 500"));
+    }
+    if !(1..=64).contains(&a.maxmemory_samples) {
+        return Err(CliError::input("--maxmemory-samples: allowed 1 to 64"));
+    }
+    let redis_cache = |policy: MaxmemoryPolicy, maxmemory: u64| -> Result<ReplayJob, CliError> {
+        if maxmemory <= base {
+            return Err(CliError::input(format!(
+                "maxmemory {maxmemory} is not above the {base} bytes an empty server uses"
+            )));
+        }
+        let cfg = RedisConfig {
+            maxmemory_bytes: maxmemory,
+            maxmemory_policy: policy,
+            maxmemory_samples: a.maxmemory_samples,
+            hz: a.hz,
+            cluster_enabled: a.cluster_enabled,
+            base_used_memory_bytes: base,
+            ..RedisConfig::default()
+        };
+        Ok(ReplayJob {
+            label_policy: policy.as_str().to_string(),
+            cache_size: maxmemory,
+            cache: Box::new(RedisReplayCache::new(cfg, a.seed)),
+        })
+    };
+    let mut jobs = Vec::new();
+    if !a.policy.is_empty() {
+        let text = a.cache_size.as_deref().ok_or_else(|| {
+            CliError::input(
+                "--policy needs --cache-size (objects with --ignore-obj-size, else bytes)",
+            )
+        })?;
+        let cache_sizes = sizes(text, "--cache-size")?;
+        for name in &a.policy {
+            let name = name.trim();
+            if let Some(p) = MaxmemoryPolicy::parse(name) {
+                for &s in &cache_sizes {
+                    jobs.push(redis_cache(p, s)?);
+                }
+                continue;
+            }
+            let exact = ExactPolicy::parse(name).map_err(|e| CliError::input(e.to_string()))?;
+            for &s in &cache_sizes {
+                jobs.push(ReplayJob {
+                    label_policy: exact.name().to_string(),
+                    cache_size: s,
+                    cache: exact.build(s, a.ignore_obj_size),
+                });
+            }
+        }
+    }
+    if !a.maxmemory_policy.is_empty() {
+        let text = a
+            .maxmemory
+            .as_deref()
+            .ok_or_else(|| CliError::input("--maxmemory-policy needs --maxmemory BYTES"))?;
+        let mm = sizes(text, "--maxmemory")?;
+        for name in &a.maxmemory_policy {
+            let p = MaxmemoryPolicy::parse(name.trim()).ok_or_else(|| {
+                CliError::input(format!(
+                    "unknown maxmemory-policy \"{name}\" (noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl)"
+                ))
+            })?;
+            for &s in &mm {
+                jobs.push(redis_cache(p, s)?);
+            }
+        }
+    } else if a.maxmemory.is_some() {
+        return Err(CliError::input("--maxmemory needs --maxmemory-policy"));
+    }
+    if jobs.is_empty() {
+        return Err(CliError::input(
+            "nothing to replay: give --policy with --cache-size, or --maxmemory-policy with --maxmemory",
+        ));
+    }
+    let time = match (&a.timeline, a.rate) {
+        (Some(p), _) => TimeSource::Timeline(
+            Timeline::load(p).map_err(|e| CliError::input(format!("{}: {e}", p.display())))?,
+        ),
+        (None, Some(r)) => TimeSource::Rate { requests_per_s: r },
+        (None, None) => TimeSource::Trace,
+    };
+    let source = trace::open(&a.trace, &format).map_err(|e| CliError::input(e.to_string()))?;
+    let mut source = TraceSourceAdapter(source);
+    let results = replay(&mut source, jobs, &time, a.split)
+        .map_err(|e| CliError::input(format!("{}: {e}", a.trace.display())))?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        write_json_lines(&results, &mut out).map_err(CliError::from_stdout)?;
+    } else {
+        out.write_all(format_table(&results).as_bytes())
+            .map_err(CliError::from_stdout)?;
+    }
+    Ok(())
+}
