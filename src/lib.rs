@@ -6,8 +6,10 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod cli;
+pub mod client;
 pub mod engine;
 pub mod metrics;
+pub mod origin;
 pub mod redis;
 pub mod replay;
 pub mod report;

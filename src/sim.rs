@@ -1,25 +1,29 @@
-//! One plan's simulation: wires traffic, application requests, Redis shards and origins on the
-//! event engine, and owns the closed `enum Event` and its dispatch.
+//! One plan's simulation: wires traffic, application instances and their strategies, Redis
+//! shards and origins on the event engine, and owns the closed `enum Event` and its dispatch.
 //!
-//! Request path: a keyspace's arrival picks a tenant and a key, sends the command to the shard
-//! owning the key's slot (half a round trip), the shard's single thread serves commands in
-//! arrival order (Lindley recursion over `busy_until`: queueing, eviction and expiry work all
-//! delay later commands), the reply comes back (the other half), and on a miss the load goes to
-//! the origin's connection pool, then the value is written back.
+//! Request path: a keyspace's arrival picks a tenant, a key and an application instance; the
+//! instance may answer from its local L1 cache or join a load already in flight (coalescing);
+//! otherwise the command goes to the shard owning the key's slot (half a round trip), the
+//! shard's single thread serves commands in arrival order (Lindley recursion over
+//! `busy_until`: queueing, eviction and expiry work all delay later commands), the reply comes
+//! back (the other half), and on a miss the strategy decides: load from the origin's connection
+//! pool and write back (cache-aside), take a Redis lock first (single-flight), serve stale and
+//! refresh in the background (stale-while-revalidate), or recompute early (XFetch).
 //!
 //! Traffic uses streams named by keyspace, never by plan, so every plan sees the same requests
 //! (common random numbers).
 
+use crate::client::{xfetch_recompute, Breaker, Coalescer, LocalCache, StampedeTracker, ValueMeta};
 use crate::engine::{EventQueue, RngStream, SimTime};
-use crate::metrics::{KeyspaceMetrics, OriginMetrics, PlanResult, ShardMetrics, Window};
+use crate::metrics::{KeyspaceMetrics, PlanResult, ShardMetrics, Window};
+use crate::origin::{Admit, Next, OriginState};
 use crate::redis::db::KeyRef;
 use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::dist::Dist;
-use crate::scenario::{EventAction, Jitter, Operation, Popularity, Scenario};
+use crate::scenario::{EventAction, Jitter, Operation, Popularity, Scenario, StrategyKind};
 use crate::workload::popularity::{HotSet, Uniform, Zipf};
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 
 /// Key popularity sampler of one (keyspace, tenant).
 #[derive(Debug)]
@@ -90,12 +94,18 @@ impl Traffic {
 enum Event {
     /// The next arrival of a keyspace.
     Arrival { ks: u16 },
+    /// A retry of an idempotent command arrives (same key as request `req`'s).
+    Retry { req: u32 },
     /// A command reaches its shard.
     AtShard { req: u32 },
+    /// A reply reaches the application (only for steps that need the time of the reply).
+    Reply { req: u32, reply: Reply },
     /// A load reaches its origin.
     AtOrigin { req: u32 },
     /// An origin finished a load.
     OriginDone { req: u32 },
+    /// A single-flight waiter polls again.
+    Poll { req: u32 },
     /// A timeline event.
     Timeline { index: u16 },
     /// A time-window boundary.
@@ -105,34 +115,53 @@ enum Event {
 /// Where a request is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
-    /// The first Redis command (GET, INCR, SET NX).
+    /// The first Redis command of a user request (GET, INCR, SET NX of a lock keyspace).
     First,
-    /// A write-back after an origin load (SET), nobody waits for it.
+    /// Single-flight: `SET lock NX PX` after a miss (the user waits).
+    SfLock,
+    /// Single-flight: GET after waiting for the lock holder (the user waits).
+    SfPoll,
+    /// Stale-while-revalidate: `SET lock NX PX` of a background refresh.
+    BgLock,
+    /// A write-back after a load (SET); nobody waits for it.
     WriteBack,
-    /// A TTL refresh on a session hit.
+    /// A TTL refresh on a session hit (PEXPIRE); nobody waits.
     Refresh,
-    /// Releasing a lock (compare-and-delete).
+    /// Releasing a lock (DEL); nobody waits.
     Release,
 }
+
+const FLAG_COUNTED: u8 = 1;
+const FLAG_RETRY: u8 = 2;
+const FLAG_BACKGROUND: u8 = 4;
+const FLAG_HOLDS_LOCK: u8 = 8;
+const FLAG_LEADER: u8 = 16;
 
 #[derive(Clone, Copy, Debug)]
 struct Request {
     ks: u16,
+    instance: u16,
     stage: Stage,
-    is_retry: bool,
-    counted: bool,
+    flags: u8,
+    /// The key of the current command (the lock key while a lock is being taken).
     key: KeyRef,
+    /// The value key the request is about.
+    value_key: KeyRef,
     shard: u32,
-    value_size: u32,
     started: SimTime,
     sent: SimTime,
-    origin_enqueued: SimTime,
+    waited_since: SimTime,
+    load_started: SimTime,
+}
+
+impl Request {
+    fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
 }
 
 struct Node {
     shard: Shard,
-    cluster: usize,
-    index: usize,
     busy_until: SimTime,
     service_us: Dist,
     rtt_us: Dist,
@@ -143,16 +172,14 @@ struct Node {
     window_busy_ns: u64,
 }
 
-struct OriginState {
-    busy: u32,
-    queue: VecDeque<u32>,
-    service_ms: Dist,
-    concurrency: u32,
-    queue_limit: u32,
-    timeout: SimTime,
+/// Per-keyspace client state of a plan.
+struct KsClient {
+    /// Local caches per instance (when the strategy has one).
+    local: Vec<LocalCache>,
+    /// Value envelopes (soft expiry, delta) for strategies that read them.
+    meta: HashMap<u64, ValueMeta>,
+    stampede: StampedeTracker,
     rng: RngStream,
-    metrics: OriginMetrics,
-    window_loads: u64,
 }
 
 struct Sim<'a> {
@@ -170,6 +197,10 @@ struct Sim<'a> {
     arrival_rng: Vec<RngStream>,
     key_rng: Vec<RngStream>,
     op_rng: Vec<RngStream>,
+    clients: Vec<KsClient>,
+    coalescer: Coalescer,
+    /// Per instance and cluster.
+    breakers: Vec<Breaker>,
     version: Vec<u64>,
     idem_counter: Vec<u64>,
     ks_metrics: Vec<KeyspaceMetrics>,
@@ -203,7 +234,7 @@ pub fn run_plan(scn: &Scenario, traffic: &Traffic, plan: usize, seed: u64) -> Pl
 /// the thread count.
 pub fn run_all_plans(scn: &Scenario, seed: u64) -> Vec<PlanResult> {
     use rayon::prelude::*;
-    let traffic = Arc::new(Traffic::new(scn));
+    let traffic = Traffic::new(scn);
     (0..scn.plans.len())
         .into_par_iter()
         .map(|p| run_plan(scn, &traffic, p, seed))
@@ -221,14 +252,11 @@ impl<'a> Sim<'a> {
             }
             cluster_first_node[ci] = nodes.len();
             for si in 0..c.shards as usize {
-                let name = format!("cluster/{}/shard/{si}", c.name);
-                let rng = RngStream::named(seed, &name);
+                let rng = RngStream::named(seed, &format!("cluster/{}/shard/{si}", c.name));
                 let mut cfg = c.redis.clone();
                 cfg.cron_phase_ms = rng.child(9).below(1000 / cfg.hz as u64);
                 nodes.push(Node {
                     shard: Shard::new(cfg, &rng),
-                    cluster: ci,
-                    index: si,
                     busy_until: SimTime::ZERO,
                     service_us: c.service_time_us.clone(),
                     rtt_us: c.network_rtt_us.clone(),
@@ -247,17 +275,7 @@ impl<'a> Sim<'a> {
         let origins = scn
             .origins
             .iter()
-            .map(|o| OriginState {
-                busy: 0,
-                queue: VecDeque::new(),
-                service_ms: o.service_time_ms.clone(),
-                concurrency: o.concurrency,
-                queue_limit: o.queue_limit,
-                timeout: o.timeout,
-                rng: RngStream::named(seed, &format!("origin/{}", o.name)),
-                metrics: OriginMetrics::default(),
-                window_loads: 0,
-            })
+            .map(|o| OriginState::new(o, RngStream::named(seed, &format!("origin/{}", o.name))))
             .collect();
         let n_ks = scn.keyspaces.len();
         let named = |what: &str| -> Vec<RngStream> {
@@ -266,6 +284,21 @@ impl<'a> Sim<'a> {
                 .map(|k| RngStream::named(seed, &format!("keyspace/{}/{what}", k.name)))
                 .collect()
         };
+        let clients = scn
+            .keyspaces
+            .iter()
+            .map(|k| KsClient {
+                local: match &k.strategy.local_cache {
+                    Some(l) => (0..scn.app_instances)
+                        .map(|_| LocalCache::new(l.capacity_keys, l.ttl))
+                        .collect(),
+                    None => Vec::new(),
+                },
+                meta: HashMap::new(),
+                stampede: StampedeTracker::default(),
+                rng: RngStream::named(seed, &format!("keyspace/{}/client", k.name)),
+            })
+            .collect();
         let mut sim = Sim {
             scn,
             traffic,
@@ -279,20 +312,22 @@ impl<'a> Sim<'a> {
             arrival_rng: named("arrivals"),
             key_rng: named("keys"),
             op_rng: named("operations"),
+            clients,
+            coalescer: Coalescer::default(),
+            breakers: vec![Breaker::default(); scn.app_instances as usize * scn.clusters.len()],
             version: vec![0; n_ks],
             idem_counter: vec![0; n_ks],
             ks_metrics: (0..n_ks).map(|_| KeyspaceMetrics::default()).collect(),
             windows: Vec::new(),
             cur: Window::default(),
-            cur_p99: Vec::new(),
+            cur_p99: (0..n_ks)
+                .map(|_| crate::metrics::new_latency_histogram())
+                .collect(),
             last_evictions: vec![0; n_ks],
             events: 0,
             requests_total: 0,
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
-        sim.cur_p99 = (0..n_ks)
-            .map(|_| crate::metrics::new_latency_histogram())
-            .collect();
         for ks in 0..n_ks {
             sim.schedule_arrival(ks, SimTime::ZERO);
         }
@@ -321,8 +356,8 @@ impl<'a> Sim<'a> {
 
     fn rate_multiplier(&self, ks: usize, t: SimTime) -> f64 {
         let k = &self.scn.keyspaces[ks];
-        let hour_ms = (self.scn.start_unix_ms + t.as_ms()) / 3_600_000 % 24;
-        let mut m = k.hourly_profile[hour_ms as usize];
+        let hour = (self.scn.start_unix_ms + t.as_ms()) / 3_600_000 % 24;
+        let mut m = k.hourly_profile[hour as usize];
         for b in &k.bursts {
             if t >= b.start && t < b.end {
                 m *= b.multiplier;
@@ -357,24 +392,50 @@ impl<'a> Sim<'a> {
             self.events += 1;
             match ev {
                 Event::Arrival { ks } => self.on_arrival(now, ks as usize),
+                Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
+                Event::Reply { req, reply } => self.on_reply(now, req, reply),
                 Event::AtOrigin { req } => self.on_origin(now, req),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
-                Event::Timeline { index } => {
-                    let e = &self.scn.events[index as usize];
-                    match e.action {
-                        EventAction::NewVersion => {
-                            for &ks in &e.keyspaces {
-                                self.version[ks] += 1;
-                            }
-                        }
-                    }
-                }
+                Event::Poll { req } => self.send(now, req, Stage::SfPoll),
+                Event::Timeline { index } => self.on_timeline(now, index as usize),
                 Event::WindowEnd => self.on_window_end(now),
             }
         }
     }
 
+    fn on_timeline(&mut self, now: SimTime, index: usize) {
+        let e = &self.scn.events[index];
+        match e.action {
+            EventAction::NewVersion => {
+                for &ks in &e.keyspaces {
+                    self.version[ks] += 1;
+                }
+            }
+            EventAction::Delete => {
+                for &ks in &e.keyspaces {
+                    let cluster = self.cluster_of_ks[ks];
+                    let first = self.cluster_first_node[cluster];
+                    for n in first..first + self.scn.clusters[cluster].shards as usize {
+                        let node = &mut self.nodes[n];
+                        let (deleted, cpu) = node.shard.delete_tag(ks);
+                        // Each DEL is a command of its own on the shard's thread.
+                        let per_cmd = ns(node.service_us.mean());
+                        let busy = cpu + deleted * per_cmd;
+                        node.busy_until = node.busy_until.max(now) + SimTime(busy);
+                        node.window_busy_ns += busy;
+                        node.window_commands += deleted;
+                        if now >= self.scn.warmup {
+                            node.metrics.busy_ns += busy;
+                            node.metrics.commands += deleted;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The key of `item` in keyspace `ks` for `tenant`, and the global index of its shard.
     fn key_for(&self, ks: usize, tenant: usize, item: u64) -> (KeyRef, u32) {
         let k = &self.scn.keyspaces[ks];
         let h = mix64(
@@ -382,19 +443,34 @@ impl<'a> Sim<'a> {
                 ^ ((tenant as u64) << 40)
                 ^ (self.version[ks] << 20),
         );
+        // The top byte names the keyspace (per-keyspace eviction and expiry counts).
         let id = ((ks as u64) << 56) | (h & ((1u64 << 56) - 1));
-        let slot = self.traffic.tag_slot[ks][tenant]
-            .unwrap_or((mix64(id ^ 0xC0FF_EE00) % CLUSTER_SLOTS as u64) as u16);
-        let cluster = self.cluster_of_ks[ks];
-        let node = self.cluster_first_node[cluster]
-            + self.scn.clusters[cluster].slot_map.shard_of_slot(slot);
         (
             KeyRef {
                 id,
                 len: k.key_len_bytes,
             },
-            node as u32,
+            self.shard_of(ks, tenant, id),
         )
+    }
+
+    /// Keys without a hash tag get a uniform slot from their id, which is what CRC16 of
+    /// distinct key strings amounts to; tagged keys share their tag's slot.
+    fn shard_of(&self, ks: usize, tenant: usize, id: u64) -> u32 {
+        let slot = self.traffic.tag_slot[ks][tenant]
+            .unwrap_or((mix64(id ^ 0xC0FF_EE00) % CLUSTER_SLOTS as u64) as u16);
+        let cluster = self.cluster_of_ks[ks];
+        (self.cluster_first_node[cluster] + self.scn.clusters[cluster].slot_map.shard_of_slot(slot))
+            as u32
+    }
+
+    /// The lock key guarding the refill of `key` (same slot: lock keys carry the value key's
+    /// hash tag in practice).
+    fn lock_key(&self, key: KeyRef) -> KeyRef {
+        KeyRef {
+            id: (key.id & (0xFF << 56)) | (mix64(key.id ^ 0x10C4) & ((1 << 56) - 1)),
+            len: key.len + 5,
+        }
     }
 
     fn alloc(&mut self, r: Request) -> u32 {
@@ -414,13 +490,41 @@ impl<'a> Sim<'a> {
         self.free.push(req);
     }
 
+    fn net_half(&mut self, node: usize) -> SimTime {
+        let n = &mut self.nodes[node];
+        SimTime(ns(n.rtt_us.sample(&mut n.rng)) / 2)
+    }
+
+    /// Sends request `req`'s next Redis command (`stage`) at `now`.
+    fn send(&mut self, now: SimTime, req: u32, stage: Stage) {
+        let r = &mut self.requests[req as usize];
+        r.stage = stage;
+        r.sent = now;
+        let shard = r.shard as usize;
+        let d = self.net_half(shard);
+        self.queue.push(now + d, Event::AtShard { req });
+    }
+
+    /// Sends a background command on behalf of `of` (a write-back, a release, a refresh lock).
+    fn send_background(&mut self, now: SimTime, of: &Request, key: KeyRef, stage: Stage) {
+        let r = Request {
+            key,
+            stage,
+            flags: (of.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+            started: now,
+            ..*of
+        };
+        let id = self.alloc(r);
+        self.send(now, id, stage);
+    }
+
     fn on_arrival(&mut self, now: SimTime, ks: usize) {
         self.schedule_arrival(ks, now);
         self.requests_total += 1;
         let k = &self.scn.keyspaces[ks];
         let u = self.key_rng[ks].next_f64();
-        let mut acc = 0.0;
         let mut tenant = self.scn.tenants.len() - 1;
+        let mut acc = 0.0;
         for (i, t) in self.scn.tenants.iter().enumerate() {
             acc += t.traffic_share;
             if u < acc {
@@ -435,12 +539,27 @@ impl<'a> Sim<'a> {
             }
             Operation::RateLimit => {
                 let actor = self.traffic.samplers[ks][tenant].sample(&mut self.key_rng[ks]);
-                let window_id = now.as_ns() / k.window.as_ns();
-                actor ^ (window_id << 32)
+                actor ^ ((now.as_ns() / k.window.as_ns()) << 32)
             }
             _ => self.traffic.samplers[ks][tenant].sample(&mut self.key_rng[ks]),
         };
-        self.start_request(now, ks, tenant, item, false);
+        let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
+        let (key, shard) = self.key_for(ks, tenant, item);
+        let counted = now >= self.scn.warmup;
+        let r = Request {
+            ks: ks as u16,
+            instance,
+            stage: Stage::First,
+            flags: if counted { FLAG_COUNTED } else { 0 },
+            key,
+            value_key: key,
+            shard,
+            started: now,
+            sent: now,
+            waited_since: now,
+            load_started: now,
+        };
+        let id = self.alloc(r);
         if k.operation == Operation::Idempotency
             && k.retry_probability > 0.0
             && self.op_rng[ks].next_f64() < k.retry_probability
@@ -448,97 +567,161 @@ impl<'a> Sim<'a> {
             // The client retries the same command later (same idempotency key).
             let at = now + k.retry_delay;
             if at < self.scn.duration {
-                let (key, shard) = self.key_for(ks, tenant, item);
-                let r = self.new_request(at, ks, tenant, key, shard, true);
-                let id = self.alloc(r);
-                let send = self.send_delay(shard as usize);
-                self.requests[id as usize].sent = at;
-                self.queue.push(at + send, Event::AtShard { req: id });
+                let retry = Request {
+                    flags: (if at >= self.scn.warmup {
+                        FLAG_COUNTED
+                    } else {
+                        0
+                    }) | FLAG_RETRY,
+                    started: at,
+                    ..r
+                };
+                let rid = self.alloc(retry);
+                self.queue.push(at, Event::Retry { req: rid });
             }
         }
+        self.begin(now, id);
     }
 
-    fn new_request(
-        &mut self,
-        now: SimTime,
-        ks: usize,
-        tenant: usize,
-        key: KeyRef,
-        shard: u32,
-        is_retry: bool,
-    ) -> Request {
-        let _ = tenant;
-        let value_size = {
-            let mut r = RngStream::new(key.id, 7);
-            self.scn.keyspaces[ks]
-                .value_size_bytes
-                .sample(&mut r)
-                .round()
-                .clamp(1.0, u32::MAX as f64) as u32
-        };
-        Request {
-            ks: ks as u16,
-            stage: Stage::First,
-            is_retry,
-            counted: now >= self.scn.warmup,
-            key,
-            shard,
-            value_size,
-            started: now,
-            sent: now,
-            origin_enqueued: now,
-        }
+    fn on_retry(&mut self, now: SimTime, req: u32) {
+        self.requests_total += 1;
+        self.begin(now, req);
     }
 
-    fn send_delay(&mut self, node: usize) -> SimTime {
-        let n = &mut self.nodes[node];
-        let rtt = n.rtt_us.sample(&mut n.rng);
-        SimTime(ns(rtt) / 2)
-    }
-
-    fn start_request(&mut self, now: SimTime, ks: usize, tenant: usize, item: u64, retry: bool) {
-        let (key, shard) = self.key_for(ks, tenant, item);
-        let r = self.new_request(now, ks, tenant, key, shard, retry);
-        if r.counted {
+    /// A user request starts at its instance: L1, coalescing, breaker, then Redis.
+    fn begin(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        if r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].requests += 1;
         }
         self.cur.keyspace_requests[ks] += 1;
-        let id = self.alloc(r);
-        let d = self.send_delay(shard as usize);
-        self.queue.push(now + d, Event::AtShard { req: id });
+        let k = &self.scn.keyspaces[ks];
+        let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
+        if reads && !self.clients[ks].local.is_empty() {
+            let l1 = &mut self.clients[ks].local[r.instance as usize];
+            if l1.get(r.key.id, now) {
+                if r.has(FLAG_COUNTED) {
+                    self.ks_metrics[ks].l1_hits += 1;
+                }
+                self.cur.keyspace_hits[ks] += 1;
+                self.answer(ks, req, now, false);
+                self.release(req);
+                return;
+            }
+        }
+        if reads && k.strategy.coalesce {
+            if !self.coalescer.join(r.instance as u32, r.key.id, req) {
+                if r.has(FLAG_COUNTED) {
+                    self.ks_metrics[ks].coalesced += 1;
+                }
+                return; // answered when the leader's fetch finishes
+            }
+            self.requests[req as usize].flags |= FLAG_LEADER;
+        }
+        if k.strategy.breaker.is_some() && !self.breaker(r.instance, ks).allows(now) {
+            self.fallback(now, req);
+            return;
+        }
+        self.send(now, req, Stage::First);
+    }
+
+    fn breaker(&mut self, instance: u16, ks: usize) -> &mut Breaker {
+        let i = instance as usize * self.scn.clusters.len() + self.cluster_of_ks[ks];
+        &mut self.breakers[i]
+    }
+
+    /// Skips Redis: fail open for counters and locks, load from the origin otherwise.
+    fn fallback(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        if r.has(FLAG_COUNTED) {
+            self.ks_metrics[ks].fallbacks += 1;
+        }
+        match self.scn.keyspaces[ks].operation {
+            Operation::RateLimit | Operation::Lock => {
+                self.answer(ks, req, now, false);
+                self.release(req);
+            }
+            _ => self.load(now, req),
+        }
     }
 
     fn command_of(&self, r: &Request) -> Command {
         let k = &self.scn.keyspaces[r.ks as usize];
-        let ttl_ms = self.ttl_ms_for(r);
         match (r.stage, k.operation) {
-            (Stage::First, Operation::RateLimit) => Command::IncrExpire { key: r.key, ttl_ms },
+            (Stage::First, Operation::RateLimit) => Command::IncrExpire {
+                key: r.key,
+                ttl_ms: k.ttl.as_ms(),
+            },
             (Stage::First, Operation::Lock) => Command::Set {
                 key: r.key,
-                value_size: r.value_size,
-                ttl_ms,
+                value_size: 36,
+                ttl_ms: k.ttl.as_ms().max(1),
                 nx: true,
             },
-            (Stage::First, _) => Command::Get(r.key),
-            (Stage::WriteBack, _) => Command::Set {
+            (Stage::First | Stage::SfPoll, _) => Command::Get(r.key),
+            (Stage::SfLock | Stage::BgLock, _) => Command::Set {
                 key: r.key,
-                value_size: r.value_size,
-                ttl_ms,
-                nx: false,
+                value_size: 36,
+                ttl_ms: match k.strategy.kind {
+                    StrategyKind::SingleFlight { lock_ttl, .. }
+                    | StrategyKind::StaleWhileRevalidate { lock_ttl, .. } => lock_ttl.as_ms(),
+                    _ => 5_000,
+                },
+                nx: true,
             },
-            (Stage::Refresh, _) => Command::Expire { key: r.key, ttl_ms },
+            (Stage::WriteBack, _) => {
+                let negative = self.is_negative(r.ks as usize, r.key.id);
+                let (value_size, ttl_ms) = match (&k.strategy.negative, negative) {
+                    (Some(n), true) => (16, n.ttl.as_ms()),
+                    _ => (self.value_size(r.ks as usize, r.key.id), self.ttl_ms(r)),
+                };
+                Command::Set {
+                    key: r.key,
+                    value_size,
+                    ttl_ms,
+                    nx: false,
+                }
+            }
+            (Stage::Refresh, _) => Command::Expire {
+                key: r.key,
+                ttl_ms: k.ttl.as_ms(),
+            },
             (Stage::Release, _) => Command::Del(r.key),
         }
     }
 
-    fn ttl_ms_for(&self, r: &Request) -> u64 {
+    /// Whether the origin has nothing for this key (negative caching).
+    fn is_negative(&self, ks: usize, key_id: u64) -> bool {
+        match &self.scn.keyspaces[ks].strategy.negative {
+            Some(n) => {
+                let u = (mix64(key_id ^ 0x4E45_4741) >> 11) as f64 / (1u64 << 53) as f64;
+                u < n.fraction
+            }
+            None => false,
+        }
+    }
+
+    /// A key's value size: fixed per key (drawn from the key), so every plan sees the same.
+    fn value_size(&self, ks: usize, key_id: u64) -> u32 {
+        let mut r = RngStream::new(key_id, 7);
+        self.scn.keyspaces[ks]
+            .value_size_bytes
+            .sample(&mut r)
+            .round()
+            .clamp(1.0, u32::MAX as f64) as u32
+    }
+
+    /// The TTL of a write-back, jitter included (drawn from the key and the write's time so
+    /// every plan sees the same values).
+    fn ttl_ms(&self, r: &Request) -> u64 {
         let k = &self.scn.keyspaces[r.ks as usize];
         let base = k.ttl.as_ms();
         if base == 0 {
             return 0;
         }
-        // Jitter is drawn from the key and the write's time so plans see the same values.
-        let mut rng = RngStream::new(r.key.id ^ r.started.as_ns(), 11);
+        let mut rng = RngStream::new(r.key.id ^ r.load_started.as_ns(), 11);
         match k.jitter {
             Jitter::None => base,
             Jitter::UniformPct(p) => {
@@ -583,195 +766,326 @@ impl<'a> Sim<'a> {
         let back = node.rtt_us.sample(&mut node.rng);
         let reply_at = finish + SimTime(ns(back) / 2);
         let ks = r.ks as usize;
-        let k = &self.scn.keyspaces[ks];
-        let counted = r.counted;
-        if done.reply == Reply::Oom && counted {
+        if done.reply == Reply::Oom && r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].oom_errors += 1;
         }
-        match r.stage {
-            Stage::WriteBack | Stage::Refresh | Stage::Release => {
-                self.release(req);
+        if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
+            if r.stage == Stage::WriteBack && done.reply == Reply::Ok {
+                self.written(now, &r);
             }
-            Stage::First => {
-                let redis_us = (reply_at - r.sent).as_ns() / 1000;
-                let timed_out = reply_at - r.sent > k.client_timeout;
-                if counted {
-                    let m = &mut self.ks_metrics[ks];
-                    m.redis_latency_us.saturating_record(redis_us.max(1));
-                    if timed_out {
-                        m.redis_timeouts += 1;
-                    }
+            self.release(req);
+            return;
+        }
+        let k = &self.scn.keyspaces[ks];
+        let timed_out = reply_at - r.sent > k.client_timeout;
+        if !r.has(FLAG_BACKGROUND) {
+            if r.has(FLAG_COUNTED) {
+                let us = (reply_at - r.sent).as_ns() / 1000;
+                let m = &mut self.ks_metrics[ks];
+                m.redis_latency_us.saturating_record(us.max(1));
+                if timed_out {
+                    m.redis_timeouts += 1;
+                    m.fallbacks += 1;
                 }
-                let reply = if timed_out { Reply::Nil } else { done.reply };
-                let answer_at = if timed_out {
-                    r.sent + k.client_timeout
-                } else {
-                    reply_at
-                };
-                match (k.operation, reply) {
-                    (Operation::RateLimit, Reply::Integer(v)) => {
-                        if counted && v > 1 {
-                            self.ks_metrics[ks].rate_limit_increments += 1;
-                        }
-                        self.hit(ks, req, answer_at);
+            }
+            if let Some(b) = &k.strategy.breaker {
+                let (threshold, open_for) = (b.failures, b.open_for);
+                self.breaker(r.instance, ks)
+                    .record(reply_at, !timed_out, threshold, open_for);
+            }
+        }
+        if timed_out && !r.has(FLAG_BACKGROUND) {
+            // The client gave up at its timeout: a miss, with a fallback to the origin.
+            let at = r.sent + k.client_timeout;
+            self.queue.push(
+                at,
+                Event::Reply {
+                    req,
+                    reply: Reply::Nil,
+                },
+            );
+            return;
+        }
+        // The reply is handled now (the state change already happened at the shard); its
+        // arrival time only shifts latencies and the next step.
+        self.on_reply(reply_at, req, done.reply);
+    }
+
+    /// A write-back landed: close the key's stampede episode, record the value's envelope.
+    fn written(&mut self, now: SimTime, r: &Request) {
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks]
+                    .stampede_size
+                    .saturating_record(size as u64);
+            }
+        }
+        let soft = match k.strategy.kind {
+            StrategyKind::StaleWhileRevalidate { soft_ttl, .. } => Some(soft_ttl),
+            StrategyKind::XFetch { .. } => Some(k.ttl),
+            _ => None,
+        };
+        if let Some(soft_ttl) = soft {
+            let ttl = SimTime::from_ms(self.ttl_ms(r));
+            self.clients[ks].meta.insert(
+                r.key.id,
+                ValueMeta {
+                    soft_expiry: now + soft_ttl,
+                    expiry: now + ttl,
+                    delta: r.sent.saturating_sub(r.load_started),
+                },
+            );
+        }
+    }
+
+    fn on_reply(&mut self, now: SimTime, req: u32, reply: Reply) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let counted = r.has(FLAG_COUNTED);
+        // Back to the value key after a lock step.
+        self.requests[req as usize].key = r.value_key;
+        match (r.stage, k.operation) {
+            (Stage::First, Operation::RateLimit) => match reply {
+                Reply::Integer(v) => {
+                    if counted && v > 1 {
+                        self.ks_metrics[ks].rate_limit_increments += 1;
                     }
-                    (Operation::RateLimit, _) => self.fail(ks, req, answer_at),
-                    (Operation::Lock, Reply::Ok) => {
+                    self.answer(ks, req, now, false);
+                    self.release(req);
+                }
+                _ => self.fail(ks, req),
+            },
+            (Stage::First, Operation::Lock) => match reply {
+                Reply::Ok | Reply::Nil => {
+                    if reply == Reply::Ok {
                         if counted {
                             self.ks_metrics[ks].lock_acquired += 1;
                         }
-                        self.hit(ks, req, answer_at);
-                        let hold = self.scn.keyspaces[ks].hold_ms.sample(&mut self.op_rng[ks]);
-                        let mut rel = self.requests[req as usize];
-                        rel.stage = Stage::Release;
-                        let id = self.alloc(rel);
-                        let d = self.send_delay(rel.shard as usize);
-                        self.queue.push(
-                            answer_at + SimTime(ns(hold * 1000.0)) + d,
-                            Event::AtShard { req: id },
-                        );
+                        let hold = k.hold_ms.sample(&mut self.op_rng[ks]);
+                        let at = now + SimTime(ns(hold * 1000.0));
+                        self.send_background(at, &r, r.value_key, Stage::Release);
+                    } else if counted {
+                        self.ks_metrics[ks].lock_contended += 1;
                     }
-                    (Operation::Lock, Reply::Nil) => {
-                        if counted {
-                            self.ks_metrics[ks].lock_contended += 1;
-                        }
-                        self.hit(ks, req, answer_at);
-                    }
-                    (Operation::Lock, _) => self.fail(ks, req, answer_at),
-                    (Operation::Session, Reply::Value) => {
-                        let mut refresh = self.requests[req as usize];
-                        refresh.stage = Stage::Refresh;
-                        let id = self.alloc(refresh);
-                        let d = self.send_delay(refresh.shard as usize);
-                        self.queue.push(answer_at + d, Event::AtShard { req: id });
-                        self.hit(ks, req, answer_at);
-                    }
-                    (_, Reply::Value) => {
-                        if r.is_retry && counted {
-                            self.ks_metrics[ks].retries += 1;
-                        }
-                        self.hit(ks, req, answer_at)
-                    }
-                    _ => {
-                        // A miss: load from the origin.
-                        if counted {
-                            let m = &mut self.ks_metrics[ks];
-                            m.misses += 1;
-                            if r.is_retry {
-                                m.retries += 1;
-                                m.retries_reexecuted += 1;
-                            }
-                        }
-                        self.queue.push(answer_at, Event::AtOrigin { req });
+                    self.answer(ks, req, now, false);
+                    self.release(req);
+                }
+                _ => self.fail(ks, req),
+            },
+            (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => self.on_hit(now, req),
+            (Stage::First, _) => {
+                if counted {
+                    let m = &mut self.ks_metrics[ks];
+                    m.misses += 1;
+                    if r.has(FLAG_RETRY) {
+                        m.retries += 1;
+                        m.retries_reexecuted += 1;
                     }
                 }
+                match k.strategy.kind {
+                    StrategyKind::SingleFlight { .. } if reply == Reply::Nil => {
+                        self.requests[req as usize].key = self.lock_key(r.value_key);
+                        self.requests[req as usize].waited_since = now;
+                        self.send(now, req, Stage::SfLock);
+                    }
+                    _ => self.load(now, req),
+                }
+            }
+            (Stage::SfLock, _) => {
+                if reply == Reply::Ok {
+                    self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
+                    self.load(now, req);
+                } else {
+                    if counted {
+                        self.ks_metrics[ks].lock_waits += 1;
+                    }
+                    self.wait_or_fallback(now, req);
+                }
+            }
+            (Stage::SfPoll, _) => self.wait_or_fallback(now, req),
+            (Stage::BgLock, _) => {
+                if reply == Reply::Ok {
+                    self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
+                    self.load(now, req);
+                } else {
+                    self.release(req); // another instance is refreshing
+                }
+            }
+            (Stage::WriteBack | Stage::Refresh | Stage::Release, _) => {
+                unreachable!("background stages end at the shard")
             }
         }
     }
 
-    fn hit(&mut self, ks: usize, req: u32, at: SimTime) {
+    /// Single-flight waiter: poll again after `poll`, or give up after `max_wait` and load.
+    fn wait_or_fallback(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
-        let stage_first_hit = !matches!(
-            self.scn.keyspaces[ks].operation,
-            Operation::RateLimit | Operation::Lock
-        );
-        if stage_first_hit {
-            self.cur.keyspace_hits[ks] += 1;
-        }
-        let lat = (at - r.started).as_ns() / 1000;
-        self.cur_p99[ks].saturating_record(lat.max(1));
-        if r.counted {
-            let m = &mut self.ks_metrics[ks];
-            if stage_first_hit {
-                m.redis_hits += 1;
+        let ks = r.ks as usize;
+        let StrategyKind::SingleFlight { poll, max_wait, .. } =
+            self.scn.keyspaces[ks].strategy.kind
+        else {
+            unreachable!("only single-flight waits for a lock")
+        };
+        if now + poll - r.waited_since > max_wait {
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks].lock_wait_timeouts += 1;
             }
-            m.latency_us.saturating_record(lat.max(1));
+            self.load(now, req);
+        } else {
+            self.queue.push(now + poll, Event::Poll { req });
         }
+    }
+
+    /// A Redis hit of a user request (first GET or a single-flight poll).
+    fn on_hit(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let counted = r.has(FLAG_COUNTED);
+        if r.has(FLAG_RETRY) && counted {
+            self.ks_metrics[ks].retries += 1;
+        }
+        if k.operation == Operation::Session {
+            self.send_background(now, &r, r.value_key, Stage::Refresh);
+        }
+        let meta = self.clients[ks].meta.get(&r.value_key.id).copied();
+        match (&k.strategy.kind, meta) {
+            (StrategyKind::StaleWhileRevalidate { .. }, Some(m)) if now > m.soft_expiry => {
+                if counted {
+                    let km = &mut self.ks_metrics[ks];
+                    km.stale_serves += 1;
+                    km.background_loads += 1;
+                }
+                let lock = self.lock_key(r.value_key);
+                self.send_background(now, &r, lock, Stage::BgLock);
+            }
+            (StrategyKind::XFetch { beta }, Some(m)) => {
+                let beta = *beta;
+                let rng = &mut self.clients[ks].rng;
+                if xfetch_recompute(now, m.delta, beta, m.expiry, rng) {
+                    if counted {
+                        self.ks_metrics[ks].background_loads += 1;
+                    }
+                    let bg = Request {
+                        flags: (r.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+                        started: now,
+                        ..r
+                    };
+                    let id = self.alloc(bg);
+                    self.load(now, id);
+                }
+            }
+            _ => {}
+        }
+        self.answer(ks, req, now, true);
+        self.finish_fetch(now, req, true);
         self.release(req);
     }
 
-    fn fail(&mut self, ks: usize, req: u32, _at: SimTime) {
-        if self.requests[req as usize].counted {
-            self.ks_metrics[ks].errors += 1;
+    /// Sends request `req` to its keyspace's origin.
+    fn load(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        self.requests[req as usize].load_started = now;
+        self.clients[ks].stampede.load_started(r.value_key.id);
+        if r.has(FLAG_COUNTED) {
+            self.ks_metrics[ks].origin_loads += 1;
         }
-        self.release(req);
+        self.queue.push(now, Event::AtOrigin { req });
     }
 
     fn on_origin(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let oi = self.scn.keyspaces[r.ks as usize]
             .origin
-            .expect("validated: operations that miss have an origin");
-        let o = &mut self.origins[oi];
-        if o.busy < o.concurrency {
-            o.busy += 1;
-            o.metrics.peak_concurrency = o.metrics.peak_concurrency.max(o.busy);
-            self.start_load(now, oi, req, now);
-        } else if (o.queue.len() as u32) < o.queue_limit {
-            o.queue.push_back(req);
-            o.metrics.peak_queue = o.metrics.peak_queue.max(o.queue.len() as u64);
-            self.requests[req as usize].origin_enqueued = now;
-        } else {
-            if o.metrics.saturated_since.is_none() {
-                o.metrics.saturated_since = Some(now);
-            }
-            if r.counted {
-                o.metrics.rejected += 1;
-            }
-            self.fail(r.ks as usize, req, now);
+            .expect("validated: operations that load have an origin");
+        match self.origins[oi].arrive(now, req, r.has(FLAG_COUNTED)) {
+            Admit::Started { service } => self.queue.push(now + service, Event::OriginDone { req }),
+            Admit::Queued => {}
+            Admit::Rejected => self.load_failed(now, req),
         }
-    }
-
-    fn start_load(&mut self, now: SimTime, oi: usize, req: u32, enqueued: SimTime) {
-        let counted = self.requests[req as usize].counted;
-        let ks = self.requests[req as usize].ks as usize;
-        let o = &mut self.origins[oi];
-        if counted {
-            o.metrics.loads += 1;
-            o.metrics
-                .queue_wait_us
-                .saturating_record(((now - enqueued).as_ns() / 1000).max(1));
-            self.ks_metrics[ks].origin_loads += 1;
-        }
-        o.window_loads += 1;
-        let svc = o.service_ms.sample(&mut o.rng);
-        self.queue
-            .push(now + SimTime(ns(svc * 1000.0)), Event::OriginDone { req });
     }
 
     fn on_origin_done(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         let oi = self.scn.keyspaces[ks].origin.expect("validated");
-        // The user has the value now; the write-back goes out without waiting.
-        let lat = (now - r.started).as_ns() / 1000;
-        self.cur_p99[ks].saturating_record(lat.max(1));
-        if r.counted {
-            self.ks_metrics[ks].latency_us.saturating_record(lat.max(1));
-        }
-        self.requests[req as usize].stage = Stage::WriteBack;
-        let d = self.send_delay(r.shard as usize);
-        self.requests[req as usize].sent = now;
-        self.queue.push(now + d, Event::AtShard { req });
-        // Hand the connection to the next waiting load that has not timed out.
-        loop {
-            let o = &mut self.origins[oi];
-            let Some(next) = o.queue.pop_front() else {
-                o.busy -= 1;
-                break;
-            };
-            let enq = self.requests[next as usize].origin_enqueued;
-            if now - enq > o.timeout {
-                if self.requests[next as usize].counted {
-                    o.metrics.timed_out += 1;
-                }
-                let nks = self.requests[next as usize].ks as usize;
-                self.fail(nks, next, now);
-                continue;
+        let counted_of = |reqs: &Vec<Request>, id: u32| reqs[id as usize].has(FLAG_COUNTED);
+        let requests = &self.requests;
+        for next in self.origins[oi].complete(now, |id| counted_of(requests, id)) {
+            match next {
+                Next::Started { req: id, service } => self
+                    .queue
+                    .push(now + service, Event::OriginDone { req: id }),
+                Next::TimedOut { req: id } => self.load_failed(now, id),
             }
-            self.start_load(now, oi, next, enq);
-            break;
         }
+        if !r.has(FLAG_BACKGROUND) {
+            self.answer(ks, req, now, false);
+            self.finish_fetch(now, req, false);
+        }
+        // Write the value back (nobody waits), then release the lock if one was taken.
+        self.send_background(now, &r, r.value_key, Stage::WriteBack);
+        if r.has(FLAG_HOLDS_LOCK) {
+            let lock = self.lock_key(r.value_key);
+            self.send_background(now, &r, lock, Stage::Release);
+        }
+        self.release(req);
+    }
+
+    /// The origin rejected or timed out a load.
+    fn load_failed(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        if !r.has(FLAG_BACKGROUND) {
+            self.finish_fetch(now, req, false);
+        }
+        self.fail(ks, req);
+    }
+
+    /// The leader of a coalesced fetch finished: answer the requests that waited for it.
+    fn finish_fetch(&mut self, now: SimTime, req: u32, hit: bool) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        if !self.clients[ks].local.is_empty() {
+            self.clients[ks].local[r.instance as usize].put(r.value_key.id, now);
+        }
+        if r.has(FLAG_LEADER) {
+            for w in self.coalescer.finish(r.instance as u32, r.value_key.id) {
+                if hit {
+                    self.cur.keyspace_hits[ks] += 1;
+                }
+                self.answer(ks, w, now, false);
+                self.release(w);
+            }
+        }
+    }
+
+    /// Records a user-visible answer at `at` (`hit`: answered by a Redis hit).
+    fn answer(&mut self, ks: usize, req: u32, at: SimTime, hit: bool) {
+        let r = self.requests[req as usize];
+        let lat = ((at - r.started).as_ns() / 1000).max(1);
+        self.cur_p99[ks].saturating_record(lat);
+        if hit {
+            self.cur.keyspace_hits[ks] += 1;
+        }
+        if r.has(FLAG_COUNTED) {
+            let m = &mut self.ks_metrics[ks];
+            if hit {
+                m.redis_hits += 1;
+            }
+            m.latency_us.saturating_record(lat);
+        }
+    }
+
+    fn fail(&mut self, ks: usize, req: u32) {
+        if self.requests[req as usize].has(FLAG_COUNTED) {
+            self.ks_metrics[ks].errors += 1;
+        }
+        self.release(req);
     }
 
     fn on_window_end(&mut self, now: SimTime) {
@@ -831,7 +1145,6 @@ impl<'a> Sim<'a> {
             n.metrics.evicted_keys = st.evicted_keys;
             n.metrics.expired_keys = st.expired_keys;
             n.metrics.oom_errors = st.oom_errors;
-            let _ = (n.cluster, n.index);
             shards.push(n.metrics.clone());
         }
         PlanResult {

@@ -37,6 +37,23 @@ pub struct KeyspaceMetrics {
     /// Requests refused by a rate limit (counter above the window's limit) — not modelled as
     /// refusals yet; counts INCR results above 1 (repeat hits of a window).
     pub rate_limit_increments: u64,
+    /// Requests answered from the instance's local L1 cache.
+    pub l1_hits: u64,
+    /// Requests answered with a stale value (stale-while-revalidate).
+    pub stale_serves: u64,
+    /// Requests that waited for another request's load in the same instance (coalescing).
+    pub coalesced: u64,
+    /// Single-flight: requests that found the lock held and polled.
+    pub lock_waits: u64,
+    /// Single-flight: waiters that gave up after the maximum wait and loaded themselves.
+    pub lock_wait_timeouts: u64,
+    /// Requests that went to the origin without asking Redis (open circuit breaker) or after a
+    /// Redis timeout.
+    pub fallbacks: u64,
+    /// Background recomputations (stale-while-revalidate refreshes, XFetch early recomputes).
+    pub background_loads: u64,
+    /// Recomputations per expiry of a key (stampede size), one sample per episode.
+    pub stampede_size: Histogram<u64>,
     /// End-to-end latency, µs.
     pub latency_us: Histogram<u64>,
     /// Redis-only latency (round trip + queue + service), µs.
@@ -58,6 +75,14 @@ impl Default for KeyspaceMetrics {
             retries: 0,
             retries_reexecuted: 0,
             rate_limit_increments: 0,
+            l1_hits: 0,
+            stale_serves: 0,
+            coalesced: 0,
+            lock_waits: 0,
+            lock_wait_timeouts: 0,
+            fallbacks: 0,
+            background_loads: 0,
+            stampede_size: Histogram::new(3).expect("valid histogram"),
             latency_us: new_latency_histogram(),
             redis_latency_us: new_latency_histogram(),
         }

@@ -433,6 +433,24 @@ impl Shard {
         }
     }
 
+    /// Deletes every resident key whose tag (`key_tag`) is `tag`, as a client sending one DEL
+    /// per key would (delete-on-event invalidation). Returns the keys deleted and the deletion
+    /// CPU in ns (the DEL commands' own service time is the caller's to charge).
+    pub fn delete_tag(&mut self, tag: usize) -> (u64, u64) {
+        let mut deleted = 0u64;
+        let mut pos = 0;
+        while pos < self.db.len() {
+            if key_tag(self.db.entry(pos).key_id) == tag {
+                self.db.remove(pos); // the last entry moves into `pos`
+                deleted += 1;
+            } else {
+                pos += 1;
+            }
+        }
+        self.stats.total_commands_processed += deleted;
+        (deleted, deleted * self.cfg.cpu.evict_delete_ns)
+    }
+
     fn new_lru_field(&self, now_ms: u64) -> u32 {
         if self.cfg.maxmemory_policy.is_lfu() {
             evict::lfu_new_field(now_ms)

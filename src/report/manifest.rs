@@ -3,7 +3,7 @@
 //! scenario, so simulation types stay free of `Serialize`.
 
 use crate::scenario::dist::Dist;
-use crate::scenario::{Jitter, Popularity, Scenario, Strategy};
+use crate::scenario::{Jitter, Popularity, Scenario, Strategy, StrategyKind};
 use serde_json::{json, Value};
 
 fn dist(d: &Dist) -> Value {
@@ -18,6 +18,37 @@ fn dist(d: &Dist) -> Value {
             json!({"dist": "empirical", "values": values, "cdf": cdf})
         }
     }
+}
+
+fn strategy(s: &Strategy) -> Value {
+    let mut v = match &s.kind {
+        StrategyKind::CacheAside => json!({"kind": "cache-aside"}),
+        StrategyKind::SingleFlight {
+            lock_ttl,
+            poll,
+            max_wait,
+        } => json!({
+            "kind": "single-flight", "lock_ttl_ms": lock_ttl.as_ms(),
+            "lock_poll_ms": poll.as_ms(), "lock_max_wait_ms": max_wait.as_ms()}),
+        StrategyKind::StaleWhileRevalidate { soft_ttl, lock_ttl } => json!({
+            "kind": "stale-while-revalidate", "soft_ttl_ms": soft_ttl.as_ms(),
+            "lock_ttl_ms": lock_ttl.as_ms()}),
+        StrategyKind::XFetch { beta } => json!({"kind": "xfetch", "beta": beta}),
+    };
+    v["coalesce"] = json!(s.coalesce);
+    if let Some(l) = &s.local_cache {
+        v["local_cache_keys"] = json!(l.capacity_keys);
+        v["local_cache_ttl_ms"] = json!(l.ttl.as_ms());
+    }
+    if let Some(n) = &s.negative {
+        v["negative_fraction"] = json!(n.fraction);
+        v["negative_ttl_ms"] = json!(n.ttl.as_ms());
+    }
+    if let Some(b) = &s.breaker {
+        v["breaker_failures"] = json!(b.failures);
+        v["breaker_open_ms"] = json!(b.open_for.as_ms());
+    }
+    v
 }
 
 /// The resolved scenario as JSON (every default applied).
@@ -74,7 +105,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 Jitter::UpTo(m) => json!({"kind": "up-to", "max_ms": m.as_ms()}),
             },
             "origin": k.origin.map(|o| scn.origins[o].name.clone()),
-            "strategy": match &k.strategy { Strategy::CacheAside => "cache-aside" },
+            "strategy": strategy(&k.strategy),
             "hourly_profile": k.hourly_profile,
             "bursts": k.bursts.iter().map(|b| json!({
                 "start_ms": b.start.as_ms(), "end_ms": b.end.as_ms(), "multiplier": b.multiplier,
@@ -92,7 +123,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 .collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),
         "events": scn.events.iter().map(|e| json!({
-            "at_ms": e.at.as_ms(), "name": e.name, "action": "new-version",
+            "at_ms": e.at.as_ms(), "name": e.name, "action": e.action.as_str(),
             "keyspaces": e.keyspaces.iter().map(|k| scn.keyspaces[*k].name.clone()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

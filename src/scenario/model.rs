@@ -168,11 +168,100 @@ pub enum Jitter {
     UpTo(SimTime),
 }
 
-/// A client strategy (what a reader does around the cache).
+/// How a reader refills a missing or stale value.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Strategy {
-    /// GET; on a miss load and SET.
+pub enum StrategyKind {
+    /// GET; on a miss load from the origin and SET (cache-aside).
     CacheAside,
+    /// On a miss take a Redis lock (`SET lock NX PX`); the holder loads and SETs, the others
+    /// poll with GET every `poll` until `max_wait`, then load from the origin themselves.
+    SingleFlight {
+        /// Lock TTL (PX).
+        lock_ttl: SimTime,
+        /// Wait between polls.
+        poll: SimTime,
+        /// Longest wait before falling back to the origin.
+        max_wait: SimTime,
+    },
+    /// The value carries a soft expiry: past it, the stale value is served and one background
+    /// refresh (guarded by a Redis lock) reloads it; the Redis TTL is the hard expiry.
+    StaleWhileRevalidate {
+        /// Soft TTL (shorter than the keyspace's TTL, the hard one).
+        soft_ttl: SimTime,
+        /// Lock TTL of the background refresh.
+        lock_ttl: SimTime,
+    },
+    /// Probabilistic early recomputation (XFetch, Vattani et al., VLDB 2015): on a hit,
+    /// recompute when `now - delta * beta * ln(rand) >= expiry`.
+    XFetch {
+        /// beta > 0 (1 = the paper's default).
+        beta: f64,
+    },
+}
+
+/// A local in-process cache (L1) per application instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalCache {
+    /// Keys held per instance (LRU beyond that).
+    pub capacity_keys: u64,
+    /// TTL of a local copy.
+    pub ttl: SimTime,
+}
+
+/// Negative caching: a fraction of lookups find nothing at the origin, cached with a short TTL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NegativeCache {
+    /// Fraction of keys that do not exist at the origin.
+    pub fraction: f64,
+    /// TTL of a cached "not found".
+    pub ttl: SimTime,
+}
+
+/// A client-side circuit breaker in front of Redis (per instance and cluster).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breaker {
+    /// Consecutive failures (timeouts, errors) that open it.
+    pub failures: u32,
+    /// How long it stays open before a half-open probe.
+    pub open_for: SimTime,
+}
+
+/// A client strategy (what a reader does around the cache), chosen per keyspace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Strategy {
+    /// Refill behaviour.
+    pub kind: StrategyKind,
+    /// In-process coalescing: concurrent misses of one key in one instance share one load.
+    pub coalesce: bool,
+    /// Local L1 cache.
+    pub local_cache: Option<LocalCache>,
+    /// Negative caching.
+    pub negative: Option<NegativeCache>,
+    /// Circuit breaker.
+    pub breaker: Option<Breaker>,
+}
+
+impl Strategy {
+    /// Plain cache-aside with nothing else.
+    pub fn cache_aside() -> Strategy {
+        Strategy {
+            kind: StrategyKind::CacheAside,
+            coalesce: false,
+            local_cache: None,
+            negative: None,
+            breaker: None,
+        }
+    }
+
+    /// The scenario spelling of the kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            StrategyKind::CacheAside => "cache-aside",
+            StrategyKind::SingleFlight { .. } => "single-flight",
+            StrategyKind::StaleWhileRevalidate { .. } => "stale-while-revalidate",
+            StrategyKind::XFetch { .. } => "xfetch",
+        }
+    }
 }
 
 /// A traffic burst.
@@ -249,8 +338,22 @@ pub struct Plan {
 /// What a timeline event does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventAction {
-    /// Versioned keys: every reader moves to a new version (new, cold keys).
+    /// Versioned keys: every reader moves to a new version (new, cold keys); the old keys stay
+    /// until they expire or are evicted.
     NewVersion,
+    /// Delete-on-event: every resident key of the keyspaces is deleted (one DEL each, charged
+    /// to the shards' main threads); readers refill the same keys.
+    Delete,
+}
+
+impl EventAction {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::NewVersion => "new-version",
+            EventAction::Delete => "delete",
+        }
+    }
 }
 
 /// A timeline event.

@@ -181,6 +181,20 @@ pub struct RawStrategy {
     pub soft_ttl_ms: Option<Millis>,
     #[serde(default)]
     pub beta: Option<f64>,
+    #[serde(default)]
+    pub coalesce: Option<bool>,
+    #[serde(default)]
+    pub local_cache_keys: Option<i64>,
+    #[serde(default)]
+    pub local_cache_ttl_ms: Option<Millis>,
+    #[serde(default)]
+    pub negative_fraction: Option<f64>,
+    #[serde(default)]
+    pub negative_ttl_ms: Option<Millis>,
+    #[serde(default)]
+    pub breaker_failures: Option<i64>,
+    #[serde(default)]
+    pub breaker_open_ms: Option<Millis>,
 }
 
 #[derive(Debug, Deserialize)]

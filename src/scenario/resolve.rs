@@ -272,6 +272,152 @@ fn template_key_len(template: &str, tenant_len: usize) -> u32 {
     (len + rest.len()) as u32
 }
 
+/// Resolves a keyspace's `strategy` table; `ttl` is the keyspace's (hard) TTL.
+fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTime) -> R<Strategy> {
+    let reject = |fields: &[(&str, bool)]| -> R<()> {
+        for (name, present) in fields {
+            if *present {
+                return Err(p.key(name).err(
+                    format!("`{name}` does not apply to kind = \"{}\"", s.kind),
+                    "remove it, or pick the strategy it belongs to",
+                ));
+            }
+        }
+        Ok(())
+    };
+    let lock_fields = [
+        ("lock_ttl_ms", s.lock_ttl_ms.is_some()),
+        ("lock_poll_ms", s.lock_poll_ms.is_some()),
+        ("lock_max_wait_ms", s.lock_max_wait_ms.is_some()),
+    ];
+    let ms_or = |name: &str, v: Option<Millis>, default_ms: u64| -> R<SimTime> {
+        match v {
+            Some(v) => positive_ms(&p.key(name), v),
+            None => Ok(SimTime::from_ms(default_ms)),
+        }
+    };
+    let kind = match s.kind.as_str() {
+        "cache-aside" => {
+            reject(&lock_fields)?;
+            reject(&[
+                ("soft_ttl_ms", s.soft_ttl_ms.is_some()),
+                ("beta", s.beta.is_some()),
+            ])?;
+            StrategyKind::CacheAside
+        }
+        "single-flight" => {
+            reject(&[
+                ("soft_ttl_ms", s.soft_ttl_ms.is_some()),
+                ("beta", s.beta.is_some()),
+            ])?;
+            let lock_ttl = ms_or("lock_ttl_ms", s.lock_ttl_ms, 5_000)?;
+            let poll = ms_or("lock_poll_ms", s.lock_poll_ms, 20)?;
+            let max_wait = ms_or("lock_max_wait_ms", s.lock_max_wait_ms, 1_000)?;
+            if max_wait >= duration {
+                return Err(p.key("lock_max_wait_ms").err(
+                    "the lock wait is longer than the run",
+                    "make lock_max_wait_ms shorter than duration_ms",
+                ));
+            }
+            if poll > max_wait {
+                return Err(p.key("lock_poll_ms").err(
+                    "the poll interval is longer than the maximum wait",
+                    "make lock_poll_ms at most lock_max_wait_ms",
+                ));
+            }
+            StrategyKind::SingleFlight {
+                lock_ttl,
+                poll,
+                max_wait,
+            }
+        }
+        "stale-while-revalidate" => {
+            reject(&[
+                ("lock_poll_ms", s.lock_poll_ms.is_some()),
+                ("lock_max_wait_ms", s.lock_max_wait_ms.is_some()),
+                ("beta", s.beta.is_some()),
+            ])?;
+            let soft_ttl = positive_ms(
+                &p.key("soft_ttl_ms"),
+                s.soft_ttl_ms.ok_or_else(|| {
+                    p.key("soft_ttl_ms").err(
+                        "stale-while-revalidate needs `soft_ttl_ms`",
+                        "soft_ttl_ms = \"1m\" (the keyspace's ttl_ms is the hard expiry)",
+                    )
+                })?,
+            )?;
+            if ttl < soft_ttl {
+                return Err(p.key("soft_ttl_ms").err(
+                    "the hard TTL (the keyspace's ttl_ms) is shorter than the soft TTL",
+                    "make soft_ttl_ms at most ttl_ms",
+                ));
+            }
+            StrategyKind::StaleWhileRevalidate {
+                soft_ttl,
+                lock_ttl: ms_or("lock_ttl_ms", s.lock_ttl_ms, 5_000)?,
+            }
+        }
+        "xfetch" => {
+            reject(&lock_fields)?;
+            reject(&[("soft_ttl_ms", s.soft_ttl_ms.is_some())])?;
+            let beta = s.beta.unwrap_or(1.0);
+            if !(beta > 0.0) || !beta.is_finite() {
+                return Err(p.key("beta").err(
+                    format!("beta must be > 0, got {beta}"),
+                    "beta = 1.0 is the paper's default; larger recomputes earlier",
+                ));
+            }
+            StrategyKind::XFetch { beta }
+        }
+        other => {
+            return Err(p.key("kind").err(
+                format!("unknown strategy \"{other}\""),
+                "use cache-aside, single-flight, stale-while-revalidate or xfetch",
+            ))
+        }
+    };
+    let local_cache = match (s.local_cache_keys, s.local_cache_ttl_ms) {
+        (None, None) => None,
+        (Some(n), t) => Some(LocalCache {
+            capacity_keys: int_in(&p.key("local_cache_keys"), n, 1, 100_000_000)? as u64,
+            ttl: ms_or("local_cache_ttl_ms", t, 5_000)?,
+        }),
+        (None, Some(_)) => {
+            return Err(p.key("local_cache_ttl_ms").err(
+                "a local cache TTL without a size",
+                "add local_cache_keys = <keys per instance>",
+            ))
+        }
+    };
+    let negative = match (s.negative_fraction, s.negative_ttl_ms) {
+        (None, None) => None,
+        (Some(f), t) => Some(NegativeCache {
+            fraction: fraction(&p.key("negative_fraction"), f)?,
+            ttl: ms_or("negative_ttl_ms", t, 30_000)?,
+        }),
+        (None, Some(_)) => {
+            return Err(p.key("negative_ttl_ms").err(
+                "a negative TTL without a fraction",
+                "add negative_fraction = <share of lookups that find nothing>",
+            ))
+        }
+    };
+    let breaker = match (s.breaker_failures, s.breaker_open_ms) {
+        (None, None) => None,
+        (f, t) => Some(Breaker {
+            failures: int_in(&p.key("breaker_failures"), f.unwrap_or(5), 1, 1_000_000)?,
+            open_for: ms_or("breaker_open_ms", t, 10_000)?,
+        }),
+    };
+    Ok(Strategy {
+        kind,
+        coalesce: s.coalesce.unwrap_or(false),
+        local_cache,
+        negative,
+        breaker,
+    })
+}
+
 /// Validates and resolves a raw scenario.
 pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     let root = Path::root();
@@ -629,44 +775,26 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             (None, false) => None,
         };
         let strategy = match &k.strategy {
-            None => Strategy::CacheAside,
-            Some(s) => {
-                let q = p.key("strategy");
-                match s.kind.as_str() {
-                    "cache-aside" => {
-                        for (name, present) in [
-                            ("lock_ttl_ms", s.lock_ttl_ms.is_some()),
-                            ("lock_poll_ms", s.lock_poll_ms.is_some()),
-                            ("lock_max_wait_ms", s.lock_max_wait_ms.is_some()),
-                            ("soft_ttl_ms", s.soft_ttl_ms.is_some()),
-                            ("beta", s.beta.is_some()),
-                        ] {
-                            if present {
-                                return Err(q.key(name).err(
-                                    format!("`{name}` does not apply to cache-aside"),
-                                    "remove it",
-                                ));
-                            }
-                        }
-                        Strategy::CacheAside
-                    }
-                    "single-flight" | "coalesce" | "stale-while-revalidate" | "xfetch" => {
-                        return Err(q.key("kind").err(
-                            format!(
-                                "strategy \"{}\" is not simulated yet in this version",
-                                s.kind
-                            ),
-                            "use cache-aside for now",
-                        ))
-                    }
-                    other => {
-                        return Err(q
-                            .key("kind")
-                            .err(format!("unknown strategy \"{other}\""), "use cache-aside"))
-                    }
-                }
-            }
+            None => Strategy::cache_aside(),
+            Some(s) => strategy(&p.key("strategy"), s, ttl, duration)?,
         };
+        if strategy.kind != StrategyKind::CacheAside
+            && !matches!(operation, Operation::ReadThrough | Operation::Session)
+        {
+            return Err(p.key("strategy").key("kind").err(
+                format!(
+                    "strategy \"{}\" needs a read-through or session keyspace",
+                    strategy.kind_name()
+                ),
+                "use kind = \"cache-aside\" here",
+            ));
+        }
+        if strategy.kind != StrategyKind::CacheAside && ttl == SimTime::ZERO {
+            return Err(p.key("ttl_ms").err(
+                format!("strategy \"{}\" needs a TTL", strategy.kind_name()),
+                "set ttl_ms",
+            ));
+        }
         let hourly_profile = match &k.hourly_profile {
             None => vec![1.0; 24],
             Some(v) => {

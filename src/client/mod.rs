@@ -1,0 +1,206 @@
+//! The application side: what each application instance keeps in process (a local L1 cache,
+//! in-flight loads for coalescing, a circuit breaker per cluster), the value metadata a
+//! strategy reads from a cached value (soft expiry, XFetch's delta), and the stampede tracker
+//! that counts recomputations per expiry of a key. Pure state; `sim` drives it.
+
+use crate::engine::{RngStream, SimTime};
+use crate::replay::exact::LruCache;
+use crate::workload::trace::TraceRequest;
+use std::collections::HashMap;
+
+/// XFetch's test (Vattani, Chierichetti, Lowenstein, VLDB 2015): recompute early when
+/// `now - delta * beta * ln(u) >= expiry`, u uniform in (0, 1].
+pub fn xfetch_recompute(
+    now: SimTime,
+    delta: SimTime,
+    beta: f64,
+    expiry: SimTime,
+    rng: &mut RngStream,
+) -> bool {
+    let gap_ns = -(delta.as_ns() as f64) * beta * rng.next_f64_open0().ln();
+    now.as_ns() as f64 + gap_ns >= expiry.as_ns() as f64
+}
+
+/// A per-instance local cache (exact LRU of keys, TTL in whole seconds rounded up).
+pub struct LocalCache {
+    lru: LruCache,
+    ttl_s: u32,
+}
+
+impl LocalCache {
+    /// A local cache of `capacity_keys` keys whose copies live `ttl`.
+    pub fn new(capacity_keys: u64, ttl: SimTime) -> LocalCache {
+        LocalCache {
+            lru: LruCache::new(capacity_keys, true),
+            ttl_s: ttl.as_ns().div_ceil(1_000_000_000).max(1) as u32,
+        }
+    }
+
+    /// True when `key_id` holds a live copy at `now`.
+    pub fn get(&mut self, key_id: u64, now: SimTime) -> bool {
+        self.lru.lookup(key_id, now.as_ms())
+    }
+
+    /// Stores a copy of `key_id` fetched at `now`.
+    pub fn put(&mut self, key_id: u64, now: SimTime) {
+        let req = TraceRequest {
+            obj_id: key_id,
+            obj_size: 1,
+            value_size: 1,
+            ttl_s: self.ttl_s,
+            ..TraceRequest::default()
+        };
+        self.lru.insert(&req, now.as_ms());
+    }
+}
+
+/// A client-side circuit breaker: opens after `threshold` consecutive failures, stays open for
+/// `open_for`, then lets one probe through (half-open); a success closes it.
+#[derive(Clone, Debug, Default)]
+pub struct Breaker {
+    failures: u32,
+    open_until: Option<SimTime>,
+}
+
+impl Breaker {
+    /// Whether a call may go to Redis at `now` (closed, or half-open after the open period).
+    pub fn allows(&self, now: SimTime) -> bool {
+        self.open_until.is_none_or(|t| now >= t)
+    }
+
+    /// Records a call's outcome at `now`. Returns true when this failure opened the breaker.
+    pub fn record(&mut self, now: SimTime, ok: bool, threshold: u32, open_for: SimTime) -> bool {
+        if ok {
+            self.failures = 0;
+            self.open_until = None;
+            return false;
+        }
+        self.failures += 1;
+        if self.failures >= threshold {
+            self.failures = 0;
+            self.open_until = Some(now + open_for);
+            return true;
+        }
+        false
+    }
+}
+
+/// What the application wrote inside a cached value (its envelope): when it was computed,
+/// its soft and hard expiry, and how long the recompute took.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueMeta {
+    /// Soft expiry (stale-while-revalidate).
+    pub soft_expiry: SimTime,
+    /// Hard expiry (the Redis TTL).
+    pub expiry: SimTime,
+    /// Duration of the recompute that produced it (XFetch's delta).
+    pub delta: SimTime,
+}
+
+/// Counts recomputations per expiry of a key: an episode opens at the first origin load of a
+/// key with no episode open, every further load of that key joins it, and the write-back that
+/// lands in Redis closes it, recording its size.
+#[derive(Default)]
+pub struct StampedeTracker {
+    open: HashMap<u64, u32>,
+}
+
+impl StampedeTracker {
+    /// A load of `key_id` starts.
+    pub fn load_started(&mut self, key_id: u64) {
+        *self.open.entry(key_id).or_insert(0) += 1;
+    }
+
+    /// The value of `key_id` was written; returns the closed episode's size.
+    pub fn written(&mut self, key_id: u64) -> Option<u32> {
+        self.open.remove(&key_id)
+    }
+}
+
+/// In-process coalescing: the loads in flight per (instance, key), with the requests waiting
+/// for each.
+#[derive(Default)]
+pub struct Coalescer {
+    in_flight: HashMap<(u32, u64), Vec<u32>>,
+}
+
+impl Coalescer {
+    /// Registers `req` for `key_id` in `instance`: true when it leads (no load in flight);
+    /// false when it joined one and must wait.
+    pub fn join(&mut self, instance: u32, key_id: u64, req: u32) -> bool {
+        match self.in_flight.get_mut(&(instance, key_id)) {
+            Some(waiters) => {
+                waiters.push(req);
+                false
+            }
+            None => {
+                self.in_flight.insert((instance, key_id), Vec::new());
+                true
+            }
+        }
+    }
+
+    /// The leader's fetch finished: returns the requests that waited for it.
+    pub fn finish(&mut self, instance: u32, key_id: u64) -> Vec<u32> {
+        self.in_flight
+            .remove(&(instance, key_id))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaker_opens_and_half_opens() {
+        let mut b = Breaker::default();
+        let t = SimTime::from_secs(1);
+        let open = SimTime::from_secs(10);
+        assert!(!b.record(t, false, 3, open));
+        assert!(!b.record(t, false, 3, open));
+        assert!(b.record(t, false, 3, open));
+        assert!(!b.allows(t + SimTime::from_secs(5)));
+        assert!(b.allows(t + SimTime::from_secs(10)));
+        b.record(t + SimTime::from_secs(10), true, 3, open);
+        assert!(b.allows(t + SimTime::from_secs(10)));
+    }
+
+    #[test]
+    fn xfetch_probability_matches_its_closed_form() {
+        // P(recompute) = P(-ln u >= (expiry - now) / (delta beta)) = exp(-(expiry-now)/(delta beta)).
+        let mut rng = RngStream::new(3, 3);
+        let (delta, beta) = (SimTime::from_ms(100), 1.0);
+        let expiry = SimTime::from_secs(10);
+        let now = expiry - SimTime::from_ms(150);
+        let n = 200_000;
+        let hits = (0..n)
+            .filter(|_| xfetch_recompute(now, delta, beta, expiry, &mut rng))
+            .count();
+        let p = hits as f64 / n as f64;
+        let want = (-1.5f64).exp();
+        assert!((p - want).abs() < 0.005, "{p} vs {want}");
+    }
+
+    #[test]
+    fn coalescer_and_stampede_tracker() {
+        let mut c = Coalescer::default();
+        assert!(c.join(0, 7, 1));
+        assert!(!c.join(0, 7, 2));
+        assert!(c.join(1, 7, 3));
+        assert_eq!(c.finish(0, 7), vec![2]);
+        let mut s = StampedeTracker::default();
+        s.load_started(7);
+        s.load_started(7);
+        assert_eq!(s.written(7), Some(2));
+        assert_eq!(s.written(7), None);
+    }
+
+    #[test]
+    fn local_cache_ttl() {
+        let mut l = LocalCache::new(2, SimTime::from_ms(1500));
+        l.put(1, SimTime::ZERO);
+        assert!(l.get(1, SimTime::from_ms(1999)));
+        assert!(!l.get(1, SimTime::from_ms(2001)));
+    }
+}

@@ -1,0 +1,177 @@
+//! Origins: the databases and services behind the cache. Each has a connection pool of
+//! `concurrency` connections, a service-time distribution, a bounded FIFO wait queue and a
+//! timeout for waiting loads. Pure state: the simulation asks it what to do and schedules the
+//! completions it reports; it never sees Redis or keys.
+
+use crate::engine::{RngStream, SimTime};
+use crate::metrics::OriginMetrics;
+use crate::scenario::dist::Dist;
+use crate::scenario::Origin;
+use std::collections::VecDeque;
+
+/// What happened to a load offered to the origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// It got a connection: it completes after `service`.
+    Started {
+        /// Service time.
+        service: SimTime,
+    },
+    /// It waits for a connection.
+    Queued,
+    /// The wait queue is full: rejected.
+    Rejected,
+}
+
+/// A load that got a connection after waiting, or gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Request `req` starts now, completing after `service`; it waited since `enqueued`.
+    Started {
+        /// The request.
+        req: u32,
+        /// Its service time.
+        service: SimTime,
+    },
+    /// Request `req` waited longer than the timeout and fails.
+    TimedOut {
+        /// The request.
+        req: u32,
+    },
+}
+
+/// One origin's state during a run.
+pub struct OriginState {
+    busy: u32,
+    queue: VecDeque<(u32, SimTime)>,
+    service_ms: Dist,
+    concurrency: u32,
+    queue_limit: u32,
+    timeout: SimTime,
+    rng: RngStream,
+    /// Figures (totals count only loads flagged `counted`).
+    pub metrics: OriginMetrics,
+    /// Loads started in the current window.
+    pub window_loads: u64,
+}
+
+impl OriginState {
+    /// A fresh origin from its scenario settings and its own random stream.
+    pub fn new(cfg: &Origin, rng: RngStream) -> OriginState {
+        OriginState {
+            busy: 0,
+            queue: VecDeque::new(),
+            service_ms: cfg.service_time_ms.clone(),
+            concurrency: cfg.concurrency,
+            queue_limit: cfg.queue_limit,
+            timeout: cfg.timeout,
+            rng,
+            metrics: OriginMetrics::default(),
+            window_loads: 0,
+        }
+    }
+
+    fn start(&mut self, now: SimTime, enqueued: SimTime, counted: bool) -> SimTime {
+        if counted {
+            self.metrics.loads += 1;
+            self.metrics
+                .queue_wait_us
+                .saturating_record(((now - enqueued).as_ns() / 1000).max(1));
+        }
+        self.window_loads += 1;
+        let ms = self.service_ms.sample(&mut self.rng);
+        SimTime::from_ns((ms * 1e6).max(0.0) as u64)
+    }
+
+    /// Offers load `req` at `now`.
+    pub fn arrive(&mut self, now: SimTime, req: u32, counted: bool) -> Admit {
+        if self.busy < self.concurrency {
+            self.busy += 1;
+            self.metrics.peak_concurrency = self.metrics.peak_concurrency.max(self.busy);
+            Admit::Started {
+                service: self.start(now, now, counted),
+            }
+        } else if (self.queue.len() as u32) < self.queue_limit {
+            self.queue.push_back((req, now));
+            self.metrics.peak_queue = self.metrics.peak_queue.max(self.queue.len() as u64);
+            Admit::Queued
+        } else {
+            if self.metrics.saturated_since.is_none() {
+                self.metrics.saturated_since = Some(now);
+            }
+            if counted {
+                self.metrics.rejected += 1;
+            }
+            Admit::Rejected
+        }
+    }
+
+    /// A load finished at `now`: hands its connection to waiting loads. Returns, in order, the
+    /// waiting loads that timed out and the one that starts (if any). `counted` tells whether a
+    /// request counts in the totals.
+    pub fn complete(&mut self, now: SimTime, mut counted: impl FnMut(u32) -> bool) -> Vec<Next> {
+        let mut out = Vec::new();
+        loop {
+            let Some((req, enqueued)) = self.queue.pop_front() else {
+                self.busy -= 1;
+                return out;
+            };
+            if now - enqueued > self.timeout {
+                if counted(req) {
+                    self.metrics.timed_out += 1;
+                }
+                out.push(Next::TimedOut { req });
+                continue;
+            }
+            let service = self.start(now, enqueued, counted(req));
+            out.push(Next::Started { req, service });
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(concurrency: u32, queue_limit: u32) -> OriginState {
+        let cfg = Origin {
+            name: "db".into(),
+            concurrency,
+            service_time_ms: Dist::Fixed(10.0),
+            queue_limit,
+            timeout: SimTime::from_ms(25),
+        };
+        OriginState::new(&cfg, RngStream::new(1, 1))
+    }
+
+    #[test]
+    fn pool_queue_timeout_and_rejection() {
+        let mut o = origin(1, 1);
+        let t0 = SimTime::ZERO;
+        assert_eq!(
+            o.arrive(t0, 1, true),
+            Admit::Started {
+                service: SimTime::from_ms(10)
+            }
+        );
+        assert_eq!(o.arrive(t0, 2, true), Admit::Queued);
+        assert_eq!(o.arrive(t0, 3, true), Admit::Rejected);
+        assert_eq!(o.metrics.rejected, 1);
+        // Request 2 waited 10 ms: starts.
+        let next = o.complete(SimTime::from_ms(10), |_| true);
+        assert_eq!(
+            next,
+            vec![Next::Started {
+                req: 2,
+                service: SimTime::from_ms(10)
+            }]
+        );
+        assert_eq!(o.arrive(SimTime::from_ms(10), 4, true), Admit::Queued);
+        // Request 4 has waited 30 ms > 25 ms when the connection frees: timed out.
+        let next = o.complete(SimTime::from_ms(40), |_| true);
+        assert_eq!(next, vec![Next::TimedOut { req: 4 }]);
+        assert_eq!(o.metrics.timed_out, 1);
+        assert_eq!(o.busy, 0);
+    }
+}
