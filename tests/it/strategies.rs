@@ -1,0 +1,378 @@
+//! Client strategies and the queueing model against theory (issue: "each proven against
+//! theory"): TTL-cache hit ratio, Che's approximation, M/M/1 and M/D/1, stampede sizes with and
+//! without single-flight, coalescing, XFetch, stale-while-revalidate and TTL jitter. Fixed seeds;
+//! each tolerance is stated where it is asserted.
+
+use cacheplan::engine::RngStream;
+use cacheplan::metrics::PlanResult;
+use cacheplan::replay::exact::LruCache;
+use cacheplan::scenario::{self, Scenario};
+use cacheplan::workload::popularity::Zipf;
+use cacheplan::workload::trace::TraceRequest;
+
+/// Runs a scenario given as TOML; returns it and its plans' results.
+fn run(toml: &str, seed: u64) -> (Scenario, Vec<PlanResult>) {
+    let scn = scenario::parse(toml, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let res = cacheplan::sim::run_all_plans(&scn, seed);
+    (scn, res)
+}
+
+/// A scenario of one keyspace on one single-shard cluster with near-zero network and Redis
+/// time, so client behaviour is seen alone. `ks` is the keyspace's extra TOML lines.
+fn one_key_scenario(duration: &str, origin_ms: &str, ks: &str, instances: u32) -> String {
+    format!(
+        r#"
+version = 1
+name = "t"
+[simulation]
+duration_ms = "{duration}"
+warmup_ms = "10s"
+window_ms = "1s"
+app_instances = {instances}
+[[tenants]]
+name = "t1"
+[[origins]]
+name = "db"
+concurrency = 100000
+service_time_ms = {origin_ms}
+queue_limit = 1000000
+timeout_ms = "1h"
+[[clusters]]
+name = "c"
+shards = 1
+maxmemory_bytes = 0
+service_time_us = {{ dist = "fixed", value = 0.001 }}
+network_rtt_us = {{ dist = "fixed", value = 0.001 }}
+[[keyspaces]]
+name = "k"
+key_template = "k:{{tenant}}:{{id}}"
+operation = "read-through"
+value_size_bytes = {{ dist = "fixed", value = 100 }}
+origin = "db"
+client_timeout_ms = "1h"
+{ks}
+[[plans]]
+name = "p"
+placement = {{ k = "c" }}
+"#
+    )
+}
+
+fn mean_stampede(r: &PlanResult) -> f64 {
+    r.keyspaces[0].stampede_size.mean()
+}
+
+#[test]
+fn ttl_cache_hit_ratio_is_lambda_t_over_one_plus_lambda_t() {
+    // One key, Poisson rate 2/s, TTL set on fill and not reset by hits, origin time ~0:
+    // hit ratio = λT / (1 + λT). Tolerance 0.5 points (the issue's); the standard error here
+    // is below 0.2 points. (Redis expires a key when now_ms > expire_ms, both whole ms, so the
+    // effective TTL is about T + 0.5 ms: negligible at these TTLs, 0.5 points at T = 25 ms.)
+    for (lambda_t, ttl) in [(0.5, "250ms"), (2.0, "1s"), (10.0, "5s")] {
+        let ks = format!(
+            "rate_per_s = 2\nkeys_per_tenant = 1\npopularity = {{ dist = \"uniform\" }}\nttl_ms = \"{ttl}\""
+        );
+        let toml = one_key_scenario("30000s", r#"{ dist = "fixed", value = 0.0001 }"#, &ks, 1);
+        let (_, res) = run(&toml, 1);
+        let m = &res[0].keyspaces[0];
+        let hit = m.redis_hits as f64 / m.requests as f64;
+        let want = lambda_t / (1.0 + lambda_t);
+        assert!(
+            (hit - want).abs() < 0.005,
+            "λT = {lambda_t}: hit ratio {hit:.4}, formula {want:.4}"
+        );
+    }
+}
+
+/// Che's approximation for LRU under the independent reference model: the characteristic
+/// time T solves Σ (1 - exp(-p_i T)) = C; hit ratio = Σ p_i (1 - exp(-p_i T)).
+fn che_hit_ratio(p: &[f64], c: f64) -> f64 {
+    let occupancy = |t: f64| p.iter().map(|pi| 1.0 - (-pi * t).exp()).sum::<f64>();
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while occupancy(hi) < c {
+        hi *= 2.0;
+    }
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if occupancy(mid) < c {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    p.iter().map(|pi| pi * (1.0 - (-pi * lo).exp())).sum()
+}
+
+#[test]
+fn lru_matches_ches_approximation() {
+    // Exact LRU under independent Zipf requests over 100k objects, caches of 1 % and 10 %:
+    // within 1 point of Che's approximation (the issue's tolerance), after a warm-up.
+    let n = 100_000u64;
+    for alpha in [0.8, 1.0] {
+        let zipf = Zipf::new(n, alpha);
+        let p: Vec<f64> = (0..n).map(|k| zipf.probability(k)).collect();
+        for cache in [1_000u64, 10_000] {
+            let mut lru = LruCache::new(cache, true);
+            let mut rng = RngStream::new(42, cache);
+            let (warm, total) = (1_000_000u64, 3_000_000u64);
+            let mut hits = 0u64;
+            for i in 0..total {
+                let req = TraceRequest {
+                    obj_id: zipf.sample(&mut rng),
+                    obj_size: 1,
+                    ..TraceRequest::default()
+                };
+                let hit = cacheplan::replay::ReplayCache::access(&mut lru, &req, 0);
+                if i >= warm && hit {
+                    hits += 1;
+                }
+            }
+            let measured = hits as f64 / (total - warm) as f64;
+            let che = che_hit_ratio(&p, cache as f64);
+            assert!(
+                (measured - che).abs() < 0.01,
+                "alpha {alpha}, cache {cache}: LRU {measured:.4}, Che {che:.4}"
+            );
+        }
+    }
+}
+
+fn queue_scenario(rate: f64, service: &str) -> String {
+    format!(
+        r#"
+version = 1
+name = "q"
+[simulation]
+duration_ms = "2000s"
+warmup_ms = "20s"
+app_instances = 1
+[[tenants]]
+name = "t1"
+[[clusters]]
+name = "c"
+shards = 1
+maxmemory_bytes = 0
+service_time_us = {service}
+network_rtt_us = {{ dist = "fixed", value = 0.001 }}
+[[keyspaces]]
+name = "counter"
+key_template = "rate:{{tenant}}:{{id}}"
+operation = "rate-limit"
+rate_per_s = {rate}
+keys_per_tenant = 1
+popularity = {{ dist = "uniform" }}
+value_size_bytes = {{ dist = "fixed", value = 8 }}
+window_ms = "1h"
+ttl_ms = "2h"
+client_timeout_ms = "1h"
+[[plans]]
+name = "p"
+placement = {{ counter = "c" }}
+"#
+    )
+}
+
+#[test]
+fn shard_queue_matches_mm1_and_md1() {
+    // Service 1 ms mean (μ = 1000/s); Poisson arrivals at λ = 500 and 800/s.
+    // M/M/1: mean response 1/(μ-λ) within 3 %, p99 ln(100)/(μ-λ) within 5 % (the issue's).
+    let mu = 1000.0;
+    for rho in [0.5, 0.8] {
+        let lambda = rho * mu;
+        let toml = queue_scenario(lambda, r#"{ dist = "exponential", mean = 1000 }"#);
+        let (_, res) = run(&toml, 3);
+        let h = &res[0].keyspaces[0].redis_latency_us;
+        let mean_ms = h.mean() / 1000.0;
+        let p99_ms = h.value_at_quantile(0.99) as f64 / 1000.0;
+        let want_mean = 1000.0 / (mu - lambda);
+        let want_p99 = 100f64.ln() * 1000.0 / (mu - lambda);
+        assert!(
+            (mean_ms - want_mean).abs() / want_mean < 0.03,
+            "ρ {rho}: mean {mean_ms:.3} ms vs {want_mean:.3}"
+        );
+        assert!(
+            (p99_ms - want_p99).abs() / want_p99 < 0.05,
+            "ρ {rho}: p99 {p99_ms:.3} ms vs {want_p99:.3}"
+        );
+        // M/D/1: mean wait ρ / (2 μ (1-ρ)) within 3 %.
+        let toml = queue_scenario(lambda, r#"{ dist = "fixed", value = 1000 }"#);
+        let (_, res) = run(&toml, 3);
+        let wait_ms = res[0].keyspaces[0].redis_latency_us.mean() / 1000.0 - 1.0;
+        let want_wait = rho / (2.0 * mu * (1.0 - rho)) * 1000.0;
+        assert!(
+            (wait_ms - want_wait).abs() / want_wait < 0.03,
+            "ρ {rho}: M/D/1 wait {wait_ms:.4} ms vs {want_wait:.4}"
+        );
+    }
+}
+
+const HOT_KEY: &str =
+    "rate_per_s = 100\nkeys_per_tenant = 1\npopularity = { dist = \"uniform\" }\nttl_ms = \"1s\"";
+const DELTA_50MS: &str = r#"{ dist = "fixed", value = 50 }"#;
+
+#[test]
+fn unprotected_stampede_is_one_plus_lambda_delta() {
+    // One hot key, λ = 100/s, recompute δ = 50 ms, TTL 1 s: every request in the δ after the
+    // first miss recomputes too: mean 1 + λδ = 6 per expiry, within 5 % (the issue's).
+    let toml = one_key_scenario("2000s", DELTA_50MS, HOT_KEY, 1);
+    let (_, res) = run(&toml, 5);
+    let mean = mean_stampede(&res[0]);
+    assert!((mean - 6.0).abs() / 6.0 < 0.05, "mean stampede {mean:.3}");
+}
+
+#[test]
+fn single_flight_recomputes_once_per_expiry() {
+    let ks = format!(
+        "{HOT_KEY}\nstrategy = {{ kind = \"single-flight\", lock_ttl_ms = \"5s\", lock_poll_ms = \"10ms\", lock_max_wait_ms = \"1s\" }}"
+    );
+    let toml = one_key_scenario("2000s", DELTA_50MS, &ks, 1);
+    let (_, res) = run(&toml, 5);
+    let m = &res[0].keyspaces[0];
+    let mean = mean_stampede(&res[0]);
+    assert!(mean <= 1.05, "mean recomputations per expiry {mean:.3}");
+    assert!(m.lock_waits > 0, "losers must have waited for the lock");
+    assert_eq!(m.lock_wait_timeouts, 0);
+}
+
+#[test]
+fn coalescing_per_instance() {
+    // In-process coalescing alone with P instances: the first miss loads; each other instance
+    // that gets a request within δ loads once more: E = 1 + (P-1)(1 - exp(-λδ/P)).
+    // The issue quotes P (1 - exp(-λδ/P)); the two differ by exp(-λδ/P), negligible at
+    // λδ/P = 5 (checked with 10 %, the issue's tolerance) but not at λδ/P = 1, where the
+    // exact form is the one that holds (also within 10 %).
+    for (p, rate) in [(4u32, 400.0), (4, 80.0)] {
+        let ks = format!(
+            "rate_per_s = {rate}\nkeys_per_tenant = 1\npopularity = {{ dist = \"uniform\" }}\nttl_ms = \"1s\"\nstrategy = {{ kind = \"cache-aside\", coalesce = true }}"
+        );
+        let toml = one_key_scenario("1000s", DELTA_50MS, &ks, p);
+        let (_, res) = run(&toml, 7);
+        let mean = mean_stampede(&res[0]);
+        let x = rate * 0.05 / p as f64;
+        let exact = 1.0 + (p as f64 - 1.0) * (1.0 - (-x).exp());
+        let issue = p as f64 * (1.0 - (-x).exp());
+        assert!(
+            (mean - exact).abs() / exact < 0.10,
+            "P {p}, λδ/P {x}: mean {mean:.3}, 1+(P-1)(1-e^-x) = {exact:.3}, P(1-e^-x) = {issue:.3}"
+        );
+        if x >= 5.0 {
+            assert!((mean - issue).abs() / issue < 0.10);
+        }
+        assert!(res[0].keyspaces[0].coalesced > 0);
+    }
+}
+
+#[test]
+fn xfetch_keeps_the_stampede_small() {
+    // XFetch at β = 1.5 on the same hot key (λδ = 5): the paper reports a mean stampede below 2.
+    let ks = format!("{HOT_KEY}\nstrategy = {{ kind = \"xfetch\", beta = 1.5 }}");
+    let toml = one_key_scenario("2000s", DELTA_50MS, &ks, 1);
+    let (_, res) = run(&toml, 9);
+    let mean = mean_stampede(&res[0]);
+    let m = &res[0].keyspaces[0];
+    println!(
+        "xfetch β=1.5: mean recomputations per expiry {mean:.3}; e^(1/β) = {:.3}; misses {}",
+        (1.0f64 / 1.5).exp(),
+        m.misses
+    );
+    assert!(mean < 2.0, "mean stampede {mean:.3}");
+    // The unverified derivation e^(1/β) = 1.948 also holds here, within 5 %.
+    let e = (1.0f64 / 1.5).exp();
+    assert!(
+        (mean - e).abs() / e < 0.05,
+        "mean {mean:.3} vs e^(1/β) {e:.3}"
+    );
+    assert!(m.background_loads > 0);
+}
+
+#[test]
+fn stale_while_revalidate_never_misses_while_the_hard_ttl_holds() {
+    // Hot key, soft TTL 1 s, hard TTL 10 s, δ 50 ms: after the cold start no user sees a miss,
+    // and the origin sees about one load per soft-TTL period (+ the time to the next request
+    // and the reload: 1 s + ~10 ms + 50 ms), within 10 %.
+    let ks = "rate_per_s = 100\nkeys_per_tenant = 1\npopularity = { dist = \"uniform\" }\nttl_ms = \"10s\"\nstrategy = { kind = \"stale-while-revalidate\", soft_ttl_ms = \"1s\" }";
+    let toml = one_key_scenario("1010s", DELTA_50MS, ks, 1);
+    let (_, res) = run(&toml, 11);
+    let m = &res[0].keyspaces[0];
+    assert_eq!(m.misses, 0, "a user-visible miss while the hard TTL held");
+    assert!(m.stale_serves > 0);
+    let periods = 1000.0 / 1.06;
+    let loads = m.origin_loads as f64;
+    assert!(
+        (loads - periods).abs() / periods < 0.10,
+        "{loads} loads for {periods:.0} soft-TTL periods"
+    );
+}
+
+#[test]
+fn ttl_jitter_spreads_refills() {
+    if std::env::var("CACHEPLAN_SLOW_TESTS").is_err() {
+        return; // 4 M simulated requests: run with CACHEPLAN_SLOW_TESTS=1
+    }
+    // 10,000 keys written together at the start with TTL 30 s (each requested 5 times a
+    // second). Without jitter the refills come in one burst (> 50 % of them in one 1-s
+    // window); with uniform jitter over J = 10 s the peak origin rate is within 20 % of
+    // 10,000 / J = 1,000/s (the issue's tolerance).
+    let base = |jitter: &str| {
+        format!(
+            r#"
+version = 1
+name = "j"
+[simulation]
+duration_ms = "42s"
+window_ms = "1s"
+app_instances = 1
+[[tenants]]
+name = "t1"
+[[origins]]
+name = "db"
+concurrency = 100000
+service_time_ms = {{ dist = "fixed", value = 1 }}
+queue_limit = 1000000
+[[clusters]]
+name = "c"
+shards = 1
+maxmemory_bytes = 0
+service_time_us = {{ dist = "fixed", value = 1 }}
+[[keyspaces]]
+name = "k"
+key_template = "k:{{tenant}}:{{id}}"
+operation = "read-through"
+client_timeout_ms = "1h"
+rate_per_s = 50000
+keys_per_tenant = 10000
+popularity = {{ dist = "uniform" }}
+value_size_bytes = {{ dist = "fixed", value = 100 }}
+ttl_ms = "30s"
+{jitter}
+origin = "db"
+[[plans]]
+name = "p"
+placement = {{ k = "c" }}
+"#
+        )
+    };
+    let peak_after = |res: &PlanResult, from_s: f64| {
+        res.windows
+            .iter()
+            .filter(|w| w.start.as_secs_f64() >= from_s)
+            .map(|w| w.origin_loads[0])
+            .max()
+            .unwrap_or(0) as f64
+    };
+    let (_, res) = run(&base(""), 13);
+    let peak = peak_after(&res[0], 20.0);
+    assert!(
+        peak > 5_000.0,
+        "without jitter the refills should bunch: peak {peak}/s"
+    );
+    let (_, res) = run(
+        &base(r#"ttl_jitter = { kind = "up-to", max_ms = "10s" }"#),
+        13,
+    );
+    let peak = peak_after(&res[0], 20.0);
+    assert!(
+        (peak - 1_000.0).abs() / 1_000.0 < 0.20,
+        "with 10 s of jitter: peak {peak}/s vs 1000/s"
+    );
+}
