@@ -22,7 +22,7 @@ use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::dist::Dist;
 use crate::scenario::{EventAction, Jitter, Operation, Popularity, Scenario, StrategyKind};
-use crate::workload::popularity::{HotSet, Uniform, Zipf};
+use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
 use std::collections::{HashMap, VecDeque};
 
 /// Key popularity sampler of one (keyspace, tenant).
@@ -33,12 +33,32 @@ enum Sampler {
     HotSet(HotSet),
 }
 
+/// A key draw made when the arrival is scheduled and finished when it happens, so the
+/// popularity table's cache line can be fetched in between.
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Zipf(PendingDraw),
+    Ready(u64),
+}
+
 impl Sampler {
-    fn sample(&self, rng: &mut RngStream) -> u64 {
+    fn draw(&self, rng: &mut RngStream) -> Pending {
         match self {
-            Sampler::Zipf(z) => z.sample(rng),
-            Sampler::Uniform(u) => u.sample(rng),
-            Sampler::HotSet(h) => h.sample(rng),
+            Sampler::Zipf(z) => {
+                let d = z.draw(rng);
+                z.prefetch(d);
+                Pending::Zipf(d)
+            }
+            Sampler::Uniform(u) => Pending::Ready(u.sample(rng)),
+            Sampler::HotSet(h) => Pending::Ready(h.sample(rng)),
+        }
+    }
+
+    fn resolve(&self, p: Pending) -> u64 {
+        match (self, p) {
+            (Sampler::Zipf(z), Pending::Zipf(d)) => z.resolve(d),
+            (_, Pending::Ready(item)) => item,
+            _ => unreachable!("a pending draw is resolved by the sampler that made it"),
         }
     }
 }
@@ -196,6 +216,8 @@ struct Sim<'a> {
     free: Vec<u32>,
     arrival_rng: Vec<RngStream>,
     key_rng: Vec<RngStream>,
+    /// Per keyspace: the tenant and key draw of the next arrival.
+    next_key: Vec<(usize, Pending)>,
     op_rng: Vec<RngStream>,
     clients: Vec<KsClient>,
     coalescer: Coalescer,
@@ -311,6 +333,7 @@ impl<'a> Sim<'a> {
             free: Vec::new(),
             arrival_rng: named("arrivals"),
             key_rng: named("keys"),
+            next_key: vec![(0, Pending::Ready(0)); n_ks],
             op_rng: named("operations"),
             clients,
             coalescer: Coalescer::default(),
@@ -381,6 +404,22 @@ impl<'a> Sim<'a> {
                 break;
             }
         }
+        // Draw the arrival's tenant and key now (prefetching the popularity table).
+        let u = self.key_rng[ks].next_f64();
+        let mut tenant = self.scn.tenants.len() - 1;
+        let mut acc = 0.0;
+        for (i, tn) in self.scn.tenants.iter().enumerate() {
+            acc += tn.traffic_share;
+            if u < acc {
+                tenant = i;
+                break;
+            }
+        }
+        let item = match self.scn.keyspaces[ks].operation {
+            Operation::Idempotency => Pending::Ready(0),
+            _ => self.traffic.samplers[ks][tenant].draw(&mut self.key_rng[ks]),
+        };
+        self.next_key[ks] = (tenant, item);
         self.queue.push(t, Event::Arrival { ks: ks as u16 });
     }
 
@@ -501,6 +540,7 @@ impl<'a> Sim<'a> {
         r.stage = stage;
         r.sent = now;
         let shard = r.shard as usize;
+        self.nodes[shard].shard.db().prefetch(r.key.id);
         let d = self.net_half(shard);
         self.queue.push(now + d, Event::AtShard { req });
     }
@@ -519,29 +559,20 @@ impl<'a> Sim<'a> {
     }
 
     fn on_arrival(&mut self, now: SimTime, ks: usize) {
+        let (tenant, pending) = self.next_key[ks];
         self.schedule_arrival(ks, now);
         self.requests_total += 1;
         let k = &self.scn.keyspaces[ks];
-        let u = self.key_rng[ks].next_f64();
-        let mut tenant = self.scn.tenants.len() - 1;
-        let mut acc = 0.0;
-        for (i, t) in self.scn.tenants.iter().enumerate() {
-            acc += t.traffic_share;
-            if u < acc {
-                tenant = i;
-                break;
-            }
-        }
         let item = match k.operation {
             Operation::Idempotency => {
                 self.idem_counter[ks] += 1;
                 self.idem_counter[ks]
             }
             Operation::RateLimit => {
-                let actor = self.traffic.samplers[ks][tenant].sample(&mut self.key_rng[ks]);
+                let actor = self.traffic.samplers[ks][tenant].resolve(pending);
                 actor ^ ((now.as_ns() / k.window.as_ns()) << 32)
             }
-            _ => self.traffic.samplers[ks][tenant].sample(&mut self.key_rng[ks]),
+            _ => self.traffic.samplers[ks][tenant].resolve(pending),
         };
         let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
         let (key, shard) = self.key_for(ks, tenant, item);
@@ -763,8 +794,8 @@ impl<'a> Sim<'a> {
         }
         node.window_commands += 1;
         node.window_busy_ns += service;
-        let back = node.rtt_us.sample(&mut node.rng);
-        let reply_at = finish + SimTime(ns(back) / 2);
+        // The way back takes the other half of the round trip drawn when the command was sent.
+        let reply_at = finish + (now - r.sent);
         let ks = r.ks as usize;
         if done.reply == Reply::Oom && r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].oom_errors += 1;

@@ -136,6 +136,12 @@ impl Db {
             + memory::bucket_array_bytes(self.expires_table_size)
     }
 
+    /// Hints the CPU to load the index slot where a lookup of `key_id` starts.
+    #[inline]
+    pub fn prefetch(&self, key_id: u64) {
+        crate::engine::prefetch(&self.index[mix(key_id) as usize & self.index_mask]);
+    }
+
     /// Position of `key_id` in the entry vector.
     #[inline]
     pub fn find(&self, key_id: u64) -> Option<usize> {

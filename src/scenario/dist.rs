@@ -70,12 +70,11 @@ impl Dist {
     }
 }
 
-/// A standard normal variate (Box-Muller, one of the pair).
+/// A standard normal variate (rand_distr's ziggurat: no logarithm or cosine on the fast path).
 #[inline]
 pub fn standard_normal(rng: &mut RngStream) -> f64 {
-    let u1 = rng.next_f64_open0();
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    use rand_distr::Distribution;
+    rand_distr::StandardNormal.sample(rng)
 }
 
 #[cfg(test)]

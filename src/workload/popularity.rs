@@ -27,10 +27,24 @@ pub struct Zipf {
     alpha: f64,
     /// 1 / sum over k of (k+1)^-alpha.
     norm: f64,
-    /// Probability (scaled to 2^64, saturating) of keeping column i rather than its alias.
-    keep: Vec<u64>,
-    /// The alias of column i.
-    alias: Vec<u32>,
+    /// Per column: the probability (scaled to 2^64, saturating) of keeping column i rather
+    /// than its alias, and the alias. One 16-byte cell, so a draw touches one cache line.
+    cells: Vec<AliasCell>,
+}
+
+/// One column of an alias table.
+#[derive(Clone, Copy, Debug)]
+struct AliasCell {
+    keep: u64,
+    alias: u32,
+}
+
+/// A Zipf draw whose column is chosen but not yet looked up, so the caller can prefetch the
+/// column's table cell long before it needs the rank (see [`Zipf::draw`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingDraw {
+    column: u64,
+    coin: u64,
 }
 
 impl Zipf {
@@ -69,12 +83,16 @@ impl Zipf {
             *w *= to_scaled;
         }
         let (keep, alias) = build_alias(&mut scaled);
+        let cells = keep
+            .into_iter()
+            .zip(alias)
+            .map(|(keep, alias)| AliasCell { keep, alias })
+            .collect();
         Ok(Zipf {
             n,
             alpha,
             norm,
-            keep,
-            alias,
+            cells,
         })
     }
 
@@ -91,7 +109,35 @@ impl Zipf {
     /// Draws one rank in `0..n` (0 is the most popular).
     #[inline]
     pub fn sample(&self, rng: &mut RngStream) -> u64 {
-        alias_sample(&self.keep, &self.alias, self.n, rng)
+        self.resolve(self.draw(rng))
+    }
+
+    /// The first half of `sample`: consumes the same random number and picks the column,
+    /// without touching the table.
+    #[inline]
+    pub fn draw(&self, rng: &mut RngStream) -> PendingDraw {
+        let wide = rng.next_u64() as u128 * self.n as u128;
+        PendingDraw {
+            column: (wide >> 64) as u64,
+            coin: wide as u64,
+        }
+    }
+
+    /// Hints the CPU to load the table cell `draw` will read.
+    #[inline]
+    pub fn prefetch(&self, draw: PendingDraw) {
+        crate::engine::prefetch(&self.cells[draw.column as usize]);
+    }
+
+    /// The second half of `sample`: the rank of a pending draw.
+    #[inline]
+    pub fn resolve(&self, draw: PendingDraw) -> u64 {
+        let cell = self.cells[draw.column as usize];
+        if draw.coin < cell.keep {
+            draw.column
+        } else {
+            cell.alias as u64
+        }
     }
 
     /// The exact probability of rank `k` (0 outside `0..n`).
@@ -153,20 +199,6 @@ fn to_fixed(p: f64) -> u64 {
         0
     } else {
         (p * 18_446_744_073_709_551_616.0) as u64
-    }
-}
-
-/// One alias-table draw: the high part of `r * n` picks the column, the low part (uniform
-/// within the column) decides between the column and its alias.
-#[inline]
-fn alias_sample(keep: &[u64], alias: &[u32], n: u64, rng: &mut RngStream) -> u64 {
-    let wide = rng.next_u64() as u128 * n as u128;
-    let column = (wide >> 64) as usize;
-    let coin = wide as u64;
-    if coin < keep[column] {
-        column as u64
-    } else {
-        alias[column] as u64
     }
 }
 
