@@ -1,6 +1,52 @@
-//! cacheplan: a discrete-event simulator and capacity planner for Redis caches in CPQ/OMS systems.
+//! # cacheplan
 //!
-//! (crate tour written in a later step)
+//! A discrete-event simulator and capacity planner for Redis caches in enterprise CPQ/OMS
+//! (configure-price-quote, order management) systems. It answers the questions platform
+//! architects and SREs bring to an architecture review — how many shards, how much memory,
+//! which TTL and jitter, does single-flight stop the stampede, should idempotency keys share a
+//! cluster with the price-preview cache — by simulating Redis 7 as it really behaves.
+//!
+//! ## One run, end to end
+//!
+//! ```text
+//!  workloads/cpq.toml ──► scenario::parse ──► Scenario (validated, no Options left)
+//!                                               │
+//!                          sim::run_all_plans ◄─┘   (one plan per rayon task, same seed)
+//!                               │
+//!    ┌──────────────────────────┴─────────────────────────────────┐
+//!    │ engine::EventQueue<Event>  (SimTime ns, FIFO among equals) │
+//!    │  Arrival ─► client (L1, coalescing, breaker, strategy)      │
+//!    │        ─► AtShard ─► redis::shard::Shard (evict, expire,    │
+//!    │                     single thread: Lindley over busy_until) │
+//!    │        ─► AtOrigin / OriginDone ─► origin::OriginState      │
+//!    │        ─► write-back SET, lock release (background)         │
+//!    └──────────────────────────┬─────────────────────────────────┘
+//!                               ▼
+//!                     metrics::PlanResult per plan
+//!                               │
+//!     report::{tables, manifest, files} ──► output/<scenario>/<run-id>/*.csv, manifest.json
+//! ```
+//!
+//! The trace-driven mode skips the latency model: `replay::driver` feeds a trace
+//! (`workload::trace` readers) to exact policies (`replay::exact`) and to the Redis model
+//! (`replay::redis_model`).
+//!
+//! ## Where to start reading
+//! `sim` for the request path, `redis::shard` for the Redis model (with `redis::evict`,
+//! `redis::db`, `redis::memory`), `scenario::model` for what a scenario can say.
+//!
+//! ## Modules
+//! - `cli`: arguments (clap) resolved into commands; the only reader of the wall clock.
+//! - `engine`: simulated time, the event queue (radix heap), seeded RNG streams.
+//! - `scenario`: the TOML format, validation with file/line/field errors, distributions.
+//! - `redis`: Redis 7.0 model: memory accounting, dicts, eviction pool, expiry, slots.
+//! - `client`: application-side state: local L1, coalescing, breaker, stampede tracking.
+//! - `origin`: databases and services behind the cache (pools, queues, timeouts).
+//! - `workload`: popularity samplers and cache-trace readers/writers/generator.
+//! - `replay`: trace replay through exact policies and the Redis model.
+//! - `metrics`: counters, HdrHistograms and time windows of one plan.
+//! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch.
+//! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
 
 // `!(x > 0.0)` is the NaN-rejecting form of a range check, used on purpose in validation.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]

@@ -107,7 +107,7 @@ pub enum Cmd {
     /// Example: cacheplan replay stream.csv.gz --maxmemory-policy allkeys-lru --maxmemory 8125912 --timeline tl.csv.gz
     #[command(verbatim_doc_comment)]
     Replay(replay::ReplayArgs),
-    /// Print the Redis Cluster hash slot of each key (KEY<TAB>SLOT).
+    /// Print the Redis Cluster hash slot of each key (`KEY<TAB>SLOT`).
     ///
     /// Example: cacheplan keyslot foo '{user1000}.following'
     #[command(verbatim_doc_comment)]

@@ -163,7 +163,7 @@ impl Default for TagCounters {
 pub enum Command {
     /// GET key.
     Get(KeyRef),
-    /// SET key value [PX ttl] [NX]: `ttl_ms` 0 = no TTL (and an existing TTL is removed).
+    /// `SET key value [PX ttl] [NX]`: `ttl_ms` 0 = no TTL (and an existing TTL is removed).
     Set {
         /// The key.
         key: KeyRef,
