@@ -157,6 +157,76 @@ fn locate(src: &str, path: &[PathSeg]) -> Option<std::ops::Range<usize>> {
     best
 }
 
+/// Whether `span` holds byte `offset` (an empty span holds its start).
+fn covers(span: Option<std::ops::Range<usize>>, offset: usize) -> bool {
+    span.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+}
+
+/// The field path of the deepest key or value whose text holds byte `offset`: how a serde
+/// error (unknown field, wrong type), which knows only a position, names its field.
+fn path_at(src: &str, offset: usize) -> Option<Vec<PathSeg>> {
+    let doc = toml_edit::ImDocument::parse(src.to_string()).ok()?;
+    let mut path = Vec::new();
+    path_in_table(doc.as_table(), offset, &mut path).then_some(path)
+}
+
+fn path_in_table(t: &toml_edit::Table, offset: usize, path: &mut Vec<PathSeg>) -> bool {
+    for (k, item) in t.iter() {
+        path.push(PathSeg::Key(k.to_string()));
+        if covers(t.key(k).and_then(|k| k.span()), offset) || path_in_item(item, offset, path) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn path_in_item(item: &toml_edit::Item, offset: usize, path: &mut Vec<PathSeg>) -> bool {
+    match item {
+        toml_edit::Item::None => false,
+        toml_edit::Item::Value(v) => path_in_value(v, offset, path),
+        toml_edit::Item::Table(t) => path_in_table(t, offset, path) || covers(t.span(), offset),
+        toml_edit::Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter().enumerate() {
+                path.push(PathSeg::Index(i));
+                if path_in_table(t, offset, path) || covers(t.span(), offset) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+    }
+}
+
+fn path_in_value(v: &toml_edit::Value, offset: usize, path: &mut Vec<PathSeg>) -> bool {
+    match v {
+        toml_edit::Value::InlineTable(t) => {
+            for (k, inner) in t.iter() {
+                path.push(PathSeg::Key(k.to_string()));
+                if covers(t.key(k).and_then(|k| k.span()), offset)
+                    || path_in_value(inner, offset, path)
+                {
+                    return true;
+                }
+                path.pop();
+            }
+            covers(t.span(), offset)
+        }
+        toml_edit::Value::Array(a) => {
+            for (i, inner) in a.iter().enumerate() {
+                path.push(PathSeg::Index(i));
+                if path_in_value(inner, offset, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            covers(a.span(), offset)
+        }
+        _ => covers(v.span(), offset),
+    }
+}
+
 /// Parses and validates a scenario from TOML text; `file` names it in errors.
 #[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -168,6 +238,11 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             }
             None => (None, None),
         };
+        let field = e
+            .span()
+            .and_then(|span| path_at(src, span.start))
+            .filter(|p| !p.is_empty())
+            .map(|p| path_to_string(&p));
         let message = e.message().trim().to_string();
         let hint = if message.contains("unknown field") {
             Some(
@@ -178,14 +253,19 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             Some("add the field; workloads/README.md lists the required ones".to_string())
         } else if message.contains("invalid type") {
             Some("check the value's type against workloads/README.md".to_string())
+        } else if toml_edit::ImDocument::parse(src).is_err() {
+            Some(
+                "fix the TOML syntax here: strings in quotes, tables as [name], arrays of tables as [[name]]"
+                    .to_string(),
+            )
         } else {
-            None
+            Some("see workloads/README.md for the allowed values".to_string())
         };
         ScenarioError {
             file: file.to_string(),
             line,
             column,
-            field: None,
+            field,
             message,
             hint,
         }
@@ -229,4 +309,32 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 pub fn default_scenario() -> Scenario {
     parse(DEFAULT_SCENARIO_TOML, DEFAULT_SCENARIO_NAME)
         .expect("the embedded default scenario is valid (checked by tests)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path_of(src: &str, needle: &str) -> Option<String> {
+        let offset = src.find(needle).expect("needle in source");
+        path_at(src, offset).map(|p| path_to_string(&p))
+    }
+
+    #[test]
+    fn positions_name_their_field() {
+        let src = "version = 1\n[simulation]\nseed = -1\n[[keyspaces]]\nname = \"a\"\n\
+                   [[keyspaces]]\nbursts = [ { start_ms = 1, multiplier = \"x\" } ]\n\
+                   hold_ms = { dist = \"fixed\", value = \"y\" }\n";
+        assert_eq!(path_of(src, "-1").as_deref(), Some("simulation.seed"));
+        assert_eq!(
+            path_of(src, "\"x\"").as_deref(),
+            Some("keyspaces[1].bursts[0].multiplier")
+        );
+        assert_eq!(
+            path_of(src, "\"y\"").as_deref(),
+            Some("keyspaces[1].hold_ms.value")
+        );
+        assert_eq!(path_of(src, "name").as_deref(), Some("keyspaces[0].name"));
+        assert_eq!(path_of(src, "version").as_deref(), Some("version"));
+    }
 }

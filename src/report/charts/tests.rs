@@ -1,6 +1,7 @@
 //! Tests for the chart renderers: small specs, checked for valid SVG/PNG output, the title
-//! text, determinism and graceful handling of degenerate input. `write_previews` (ignored)
-//! renders realistic full-size charts into the temp directory for eyeballing.
+//! text, determinism and graceful handling of degenerate input. `write_previews` (only with
+//! `CACHEPLAN_SLOW_TESTS=1`) renders realistic full-size charts into the temp directory for
+//! eyeballing.
 
 use super::*;
 
@@ -444,10 +445,13 @@ fn inconsistent_specs_are_errors() {
 }
 
 /// Renders every chart at full size with realistic data into `<tmp>/cacheplan-charts/` so a
-/// person can look at them: `cargo test --lib report -- --ignored write_previews`.
+/// person can look at them: `CACHEPLAN_SLOW_TESTS=1 cargo test --lib write_previews`.
 #[test]
-#[ignore]
 fn write_previews() {
+    // Slow and only useful to a human looking at the files: off unless asked for (STYLE.md 8).
+    if std::env::var_os("CACHEPLAN_SLOW_TESTS").is_none_or(|v| v != "1") {
+        return;
+    }
     let dir = std::env::temp_dir().join("cacheplan-charts");
     std::fs::create_dir_all(&dir).unwrap();
     let save = |name: &str, r: Rendered| {
