@@ -771,7 +771,7 @@ impl<'a> Sim<'a> {
         // serverCron ticks due before this command occupy the thread first.
         while let Some(tick) = node.shard.cron_due(now.max(node.busy_until)) {
             let start = tick.max(node.busy_until);
-            let cpu = node.shard.cron(tick);
+            let cpu = node.shard.cron(start);
             node.busy_until = start + SimTime(cpu);
             if warm {
                 node.metrics.busy_ns += cpu;

@@ -329,16 +329,20 @@ impl Shard {
         (self.next_cron_ns <= now.as_ns()).then_some(SimTime(self.next_cron_ns))
     }
 
-    /// Runs the serverCron tick due at `tick` (from `cron_due`): refreshes the cached LRU
-    /// clock, shrinks sparse dicts, runs the slow active expire cycle and then a fast cycle
-    /// (the event-loop iteration that ran the timer). Returns the main-thread CPU used (ns).
-    pub fn cron(&mut self, tick: SimTime) -> u64 {
-        debug_assert_eq!(tick.as_ns(), self.next_cron_ns);
-        self.next_cron_ns += self.cfg.cron_period_ns();
-        self.lru_clock = evict::lru_clock(self.unix_ms(tick));
+    /// Runs the serverCron tick that `cron_due` reported, starting at `start` (its due time,
+    /// or later when the main thread was busy): refreshes the cached LRU clock, shrinks sparse
+    /// dicts, runs the slow active expire cycle and then a fast cycle (the event-loop
+    /// iteration that ran the timer). The next tick is due 1000/hz ms after this one ends, as
+    /// ae.c reschedules a timer from the time its callback returns. Returns the main-thread
+    /// CPU used (ns).
+    pub fn cron(&mut self, start: SimTime) -> u64 {
+        debug_assert!(start.as_ns() >= self.next_cron_ns);
+        self.lru_clock = evict::lru_clock(self.unix_ms(start));
         self.db.resize_tables();
-        let slow = self.active_expire_cycle(tick, false);
-        slow + self.active_expire_cycle(SimTime(tick.as_ns() + slow), true)
+        let slow = self.active_expire_cycle(start, false);
+        let cpu = slow + self.active_expire_cycle(SimTime(start.as_ns() + slow), true);
+        self.next_cron_ns = start.as_ns() + cpu + self.cfg.cron_period_ns();
+        cpu
     }
 
     /// Executes one command at `now` (the time it starts on the main thread): a fast expire

@@ -107,7 +107,7 @@ fn manifest_records_the_run() {
     let eligibility = &s["keyspaces"][1];
     assert_eq!(eligibility["name"], "eligibility");
     assert_eq!(eligibility["criticality"], "medium");
-    assert_eq!(eligibility["strategy"], "cache-aside");
+    assert_eq!(eligibility["strategy"]["kind"], "cache-aside");
     assert_eq!(eligibility["client_timeout_ms"], 50);
     let quote_db = &s["origins"][3];
     assert_eq!(quote_db["name"], "quote-db");
