@@ -92,7 +92,8 @@ impl Traffic {
                         hot_requests_fraction,
                     } => Sampler::HotSet(HotSet::new(n, hot_keys_fraction, hot_requests_fraction)),
                 });
-                let tagged = ks.key_template.contains("{{tenant}}");
+                let tagged = ks.key_template.contains("{{tenant}}")
+                    || ks.key_template.contains("{{tenantId}}");
                 slots.push(tagged.then(|| key_hash_slot(t.name.as_bytes())));
             }
             samplers.push(per_tenant);
@@ -130,6 +131,8 @@ enum Event {
     Timeline { index: u16 },
     /// A time-window boundary.
     WindowEnd,
+    /// The end of the warm-up: counters that shards keep are snapshotted here.
+    WarmupEnd,
 }
 
 /// Where a request is in its life.
@@ -230,6 +233,10 @@ struct Sim<'a> {
     cur: Window,
     cur_p99: Vec<hdrhistogram::Histogram<u64>>,
     last_evictions: Vec<u64>,
+    /// Shard-kept counters at the end of the warm-up: per keyspace (evicted, evicted before
+    /// TTL, expired) and per shard (evicted, expired, OOM).
+    warmup_keyspace: Vec<[u64; 3]>,
+    warmup_shard: Vec<[u64; 3]>,
     events: u64,
     requests_total: u64,
 }
@@ -347,6 +354,8 @@ impl<'a> Sim<'a> {
                 .map(|_| crate::metrics::new_latency_histogram())
                 .collect(),
             last_evictions: vec![0; n_ks],
+            warmup_keyspace: vec![[0; 3]; n_ks],
+            warmup_shard: Vec::new(),
             events: 0,
             requests_total: 0,
         };
@@ -359,7 +368,29 @@ impl<'a> Sim<'a> {
         }
         sim.queue
             .push(scn.window.min(scn.duration), Event::WindowEnd);
+        sim.warmup_shard = vec![[0; 3]; sim.nodes.len()];
+        if scn.warmup > SimTime::ZERO {
+            sim.queue.push(scn.warmup, Event::WarmupEnd);
+        }
         sim
+    }
+
+    /// Per keyspace (evicted, evicted before TTL, expired) and per shard (evicted, expired,
+    /// OOM), as the shards count them now.
+    fn shard_counters(&self) -> (Vec<[u64; 3]>, Vec<[u64; 3]>) {
+        let mut ks = vec![[0u64; 3]; self.scn.keyspaces.len()];
+        let mut shards = Vec::new();
+        for n in &self.nodes {
+            let tc = n.shard.tag_counters();
+            for (k, c) in ks.iter_mut().enumerate() {
+                c[0] += tc.evicted[k];
+                c[1] += tc.evicted_before_ttl[k];
+                c[2] += tc.expired[k];
+            }
+            let st = n.shard.stats();
+            shards.push([st.evicted_keys, st.expired_keys, st.oom_errors]);
+        }
+        (ks, shards)
     }
 
     fn empty_window(&self, start: SimTime) -> Window {
@@ -439,6 +470,9 @@ impl<'a> Sim<'a> {
                 Event::Poll { req } => self.send(now, req, Stage::SfPoll),
                 Event::Timeline { index } => self.on_timeline(now, index as usize),
                 Event::WindowEnd => self.on_window_end(now),
+                Event::WarmupEnd => {
+                    (self.warmup_keyspace, self.warmup_shard) = self.shard_counters();
+                }
             }
         }
     }
@@ -1158,24 +1192,19 @@ impl<'a> Sim<'a> {
     }
 
     fn finish(mut self, plan: usize) -> PlanResult {
+        let (ks_now, shard_now) = self.shard_counters();
+        let after = |k: usize, i: usize| ks_now[k][i] - self.warmup_keyspace[k][i];
         let n_ks = self.scn.keyspaces.len();
-        let mut evictions = vec![0; n_ks];
-        let mut before_ttl = vec![0; n_ks];
-        let mut expirations = vec![0; n_ks];
+        let evictions = (0..n_ks).map(|k| after(k, 0)).collect();
+        let before_ttl = (0..n_ks).map(|k| after(k, 1)).collect();
+        let expirations = (0..n_ks).map(|k| after(k, 2)).collect();
         let mut shards = Vec::new();
-        for n in &mut self.nodes {
-            let tc = n.shard.tag_counters();
-            for ks in 0..n_ks {
-                evictions[ks] += tc.evicted[ks];
-                before_ttl[ks] += tc.evicted_before_ttl[ks];
-                expirations[ks] += tc.expired[ks];
-            }
-            let st = n.shard.stats();
+        for (i, n) in self.nodes.iter_mut().enumerate() {
             n.metrics.used_memory_end_bytes = n.shard.used_memory();
             n.metrics.keys_end = n.shard.keys();
-            n.metrics.evicted_keys = st.evicted_keys;
-            n.metrics.expired_keys = st.expired_keys;
-            n.metrics.oom_errors = st.oom_errors;
+            n.metrics.evicted_keys = shard_now[i][0] - self.warmup_shard[i][0];
+            n.metrics.expired_keys = shard_now[i][1] - self.warmup_shard[i][1];
+            n.metrics.oom_errors = shard_now[i][2] - self.warmup_shard[i][2];
             shards.push(n.metrics.clone());
         }
         PlanResult {

@@ -181,8 +181,13 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
     };
     let source = trace::open(&a.trace, &format).map_err(|e| CliError::input(e.to_string()))?;
     let mut source = TraceSourceAdapter(source);
-    let results = replay(&mut source, jobs, &time, a.split)
-        .map_err(|e| CliError::input(format!("{}: {e}", a.trace.display())))?;
+    let results =
+        replay(&mut source, jobs, &time, a.split).map_err(|e| match (&e, &a.timeline) {
+            (crate::replay::driver::ReplayError::Timeline(_), Some(t)) => {
+                CliError::input(format!("{}: {e}", t.display()))
+            }
+            _ => CliError::input(e.to_string()),
+        })?;
     let mut out = std::io::stdout().lock();
     if a.json {
         write_json_lines(&results, &mut out).map_err(CliError::from_stdout)?;

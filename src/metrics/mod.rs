@@ -106,11 +106,11 @@ pub struct ShardMetrics {
     pub used_memory_end_bytes: u64,
     /// Keys at the end.
     pub keys_end: u64,
-    /// Keys evicted (whole run).
+    /// Keys evicted after the warm-up.
     pub evicted_keys: u64,
-    /// Keys expired (whole run).
+    /// Keys expired after the warm-up.
     pub expired_keys: u64,
-    /// OOM rejections (whole run).
+    /// OOM rejections after the warm-up.
     pub oom_errors: u64,
     /// Longest queue (commands waiting or in service) seen by an arriving command.
     pub max_queue_len: u64,
@@ -179,11 +179,11 @@ pub struct PlanResult {
     pub plan: usize,
     /// Per keyspace.
     pub keyspaces: Vec<KeyspaceMetrics>,
-    /// Per keyspace: evictions (whole run).
+    /// Per keyspace: evictions after the warm-up.
     pub keyspace_evictions: Vec<u64>,
-    /// Per keyspace: evictions of keys whose TTL had not passed (whole run).
+    /// Per keyspace: evictions of keys whose TTL had not passed, after the warm-up.
     pub keyspace_evictions_before_ttl: Vec<u64>,
-    /// Per keyspace: expirations (whole run).
+    /// Per keyspace: expirations after the warm-up.
     pub keyspace_expirations: Vec<u64>,
     /// Per shard, plan order (clusters used by the plan, in scenario order).
     pub shards: Vec<ShardMetrics>,

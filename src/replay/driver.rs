@@ -147,7 +147,10 @@ impl fmt::Display for ReplayError {
             ReplayError::Source {
                 request_index,
                 source,
-            } => write!(f, "reading the trace at request {request_index}: {source}"),
+            } => {
+                let _ = request_index; // the source's message names the record
+                write!(f, "{source}")
+            }
             ReplayError::Timeline(e) => write!(f, "{e}"),
             ReplayError::BadRate { requests_per_s } => write!(
                 f,

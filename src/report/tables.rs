@@ -44,6 +44,16 @@ pub struct SummaryRow<'a> {
     pub lock_contended: u64,
     pub retries: u64,
     pub retries_reexecuted: u64,
+    pub l1_hits: u64,
+    pub stale_serves: u64,
+    pub coalesced: u64,
+    pub lock_waits: u64,
+    pub lock_wait_timeouts: u64,
+    pub fallbacks: u64,
+    pub background_loads: u64,
+    pub stampede_episodes: u64,
+    pub stampede_size_mean: Option<f64>,
+    pub stampede_size_max: Option<u64>,
 }
 
 /// One row of `latency_quantiles.csv`.
@@ -105,8 +115,105 @@ fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
 
-fn to_csv<T: Serialize>(rows: &[T]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// A row type of a CSV table, with its column names (written even when there are no rows).
+pub trait CsvRow: Serialize {
+    /// Column names, in order (must equal the serialized field names; tested).
+    const COLUMNS: &'static [&'static str];
+}
+
+impl CsvRow for SummaryRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "plan",
+        "keyspace",
+        "cluster",
+        "operation",
+        "criticality",
+        "requests",
+        "redis_hits",
+        "hit_ratio",
+        "misses",
+        "origin_loads",
+        "errors",
+        "oom_errors",
+        "redis_timeouts",
+        "evicted_keys",
+        "evicted_before_ttl_keys",
+        "expired_keys",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "redis_latency_ms_p99",
+        "lock_acquired",
+        "lock_contended",
+        "retries",
+        "retries_reexecuted",
+        "l1_hits",
+        "stale_serves",
+        "coalesced",
+        "lock_waits",
+        "lock_wait_timeouts",
+        "fallbacks",
+        "background_loads",
+        "stampede_episodes",
+        "stampede_size_mean",
+        "stampede_size_max",
+    ];
+}
+
+impl CsvRow for LatencyRow<'_> {
+    const COLUMNS: &'static [&'static str] =
+        &["plan", "keyspace", "kind", "quantile", "latency_ms"];
+}
+
+impl CsvRow for ShardRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "plan",
+        "cluster",
+        "shard",
+        "commands",
+        "ops_per_s",
+        "utilization",
+        "maxmemory_bytes",
+        "used_memory_peak_bytes",
+        "used_memory_end_bytes",
+        "keys_end",
+        "evicted_keys",
+        "expired_keys",
+        "oom_errors",
+        "max_queue_len",
+    ];
+}
+
+impl CsvRow for OriginRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "plan",
+        "origin",
+        "loads",
+        "loads_per_s_peak",
+        "rejected",
+        "timed_out",
+        "peak_concurrency",
+        "peak_queue",
+        "queue_wait_ms_p99",
+        "saturated_since_s",
+    ];
+}
+
+impl CsvRow for SeriesRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "plan",
+        "window_start_s",
+        "entity_kind",
+        "entity",
+        "metric",
+        "value",
+    ];
+}
+
+fn to_csv<T: CsvRow>(rows: &[T]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(T::COLUMNS).expect("in-memory writer");
     for r in rows {
         w.serialize(r).expect("rows serialize to memory");
     }
@@ -160,6 +267,16 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 lock_contended: m.lock_contended,
                 retries: m.retries,
                 retries_reexecuted: m.retries_reexecuted,
+                l1_hits: m.l1_hits,
+                stale_serves: m.stale_serves,
+                coalesced: m.coalesced,
+                lock_waits: m.lock_waits,
+                lock_wait_timeouts: m.lock_wait_timeouts,
+                fallbacks: m.fallbacks,
+                background_loads: m.background_loads,
+                stampede_episodes: m.stampede_size.len(),
+                stampede_size_mean: (!m.stampede_size.is_empty()).then(|| m.stampede_size.mean()),
+                stampede_size_max: (!m.stampede_size.is_empty()).then(|| m.stampede_size.max()),
             });
         }
     }
@@ -303,8 +420,14 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     })
                 };
                 push("requests_per_s", req as f64 / len);
-                if req > 0 {
+                let has_hits = !matches!(
+                    k.operation,
+                    crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
+                );
+                if req > 0 && has_hits {
                     push("hit_ratio", w.keyspace_hits[ki] as f64 / req as f64);
+                }
+                if req > 0 {
                     push("latency_ms_p99", w.keyspace_p99_us[ki] as f64 / 1000.0);
                 }
                 push("evictions", w.keyspace_evictions[ki] as f64);
@@ -338,4 +461,61 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         }
     }
     to_csv(&rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_header<T: CsvRow>(row: &T) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(row).unwrap();
+        let bytes = w.into_inner().unwrap();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn declared_columns_equal_the_serialized_field_names() {
+        let s = SeriesRow {
+            plan: "p",
+            window_start_s: 0.0,
+            entity_kind: "k",
+            entity: "e",
+            metric: "m",
+            value: 1.0,
+        };
+        assert_eq!(serde_header(&s), SeriesRow::COLUMNS.join(","));
+        let l = LatencyRow {
+            plan: "p",
+            keyspace: "k",
+            kind: "redis",
+            quantile: "p50",
+            latency_ms: 1.0,
+        };
+        assert_eq!(serde_header(&l), LatencyRow::COLUMNS.join(","));
+        let o = OriginRow {
+            plan: "p",
+            origin: "o",
+            loads: 0,
+            loads_per_s_peak: 0.0,
+            rejected: 0,
+            timed_out: 0,
+            peak_concurrency: 0,
+            peak_queue: 0,
+            queue_wait_ms_p99: None,
+            saturated_since_s: None,
+        };
+        assert_eq!(serde_header(&o), OriginRow::COLUMNS.join(","));
+        assert_eq!(
+            String::from_utf8(to_csv::<OriginRow>(&[]))
+                .unwrap()
+                .trim_end(),
+            OriginRow::COLUMNS.join(",")
+        );
+    }
 }

@@ -308,7 +308,7 @@ pub struct Keyspace {
     pub origin: Option<usize>,
     /// Strategy.
     pub strategy: Strategy,
-    /// 24 hourly rate multipliers (simulated time 0 = hour 0 of `start_unix_ms`'s day).
+    /// 24 hourly rate multipliers, indexed by the UTC hour of `start_unix_ms` + simulated time.
     pub hourly_profile: Vec<f64>,
     /// Bursts.
     pub bursts: Vec<Burst>,

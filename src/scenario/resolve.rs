@@ -78,6 +78,16 @@ fn positive_f(p: &Path, v: f64) -> R<f64> {
     Ok(v)
 }
 
+fn non_negative_f(p: &Path, v: f64) -> R<f64> {
+    if !(v >= 0.0) || !v.is_finite() {
+        return Err(p.err(
+            format!("must be a number >= 0, got {v}"),
+            "costs cannot be negative",
+        ));
+    }
+    Ok(v)
+}
+
 fn fraction(p: &Path, v: f64) -> R<f64> {
     if !(0.0..=1.0).contains(&v) {
         return Err(p.err(format!("{v} is not a fraction"), "allowed: 0 to 1"));
@@ -418,6 +428,16 @@ fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTime) -> R<Str
     })
 }
 
+/// Placeholders that name a version dimension of a key (a new version means new keys).
+pub const VERSION_PLACEHOLDERS: [&str; 6] = [
+    "{version}",
+    "{publicationId}",
+    "{priceBookId}",
+    "{policyVersion}",
+    "{revision}",
+    "{revisionNo}",
+];
+
 /// Validates and resolves a raw scenario.
 pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     let root = Path::root();
@@ -625,8 +645,11 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             slot_map,
             service_time_us,
             network_rtt_us,
-            cost_per_shard: c.cost_per_shard.unwrap_or(1.0),
-            cost_per_gb: c.cost_per_gb.unwrap_or(0.0),
+            cost_per_shard: non_negative_f(
+                &p.key("cost_per_shard"),
+                c.cost_per_shard.unwrap_or(1.0),
+            )?,
+            cost_per_gb: non_negative_f(&p.key("cost_per_gb"), c.cost_per_gb.unwrap_or(0.0))?,
         });
     }
     let cluster_names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
@@ -679,6 +702,21 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             None => Popularity::Zipf(0.9),
             Some(pop) => {
                 let q = p.key("popularity");
+                let stray = |name: &str| -> FieldError {
+                    q.key(name).err(
+                        format!("`{name}` does not apply to dist = \"{}\"", pop.dist),
+                        "remove it, or pick the popularity it belongs to",
+                    )
+                };
+                if pop.dist != "hot-set" && pop.hot_keys_fraction.is_some() {
+                    return Err(stray("hot_keys_fraction"));
+                }
+                if pop.dist != "hot-set" && pop.hot_requests_fraction.is_some() {
+                    return Err(stray("hot_requests_fraction"));
+                }
+                if pop.dist != "zipf" && pop.alpha.is_some() {
+                    return Err(stray("alpha"));
+                }
                 match pop.dist.as_str() {
                     "zipf" => {
                         let a = pop.alpha.ok_or_else(|| {
@@ -720,6 +758,18 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             None => Jitter::None,
             Some(j) => {
                 let q = p.key("ttl_jitter");
+                if j.kind != "uniform-pct" && j.pct.is_some() {
+                    return Err(q.key("pct").err(
+                        format!("`pct` does not apply to kind = \"{}\"", j.kind),
+                        "use kind = \"uniform-pct\" with pct, or kind = \"up-to\" with max_ms",
+                    ));
+                }
+                if j.kind != "up-to" && j.max_ms.is_some() {
+                    return Err(q.key("max_ms").err(
+                        format!("`max_ms` does not apply to kind = \"{}\"", j.kind),
+                        "use kind = \"up-to\" with max_ms, or kind = \"uniform-pct\" with pct",
+                    ));
+                }
                 match j.kind.as_str() {
                     "none" => Jitter::None,
                     "uniform-pct" => {
@@ -749,6 +799,23 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 }
             }
         };
+        if ttl > SimTime::ZERO && ttl < SimTime::from_ms(1) {
+            return Err(p.key("ttl_ms").err(
+                "a TTL under 1 ms",
+                "Redis expires in whole milliseconds (PX >= 1); use at least \"1ms\", or 0 for none",
+            ));
+        }
+        if ttl == SimTime::ZERO
+            && matches!(
+                operation,
+                Operation::Session | Operation::RateLimit | Operation::Lock
+            )
+        {
+            return Err(p.key("ttl_ms").err(
+                format!("operation \"{}\" needs a TTL", k.operation),
+                "sessions refresh it, rate-limit windows and locks expire with it: set ttl_ms",
+            ));
+        }
         if ttl == SimTime::ZERO && jitter != Jitter::None {
             return Err(p
                 .key("ttl_jitter")
@@ -852,11 +919,6 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             Some(d) => positive_ms(&p.key("client_timeout_ms"), d)?,
             None => SimTime::from_ms(50),
         };
-        if operation == Operation::Lock && ttl == SimTime::ZERO {
-            return Err(p
-                .key("ttl_ms")
-                .err("a lock needs a TTL (PX)", "ttl_ms = \"5s\""));
-        }
         let template = &k.key_template;
         if template.is_empty() {
             return Err(p
@@ -867,15 +929,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             name: k.name.clone(),
             key_template: template.clone(),
             key_has_tenant: template.contains("{tenant}") || template.contains("{tenantId}"),
-            key_has_version: [
-                "{version}",
-                "{publicationId}",
-                "{priceBookId}",
-                "{policyVersion}",
-                "{revision}",
-            ]
-            .iter()
-            .any(|v| template.contains(&v[1..v.len() - 1]) && template.contains(v)),
+            key_has_version: VERSION_PLACEHOLDERS.iter().any(|v| template.contains(v)),
             key_len_bytes: template_key_len(template, tenant_len),
             operation,
             criticality,
@@ -956,12 +1010,18 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         };
         let mut ks = Vec::new();
         for (j, name) in e.keyspaces.iter().enumerate() {
-            ks.push(find(
-                &p.key("keyspaces").idx(j),
-                &keyspace_names,
-                name,
-                "keyspace",
-            )?);
+            let q = p.key("keyspaces").idx(j);
+            let ki = find(&q, &keyspace_names, name, "keyspace")?;
+            if action == EventAction::NewVersion && !keyspaces[ki].key_has_version {
+                return Err(q.err(
+                    format!("keyspace \"{name}\" has no version dimension in its key template"),
+                    format!(
+                        "add one of {} to its key_template, or use action = \"delete\"",
+                        VERSION_PLACEHOLDERS.join(", ")
+                    ),
+                ));
+            }
+            ks.push(ki);
         }
         if ks.is_empty() {
             return Err(p
