@@ -640,6 +640,9 @@ fn value_bounded(k: &Keyspace) -> (String, bool) {
 }
 
 fn hot_key(k: &Keyspace) -> (String, bool) {
+    if k.operation == Operation::Idempotency {
+        return ("no: a new key per command (retries reuse it)".into(), false);
+    }
     let text = escape(&popularity_text(&k.popularity));
     match k.popularity {
         Popularity::Zipf(a) if a >= 0.9 => (format!("yes: {text}, a few keys dominate"), true),
@@ -1155,7 +1158,7 @@ fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
             .and_then(|(oi, v)| {
                 scn.origins
                     .get(oi)
-                    .map(|o| format!("highest peak {} at {v:.0} loads/s", escape(&o.name)))
+                    .map(|o| format!("highest peak {} at {v:.1} loads/s", escape(&o.name)))
             })
             .unwrap_or_default();
         let state = if notes.is_empty() {
