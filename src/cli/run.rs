@@ -114,6 +114,14 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
         .write("origins.csv", &tables::origins_csv(&scn, &results))
         .map_err(io)?;
     let commit = super::git_commit();
+    let info = crate::report::html::ReportInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: commit.as_deref(),
+        seed,
+        scenario_source: &source,
+    };
+    crate::report::write_visuals(&mut folder, &scn, &results, &info)
+        .map_err(|e| CliError::other(format!("cannot write the charts and report: {e}")))?;
     let mut files = folder.written().to_vec();
     files.push("manifest.json".to_string());
     let facts = manifest::RunFacts {

@@ -6,7 +6,7 @@ use super::canvas::{
     draw_title, no_data, palette, rgb, Anchor, Canvas, LegendEntry, Swatch, TopLegend,
     AXIS_TITLE_SIZE, INK, MUTED, NOTE_SIZE, REF, SHAPES,
 };
-use super::{BarChart, ChartError, QuantileChart, RefLine, Rendered, Scale};
+use super::{BarChart, CategoryTargets, ChartError, QuantileChart, RefLine, Rendered, Scale};
 
 /// Band colour behind every other category.
 const BAND: plotters::style::RGBAColor = rgb(0xF6, 0xF6, 0xF6);
@@ -96,9 +96,15 @@ pub(super) fn draw_h_refs(c: &mut Canvas, f: &Frame, refs: &[RefLine]) {
         }
         let y = f.py(r.value);
         c.dashed(&[(f.left, y), (f.right, y)], REF, 2, 10.0, 6.0);
+        // Above the line, unless that would cross the frame's top (facet titles sit there).
+        let label_y = if y - 13.0 - NOTE_SIZE / 2.0 < f.top {
+            y + 13.0
+        } else {
+            y - 13.0
+        };
         c.label_box(
             &r.label,
-            (f.right - 8.0, y - 13.0),
+            (f.right - 8.0, label_y),
             NOTE_SIZE,
             REF,
             Anchor::RIGHT,
@@ -159,8 +165,12 @@ fn missing(c: &mut Canvas, x: f64, base: f64, bar_w: f64) {
     }
 }
 
-pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
+pub(super) fn grouped_bars(
+    spec: &BarChart,
+    targets: Option<&CategoryTargets>,
+) -> Result<Rendered, ChartError> {
     let n = spec.categories.len();
+    check_targets(targets, n)?;
     for g in &spec.groups {
         check_len("bar group", &g.name, g.values.len(), n)?;
         if let Some(e) = &g.errors {
@@ -178,6 +188,7 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
             values.push(e.high);
         }
     }
+    values.extend(target_values(targets));
     let Some(y) = y_axis(values, &spec.ref_lines, spec.y_scale) else {
         return no_data(spec.size, &spec.title, "no value can be shown on this axis");
     };
@@ -190,6 +201,7 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
         }));
     }
     legend.extend(ref_legend(&spec.ref_lines));
+    legend.extend(target_legend(targets));
     let plot = category_plot(
         &mut c,
         &CategorySpec {
@@ -239,11 +251,16 @@ pub(super) fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
         }
     }
     draw_h_refs_plain(&mut c, &f, &spec.ref_lines);
+    draw_targets(&mut c, &plot, targets);
     c.render()
 }
 
-pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartError> {
+pub(super) fn quantile_markers(
+    spec: &QuantileChart,
+    targets: Option<&CategoryTargets>,
+) -> Result<Rendered, ChartError> {
     let n = spec.categories.len();
+    check_targets(targets, n)?;
     let nq = spec.quantiles.len();
     for g in &spec.groups {
         check_len("quantile group", &g.name, g.values.len(), n)?;
@@ -266,6 +283,7 @@ pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartEr
         .groups
         .iter()
         .flat_map(|g| g.values.iter().flatten().copied())
+        .chain(target_values(targets))
         .collect();
     let Some(y) = y_axis(values, &spec.ref_lines, spec.y_scale) else {
         return no_data(spec.size, &spec.title, "no value can be shown on this axis");
@@ -283,6 +301,7 @@ pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartEr
         swatch: Swatch::Marker(SHAPES[i % SHAPES.len()], rgb(0xBB, 0xBB, 0xBB)),
     }));
     legend.extend(ref_legend(&spec.ref_lines));
+    legend.extend(target_legend(targets));
     let plot = category_plot(
         &mut c,
         &CategorySpec {
@@ -318,5 +337,55 @@ pub(super) fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartEr
         }
     }
     draw_h_refs_plain(&mut c, &f, &spec.ref_lines);
+    draw_targets(&mut c, &plot, targets);
     c.render()
+}
+
+/// Colour of per-category targets (black: reference lines are dark grey, series use colours).
+const TARGET: plotters::style::RGBAColor = rgb(0x00, 0x00, 0x00);
+
+fn check_targets(targets: Option<&CategoryTargets>, n: usize) -> Result<(), ChartError> {
+    match targets {
+        Some(t) => check_len("targets", &t.label, t.values.len(), n),
+        None => Ok(()),
+    }
+}
+
+fn target_values(targets: Option<&CategoryTargets>) -> Vec<f64> {
+    targets
+        .map(|t| t.values.iter().flatten().copied().collect())
+        .unwrap_or_default()
+}
+
+fn target_legend(targets: Option<&CategoryTargets>) -> Option<LegendEntry> {
+    let t = targets?;
+    t.values.iter().any(Option::is_some).then(|| LegendEntry {
+        label: t.label.clone(),
+        swatch: Swatch::Line {
+            color: TARGET,
+            width: 3,
+            dash: Some((8.0, 4.0)),
+        },
+    })
+}
+
+/// A dashed black bar across each category's slot at its target.
+fn draw_targets(c: &mut Canvas, plot: &CategoryPlot, targets: Option<&CategoryTargets>) {
+    let Some(t) = targets else {
+        return;
+    };
+    let f = &plot.frame;
+    let half = plot.slot * 0.46;
+    for (ci, v) in t.values.iter().enumerate() {
+        let Some(v) = v else {
+            continue;
+        };
+        if !f.y_contains(*v) {
+            continue;
+        }
+        let y = f.py_in(*v);
+        let x = plot.centers[ci];
+        c.line(&[(x - half, y), (x + half, y)], rgb(0xFF, 0xFF, 0xFF), 6);
+        c.dashed(&[(x - half, y), (x + half, y)], TARGET, 3, 8.0, 4.0);
+    }
 }

@@ -361,14 +361,40 @@ pub struct PassFailScatter {
     pub size: Size,
 }
 
+/// One target per category of a bar or quantile chart (an SLO that differs by keyspace),
+/// drawn as a dashed black bar across the category and named once in the legend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CategoryTargets {
+    /// Legend label, e.g. "SLO minimum".
+    pub label: String,
+    /// One entry per category, in category order; `None` draws nothing there.
+    pub values: Vec<Option<f64>>,
+}
+
 /// Renders grouped bars (one bar per group within each category).
 pub fn grouped_bars(spec: &BarChart) -> Result<Rendered, ChartError> {
-    bars::grouped_bars(spec)
+    bars::grouped_bars(spec, None)
+}
+
+/// Renders grouped bars with a per-category target (e.g. a hit-ratio SLO per keyspace).
+pub fn grouped_bars_with_targets(
+    spec: &BarChart,
+    targets: &CategoryTargets,
+) -> Result<Rendered, ChartError> {
+    bars::grouped_bars(spec, Some(targets))
 }
 
 /// Renders several quantiles per category and group as markers on range sticks.
 pub fn quantile_markers(spec: &QuantileChart) -> Result<Rendered, ChartError> {
-    bars::quantile_markers(spec)
+    bars::quantile_markers(spec, None)
+}
+
+/// Renders quantile markers with a per-category target (e.g. a p99 SLO per keyspace).
+pub fn quantile_markers_with_targets(
+    spec: &QuantileChart,
+    targets: &CategoryTargets,
+) -> Result<Rendered, ChartError> {
+    bars::quantile_markers(spec, Some(targets))
 }
 
 /// Renders named lines over x (time), with event markers and optional facets.

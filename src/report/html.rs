@@ -1,0 +1,1368 @@
+//! `report.html`: the architecture-review report of one run, as one self-contained page (inline
+//! CSS and SVG, no scripts, no external assets). It owns the page's words and layout: the run
+//! facts, the verdict table (from [`super::verdict`]), the scenario in brief, the charts (from
+//! [`super::run_charts`], rendered by the caller) and the design-review checklist of the CPQ/OMS
+//! Redis boundaries document (section 29) answered from the scenario and the run where they can
+//! be. Pure: returns a `String`, touches no file, reads no clock; the same inputs give the same
+//! bytes. Every scenario-provided text is HTML-escaped.
+
+use super::run_charts::{hit_ratio, measured_s, quantile_ms, short_num, RunChart};
+use super::tables::origin_peaks;
+use super::verdict::{self, Check, Outcome};
+use crate::engine::SimTime;
+use crate::metrics::PlanResult;
+use crate::scenario::dist::Dist;
+use crate::scenario::{Criticality, Jitter, Keyspace, Operation, Popularity, Scenario};
+use std::fmt::Write;
+
+/// How the run was made: the manifest facts the report prints. Nothing here may vary between
+/// two runs of the same scenario and seed (no wall-clock time), so reports compare byte for byte.
+#[derive(Clone, Debug)]
+pub struct ReportInfo<'a> {
+    /// `cacheplan` version.
+    pub version: &'a str,
+    /// Git commit, when known.
+    pub commit: Option<&'a str>,
+    /// Run seed.
+    pub seed: u64,
+    /// Where the scenario came from.
+    pub scenario_source: &'a str,
+}
+
+/// Id of the verdict table (the browser check looks for it).
+pub const VERDICT_TABLE_ID: &str = "verdict";
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole report page. `charts` are shown inline in the given order.
+pub fn report_html(
+    scn: &Scenario,
+    results: &[PlanResult],
+    charts: &[RunChart],
+    info: &ReportInfo,
+) -> String {
+    let mut h = String::new();
+    let title = format!("cacheplan report: {}", scn.name);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    let _ = writeln!(h, "<h1>{}</h1>", escape(&title));
+    if !scn.description.is_empty() {
+        let _ = writeln!(h, "<p class=\"lead\">{}</p>", escape(&scn.description));
+    }
+    run_facts(&mut h, scn, results, info);
+    let _ = writeln!(
+        h,
+        "<nav><a href=\"#verdict-section\">Verdict</a> · <a href=\"#scenario\">Scenario</a> · \
+         <a href=\"#charts\">Charts</a> · <a href=\"#origins\">Origins</a> · \
+         <a href=\"#checklist\">Design-review checklist</a></nav>"
+    );
+    verdict_section(&mut h, scn, results);
+    scenario_section(&mut h, scn);
+    charts_section(&mut h, charts);
+    origins_section(&mut h, scn, results);
+    checklist_section(&mut h, scn, results);
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+const CSS: &str = "\
+body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.4}
+h1{font-size:1.7em;margin-bottom:.2em}
+h2{border-bottom:2px solid #0072B2;padding-bottom:.15em;margin-top:1.8em}
+h3{margin-top:1.3em}
+.lead{font-size:1.1em;color:#444}
+nav{margin:1em 0;padding:.5em 0;border-top:1px solid #ddd;border-bottom:1px solid #ddd}
+nav a{color:#0072B2}
+table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f2f2f2}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.pass{background:#dcecf7}
+td.fail{background:#fbdcc0;font-weight:bold}
+td.nodata{background:#eee;color:#666}
+td.warn{background:#fff1c9}
+td.unknown{background:#eee;color:#555;font-style:italic}
+.badge{display:inline-block;padding:0 6px;border-radius:3px;font-size:.85em;white-space:nowrap}
+.b-pass{background:#0072B2;color:#fff}
+.b-fail{background:#D55E00;color:#fff}
+.b-scenario{background:#dcecf7}
+.b-run{background:#d5efe6}
+.b-unknown{background:#ddd}
+code{font-size:.92em;background:#f6f6f6;padding:0 2px}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:.5em 0}
+dl.facts dt{font-weight:bold}
+dl.facts dd{margin:0}
+figure{margin:1.5em 0;border:1px solid #ddd;padding:8px}
+figure svg{width:100%;height:auto;display:block}
+figcaption{margin-bottom:6px}
+figcaption .files{color:#666;font-size:.85em}
+.muted{color:#666}
+";
+
+fn run_facts(h: &mut String, scn: &Scenario, results: &[PlanResult], info: &ReportInfo) {
+    let requests: u64 = results.iter().map(|r| r.requests_total).sum();
+    let events: u64 = results.iter().map(|r| r.events).sum();
+    h.push_str("<dl class=\"facts\">\n");
+    let mut fact = |k: &str, v: String| {
+        let _ = writeln!(h, "<dt>{}</dt><dd>{v}</dd>", escape(k));
+    };
+    fact(
+        "scenario",
+        format!(
+            "{} <span class=\"muted\">from {}</span>",
+            escape(&scn.name),
+            escape(info.scenario_source)
+        ),
+    );
+    fact("seed", info.seed.to_string());
+    fact(
+        "cacheplan",
+        format!(
+            "{} (commit {})",
+            escape(info.version),
+            escape(info.commit.unwrap_or("unknown"))
+        ),
+    );
+    fact(
+        "simulated time",
+        format!(
+            "{} ({} warm-up not counted in totals; {} windows)",
+            duration(scn.duration),
+            duration(scn.warmup),
+            duration(scn.window)
+        ),
+    );
+    fact(
+        "plans",
+        results
+            .iter()
+            .map(|r| escape(&plan_name(scn, r)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    fact(
+        "simulated",
+        format!("{requests} requests, {events} events (all plans, warm-up included)"),
+    );
+    h.push_str("</dl>\n");
+}
+
+fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
+    scn.plans
+        .get(res.plan)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| format!("plan {}", res.plan))
+}
+
+/// A duration as the scenario would write it: "1h", "2m", "30s", "1.5s", "250ms".
+fn duration(t: SimTime) -> String {
+    let ms = t.as_ms();
+    if ms == 0 {
+        return "0".into();
+    }
+    if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms > 1000 {
+        format!("{}s", short_num(ms as f64 / 1000.0))
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{} MB", short_num(bytes as f64 / (1024.0 * 1024.0)))
+}
+
+fn verdict_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
+    let checks = verdict::checks(scn, results);
+    h.push_str("<h2 id=\"verdict-section\">Verdict against the scenario's SLOs</h2>\n");
+    if checks.is_empty() {
+        h.push_str("<p>The scenario sets no service-level objective (<code>[slo]</code>).</p>\n");
+    } else {
+        h.push_str("<ul>\n");
+        for (pos, res) in results.iter().enumerate() {
+            let (pass, fail) = verdict::tally(&checks, pos);
+            let badge = if fail == 0 {
+                "<span class=\"badge b-pass\">meets every SLO</span>".to_string()
+            } else {
+                format!("<span class=\"badge b-fail\">fails {fail}</span>")
+            };
+            let _ = writeln!(
+                h,
+                "<li><b>{}</b>: {badge} — {pass} of {} objectives met</li>",
+                escape(&plan_name(scn, res)),
+                checks.len()
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+    let _ = writeln!(h, "<table id=\"{VERDICT_TABLE_ID}\">");
+    h.push_str("<thead><tr><th>objective</th><th>on</th><th>target</th>");
+    for res in results {
+        let _ = write!(h, "<th>{}</th>", escape(&plan_name(scn, res)));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for c in &checks {
+        verdict_row(h, c);
+    }
+    h.push_str("</tbody>\n</table>\n");
+    h.push_str(
+        "<p class=\"muted\">Hit ratio = Redis hits / requests after the warm-up. p99 from the \
+         end-to-end HdrHistogram. Origin peak = the highest loads per second in one window after \
+         the warm-up. Evictions before TTL count keys of critical keyspaces evicted while their \
+         TTL had not passed. Utilization = main-thread busy time / measured seconds.</p>\n",
+    );
+}
+
+fn verdict_row(h: &mut String, c: &Check) {
+    let _ = write!(
+        h,
+        "<tr><td>{}</td><td>{}</td><td>{}</td>",
+        escape(&c.metric),
+        escape(&c.subject),
+        escape(&c.target)
+    );
+    for cell in &c.cells {
+        let (class, mark) = match cell.outcome {
+            Outcome::Pass => ("pass", "✓ pass"),
+            Outcome::Fail => ("fail", "✗ FAIL"),
+            Outcome::NoData => ("nodata", "– no data"),
+        };
+        let _ = write!(
+            h,
+            "<td class=\"{class}\">{mark}: {}</td>",
+            escape(&cell.measured)
+        );
+    }
+    h.push_str("</tr>\n");
+}
+
+fn dist_text(d: &Dist, unit: &str) -> String {
+    match d {
+        Dist::Fixed(v) => format!("{} {unit}", short_num(*v)),
+        Dist::Exponential(m) => format!("exponential, mean {} {unit}", short_num(*m)),
+        Dist::Lognormal { mu, sigma } => format!(
+            "lognormal, median {} {unit}, σ {}",
+            short_num(mu.exp()),
+            short_num(*sigma)
+        ),
+        Dist::Uniform { min, max } => {
+            format!("uniform {}–{} {unit}", short_num(*min), short_num(*max))
+        }
+        Dist::Empirical { values, .. } => {
+            let max = values.iter().copied().fold(f64::NAN, f64::max);
+            format!(
+                "empirical, {} values, max {} {unit}",
+                values.len(),
+                short_num(max)
+            )
+        }
+    }
+}
+
+fn jitter_text(j: &Jitter) -> String {
+    match j {
+        Jitter::None => "none".into(),
+        Jitter::UniformPct(p) => format!("±{}%", short_num(*p)),
+        Jitter::UpTo(m) => format!("+0–{}", duration(*m)),
+    }
+}
+
+fn popularity_text(p: &Popularity) -> String {
+    match p {
+        Popularity::Zipf(a) => format!("zipf α {}", short_num(*a)),
+        Popularity::Uniform => "uniform".into(),
+        Popularity::HotSet {
+            hot_keys_fraction,
+            hot_requests_fraction,
+        } => format!(
+            "hot set: {}% of keys get {}% of requests",
+            short_num(hot_keys_fraction * 100.0),
+            short_num(hot_requests_fraction * 100.0)
+        ),
+    }
+}
+
+fn origin_name(scn: &Scenario, k: &Keyspace) -> String {
+    k.origin
+        .and_then(|o| scn.origins.get(o))
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| "—".into())
+}
+
+fn scenario_section(h: &mut String, scn: &Scenario) {
+    h.push_str("<h2 id=\"scenario\">The scenario in brief</h2>\n");
+    h.push_str(
+        "<h3>Keyspaces</h3>\n<table>\n<thead><tr><th>keyspace</th><th>key template</th>\
+        <th>operation</th><th>criticality</th><th>rate (req/s)</th><th>keys per tenant</th>\
+        <th>popularity</th><th>value size</th><th>TTL</th><th>TTL jitter</th><th>origin</th>\
+        </tr></thead>\n<tbody>\n",
+    );
+    for k in &scn.keyspaces {
+        let crit_class = if k.criticality == Criticality::Critical {
+            " class=\"warn\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td{crit_class}>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td></tr>",
+            escape(&k.name),
+            escape(&k.key_template),
+            k.operation.as_str(),
+            k.criticality.as_str(),
+            short_num(k.rate_per_s),
+            k.keys_per_tenant,
+            escape(&popularity_text(&k.popularity)),
+            escape(&dist_text(&k.value_size_bytes, "B")),
+            if k.ttl.as_ns() == 0 {
+                "none".into()
+            } else {
+                duration(k.ttl)
+            },
+            escape(&jitter_text(&k.jitter)),
+            escape(&origin_name(scn, k)),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    h.push_str("<h3>Traffic</h3>\n");
+    let total: f64 = scn.keyspaces.iter().map(|k| k.rate_per_s).sum();
+    let _ = writeln!(
+        h,
+        "<p>{} application instances; {} requests/s at profile multiplier 1 over all keyspaces.</p>",
+        scn.app_instances,
+        short_num(total)
+    );
+    h.push_str(
+        "<table>\n<thead><tr><th>tenant</th><th>traffic share</th><th>size (× keys per \
+         tenant)</th></tr></thead>\n<tbody>\n",
+    );
+    for t in &scn.tenants {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{}</td></tr>",
+            escape(&t.name),
+            t.traffic_share * 100.0,
+            short_num(t.size)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+    let mut timeline: Vec<(SimTime, String)> = Vec::new();
+    for k in &scn.keyspaces {
+        for b in &k.bursts {
+            timeline.push((
+                b.start,
+                format!(
+                    "burst ×{} on <b>{}</b> until {}",
+                    short_num(b.multiplier),
+                    escape(&k.name),
+                    duration(b.end)
+                ),
+            ));
+        }
+    }
+    for e in &scn.events {
+        let names: Vec<String> = e
+            .keyspaces
+            .iter()
+            .filter_map(|ki| scn.keyspaces.get(*ki))
+            .map(|k| escape(&k.name))
+            .collect();
+        timeline.push((
+            e.at,
+            format!(
+                "<b>{}</b>: new version of {}",
+                escape(&e.name),
+                names.join(", ")
+            ),
+        ));
+    }
+    timeline.sort_by_key(|t| t.0);
+    if !timeline.is_empty() {
+        h.push_str("<p>Timeline (simulated time):</p>\n<ul>\n");
+        for (at, text) in &timeline {
+            let _ = writeln!(h, "<li>{}: {text}</li>", duration(*at));
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str(
+        "<h3>Origins</h3>\n<table>\n<thead><tr><th>origin</th><th>concurrency</th>\
+         <th>queue limit</th><th>timeout</th><th>service time</th></tr></thead>\n<tbody>\n",
+    );
+    for o in &scn.origins {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>\
+             <td>{}</td></tr>",
+            escape(&o.name),
+            o.concurrency,
+            o.queue_limit,
+            duration(o.timeout),
+            escape(&dist_text(&o.service_time_ms, "ms"))
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    h.push_str(
+        "<h3>Redis clusters</h3>\n<table>\n<thead><tr><th>cluster</th><th>shards</th>\
+         <th>maxmemory per shard</th><th>maxmemory_policy</th><th>maxmemory_samples</th>\
+         <th>hz</th><th>cluster_enabled</th></tr></thead>\n<tbody>\n",
+    );
+    for c in &scn.clusters {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&c.name),
+            c.shards,
+            mb(c.redis.maxmemory_bytes),
+            c.redis.maxmemory_policy.as_str(),
+            c.redis.maxmemory_samples,
+            c.redis.hz,
+            if c.redis.cluster_enabled { "yes" } else { "no" }
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    h.push_str("<h3>Plans: placement of each keyspace</h3>\n<ul>\n");
+    for p in &scn.plans {
+        let _ = writeln!(
+            h,
+            "<li><b>{}</b>: {}</li>",
+            escape(&p.name),
+            escape(&p.description)
+        );
+    }
+    h.push_str("</ul>\n<table>\n<thead><tr><th>keyspace</th>");
+    for p in &scn.plans {
+        let _ = write!(h, "<th>{}</th>", escape(&p.name));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for (ki, k) in scn.keyspaces.iter().enumerate() {
+        let _ = write!(h, "<tr><td>{}</td>", escape(&k.name));
+        for p in &scn.plans {
+            let cluster = p
+                .cluster_of_keyspace
+                .get(ki)
+                .and_then(|ci| scn.clusters.get(*ci));
+            let text = cluster
+                .map(|c| {
+                    format!(
+                        "{} <span class=\"muted\">({})</span>",
+                        escape(&c.name),
+                        c.redis.maxmemory_policy.as_str()
+                    )
+                })
+                .unwrap_or_else(|| "—".into());
+            let _ = write!(h, "<td>{text}</td>");
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn charts_section(h: &mut String, charts: &[RunChart]) {
+    h.push_str("<h2 id=\"charts\">Charts</h2>\n");
+    for c in charts {
+        let _ = writeln!(
+            h,
+            "<figure id=\"chart-{name}\">\n<figcaption><b>{title}</b>. {caption} \
+             <span class=\"files\">(<a href=\"charts/{name}.png\">PNG</a>, \
+             <a href=\"charts/{name}.svg\">SVG</a>)</span></figcaption>",
+            name = escape(&c.name),
+            title = escape(&c.title),
+            caption = escape(&c.caption)
+        );
+        // The renderer escapes its text; its document is a bare <svg> element, valid inline.
+        h.push_str(c.rendered.svg.trim());
+        h.push_str("\n</figure>\n");
+    }
+}
+
+fn origins_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
+    h.push_str(
+        "<h2 id=\"origins\">What happened to the origins</h2>\n<table>\n<thead><tr>\
+         <th>plan</th><th>origin</th><th>loads</th><th>peak loads/s</th><th>rejected</th>\
+         <th>timed out</th><th>peak concurrency / pool</th><th>peak queue / limit</th>\
+         <th>saturated since</th></tr></thead>\n<tbody>\n",
+    );
+    for res in results {
+        let peaks = origin_peaks(scn, res);
+        for (oi, o) in scn.origins.iter().enumerate() {
+            let Some(m) = res.origins.get(oi) else {
+                continue;
+            };
+            let bad = |x: bool| if x { " warn" } else { "" };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td>\
+                 <td class=\"num{}\">{}</td><td class=\"num{}\">{}</td>\
+                 <td class=\"num\">{} / {}</td><td class=\"num\">{} / {}</td><td{}>{}</td></tr>",
+                escape(&plan_name(scn, res)),
+                escape(&o.name),
+                m.loads,
+                peaks.get(oi).copied().unwrap_or(0.0),
+                bad(m.rejected > 0),
+                m.rejected,
+                bad(m.timed_out > 0),
+                m.timed_out,
+                m.peak_concurrency,
+                o.concurrency,
+                m.peak_queue,
+                o.queue_limit,
+                if m.saturated_since.is_some() {
+                    " class=\"fail\""
+                } else {
+                    ""
+                },
+                m.saturated_since
+                    .map(|t| format!("{} s", short_num(t.as_secs_f64())))
+                    .unwrap_or_else(|| "never".into())
+            );
+        }
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+/// Where a checklist answer comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    Scenario,
+    Run,
+    Unknown,
+}
+
+fn source_badge(s: Source) -> &'static str {
+    match s {
+        Source::Scenario => "<span class=\"badge b-scenario\">from the scenario</span>",
+        Source::Run => "<span class=\"badge b-run\">from the run</span>",
+        Source::Unknown => "<span class=\"badge b-unknown\">the run cannot answer</span>",
+    }
+}
+
+fn names_list(scn: &Scenario, kss: &[usize]) -> String {
+    kss.iter()
+        .filter_map(|ki| scn.keyspaces.get(*ki))
+        .map(|k| format!("<b>{}</b>", escape(&k.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn keyspaces_where(scn: &Scenario, f: impl Fn(&Keyspace) -> bool) -> Vec<usize> {
+    (0..scn.keyspaces.len())
+        .filter(|&ki| f(&scn.keyspaces[ki]))
+        .collect()
+}
+
+fn source_of_truth(scn: &Scenario, k: &Keyspace) -> String {
+    match k.operation {
+        Operation::RateLimit => {
+            "none: Redis holds the counters; an empty Redis resets every window (limits fail open)"
+                .into()
+        }
+        Operation::Lock => {
+            "none: an empty Redis frees every lock; correctness must not rely on it".into()
+        }
+        Operation::Idempotency => format!(
+            "{}: a retry without its fast-path key runs the command again there",
+            escape(&origin_name(scn, k))
+        ),
+        Operation::ReadThrough | Operation::Session => format!(
+            "{}: every request loads from it",
+            escape(&origin_name(scn, k))
+        ),
+    }
+}
+
+fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
+    let k = &scn.keyspaces[ki];
+    let events: Vec<String> = scn
+        .events
+        .iter()
+        .filter(|e| e.keyspaces.contains(&ki))
+        .map(|e| escape(&e.name))
+        .collect();
+    if !events.is_empty() {
+        (
+            format!("versioned: new version on {}", events.join(", ")),
+            false,
+        )
+    } else if k.key_has_version {
+        (
+            "versioned keys (no version change in this run)".into(),
+            false,
+        )
+    } else if k.ttl.as_ns() > 0 {
+        let read = matches!(k.operation, Operation::ReadThrough);
+        ("TTL-only in this model".into(), read)
+    } else {
+        ("none modelled".into(), true)
+    }
+}
+
+fn value_bounded(k: &Keyspace) -> (String, bool) {
+    let text = escape(&dist_text(&k.value_size_bytes, "B"));
+    match k.value_size_bytes {
+        Dist::Fixed(_) | Dist::Uniform { .. } | Dist::Empirical { .. } => {
+            (format!("yes: {text}"), false)
+        }
+        Dist::Lognormal { .. } | Dist::Exponential(_) => {
+            (format!("no cap modelled: {text} (long tail)"), true)
+        }
+    }
+}
+
+fn hot_key(k: &Keyspace) -> (String, bool) {
+    if k.operation == Operation::Idempotency {
+        return ("no: a new key per command (retries reuse it)".into(), false);
+    }
+    let text = escape(&popularity_text(&k.popularity));
+    match k.popularity {
+        Popularity::Zipf(a) if a >= 0.9 => (format!("yes: {text}, a few keys dominate"), true),
+        Popularity::HotSet { .. } => (format!("yes: {text}"), true),
+        Popularity::Zipf(_) => (format!("moderately: {text}"), false),
+        Popularity::Uniform => ("no: uniform popularity".into(), false),
+    }
+}
+
+fn td(text: &str, warn: bool) -> String {
+    if warn {
+        format!("<td class=\"warn\">{text}</td>")
+    } else {
+        format!("<td>{text}</td>")
+    }
+}
+
+fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
+    h.push_str(
+        "<h2 id=\"checklist\">Design-review checklist</h2>\n<p>The questions of section 29 of \
+         the CPQ/OMS Redis boundaries document, for every Redis usage, answered from the \
+         scenario and this run wherever they can be. Answers marked <i>the run cannot \
+         answer</i> need the design review itself. Highlighted cells need attention.</p>\n",
+    );
+    // A. Per keyspace, from the scenario.
+    h.push_str(
+        "<h3>A. Per keyspace, from the scenario</h3>\n<table id=\"checklist-keyspaces\">\n\
+         <thead><tr><th>keyspace</th><th>source of truth if Redis is empty</th>\
+         <th>key includes tenant?</th><th>key includes version / publication / policy?</th>\
+         <th>TTL</th><th>TTL jitter</th><th>invalidation</th><th>value size bounded?</th>\
+         <th>can a key become hot?</th></tr></thead>\n<tbody>\n",
+    );
+    for (ki, k) in scn.keyspaces.iter().enumerate() {
+        let version_needed = matches!(k.operation, Operation::ReadThrough);
+        let (inval, inval_warn) = invalidation(scn, ki);
+        let (bounded, bounded_warn) = value_bounded(k);
+        let (hot, hot_warn) = hot_key(k);
+        let ttl_none = k.ttl.as_ns() == 0;
+        let jitter_warn = matches!(k.jitter, Jitter::None)
+            && !ttl_none
+            && matches!(k.operation, Operation::ReadThrough);
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td>{}{}{}{}{}{}{}{}</tr>",
+            escape(&k.name),
+            td(&source_of_truth(scn, k), false),
+            td(
+                if k.key_has_tenant {
+                    "yes"
+                } else {
+                    "no: keys of tenants can collide"
+                },
+                !k.key_has_tenant
+            ),
+            td(
+                match (k.key_has_version, version_needed) {
+                    (true, _) => "yes",
+                    (false, true) => "no: freshness rests on TTL alone",
+                    (false, false) => "no (not needed for this operation)",
+                },
+                !k.key_has_version && version_needed
+            ),
+            td(
+                &if ttl_none {
+                    "none".to_string()
+                } else {
+                    duration(k.ttl)
+                },
+                ttl_none
+            ),
+            td(
+                &if jitter_warn {
+                    "none: keys written together expire together".to_string()
+                } else {
+                    escape(&jitter_text(&k.jitter))
+                },
+                jitter_warn
+            ),
+            td(&inval, inval_warn),
+            td(&bounded, bounded_warn),
+            td(&hot, hot_warn),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    // B. Per keyspace and plan, from the run.
+    h.push_str(
+        "<h3>B. Per keyspace and plan, from the run</h3>\n<table id=\"checklist-run\">\n\
+         <thead><tr><th rowspan=\"2\">keyspace</th><th rowspan=\"2\">criticality</th>",
+    );
+    for res in results {
+        let _ = write!(h, "<th colspan=\"4\">{}</th>", escape(&plan_name(scn, res)));
+    }
+    h.push_str("</tr>\n<tr>");
+    for _ in results {
+        h.push_str(
+            "<th>hit ratio</th><th>p99 (ms)</th><th>evicted</th><th>evicted before TTL</th>",
+        );
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for (ki, k) in scn.keyspaces.iter().enumerate() {
+        let critical = k.criticality == Criticality::Critical;
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td>",
+            escape(&k.name),
+            k.criticality.as_str()
+        );
+        for res in results {
+            let hr = hit_ratio(scn, res, ki)
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "—".into());
+            let p99 = res
+                .keyspaces
+                .get(ki)
+                .and_then(|m| quantile_ms(&m.latency_us, 0.99))
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "—".into());
+            let ev = res.keyspace_evictions.get(ki).copied().unwrap_or(0);
+            let before = res
+                .keyspace_evictions_before_ttl
+                .get(ki)
+                .copied()
+                .unwrap_or(0);
+            let _ = write!(
+                h,
+                "<td class=\"num\">{hr}</td><td class=\"num\">{p99}</td><td class=\"num\">{ev}</td>\
+                 <td class=\"num{}\">{before}</td>",
+                if critical && before > 0 { " fail" } else { "" }
+            );
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    // C. Every question, answered or marked.
+    h.push_str(
+        "<h3>C. The questions</h3>\n<table id=\"checklist-questions\">\n<thead><tr>\
+         <th>question</th><th>answer</th><th>source</th></tr></thead>\n<tbody>\n",
+    );
+    let mut q = |question: &str, answer: String, source: Source| {
+        let class = match source {
+            Source::Unknown => " class=\"unknown\"",
+            _ => "",
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td{class}>{answer}</td><td>{}</td></tr>",
+            escape(question),
+            source_badge(source)
+        );
+    };
+    let n = scn.keyspaces.len();
+    let no_origin = keyspaces_where(scn, |k| {
+        matches!(k.operation, Operation::RateLimit | Operation::Lock)
+    });
+    q(
+        "What is the source of truth if Redis is empty?",
+        format!(
+            "Table A, first column. {}",
+            if no_origin.is_empty() {
+                "Every keyspace has an origin.".to_string()
+            } else {
+                format!(
+                    "No origin behind {}: Redis is their only store.",
+                    names_list(scn, &no_origin)
+                )
+            }
+        ),
+        Source::Scenario,
+    );
+    q(
+        "What happens if Redis is down?",
+        "This run does not take Redis down (no outage event is modelled); the origin load \
+         with a cold cache during the warm-up (chart <i>origin load</i>) is the nearest \
+         evidence."
+            .into(),
+        Source::Unknown,
+    );
+    q(
+        "What happens if Redis has a stale value?",
+        "The model serves what Redis holds; staleness after a source change is not measured. \
+         Versioned keys (Table A) avoid it by construction."
+            .into(),
+        Source::Unknown,
+    );
+    let no_tenant = keyspaces_where(scn, |k| !k.key_has_tenant);
+    q(
+        "Does the key include tenant?",
+        if no_tenant.is_empty() {
+            format!("Yes, in all {n} keyspaces.")
+        } else {
+            format!("No in {}.", names_list(scn, &no_tenant))
+        },
+        Source::Scenario,
+    );
+    let no_version = keyspaces_where(scn, |k| {
+        !k.key_has_version && matches!(k.operation, Operation::ReadThrough)
+    });
+    q(
+        "Does the key include version/publication/policy dimensions?",
+        if no_version.is_empty() {
+            "Yes, in every read-through keyspace.".into()
+        } else {
+            format!(
+                "Not in the read-through keyspaces {}: their freshness rests on the TTL.",
+                names_list(scn, &no_version)
+            )
+        },
+        Source::Scenario,
+    );
+    let no_ttl = keyspaces_where(scn, |k| k.ttl.as_ns() == 0);
+    q(
+        "What is the TTL?",
+        format!(
+            "Table A. {}",
+            if no_ttl.is_empty() {
+                "Every keyspace sets one.".into()
+            } else {
+                format!("No TTL in {}.", names_list(scn, &no_ttl))
+            }
+        ),
+        Source::Scenario,
+    );
+    let no_jitter = keyspaces_where(scn, |k| {
+        matches!(k.jitter, Jitter::None)
+            && k.ttl.as_ns() > 0
+            && matches!(k.operation, Operation::ReadThrough)
+    });
+    q(
+        "Is TTL jitter needed?",
+        if no_jitter.is_empty() {
+            "Every read-through keyspace jitters its TTL.".into()
+        } else {
+            format!(
+                "Read-through keyspaces without jitter: {}. Keys loaded together (after a \
+                 version change or a cold start) expire together; look for periodic spikes in \
+                 the origin-load chart.",
+                names_list(scn, &no_jitter)
+            )
+        },
+        Source::Scenario,
+    );
+    q(
+        "Is invalidation event-driven, versioned, or TTL-only?",
+        "Table A, column <i>invalidation</i>: versioned where the key carries a version and the \
+         timeline changes it, otherwise TTL-only. Event-driven deletes are not modelled."
+            .into(),
+        Source::Scenario,
+    );
+    q(
+        "Does cached value include schema version?",
+        "Values are modelled by size only.".into(),
+        Source::Unknown,
+    );
+    q(
+        "Does cached value include source version?",
+        "Values are modelled by size only; a version in the key (Table A) is the visible part."
+            .into(),
+        Source::Unknown,
+    );
+    q(
+        "Can this cache leak unauthorized fields?",
+        "Authorization is outside the model: check that sensitive fields are filtered after \
+         the cache read, not before it is written."
+            .into(),
+        Source::Unknown,
+    );
+    let unbounded = keyspaces_where(scn, |k| value_bounded(k).1);
+    q(
+        "Is the value size bounded?",
+        if unbounded.is_empty() {
+            "Yes: every value size distribution is bounded.".into()
+        } else {
+            format!(
+                "The scenario models long-tailed sizes for {}; the design should cap them.",
+                names_list(scn, &unbounded)
+            )
+        },
+        Source::Scenario,
+    );
+    q(
+        "Can this key become hot?",
+        hot_key_answer(scn, results),
+        Source::Run,
+    );
+    q(
+        "What metric proves hit/miss/latency/eviction?",
+        "This run measures them per keyspace (Table B, <code>summary.csv</code>, \
+         <code>timeseries.csv</code>). In production Redis reports <code>keyspace_hits</code>, \
+         <code>keyspace_misses</code> and <code>evicted_keys</code> per instance only: \
+         per-keyspace figures need client-side metrics tagged by keyspace."
+            .into(),
+        Source::Run,
+    );
+    q(
+        "Does the command remain correct without Redis?",
+        idempotency_answer(scn, results),
+        Source::Run,
+    );
+    let locks = keyspaces_where(scn, |k| k.operation == Operation::Lock);
+    q(
+        "Is Redis lock only an optimization?",
+        if locks.is_empty() {
+            "The scenario has no lock keyspace.".into()
+        } else {
+            let mut s = format!(
+                "Cannot be decided by a simulation: whether duplicates are prevented elsewhere \
+                 is a design fact. Contention on {}: ",
+                names_list(scn, &locks)
+            );
+            let parts: Vec<String> = results
+                .iter()
+                .map(|r| {
+                    let (acq, cont) = locks.iter().fold((0, 0), |(a, c), ki| {
+                        let m = &r.keyspaces[*ki];
+                        (a + m.lock_acquired, c + m.lock_contended)
+                    });
+                    format!(
+                        "{} {acq} acquired, {cont} found held",
+                        escape(&plan_name(scn, r))
+                    )
+                })
+                .collect();
+            s.push_str(&parts.join("; "));
+            s.push('.');
+            s
+        },
+        Source::Unknown,
+    );
+    q(
+        "Is critical idempotency also stored in PostgreSQL?",
+        "Not modelled: the run shows only whether Redis kept the keys (Table B, evicted before \
+         TTL). Any critical key lost there must be recoverable from the database."
+            .into(),
+        Source::Unknown,
+    );
+    q(
+        "Is Pub/Sub only best-effort?",
+        "Pub/Sub is not modelled.".into(),
+        Source::Unknown,
+    );
+    q(
+        "Is Redis Stream local-scope only?",
+        "Streams are not modelled.".into(),
+        Source::Unknown,
+    );
+    q(
+        "Were critical keys evicted?",
+        critical_evictions_answer(scn, results),
+        Source::Run,
+    );
+    q(
+        "What happened to the origins?",
+        origins_answer(scn, results),
+        Source::Run,
+    );
+    h.push_str("</tbody>\n</table>\n");
+    let _ = writeln!(
+        h,
+        "<p><b>If the answer to “what happens if Redis is empty?” is “business breaks”, review \
+         the design.</b> {}</p>",
+        business_breaks(scn, results)
+    );
+}
+
+fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+    let hot = keyspaces_where(scn, |k| hot_key(k).1);
+    let mut s = if hot.is_empty() {
+        "No keyspace has a strongly skewed popularity.".to_string()
+    } else {
+        format!("Skewed popularity in {}. ", names_list(scn, &hot))
+    };
+    // The busiest shard against the mean of its cluster, per plan.
+    let measured = measured_s(scn);
+    if measured > 0.0 {
+        let parts: Vec<String> = results
+            .iter()
+            .filter_map(|r| {
+                let busiest = r
+                    .shards
+                    .iter()
+                    .max_by_key(|sh| (sh.commands, std::cmp::Reverse(sh.shard)))?;
+                let siblings: Vec<u64> = r
+                    .shards
+                    .iter()
+                    .filter(|sh| sh.cluster == busiest.cluster)
+                    .map(|sh| sh.commands)
+                    .collect();
+                let mean = siblings.iter().sum::<u64>() as f64 / siblings.len() as f64;
+                let cluster = scn
+                    .clusters
+                    .get(busiest.cluster)
+                    .map(|c| c.name.as_str())
+                    .unwrap_or("?");
+                let ratio = if mean > 0.0 {
+                    busiest.commands as f64 / mean
+                } else {
+                    1.0
+                };
+                Some(format!(
+                    "{}: busiest shard {}/{} at {:.0} ops/s, {:.2}× its cluster's mean",
+                    escape(&plan_name(scn, r)),
+                    escape(cluster),
+                    busiest.shard,
+                    busiest.commands as f64 / measured,
+                    ratio
+                ))
+            })
+            .collect();
+        if !parts.is_empty() {
+            s.push_str(&format!(
+                " Shards in the run (chart <i>shard load</i>): {}.",
+                parts.join("; ")
+            ));
+        }
+    }
+    s
+}
+
+fn idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+    let idem = keyspaces_where(scn, |k| k.operation == Operation::Idempotency);
+    if idem.is_empty() {
+        return "The scenario has no idempotency keyspace.".into();
+    }
+    let parts: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let (retries, rerun) = idem.iter().fold((0, 0), |(a, b), ki| {
+                let m = &r.keyspaces[*ki];
+                (a + m.retries, b + m.retries_reexecuted)
+            });
+            format!(
+                "{}: {rerun} of {retries} retries found no fast-path key and ran the command again",
+                escape(&plan_name(scn, r))
+            )
+        })
+        .collect();
+    format!(
+        "For {}: {}. Unless the origin deduplicates, each re-run is a duplicate command.",
+        names_list(scn, &idem),
+        parts.join("; ")
+    )
+}
+
+fn critical_evictions_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+    let critical = keyspaces_where(scn, |k| k.criticality == Criticality::Critical);
+    if critical.is_empty() {
+        return "The scenario marks no keyspace critical.".into();
+    }
+    let parts: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let lost: Vec<String> = critical
+                .iter()
+                .filter_map(|ki| {
+                    let n = r.keyspace_evictions_before_ttl.get(*ki).copied()?;
+                    (n > 0).then(|| format!("{} {n}", escape(&scn.keyspaces[*ki].name)))
+                })
+                .collect();
+            if lost.is_empty() {
+                format!("{}: none", escape(&plan_name(scn, r)))
+            } else {
+                format!(
+                    "{}: <b>yes</b>, before their TTL ({})",
+                    escape(&plan_name(scn, r)),
+                    lost.join(", ")
+                )
+            }
+        })
+        .collect();
+    format!(
+        "Critical keyspaces {}. {}.",
+        names_list(scn, &critical),
+        parts.join("; ")
+    )
+}
+
+fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+    let mut parts = Vec::new();
+    for r in results {
+        let peaks = origin_peaks(scn, r);
+        let mut notes = Vec::new();
+        for (oi, o) in scn.origins.iter().enumerate() {
+            let Some(m) = r.origins.get(oi) else {
+                continue;
+            };
+            if let Some(t) = m.saturated_since {
+                notes.push(format!(
+                    "<b>{}</b> saturated from {} s ({} rejected, {} timed out)",
+                    escape(&o.name),
+                    short_num(t.as_secs_f64()),
+                    m.rejected,
+                    m.timed_out
+                ));
+            } else if m.rejected > 0 || m.timed_out > 0 {
+                notes.push(format!(
+                    "<b>{}</b> {} rejected, {} timed out",
+                    escape(&o.name),
+                    m.rejected,
+                    m.timed_out
+                ));
+            }
+        }
+        let top = peaks
+            .iter()
+            .enumerate()
+            .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
+                Some((_, b)) if b >= *v => best,
+                _ => Some((i, *v)),
+            });
+        let top_text = top
+            .and_then(|(oi, v)| {
+                scn.origins
+                    .get(oi)
+                    .map(|o| format!("highest peak {} at {v:.1} loads/s", escape(&o.name)))
+            })
+            .unwrap_or_default();
+        let state = if notes.is_empty() {
+            "no origin saturated, rejected or timed out".to_string()
+        } else {
+            notes.join("; ")
+        };
+        parts.push(format!(
+            "{}: {state}; {top_text}",
+            escape(&plan_name(scn, r))
+        ));
+    }
+    format!("{}. Details in the origins table.", parts.join(". "))
+}
+
+fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
+    let mut flagged = Vec::new();
+    for r in results {
+        for (ki, k) in scn.keyspaces.iter().enumerate() {
+            if k.criticality != Criticality::Critical {
+                continue;
+            }
+            let before = r
+                .keyspace_evictions_before_ttl
+                .get(ki)
+                .copied()
+                .unwrap_or(0);
+            let oom = r.keyspaces.get(ki).map(|m| m.oom_errors).unwrap_or(0);
+            if before > 0 || oom > 0 {
+                flagged.push(format!(
+                    "{} in plan {} ({before} evicted before TTL, {oom} OOM errors)",
+                    escape(&k.name),
+                    escape(&plan_name(scn, r))
+                ));
+            }
+        }
+    }
+    if flagged.is_empty() {
+        "In this run no critical key was lost to eviction and no critical write failed with OOM."
+            .into()
+    } else {
+        format!(
+            "In this run Redis lost or refused critical keys: {}.",
+            flagged.join("; ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::run_charts::{render_run_charts, run_chart_specs};
+
+    /// A small scenario: two plans (one with a single cluster), a keyspace without traffic, a
+    /// critical keyspace and markup in names and descriptions.
+    const TOML: &str = r#"
+version = 1
+name = "tiny"
+description = "R&D <script>alert(1)</script> \"quoted\""
+
+[simulation]
+seed = 7
+duration_ms = "20s"
+warmup_ms = "5s"
+window_ms = "5s"
+app_instances = 2
+
+[[tenants]]
+name = "t<1>"
+traffic_weight = 1
+size = 1.0
+
+[[origins]]
+name = "db&co"
+concurrency = 4
+service_time_ms = { dist = "fixed", value = 5 }
+
+[[clusters]]
+name = "small"
+shards = 2
+maxmemory_bytes = "1mb"
+maxmemory_policy = "allkeys-lru"
+
+[[clusters]]
+name = "safe"
+shards = 1
+maxmemory_bytes = "4mb"
+maxmemory_policy = "noeviction"
+
+[[keyspaces]]
+name = "cat<alog>"
+key_template = "catalog:{tenant}:offering:{offeringId}"
+operation = "read-through"
+rate_per_s = 200
+keys_per_tenant = 5000
+popularity = { dist = "zipf", alpha = 0.9 }
+value_size_bytes = { dist = "fixed", value = 500 }
+ttl_ms = "60s"
+origin = "db&co"
+
+[[keyspaces]]
+name = "idle"
+key_template = "idle:{tenant}:{id}"
+operation = "read-through"
+rate_per_s = 0.0001
+keys_per_tenant = 10
+value_size_bytes = { dist = "fixed", value = 10 }
+ttl_ms = "60s"
+origin = "db&co"
+
+[[keyspaces]]
+name = "session"
+key_template = "session:{tenant}:user:{userId}"
+operation = "session"
+criticality = "critical"
+rate_per_s = 50
+keys_per_tenant = 500
+value_size_bytes = { dist = "fixed", value = 300 }
+ttl_ms = "30m"
+origin = "db&co"
+
+[[plans]]
+name = "one"
+description = "all on <small>"
+placement = { "cat<alog>" = "small", idle = "small", session = "small" }
+
+[[plans]]
+name = "split"
+description = "session apart"
+placement = { "cat<alog>" = "small", idle = "small", session = "safe" }
+
+[[events]]
+at_ms = "10s"
+name = "new <version>"
+action = "new-version"
+keyspaces = ["cat<alog>"]
+
+[slo]
+hit_ratio_min = { "cat<alog>" = 0.5, idle = 0.9 }
+latency_p99_ms_max = { session = 20 }
+origin_peak_per_s_max = { "db&co" = 1000 }
+critical_evictions_max = 0
+shard_utilization_max = 0.7
+"#;
+
+    fn info() -> ReportInfo<'static> {
+        ReportInfo {
+            version: "0.1.0",
+            commit: Some("abc<def>"),
+            seed: 7,
+            scenario_source: "tests/<tiny>.toml",
+        }
+    }
+
+    #[test]
+    fn report_has_verdict_charts_escapes_and_is_deterministic() {
+        let scn = crate::scenario::parse(TOML, "tiny.toml").expect("test scenario parses");
+        let results = crate::sim::run_all_plans(&scn, 7);
+        let charts = render_run_charts(&scn, &results).expect("charts render");
+        assert_eq!(charts.len(), run_chart_specs(&scn, &results).len());
+        let page = report_html(&scn, &results, &charts, &info());
+
+        assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
+        // One row per objective: 2 hit ratios, 1 p99, 1 origin, critical evictions, utilization.
+        assert_eq!(verdict::checks(&scn, &results).len(), 6);
+        assert!(
+            page.contains("no hit ratio"),
+            "the idle keyspace has no data"
+        );
+        assert_eq!(page.matches("<svg").count(), charts.len());
+        for c in &charts {
+            assert!(page.contains(&format!("id=\"chart-{}\"", c.name)));
+        }
+        assert!(
+            !page.contains("<script"),
+            "no scripts, scenario text escaped"
+        );
+        assert!(page.contains("R&amp;D &lt;script&gt;"));
+        assert!(page.contains("cat&lt;alog&gt;"));
+        assert!(page.contains("db&amp;co"));
+        assert!(page.contains("abc&lt;def&gt;"));
+        assert!(!page.contains("<alog>") && !page.contains("<version>"));
+        assert!(page.contains("the run cannot answer"));
+
+        let again = report_html(
+            &scn,
+            &results,
+            &render_run_charts(&scn, &results).unwrap(),
+            &info(),
+        );
+        assert_eq!(page, again, "same input, same bytes");
+    }
+
+    #[test]
+    fn report_survives_empty_results() {
+        let scn = crate::scenario::parse(TOML, "tiny.toml").expect("test scenario parses");
+        let charts = render_run_charts(&scn, &[]).expect("charts render without results");
+        let page = report_html(&scn, &[], &charts, &info());
+        assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
+        assert_eq!(page.matches("<svg").count(), charts.len());
+    }
+
+    #[test]
+    fn escape_covers_markup() {
+        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+    }
+}
