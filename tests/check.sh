@@ -27,5 +27,12 @@ rm -rf target/smoke-run
 cargo run --release --quiet -- run --out target/smoke-run --quiet
 test -s target/smoke-run/summary.csv
 test -s target/smoke-run/manifest.json
+test -s target/smoke-run/report.html
+
+step "report.html in headless Chromium (installs Debian's chromium when missing)"
+bash tests/browser/check_report.sh target/smoke-run
+
+step "notebooks executed headless against the smoke run (venv from notebooks/requirements.txt)"
+bash notebooks/run_notebooks.sh target/smoke-run
 
 step "all checks passed"

@@ -1250,7 +1250,7 @@ maxmemory_policy = "noeviction"
 
 [[keyspaces]]
 name = "cat<alog>"
-key_template = "catalog:{tenant}:offering:{offeringId}"
+key_template = "catalog:{tenant}:publication:{publicationId}:offering:{offeringId}"
 operation = "read-through"
 rate_per_s = 200
 keys_per_tenant = 5000

@@ -204,17 +204,21 @@ pub fn run_tiny(dir: &TempDir, name: &str, seed: u64, env: &[(&str, &str)]) -> P
     out
 }
 
-/// The names of the files in `dir`, sorted.
+/// The files under `dir` (subfolders included) as relative paths, sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read the run folder")
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).expect("read the run folder") {
+            let path = e.expect("dir entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("inside the folder");
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(dir, dir, &mut names);
     names.sort();
     names
 }

@@ -259,11 +259,7 @@ pub trait TraceSource: Send {
 /// and `.gz` (gzip, possibly several members) files on the fly, for any format.
 pub fn open(path: &Path, format: &TraceFormat) -> Result<Box<dyn TraceSource>, TraceError> {
     let reader = compress::open_decompressed(path)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    from_reader(reader, format, &name)
+    from_reader(reader, format, &path.display().to_string())
 }
 
 /// A trace source reading `format` from `reader` (already decompressed); `name` is used in
