@@ -899,6 +899,30 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 multiplier,
             });
         }
+        for (name, present, wanted) in [
+            ("window_ms", k.window_ms.is_some(), Operation::RateLimit),
+            ("hold_ms", k.hold_ms.is_some(), Operation::Lock),
+            (
+                "retry_probability",
+                k.retry_probability.is_some(),
+                Operation::Idempotency,
+            ),
+            (
+                "retry_delay_ms",
+                k.retry_delay_ms.is_some(),
+                Operation::Idempotency,
+            ),
+        ] {
+            if present && operation != wanted {
+                return Err(p.key(name).err(
+                    format!("`{name}` does not apply to operation \"{}\"", k.operation),
+                    format!(
+                        "remove it (it belongs to operation \"{}\")",
+                        wanted.as_str()
+                    ),
+                ));
+            }
+        }
         let window_rl = match k.window_ms {
             Some(w) => positive_ms(&p.key("window_ms"), w)?,
             None => SimTime::from_secs(60),
