@@ -207,6 +207,7 @@ struct KsClient {
 
 struct Sim<'a> {
     scn: &'a Scenario,
+    progress: Option<&'a std::sync::atomic::AtomicU64>,
     traffic: &'a Traffic,
     queue: EventQueue<Event>,
     nodes: Vec<Node>,
@@ -252,9 +253,47 @@ fn ns(us: f64) -> u64 {
     (us * 1000.0).max(0.0) as u64
 }
 
+/// How far each plan's simulation has got, in simulated ns: written by the simulations at
+/// every time-window boundary, read by whoever draws a progress bar. Reading it never changes
+/// a result.
+pub struct Progress {
+    /// Simulated ns reached, per plan.
+    pub reached_ns: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl Progress {
+    /// Progress of `plans` plans, all at zero.
+    pub fn new(plans: usize) -> Progress {
+        Progress {
+            reached_ns: (0..plans)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    /// Simulated ns reached, summed over the plans.
+    pub fn total_ns(&self) -> u64 {
+        self.reached_ns
+            .iter()
+            .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
+}
+
 /// Simulates plan `plan` of `scn` with run seed `seed`.
 pub fn run_plan(scn: &Scenario, traffic: &Traffic, plan: usize, seed: u64) -> PlanResult {
+    run_plan_observed(scn, traffic, plan, seed, None)
+}
+
+fn run_plan_observed(
+    scn: &Scenario,
+    traffic: &Traffic,
+    plan: usize,
+    seed: u64,
+    progress: Option<&Progress>,
+) -> PlanResult {
     let mut sim = Sim::new(scn, traffic, plan, seed);
+    sim.progress = progress.map(|p| &p.reached_ns[plan]);
     sim.run();
     sim.finish(plan)
 }
@@ -262,11 +301,20 @@ pub fn run_plan(scn: &Scenario, traffic: &Traffic, plan: usize, seed: u64) -> Pl
 /// Simulates every plan (in parallel with rayon); results in plan order, identical whatever
 /// the thread count.
 pub fn run_all_plans(scn: &Scenario, seed: u64) -> Vec<PlanResult> {
+    run_all_plans_observed(scn, seed, None)
+}
+
+/// `run_all_plans`, reporting each plan's simulated time to `progress` as it goes.
+pub fn run_all_plans_observed(
+    scn: &Scenario,
+    seed: u64,
+    progress: Option<&Progress>,
+) -> Vec<PlanResult> {
     use rayon::prelude::*;
     let traffic = Traffic::new(scn);
     (0..scn.plans.len())
         .into_par_iter()
-        .map(|p| run_plan(scn, &traffic, p, seed))
+        .map(|p| run_plan_observed(scn, &traffic, p, seed, progress))
         .collect()
 }
 
@@ -330,6 +378,7 @@ impl<'a> Sim<'a> {
             .collect();
         let mut sim = Sim {
             scn,
+            progress: None,
             traffic,
             queue: EventQueue::new(),
             nodes,
@@ -1185,6 +1234,9 @@ impl<'a> Sim<'a> {
             o.window_loads = 0;
         }
         self.windows.push(w);
+        if let Some(p) = self.progress {
+            p.store(now.as_ns(), std::sync::atomic::Ordering::Relaxed);
+        }
         if now < self.scn.duration {
             let next = (now + self.scn.window).min(self.scn.duration);
             self.queue.push(next, Event::WindowEnd);

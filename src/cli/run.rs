@@ -4,8 +4,55 @@ use super::CliError;
 use crate::report::files::RunFolder;
 use crate::report::{manifest, tables};
 use crate::scenario::{self, Scenario};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Draws a progress bar on stderr (a terminal) once a run has taken a second: simulated-time
+/// progress over all plans and an ETA from the wall time so far. Clears its line at the end.
+fn progress_bar(
+    progress: &crate::sim::Progress,
+    done: &std::sync::atomic::AtomicBool,
+    total_ns: u64,
+    started: Instant,
+) {
+    use std::io::Write;
+    let mut drawn = false;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed < 1.0 {
+            continue;
+        }
+        let f = (progress.total_ns() as f64 / total_ns.max(1) as f64).clamp(0.0, 1.0);
+        let eta = if f > 0.0 {
+            elapsed * (1.0 - f) / f
+        } else {
+            f64::NAN
+        };
+        let width = 30;
+        let filled = (f * width as f64).round() as usize;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {:5.1}% simulated, {:.0}s elapsed, ETA {}   ",
+            "#".repeat(filled),
+            ".".repeat(width - filled),
+            f * 100.0,
+            elapsed,
+            if eta.is_finite() {
+                format!("{eta:.0}s")
+            } else {
+                "?".to_string()
+            }
+        );
+        let _ = err.flush();
+        drawn = true;
+    }
+    if drawn {
+        let _ = write!(std::io::stderr(), "\r{:80}\r", "");
+    }
+}
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug)]
@@ -92,7 +139,18 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
         );
     }
     let started = Instant::now();
-    let results = crate::sim::run_all_plans(&scn, seed);
+    let progress = crate::sim::Progress::new(scn.plans.len());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let draw = !a.quiet && std::io::stderr().is_terminal();
+    let total_ns = scn.duration.as_ns() * scn.plans.len() as u64;
+    let results = std::thread::scope(|s| {
+        if draw {
+            s.spawn(|| progress_bar(&progress, &done, total_ns, started));
+        }
+        let r = crate::sim::run_all_plans_observed(&scn, seed, Some(&progress));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        r
+    });
     let wall_seconds = started.elapsed().as_secs_f64();
     let io = |e: std::io::Error| CliError::other(format!("cannot write the run folder: {e}"));
     folder
