@@ -121,8 +121,6 @@ enum Event {
     AtShard { req: u32 },
     /// A reply reaches the application (only for steps that need the time of the reply).
     Reply { req: u32, reply: Reply },
-    /// A load reaches its origin.
-    AtOrigin { req: u32 },
     /// An origin finished a load.
     OriginDone { req: u32 },
     /// A single-flight waiter polls again.
@@ -514,7 +512,6 @@ impl<'a> Sim<'a> {
                 Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
                 Event::Reply { req, reply } => self.on_reply(now, req, reply),
-                Event::AtOrigin { req } => self.on_origin(now, req),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
                 Event::Poll { req } => self.send(now, req, Stage::SfPoll),
                 Event::Timeline { index } => self.on_timeline(now, index as usize),
@@ -1108,7 +1105,8 @@ impl<'a> Sim<'a> {
         if r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].origin_loads += 1;
         }
-        self.queue.push(now, Event::AtOrigin { req });
+        // The load reaches the origin now (no network delay is modelled on this side).
+        self.on_origin(now, req);
     }
 
     fn on_origin(&mut self, now: SimTime, req: u32) {
