@@ -4,5 +4,6 @@
 pub mod db;
 pub mod evict;
 pub mod memory;
+pub mod objects;
 pub mod shard;
 pub mod slots;
