@@ -40,7 +40,8 @@ pub fn zset_bytes(members: u64, member_len: u64) -> u64 {
         return ROBJ_BYTES + jemalloc_size(lp);
     }
     // zset struct (dict*, zskiplist*), dict (7.0: 56 B), skiplist header node (32 levels).
-    let fixed = jemalloc_size(16) + jemalloc_size(56) + jemalloc_size(24 + 32 * 16) + jemalloc_size(32);
+    let fixed =
+        jemalloc_size(16) + jemalloc_size(56) + jemalloc_size(24 + 32 * 16) + jemalloc_size(32);
     let table = (members + 1).next_power_of_two() * 8;
     // Per member: dict entry, skiplist node (level 1 or 2 for 94 % of nodes: average 1.33 levels
     // of 16 B over a 24-byte base, size-classed), the member sds.

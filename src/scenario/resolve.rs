@@ -106,65 +106,41 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
         })?;
         positive_f(&p.key(name), v)
     };
-    let unused = |names: &[(&str, bool)]| -> R<()> {
-        for (name, present) in names {
-            if *present {
-                return Err(p.key(name).err(
-                    format!("`{name}` does not apply to dist = \"{}\"", d.dist),
-                    "remove it, or pick the distribution it belongs to",
-                ));
-            }
-        }
-        Ok(())
+    // Every field but those of the chosen distribution must be absent.
+    let present = [
+        ("value", d.value.is_some()),
+        ("mean", d.mean.is_some()),
+        ("median", d.median.is_some()),
+        ("sigma", d.sigma.is_some()),
+        ("min", d.min.is_some()),
+        ("max", d.max.is_some()),
+        ("values", d.values.is_some()),
+        ("weights", d.weights.is_some()),
+    ];
+    let allowed: &[&str] = match d.dist.as_str() {
+        "fixed" => &["value"],
+        "exponential" => &["mean"],
+        "lognormal" => &["median", "sigma"],
+        "uniform" => &["min", "max"],
+        "empirical" => &["values", "weights"],
+        _ => &[],
     };
+    for (name, is_present) in present {
+        if is_present && !allowed.is_empty() && !allowed.contains(&name) {
+            return Err(p.key(name).err(
+                format!("`{name}` does not apply to dist = \"{}\"", d.dist),
+                "remove it, or pick the distribution it belongs to",
+            ));
+        }
+    }
     let r = match d.dist.as_str() {
-        "fixed" => {
-            unused(&[
-                ("mean", d.mean.is_some()),
-                ("median", d.median.is_some()),
-                ("sigma", d.sigma.is_some()),
-                ("min", d.min.is_some()),
-                ("max", d.max.is_some()),
-                ("values", d.values.is_some()),
-                ("weights", d.weights.is_some()),
-            ])?;
-            Dist::Fixed(need("value", d.value)?)
-        }
-        "exponential" => {
-            unused(&[
-                ("value", d.value.is_some()),
-                ("median", d.median.is_some()),
-                ("sigma", d.sigma.is_some()),
-                ("min", d.min.is_some()),
-                ("max", d.max.is_some()),
-                ("values", d.values.is_some()),
-                ("weights", d.weights.is_some()),
-            ])?;
-            Dist::Exponential(need("mean", d.mean)?)
-        }
-        "lognormal" => {
-            unused(&[
-                ("value", d.value.is_some()),
-                ("mean", d.mean.is_some()),
-                ("min", d.min.is_some()),
-                ("max", d.max.is_some()),
-                ("values", d.values.is_some()),
-                ("weights", d.weights.is_some()),
-            ])?;
-            Dist::Lognormal {
-                mu: need("median", d.median)?.ln(),
-                sigma: need("sigma", d.sigma)?,
-            }
-        }
+        "fixed" => Dist::Fixed(need("value", d.value)?),
+        "exponential" => Dist::Exponential(need("mean", d.mean)?),
+        "lognormal" => Dist::Lognormal {
+            mu: need("median", d.median)?.ln(),
+            sigma: need("sigma", d.sigma)?,
+        },
         "uniform" => {
-            unused(&[
-                ("value", d.value.is_some()),
-                ("mean", d.mean.is_some()),
-                ("median", d.median.is_some()),
-                ("sigma", d.sigma.is_some()),
-                ("values", d.values.is_some()),
-                ("weights", d.weights.is_some()),
-            ])?;
             let (min, max) = (need("min", d.min)?, need("max", d.max)?);
             if min > max {
                 return Err(p
@@ -174,14 +150,6 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
             Dist::Uniform { min, max }
         }
         "empirical" => {
-            unused(&[
-                ("value", d.value.is_some()),
-                ("mean", d.mean.is_some()),
-                ("median", d.median.is_some()),
-                ("sigma", d.sigma.is_some()),
-                ("min", d.min.is_some()),
-                ("max", d.max.is_some()),
-            ])?;
             let values = d.values.clone().ok_or_else(|| {
                 p.key("values").err(
                     "dist = \"empirical\" needs `values`",

@@ -148,25 +148,14 @@ impl KvCsvSource {
 
 impl TraceSource for KvCsvSource {
     fn next_batch(&mut self, buf: &mut Vec<TraceRequest>, max: usize) -> Result<usize, TraceError> {
-        buf.clear();
-        if let Some(e) = self.pending.take() {
-            return Err(e);
-        }
-        if self.done || max == 0 {
-            return Ok(0);
-        }
-        match self.fill(buf, max) {
-            None => Ok(buf.len()),
-            Some(e) => {
-                self.done = true;
-                if buf.is_empty() {
-                    Err(e)
-                } else {
-                    self.pending = Some(e);
-                    Ok(buf.len())
-                }
-            }
-        }
+        let mut pending = self.pending.take();
+        let mut done = self.done;
+        let r = super::next_batch_deferring_errors(&mut pending, &mut done, buf, max, |b, m| {
+            self.fill(b, m)
+        });
+        self.pending = pending;
+        self.done = done;
+        r
     }
 }
 

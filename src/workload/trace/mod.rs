@@ -262,6 +262,38 @@ pub fn open(path: &Path, format: &TraceFormat) -> Result<Box<dyn TraceSource>, T
     from_reader(reader, format, &path.display().to_string())
 }
 
+/// The error-deferral rule every text reader follows: an error met after some good requests
+/// is held back (`pending`) so those requests come first and the error on the next call;
+/// after an error the source is `done`. `fill` appends up to `max` requests to `buf` and
+/// returns the error that stopped it, if any.
+pub(crate) fn next_batch_deferring_errors(
+    pending: &mut Option<TraceError>,
+    done: &mut bool,
+    buf: &mut Vec<TraceRequest>,
+    max: usize,
+    fill: impl FnOnce(&mut Vec<TraceRequest>, usize) -> Option<TraceError>,
+) -> Result<usize, TraceError> {
+    buf.clear();
+    if let Some(e) = pending.take() {
+        return Err(e);
+    }
+    if *done || max == 0 {
+        return Ok(0);
+    }
+    match fill(buf, max) {
+        None => Ok(buf.len()),
+        Some(e) => {
+            *done = true;
+            if buf.is_empty() {
+                Err(e)
+            } else {
+                *pending = Some(e);
+                Ok(buf.len())
+            }
+        }
+    }
+}
+
 /// A trace source reading `format` from `reader` (already decompressed); `name` is used in
 /// error messages.
 pub fn from_reader(
