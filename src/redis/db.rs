@@ -1,40 +1,93 @@
-//! One Redis database: the main dict and the expires dict of a shard, held compactly.
+//! One Redis database: the main dict and the expires dict of a shard, as Redis 7.0's dict.c
+//! lays them out, held compactly.
 //!
 //! Keys are identified by a 64-bit id (a hash or number standing for the key string) plus the
-//! key's length, which is all the memory model needs. Resident keys live in a dense `Vec` of
-//! 32-byte entries (so uniform sampling is one random index), found through an open-addressing
-//! index of `u32` slots (linear probing, backward-shift deletion: no tombstones). Keys with a TTL
-//! are also listed in a dense `Vec<u32>` that the active expire cycle walks with a cursor.
+//! key's length, which is all the memory model needs. Each resident key is one 32-byte `Entry`
+//! in a slab (a `Vec` with a free list: entries never move, so positions and chain links stay
+//! valid). Both dicts are chained hash tables over that slab, like dict.c's: the main dict's
+//! bucket array has exactly the modelled Redis table size (`main_table_size`), so its load
+//! factor and chain lengths are Redis's, including the long chains that appear when growth is
+//! refused over maxmemory; the expires dict has its own bucket array of `expires_table_size`
+//! chaining only the keys with a TTL (through a second link in the same entry, as Redis's
+//! expires entries share the key). A new entry goes to the head of its chain (dict.c
+//! dictAddRaw); a key's bucket is `hash(id) & (size - 1)`, with a 64-bit mix of the id standing
+//! in for SipHash of the key string.
+//!
+//! On this structure the db offers Redis's three ways of picking keys (REDIS-MODEL.md sections
+//! 3, 6 and 7): `sample_some` (dict.c dictGetSomeKeys, eviction-pool sampling), `random_key`
+//! (dict.c dictGetRandomKey, the random policies) and `expires_walk` (expire.c
+//! activeExpireCycle's bucket walk from the persistent `expires_cursor`).
 //!
 //! The db tracks `used_memory` exactly as REDIS-MODEL.md section 8 charges it, including the
 //! power-of-two bucket arrays of both dicts, their growth rule (refused over maxmemory unless the
 //! load factor passes 1.618) and their shrinking in cron. It does not decide what to evict or
-//! when keys expire: that is `evict` and `expire`.
+//! when keys expire: that is `evict` and `shard`.
 //!
-//! Simplification (documented in REDIS-MODEL terms): Redis rehashes incrementally, keeping both
-//! bucket arrays for a while; here a resize is instantaneous.
+//! Simplification (in REDIS-MODEL terms): Redis rehashes incrementally (dict.c dictRehash, a
+//! bucket per add/find/sampling call and 1 ms per cron tick), keeping `ht_table[0]` and
+//! `ht_table[1]` side by side meanwhile, and dictGetSomeKeys/dictGetRandomKey/the expire walk
+//! look at both. Here a resize is instantaneous: the old buckets are moved in order, each chain
+//! from its head, every entry pushed on the head of its new bucket — the chain order an
+//! incremental rehash ends with when no key is added while it runs (keys added during a real
+//! rehash sit below the moved ones instead of on top).
+
+use std::collections::BTreeMap;
 
 use super::memory;
+use crate::engine::RngStream;
 
-/// Marks "no TTL" in an entry and "no position" in index slots.
-const NONE_U32: u32 = u32::MAX;
+/// End of a chain / empty bucket / empty free list.
+const NIL: u32 = u32::MAX;
+/// `next_expires` of a slab slot on the free list (never a valid link).
+const FREE: u32 = u32::MAX - 1;
+/// Low 48 bits of `Entry::expire_key_len`: the expire time in unix ms.
+const EXPIRE_MASK: u64 = (1 << 48) - 1;
+/// How many buckets ahead of its walk `sample_some` prefetches chain heads.
+const PREFETCH_AHEAD: usize = 4;
+/// Stored key length meaning "65,535 bytes or more: see `Db::long_key_lens`".
+const KEY_LEN_ESCAPE: u64 = u16::MAX as u64;
 
-/// One resident key: 32 bytes of model memory.
+/// One resident key: 32 bytes of model memory, a slab slot linked into the main dict's chain
+/// and, with a TTL, into the expires dict's chain.
 #[derive(Clone, Copy, Debug)]
 pub struct Entry {
     /// The key's id.
     pub key_id: u64,
-    /// Absolute expire time in unix ms; 0 = no TTL.
-    pub expire_at_ms: u64,
+    /// Expire time in unix ms (low 48 bits, 0 = no TTL) and key length (high 16 bits,
+    /// `KEY_LEN_ESCAPE` for long keys).
+    expire_key_len: u64,
     /// The object's 24-bit `lru` field: LRU clock seconds, or LFU (minutes << 8 | counter).
     pub lru: u32,
     /// Bytes charged for the dict entry, key sds and value object (buckets and expires entry
     /// excluded).
     pub bytes: u32,
-    /// Position in the TTL list, or `u32::MAX`.
-    ttl_pos: u32,
-    /// Key length in bytes (kept to recompute memory on overwrite).
-    pub key_len: u32,
+    /// Next entry in the main dict's chain.
+    next_main: u32,
+    /// Next entry in the expires dict's chain (`FREE` marks a free slab slot).
+    next_expires: u32,
+}
+
+impl Entry {
+    /// Absolute expire time in unix ms; 0 = no TTL. Times past year 10,000 (2^48 ms) are
+    /// stored as 2^48 - 1.
+    #[inline]
+    pub fn expire_at_ms(&self) -> u64 {
+        self.expire_key_len & EXPIRE_MASK
+    }
+
+    /// True when the key has a TTL (is in the expires dict).
+    #[inline]
+    pub fn has_ttl(&self) -> bool {
+        self.expire_at_ms() != 0
+    }
+
+    fn set_expire_at_ms(&mut self, expire_at_ms: u64) {
+        self.expire_key_len = (self.expire_key_len & !EXPIRE_MASK) | expire_at_ms.min(EXPIRE_MASK);
+    }
+
+    fn stored_key_len(&self) -> u64 {
+        self.expire_key_len >> 48
+    }
 }
 
 /// A key as the model sees it: an id and a length in bytes.
@@ -46,20 +99,51 @@ pub struct KeyRef {
     pub len: u32,
 }
 
+/// What one dictGetSomeKeys call did (for CPU accounting and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SampleWalk {
+    /// Bucket visits (at most 10 x count: dict.c's `maxsteps`).
+    pub buckets_visited: u64,
+    /// Jumps to a new random index after a run of empty buckets.
+    pub jumps: u64,
+    /// Entries seen in the visited chains (more than returned when the last chain was
+    /// reservoir-sampled).
+    pub entries_seen: u64,
+}
+
+/// What one expires-dict bucket walk of the active expire cycle did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExpiresWalk {
+    /// Buckets checked (at most 20 x num).
+    pub buckets_checked: u64,
+    /// Of those, buckets found empty.
+    pub empty_buckets: u64,
+}
+
 /// The main and expires dicts of one database, with memory accounting.
 #[derive(Clone, Debug)]
 pub struct Db {
-    entries: Vec<Entry>,
-    index: Vec<u32>,
-    index_mask: usize,
-    ttl_keys: Vec<u32>,
-    /// Bucket-array size of the main dict (0 = never allocated).
-    main_table_size: u64,
-    /// Bucket-array size of the expires dict.
-    expires_table_size: u64,
+    /// Entries; free slots are chained through `next_main` from `free_head`.
+    slab: Vec<Entry>,
+    free_head: u32,
+    /// Main dict: bucket heads; the length is Redis's table size (0 = never allocated).
+    main_buckets: Vec<u32>,
+    /// Expires dict: bucket heads, Redis's expires table size.
+    expires_buckets: Vec<u32>,
+    len: usize,
+    expires_len: usize,
     /// Bytes of all entries' key/value parts (sum of `Entry::bytes`).
     data_bytes: u64,
+    /// Lengths of keys of 65,535 bytes or more (rare), by key id.
+    long_key_lens: BTreeMap<u64, u32>,
     cluster_enabled: bool,
+}
+
+/// Which of the two dicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dict {
+    Main,
+    Expires,
 }
 
 /// dict.c _dictExpandIfNeeded before an add: the first add allocates the initial table; a
@@ -84,8 +168,9 @@ fn table_size_before_add(size: u64, used: u64, maxmemory_headroom: Option<u64>) 
     }
 }
 
+/// The hash of a key id (splitmix64's finalizer: every input bit affects every output bit).
 #[inline]
-fn mix(id: u64) -> u64 {
+fn hash(id: u64) -> u64 {
     let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -96,30 +181,31 @@ impl Db {
     /// An empty database; `cluster_enabled` charges 7.0's larger cluster-mode dict entries.
     pub fn new(cluster_enabled: bool) -> Db {
         Db {
-            entries: Vec::new(),
-            index: vec![NONE_U32; 16],
-            index_mask: 15,
-            ttl_keys: Vec::new(),
-            main_table_size: 0,
-            expires_table_size: 0,
+            slab: Vec::new(),
+            free_head: NIL,
+            main_buckets: Vec::new(),
+            expires_buckets: Vec::new(),
+            len: 0,
+            expires_len: 0,
             data_bytes: 0,
+            long_key_lens: BTreeMap::new(),
             cluster_enabled,
         }
     }
 
     /// Number of resident keys (expired-but-unreclaimed ones included).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// True when no key is resident.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Number of resident keys with a TTL.
     pub fn expires_len(&self) -> usize {
-        self.ttl_keys.len()
+        self.expires_len
     }
 
     /// Whether cluster-mode entry sizes are charged.
@@ -131,56 +217,73 @@ impl Db {
     /// both bucket arrays.
     pub fn used_bytes(&self) -> u64 {
         self.data_bytes
-            + self.ttl_keys.len() as u64 * memory::EXPIRES_DICT_ENTRY_BYTES
-            + memory::bucket_array_bytes(self.main_table_size)
-            + memory::bucket_array_bytes(self.expires_table_size)
+            + self.expires_len as u64 * memory::EXPIRES_DICT_ENTRY_BYTES
+            + memory::bucket_array_bytes(self.main_table_size())
+            + memory::bucket_array_bytes(self.expires_table_size())
     }
 
-    /// Hints the CPU to load the index slot where a lookup of `key_id` starts.
+    /// Hints the CPU to load the bucket where a lookup of `key_id` starts.
     #[inline]
     pub fn prefetch(&self, key_id: u64) {
-        crate::engine::prefetch(&self.index[mix(key_id) as usize & self.index_mask]);
-    }
-
-    /// Position of `key_id` in the entry vector.
-    #[inline]
-    pub fn find(&self, key_id: u64) -> Option<usize> {
-        let mut slot = mix(key_id) as usize & self.index_mask;
-        loop {
-            let pos = self.index[slot];
-            if pos == NONE_U32 {
-                return None;
-            }
-            if self.entries[pos as usize].key_id == key_id {
-                return Some(pos as usize);
-            }
-            slot = (slot + 1) & self.index_mask;
+        if let Some(head) = self
+            .main_buckets
+            .get(hash(key_id) as usize & self.main_buckets.len().wrapping_sub(1))
+        {
+            crate::engine::prefetch(head);
         }
     }
 
-    /// The entry at `pos`.
+    /// Position of `key_id` (its slab slot), by walking the chain of its main-dict bucket.
+    #[inline]
+    pub fn find(&self, key_id: u64) -> Option<usize> {
+        let mask = self.main_buckets.len().wrapping_sub(1);
+        let mut pos = *self.main_buckets.get(hash(key_id) as usize & mask)?;
+        while pos != NIL {
+            let e = &self.slab[pos as usize];
+            if e.key_id == key_id {
+                return Some(pos as usize);
+            }
+            pos = e.next_main;
+        }
+        None
+    }
+
+    /// The entry at `pos` (a position from `find`, `insert` or a sampling call).
     #[inline]
     pub fn entry(&self, pos: usize) -> &Entry {
-        &self.entries[pos]
+        debug_assert!(self.slab[pos].next_expires != FREE, "entry {pos} is free");
+        &self.slab[pos]
     }
 
-    /// The entry at `pos`, mutably (callers must not change `bytes` or `expire_at_ms`
-    /// directly: use `overwrite` and `set_expire`).
+    /// The entry at `pos`, mutably (callers must not change `bytes` directly: use `overwrite`;
+    /// the expire time is changed with `set_expire`).
     #[inline]
     pub fn entry_mut(&mut self, pos: usize) -> &mut Entry {
-        &mut self.entries[pos]
+        debug_assert!(self.slab[pos].next_expires != FREE, "entry {pos} is free");
+        &mut self.slab[pos]
     }
 
-    /// The position of the key listed `i`-th in the TTL list.
-    #[inline]
-    pub fn ttl_key_pos(&self, i: usize) -> usize {
-        self.ttl_keys[i] as usize
+    /// Length in bytes of the key at `pos`.
+    pub fn key_len(&self, pos: usize) -> u32 {
+        let e = self.entry(pos);
+        match e.stored_key_len() {
+            KEY_LEN_ESCAPE => self
+                .long_key_lens
+                .get(&e.key_id)
+                .copied()
+                .unwrap_or_else(|| {
+                    debug_assert!(false, "long key {} without a recorded length", e.key_id);
+                    u16::MAX as u32
+                }),
+            len => len as u32,
+        }
     }
 
-    /// Inserts a new key (it must not exist). `maxmemory_headroom` says how many bytes may still
-    /// be allocated before `maxmemory` is passed (None = no limit): the bucket array grows only
-    /// when its new size fits, or when the load factor passes 1.618 (server.c dictExpandAllowed).
-    /// Returns the new entry's position.
+    /// Inserts a new key (it must not exist) at the head of its main-dict chain.
+    /// `maxmemory_headroom` says how many bytes may still be allocated before `maxmemory` is
+    /// passed (None = no limit): the bucket array grows only when its new size fits, or when
+    /// the load factor passes 1.618 (server.c dictExpandAllowed). Returns the new entry's
+    /// position.
     pub fn insert(
         &mut self,
         key: KeyRef,
@@ -190,89 +293,111 @@ impl Db {
     ) -> usize {
         debug_assert!(self.find(key.id).is_none());
         // dict.c _dictExpandIfNeeded runs before the add.
-        self.main_table_size = table_size_before_add(
-            self.main_table_size,
-            self.entries.len() as u64,
-            maxmemory_headroom,
-        );
+        let size =
+            table_size_before_add(self.main_table_size(), self.len as u64, maxmemory_headroom);
+        if size != self.main_table_size() {
+            self.rehash(Dict::Main, size);
+        }
         let bytes =
             memory::key_value_bytes(key.len as u64, value_bytes, self.cluster_enabled) as u32;
-        let pos = self.entries.len();
-        self.entries.push(Entry {
+        let stored_len = if key.len as u64 >= KEY_LEN_ESCAPE {
+            self.long_key_lens.insert(key.id, key.len);
+            KEY_LEN_ESCAPE
+        } else {
+            key.len as u64
+        };
+        let bucket = hash(key.id) as usize & (self.main_buckets.len() - 1);
+        let entry = Entry {
             key_id: key.id,
-            expire_at_ms: 0,
+            expire_key_len: stored_len << 48,
             lru,
             bytes,
-            ttl_pos: NONE_U32,
-            key_len: key.len,
-        });
-        self.data_bytes += bytes as u64;
-        if (self.entries.len() + 1) * 4 > self.index.len() * 3 {
-            self.grow_index();
+            next_main: self.main_buckets[bucket],
+            next_expires: NIL,
+        };
+        let pos = if self.free_head != NIL {
+            let pos = self.free_head;
+            self.free_head = self.slab[pos as usize].next_main;
+            self.slab[pos as usize] = entry;
+            pos
         } else {
-            self.index_insert(key.id, pos as u32);
-        }
-        pos
+            debug_assert!(self.slab.len() < FREE as usize);
+            self.slab.push(entry);
+            (self.slab.len() - 1) as u32
+        };
+        self.main_buckets[bucket] = pos;
+        self.len += 1;
+        self.data_bytes += bytes as u64;
+        pos as usize
     }
 
     /// Replaces the value of the key at `pos` (SET on an existing key): new value size, new
-    /// `lru` field. The TTL is left alone (callers decide: SET without KEEPTTL removes it).
+    /// `lru` field. The TTL and the entry's place in both chains are left alone (db.c
+    /// dbOverwrite sets the value of the existing dict entry; callers decide about the TTL).
     pub fn overwrite(&mut self, pos: usize, value_bytes: u64, lru: u32) {
-        let e = &mut self.entries[pos];
+        let key_len = self.key_len(pos);
         let bytes =
-            memory::key_value_bytes(e.key_len as u64, value_bytes, self.cluster_enabled) as u32;
+            memory::key_value_bytes(key_len as u64, value_bytes, self.cluster_enabled) as u32;
+        let e = &mut self.slab[pos];
         self.data_bytes = self.data_bytes - e.bytes as u64 + bytes as u64;
         e.bytes = bytes;
         e.lru = lru;
     }
 
-    /// Sets (`expire_at_ms > 0`) or removes (`0`) the TTL of the key at `pos`, growing the
-    /// expires dict's bucket array like the main one (same growth rule).
+    /// Sets (`expire_at_ms > 0`) or removes (`0`) the TTL of the key at `pos`. A key gaining a
+    /// TTL goes to the head of its expires-dict chain, after the expires bucket array grows by
+    /// the main dict's rule; a key keeping its TTL keeps its place (db.c setExpire updates the
+    /// existing expires entry).
     pub fn set_expire(&mut self, pos: usize, expire_at_ms: u64, maxmemory_headroom: Option<u64>) {
-        let had = self.entries[pos].ttl_pos != NONE_U32;
+        let had = self.entry(pos).has_ttl();
         if expire_at_ms == 0 {
             if had {
-                self.ttl_remove(pos);
+                self.unlink(Dict::Expires, pos as u32);
+                self.expires_len -= 1;
+                self.slab[pos].set_expire_at_ms(0);
             }
-            self.entries[pos].expire_at_ms = 0;
             return;
         }
         if !had {
-            self.expires_table_size = table_size_before_add(
-                self.expires_table_size,
-                self.ttl_keys.len() as u64,
+            let size = table_size_before_add(
+                self.expires_table_size(),
+                self.expires_len as u64,
                 maxmemory_headroom,
             );
-            self.entries[pos].ttl_pos = self.ttl_keys.len() as u32;
-            self.ttl_keys.push(pos as u32);
+            if size != self.expires_table_size() {
+                self.rehash(Dict::Expires, size);
+            }
+            let bucket = hash(self.slab[pos].key_id) as usize & (self.expires_buckets.len() - 1);
+            self.slab[pos].next_expires = self.expires_buckets[bucket];
+            self.expires_buckets[bucket] = pos as u32;
+            self.expires_len += 1;
         }
-        self.entries[pos].expire_at_ms = expire_at_ms;
+        self.slab[pos].set_expire_at_ms(expire_at_ms);
     }
 
-    /// Deletes the key at `pos` and returns its entry. Bucket arrays keep their size until
-    /// `resize_tables` (cron) shrinks them.
+    /// Deletes the key at `pos` from both dicts and returns its entry. Bucket arrays keep
+    /// their size until `resize_tables` (cron) shrinks them.
     pub fn remove(&mut self, pos: usize) -> Entry {
-        let removed = self.entries[pos];
-        if removed.ttl_pos != NONE_U32 {
-            self.ttl_remove(pos);
+        let removed = *self.entry(pos);
+        if removed.has_ttl() {
+            self.unlink(Dict::Expires, pos as u32);
+            self.expires_len -= 1;
         }
-        self.index_remove(removed.key_id);
+        self.unlink(Dict::Main, pos as u32);
+        if removed.stored_key_len() == KEY_LEN_ESCAPE {
+            self.long_key_lens.remove(&removed.key_id);
+        }
+        self.len -= 1;
         self.data_bytes -= removed.bytes as u64;
-        let last = self.entries.len() - 1;
-        if pos != last {
-            let moved = self.entries[last];
-            self.entries[pos] = moved;
-            let slot = self.index_slot_of(moved.key_id);
-            self.index[slot] = pos as u32;
-            if moved.ttl_pos != NONE_U32 {
-                self.ttl_keys[moved.ttl_pos as usize] = pos as u32;
-            }
-        }
-        self.entries.pop();
+        let slot = &mut self.slab[pos];
+        slot.next_main = self.free_head;
+        slot.next_expires = FREE;
+        self.free_head = pos as u32;
         removed
     }
 
-    /// Cron's tryResizeHashTables: shrink a dict whose fill dropped below 10 %.
+    /// Cron's tryResizeHashTables: shrink a dict whose fill dropped below 10 % (dict.c
+    /// dictResize), rebuilding its chains at once.
     pub fn resize_tables(&mut self) {
         let shrink = |size: u64, used: u64| {
             if size > memory::DICT_HT_INITIAL_SIZE
@@ -283,90 +408,251 @@ impl Db {
                 size
             }
         };
-        self.main_table_size = shrink(self.main_table_size, self.entries.len() as u64);
-        self.expires_table_size = shrink(self.expires_table_size, self.ttl_keys.len() as u64);
+        let main = shrink(self.main_table_size(), self.len as u64);
+        if main != self.main_table_size() {
+            self.rehash(Dict::Main, main);
+        }
+        let expires = shrink(self.expires_table_size(), self.expires_len as u64);
+        if expires != self.expires_table_size() {
+            self.rehash(Dict::Expires, expires);
+        }
     }
 
-    /// Size of the expires dict's bucket array.
+    /// Size of the expires dict's bucket array (0 = never allocated).
     pub fn expires_table_size(&self) -> u64 {
-        self.expires_table_size
+        self.expires_buckets.len() as u64
     }
 
-    /// Size of the main dict's bucket array.
+    /// Size of the main dict's bucket array (0 = never allocated).
     pub fn main_table_size(&self) -> u64 {
-        self.main_table_size
+        self.main_buckets.len() as u64
     }
 
-    /// Model memory (bytes of this process's heap) per resident key, for the compactness
-    /// benchmark.
+    /// Model memory (bytes of this process's heap) of the database, for the compactness
+    /// benchmark: the slab, both bucket arrays and the long-key table.
     pub fn model_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.index.capacity() * 4
-            + self.ttl_keys.capacity() * 4
+        self.slab.capacity() * std::mem::size_of::<Entry>()
+            + (self.main_buckets.capacity() + self.expires_buckets.capacity()) * 4
+            + self.long_key_lens.len() * 3 * std::mem::size_of::<(u64, u32)>()
     }
 
-    fn ttl_remove(&mut self, pos: usize) {
-        let tpos = self.entries[pos].ttl_pos as usize;
-        let last = self.ttl_keys.len() - 1;
-        if tpos != last {
-            let moved_pos = self.ttl_keys[last];
-            self.ttl_keys[tpos] = moved_pos;
-            self.entries[moved_pos as usize].ttl_pos = tpos as u32;
+    /// dict.c dictGetSomeKeys on the main dict (or the expires dict): `count` is capped at the
+    /// dict's size; from a random bucket index, walk consecutive buckets (wrapping), taking
+    /// every entry of each non-empty bucket's chain in chain order; after at least 5 (and more
+    /// than `count`) consecutive empty buckets jump to a new random index; stop once `count`
+    /// entries were seen or after 10 x count bucket visits. Entries of the last chain beyond
+    /// `count` replace earlier picks by reservoir sampling (7.0.15). `out` receives the
+    /// positions, possibly fewer than `count` and, after a jump, possibly repeated.
+    pub fn sample_some(
+        &self,
+        count: usize,
+        from_expires: bool,
+        rng: &mut RngStream,
+        out: &mut Vec<usize>,
+    ) -> SampleWalk {
+        out.clear();
+        let (dict, buckets, size) = self.dict(from_expires);
+        let count = count.min(size) as u64;
+        let mut walk = SampleWalk::default();
+        if count == 0 {
+            return walk;
         }
-        self.ttl_keys.pop();
-        self.entries[pos].ttl_pos = NONE_U32;
-    }
-
-    fn index_slot_of(&self, key_id: u64) -> usize {
-        let mut slot = mix(key_id) as usize & self.index_mask;
-        loop {
-            let pos = self.index[slot];
-            debug_assert!(pos != NONE_U32, "key not indexed");
-            if self.entries[pos as usize].key_id == key_id {
-                return slot;
+        let mask = buckets.len() - 1;
+        // Performance only: load the chain heads a few buckets ahead of the walk, so their
+        // cache misses overlap instead of queueing behind each other.
+        let prefetch_head = |i: usize| {
+            let head = buckets[i & mask];
+            if head != NIL {
+                crate::engine::prefetch(&self.slab[head as usize]);
             }
-            slot = (slot + 1) & self.index_mask;
+        };
+        let mut maxsteps = count * 10;
+        let mut i = rng.next_u64() as usize & mask;
+        (0..PREFETCH_AHEAD).for_each(|d| prefetch_head(i + d));
+        let mut emptylen = 0u64;
+        let mut stored = 0u64;
+        while stored < count && maxsteps > 0 {
+            maxsteps -= 1;
+            walk.buckets_visited += 1;
+            prefetch_head(i + PREFETCH_AHEAD);
+            let mut pos = buckets[i];
+            if pos == NIL {
+                emptylen += 1;
+                if emptylen >= 5 && emptylen > count {
+                    i = rng.next_u64() as usize & mask;
+                    emptylen = 0;
+                    walk.jumps += 1;
+                    // The walk goes on at i + 1.
+                    (1..=PREFETCH_AHEAD).for_each(|d| prefetch_head(i + d));
+                }
+            } else {
+                emptylen = 0;
+                while pos != NIL {
+                    if stored < count {
+                        out.push(pos as usize);
+                    } else {
+                        let r = rng.next_u64() % (stored + 1);
+                        if r < count {
+                            out[r as usize] = pos as usize;
+                        }
+                    }
+                    pos = self.next(dict, pos);
+                    stored += 1;
+                }
+                if stored >= count {
+                    break;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        walk.entries_seen = stored;
+        walk
+    }
+
+    /// dict.c dictGetRandomKey on the main dict (or the expires dict): random bucket indexes
+    /// until a non-empty bucket, then a uniform element of its chain. None when the dict is
+    /// empty.
+    pub fn random_key(&self, from_expires: bool, rng: &mut RngStream) -> Option<usize> {
+        let (dict, buckets, size) = self.dict(from_expires);
+        if size == 0 {
+            return None;
+        }
+        let mask = buckets.len() - 1;
+        let head = loop {
+            let head = buckets[rng.next_u64() as usize & mask];
+            if head != NIL {
+                break head;
+            }
+        };
+        let mut chain_len = 0u64;
+        let mut pos = head;
+        while pos != NIL {
+            chain_len += 1;
+            pos = self.next(dict, pos);
+        }
+        let mut pos = head;
+        for _ in 0..rng.below(chain_len) {
+            pos = self.next(dict, pos);
+        }
+        Some(pos as usize)
+    }
+
+    /// The active expire cycle's sampling (expire.c activeExpireCycle, 7.0): from bucket
+    /// `cursor & mask` of the expires dict on, take every entry of each bucket's chain,
+    /// advancing `cursor` by one per bucket, until `num` entries are taken or `20 x num`
+    /// buckets were checked. `out` receives the positions (the caller expires them; removing
+    /// one does not move the others).
+    pub fn expires_walk(&self, cursor: &mut u64, num: u64, out: &mut Vec<usize>) -> ExpiresWalk {
+        out.clear();
+        let mut walk = ExpiresWalk::default();
+        if self.expires_buckets.is_empty() {
+            return walk;
+        }
+        let mask = self.expires_buckets.len() as u64 - 1;
+        let max_buckets = num * 20;
+        while (out.len() as u64) < num && walk.buckets_checked < max_buckets {
+            let mut pos = self.expires_buckets[(*cursor & mask) as usize];
+            walk.buckets_checked += 1;
+            if pos == NIL {
+                walk.empty_buckets += 1;
+            }
+            while pos != NIL {
+                out.push(pos as usize);
+                pos = self.slab[pos as usize].next_expires;
+            }
+            *cursor = cursor.wrapping_add(1);
+        }
+        walk
+    }
+
+    /// Positions of all keys of the main dict (or the expires dict), bucket by bucket in chain
+    /// order (a dict iterator: for metrics, tests and bulk deletes).
+    pub fn positions(&self, from_expires: bool) -> impl Iterator<Item = usize> + '_ {
+        let (dict, buckets, _) = self.dict(from_expires);
+        buckets.iter().flat_map(move |&head| {
+            std::iter::successors((head != NIL).then_some(head), move |&pos| {
+                let next = self.next(dict, pos);
+                (next != NIL).then_some(next)
+            })
+            .map(|pos| pos as usize)
+        })
+    }
+
+    fn dict(&self, from_expires: bool) -> (Dict, &[u32], usize) {
+        if from_expires {
+            (Dict::Expires, &self.expires_buckets, self.expires_len)
+        } else {
+            (Dict::Main, &self.main_buckets, self.len)
         }
     }
 
-    fn index_insert(&mut self, key_id: u64, pos: u32) {
-        let mut slot = mix(key_id) as usize & self.index_mask;
-        while self.index[slot] != NONE_U32 {
-            slot = (slot + 1) & self.index_mask;
+    #[inline]
+    fn next(&self, dict: Dict, pos: u32) -> u32 {
+        match dict {
+            Dict::Main => self.slab[pos as usize].next_main,
+            Dict::Expires => self.slab[pos as usize].next_expires,
         }
-        self.index[slot] = pos;
     }
 
-    fn index_remove(&mut self, key_id: u64) {
-        let mut hole = self.index_slot_of(key_id);
-        self.index[hole] = NONE_U32;
-        // Backward-shift deletion keeps every probe chain unbroken.
-        let mut slot = (hole + 1) & self.index_mask;
+    fn set_next(&mut self, dict: Dict, pos: u32, next: u32) {
+        match dict {
+            Dict::Main => self.slab[pos as usize].next_main = next,
+            Dict::Expires => self.slab[pos as usize].next_expires = next,
+        }
+    }
+
+    fn buckets_mut(&mut self, dict: Dict) -> &mut Vec<u32> {
+        match dict {
+            Dict::Main => &mut self.main_buckets,
+            Dict::Expires => &mut self.expires_buckets,
+        }
+    }
+
+    /// Takes `pos` out of its chain in `dict`.
+    fn unlink(&mut self, dict: Dict, pos: u32) {
+        let bucket = hash(self.slab[pos as usize].key_id) as usize & self.mask(dict);
+        let next = self.next(dict, pos);
+        let head = self.buckets_mut(dict)[bucket];
+        if head == pos {
+            self.buckets_mut(dict)[bucket] = next;
+            return;
+        }
+        let mut prev = head;
         loop {
-            let pos = self.index[slot];
-            if pos == NONE_U32 {
+            debug_assert!(prev != NIL, "entry {pos} not in its chain");
+            let after = self.next(dict, prev);
+            if after == pos {
+                self.set_next(dict, prev, next);
                 return;
             }
-            let home = mix(self.entries[pos as usize].key_id) as usize & self.index_mask;
-            // Move the element back if its home is not in (hole, slot] cyclically.
-            let dist_home = slot.wrapping_sub(home) & self.index_mask;
-            let dist_hole = slot.wrapping_sub(hole) & self.index_mask;
-            if dist_home >= dist_hole {
-                self.index[hole] = pos;
-                self.index[slot] = NONE_U32;
-                hole = slot;
-            }
-            slot = (slot + 1) & self.index_mask;
+            prev = after;
         }
     }
 
-    fn grow_index(&mut self) {
-        let new_len = self.index.len() * 2;
-        self.index = vec![NONE_U32; new_len];
-        self.index_mask = new_len - 1;
-        for pos in 0..self.entries.len() {
-            let id = self.entries[pos].key_id;
-            self.index_insert(id, pos as u32);
+    fn mask(&self, dict: Dict) -> usize {
+        match dict {
+            Dict::Main => self.main_buckets.len() - 1,
+            Dict::Expires => self.expires_buckets.len() - 1,
+        }
+    }
+
+    /// Replaces `dict`'s bucket array by one of `new_size` buckets, moving the old buckets in
+    /// order, each chain from its head, every entry onto the head of its new bucket (where an
+    /// incremental rehash leaves them).
+    fn rehash(&mut self, dict: Dict, new_size: u64) {
+        debug_assert!(new_size.is_power_of_two());
+        let old = std::mem::replace(self.buckets_mut(dict), vec![NIL; new_size as usize]);
+        let mask = new_size as usize - 1;
+        for head in old {
+            let mut pos = head;
+            while pos != NIL {
+                let next = self.next(dict, pos);
+                let bucket = hash(self.slab[pos as usize].key_id) as usize & mask;
+                let new_head = self.buckets_mut(dict)[bucket];
+                self.set_next(dict, pos, new_head);
+                self.buckets_mut(dict)[bucket] = pos;
+                pos = next;
+            }
         }
     }
 }
@@ -374,10 +660,93 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::RngStream;
+    use std::collections::{BTreeMap, BTreeSet};
 
     fn key(id: u64) -> KeyRef {
         KeyRef { id, len: 7 }
+    }
+
+    impl Db {
+        /// Every structural invariant: each live entry sits in exactly the chain of its bucket
+        /// in the main dict, and in the expires dict iff it has a TTL; counts agree; the free
+        /// list holds exactly the other slots.
+        fn check_invariants(&self) {
+            let mut live = BTreeSet::new();
+            for (b, &head) in self.main_buckets.iter().enumerate() {
+                let mut pos = head;
+                while pos != NIL {
+                    let e = &self.slab[pos as usize];
+                    assert_ne!(e.next_expires, FREE);
+                    assert_eq!(hash(e.key_id) as usize & (self.main_buckets.len() - 1), b);
+                    assert!(live.insert(pos), "entry {pos} chained twice");
+                    pos = e.next_main;
+                }
+            }
+            assert_eq!(live.len(), self.len);
+            let mut with_ttl = BTreeSet::new();
+            for (b, &head) in self.expires_buckets.iter().enumerate() {
+                let mut pos = head;
+                while pos != NIL {
+                    let e = &self.slab[pos as usize];
+                    assert!(live.contains(&pos) && e.has_ttl());
+                    assert_eq!(
+                        hash(e.key_id) as usize & (self.expires_buckets.len() - 1),
+                        b
+                    );
+                    assert!(with_ttl.insert(pos));
+                    pos = e.next_expires;
+                }
+            }
+            assert_eq!(with_ttl.len(), self.expires_len);
+            let ttl_live = live
+                .iter()
+                .filter(|&&p| self.slab[p as usize].has_ttl())
+                .count();
+            assert_eq!(ttl_live, self.expires_len);
+            let mut free = 0;
+            let mut pos = self.free_head;
+            while pos != NIL {
+                assert_eq!(self.slab[pos as usize].next_expires, FREE);
+                assert!(!live.contains(&pos));
+                free += 1;
+                pos = self.slab[pos as usize].next_main;
+            }
+            assert_eq!(free + self.len, self.slab.len());
+            let data: u64 = live
+                .iter()
+                .map(|&p| self.slab[p as usize].bytes as u64)
+                .sum();
+            assert_eq!(data, self.data_bytes);
+        }
+
+        fn chain(&self, from_expires: bool, bucket: usize) -> Vec<usize> {
+            let (dict, buckets, _) = self.dict(from_expires);
+            let mut out = Vec::new();
+            let mut pos = buckets[bucket];
+            while pos != NIL {
+                out.push(pos as usize);
+                pos = self.next(dict, pos);
+            }
+            out
+        }
+
+        fn bucket_of(&self, from_expires: bool, pos: usize) -> usize {
+            let (_, buckets, _) = self.dict(from_expires);
+            hash(self.slab[pos].key_id) as usize & (buckets.len() - 1)
+        }
+    }
+
+    /// A db whose main table growth was refused at 1024 buckets (load factor 1.5: long chains).
+    fn chained_db(keys: u64) -> Db {
+        let mut db = Db::new(false);
+        for id in 0..keys {
+            let headroom = if id < 1024 { None } else { Some(0) };
+            let pos = db.insert(key(id), 100, 0, headroom);
+            if id % 2 == 0 {
+                db.set_expire(pos, 1_000 + id, headroom);
+            }
+        }
+        db
     }
 
     #[test]
@@ -386,39 +755,303 @@ mod tests {
     }
 
     #[test]
-    fn insert_find_remove_against_a_btreemap() {
+    fn dicts_against_a_btreemap_under_insert_remove_and_resize() {
         let mut db = Db::new(false);
-        let mut reference = std::collections::BTreeMap::new();
+        // id -> (expire, lru)
+        let mut reference: BTreeMap<u64, (u64, u32)> = BTreeMap::new();
         let mut rng = RngStream::new(1, 1);
         for step in 0..200_000u64 {
-            let id = rng.below(5_000);
-            match (db.find(id), rng.below(3)) {
+            // Phases: grow freely, grow refused (chains), shrink by deletes.
+            let phase = (step / 20_000) % 3;
+            let headroom = if phase == 1 { Some(0) } else { None };
+            let id = rng.below(if phase == 2 { 1_000 } else { 6_000 });
+            match (db.find(id), rng.below(if phase == 2 { 2 } else { 4 })) {
                 (None, _) => {
-                    let pos = db.insert(key(id), 100, 0, None);
-                    if rng.below(2) == 0 {
-                        db.set_expire(pos, step + 1, None);
+                    let pos = db.insert(key(id), 100, step as u32, headroom);
+                    let expire = if rng.below(2) == 0 { step + 1 } else { 0 };
+                    if expire > 0 {
+                        db.set_expire(pos, expire, headroom);
                     }
-                    reference.insert(id, ());
+                    reference.insert(id, (expire, step as u32));
                 }
                 (Some(pos), 0) => {
-                    assert_eq!(db.remove(pos).key_id, id);
+                    let gone = db.remove(pos);
+                    assert_eq!(gone.key_id, id);
+                    assert_eq!(gone.expire_at_ms(), reference[&id].0);
                     reference.remove(&id);
                 }
-                (Some(pos), _) => assert_eq!(db.entry(pos).key_id, id),
+                (Some(pos), 1) => {
+                    // Toggle the TTL.
+                    let expire = if db.entry(pos).has_ttl() { 0 } else { step + 7 };
+                    db.set_expire(pos, expire, headroom);
+                    reference.get_mut(&id).expect("present").0 = expire;
+                }
+                (Some(pos), _) => {
+                    let e = db.entry(pos);
+                    assert_eq!(e.key_id, id);
+                    assert_eq!((e.expire_at_ms(), e.lru), reference[&id]);
+                }
+            }
+            if step % 1_000 == 0 {
+                db.resize_tables();
+            }
+            if step % 10_000 == 0 {
+                db.check_invariants();
             }
         }
+        db.check_invariants();
         assert_eq!(db.len(), reference.len());
         for id in reference.keys() {
             assert!(db.find(*id).is_some());
         }
-        // TTL list consistent with entries.
-        let with_ttl = (0..db.len())
-            .filter(|&p| db.entry(p).expire_at_ms > 0)
-            .count();
-        assert_eq!(with_ttl, db.expires_len());
-        for i in 0..db.expires_len() {
-            assert!(db.entry(db.ttl_key_pos(i)).expire_at_ms > 0);
+        let with_ttl = reference.values().filter(|v| v.0 > 0).count();
+        assert_eq!(db.expires_len(), with_ttl);
+        assert_eq!(db.positions(false).count(), db.len());
+        assert_eq!(db.positions(true).count(), with_ttl);
+    }
+
+    #[test]
+    fn tables_follow_the_redis_sizes_and_chains_form_when_growth_is_refused() {
+        let db = chained_db(1_536);
+        assert_eq!(db.main_table_size(), 1_024);
+        assert_eq!(db.expires_table_size(), 512); // 768 TTL keys, growth refused at 512
+        let longest = (0..1_024).map(|b| db.chain(false, b).len()).max();
+        assert!(longest >= Some(5), "{longest:?}");
+        db.check_invariants();
+        // Past load factor 1.618 the table grows even with no headroom.
+        let mut db = db;
+        for id in 1_536..1_700 {
+            db.insert(key(id), 100, 0, Some(0));
         }
+        assert_eq!(db.main_table_size(), 2_048);
+        db.check_invariants();
+    }
+
+    #[test]
+    fn new_keys_go_to_the_chain_head_and_rehash_moves_chains_head_first() {
+        let mut db = Db::new(false);
+        // 4 buckets, growth refused: a chain per bucket, newest first.
+        let positions: Vec<usize> = (0..6).map(|id| db.insert(key(id), 1, 0, Some(0))).collect();
+        assert_eq!(db.main_table_size(), 4);
+        for b in 0..4 {
+            let chain = db.chain(false, b);
+            let mut newest_first: Vec<usize> = positions
+                .iter()
+                .copied()
+                .filter(|&p| db.bucket_of(false, p) == b)
+                .collect();
+            newest_first.reverse();
+            assert_eq!(chain, newest_first);
+        }
+        // Reference rehash into 8 buckets: old buckets in order, each chain from its head,
+        // pushed onto the head of the new bucket.
+        let mut want = vec![Vec::new(); 8];
+        for b in 0..4 {
+            for pos in db.chain(false, b) {
+                want[hash(db.entry(pos).key_id) as usize & 7].insert(0, pos);
+            }
+        }
+        db.rehash(Dict::Main, 8);
+        for (b, chain) in want.iter().enumerate() {
+            assert_eq!(&db.chain(false, b), chain);
+        }
+        db.check_invariants();
+    }
+
+    #[test]
+    fn sample_some_returns_whole_chains_in_order_within_maxsteps() {
+        let db = chained_db(1_536);
+        let mut rng = RngStream::new(3, 3);
+        let mut out = Vec::new();
+        for count in [1usize, 3, 5, 10, 16] {
+            for from_expires in [false, true] {
+                for _ in 0..2_000 {
+                    let walk = db.sample_some(count, from_expires, &mut rng, &mut out);
+                    assert!(out.len() <= count);
+                    assert!(walk.buckets_visited <= 10 * count as u64);
+                    assert_eq!(out.len() as u64, walk.entries_seen.min(count as u64));
+                    if walk.jumps == 0 {
+                        let distinct: BTreeSet<_> = out.iter().collect();
+                        assert_eq!(distinct.len(), out.len());
+                    }
+                    if walk.entries_seen as usize == out.len() {
+                        // No reservoir replacement: consecutive whole chains, each from its
+                        // head, in chain order.
+                        let mut k = 0;
+                        while k < out.len() {
+                            let chain = db.chain(from_expires, db.bucket_of(from_expires, out[k]));
+                            assert_eq!(&out[k..k + chain.len()], &chain[..]);
+                            k += chain.len();
+                        }
+                    } else {
+                        // The last chain overflowed: count entries, all from visited chains.
+                        assert_eq!(out.len(), count);
+                    }
+                }
+            }
+        }
+        // count is capped at the dict size.
+        let mut small = Db::new(false);
+        for id in 0..3 {
+            small.insert(key(id), 1, 0, None);
+        }
+        small.sample_some(5, false, &mut rng, &mut out);
+        assert_eq!(out.iter().collect::<BTreeSet<_>>().len(), 3);
+        assert_eq!(
+            small
+                .sample_some(5, true, &mut rng, &mut out)
+                .buckets_visited,
+            0
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn sample_some_gives_up_after_10_x_count_steps_in_a_sparse_table() {
+        // 2^16 buckets kept after deleting all but 20 keys (cron has not shrunk it yet).
+        let mut db = Db::new(false);
+        for id in 0..40_000 {
+            db.insert(key(id), 1, 0, None);
+        }
+        for id in 20..40_000 {
+            let pos = db.find(id).expect("present");
+            db.remove(pos);
+        }
+        assert_eq!(db.main_table_size(), 65_536);
+        let mut rng = RngStream::new(4, 4);
+        let mut out = Vec::new();
+        let (mut short, mut jumps) = (0, 0);
+        for _ in 0..1_000 {
+            let walk = db.sample_some(5, false, &mut rng, &mut out);
+            assert_eq!(
+                walk.buckets_visited, 50,
+                "never 5 keys within 50 steps here"
+            );
+            short += (out.len() < 5) as u32;
+            jumps += walk.jumps;
+        }
+        assert_eq!(short, 1_000);
+        assert!(
+            jumps >= 1_000 * 7,
+            "a jump after every 6 empty buckets: {jumps}"
+        );
+        db.resize_tables();
+        assert_eq!(db.main_table_size(), 32);
+        db.check_invariants();
+    }
+
+    #[test]
+    fn random_key_follows_the_bucket_then_chain_law() {
+        // P(key) = 1/(non-empty buckets) x 1/(its chain length). 1,536 keys in 1,024 buckets;
+        // 3M draws at a fixed seed. Chi-square with k-1 = 1,535 degrees of freedom: mean 1,535,
+        // sd 55; accept below 1,535 + 5 sd. The same draws against the uniform law must be
+        // rejected (the test has power).
+        let db = chained_db(1_536);
+        let nonempty = (0..1_024)
+            .filter(|&b| !db.chain(false, b).is_empty())
+            .count() as f64;
+        let mut counts = BTreeMap::new();
+        let mut rng = RngStream::new(9, 9);
+        let draws = 3_000_000u64;
+        for _ in 0..draws {
+            let pos = db.random_key(false, &mut rng).expect("non-empty");
+            *counts.entry(pos).or_insert(0u64) += 1;
+        }
+        let (mut chi2_law, mut chi2_uniform) = (0.0, 0.0);
+        for pos in db.positions(false) {
+            let chain_len = db.chain(false, db.bucket_of(false, pos)).len() as f64;
+            let observed = *counts.get(&pos).unwrap_or(&0) as f64;
+            let expected = draws as f64 / nonempty / chain_len;
+            chi2_law += (observed - expected).powi(2) / expected;
+            let uniform = draws as f64 / 1_536.0;
+            chi2_uniform += (observed - uniform).powi(2) / uniform;
+        }
+        assert!(chi2_law < 1_535.0 + 5.0 * 55.4, "chi2 {chi2_law}");
+        assert!(
+            chi2_uniform > 10.0 * 1_535.0,
+            "chi2 vs uniform {chi2_uniform}"
+        );
+        // The expires dict has its own buckets.
+        for _ in 0..1_000 {
+            let pos = db.random_key(true, &mut rng).expect("TTL keys");
+            assert!(db.entry(pos).has_ttl());
+        }
+        assert_eq!(Db::new(false).random_key(false, &mut rng), None);
+    }
+
+    #[test]
+    fn expires_walk_visits_buckets_from_the_cursor() {
+        let db = chained_db(1_536); // 768 TTL keys in 512 expires buckets
+                                    // A cursor past the table size is masked: bucket 508, 509, ... then wraps to 0.
+        let start = 512 * 7 + 508;
+        let mut cursor = start;
+        let mut out = Vec::new();
+        let walk = db.expires_walk(&mut cursor, 20, &mut out);
+        // Whole chains of consecutive buckets until 20 keys.
+        let mut want = Vec::new();
+        let mut b = start;
+        while want.len() < 20 {
+            want.extend(db.chain(true, (b & 511) as usize));
+            b += 1;
+        }
+        assert!(b & 511 < 508, "the walk wrapped");
+        assert_eq!(out, want);
+        assert_eq!(cursor, b);
+        assert_eq!(walk.buckets_checked, b - start);
+        let empty = (start..b)
+            .filter(|&c| db.chain(true, (c & 511) as usize).is_empty())
+            .count();
+        assert_eq!(walk.empty_buckets, empty as u64);
+        // At most 20 x num buckets: a sparse expires table stops early.
+        let mut sparse = Db::new(false);
+        for id in 0..2_000 {
+            let pos = sparse.insert(key(id), 1, 0, None);
+            sparse.set_expire(pos, 5, None);
+        }
+        for id in 1..2_000 {
+            let pos = sparse.find(id).expect("present");
+            sparse.remove(pos);
+        }
+        let mut cursor = 0;
+        let walk = sparse.expires_walk(&mut cursor, 1, &mut out);
+        assert!(walk.buckets_checked <= 20 && out.len() <= 1);
+    }
+
+    #[test]
+    fn long_keys_and_far_expire_times_round_trip() {
+        let mut db = Db::new(false);
+        let pos = db.insert(KeyRef { id: 5, len: 70_000 }, 10, 0, None);
+        assert_eq!(db.key_len(pos), 70_000);
+        db.set_expire(pos, u64::MAX, None);
+        assert_eq!(db.entry(pos).expire_at_ms(), EXPIRE_MASK);
+        let before = db.used_bytes();
+        db.overwrite(pos, 10, 1);
+        assert_eq!(db.used_bytes(), before);
+        db.remove(pos);
+        assert!(db.long_key_lens.is_empty());
+        db.check_invariants();
+    }
+
+    #[test]
+    fn model_memory_is_at_most_48_bytes_per_key() {
+        // The `cacheplan bench db-memory` setup: 1M keys, half with a TTL.
+        let mut db = Db::new(false);
+        for id in 0..1_000_000u64 {
+            let pos = db.insert(
+                KeyRef {
+                    id: id * 7919,
+                    len: 20,
+                },
+                100,
+                0,
+                None,
+            );
+            if id % 2 == 0 {
+                db.set_expire(pos, 1, None);
+            }
+        }
+        let per_key = db.model_bytes() as f64 / 1e6;
+        assert!(per_key <= 48.0, "{per_key} B/key");
     }
 
     #[test]

@@ -3,11 +3,10 @@
 //! scores, the strict-less offer rule and the right-to-left pick that skips ghosts.
 //!
 //! Owns only the choice of a victim; deleting it and counting memory is the shard's job.
-//!
-//! Simplification: Redis samples with dictGetSomeKeys, a walk over consecutive hash buckets;
-//! here `maxmemory-samples` keys are drawn uniformly (with replacement) from the candidate set.
-//! Bucket order is unrelated to recency or frequency, so both give the pool the same kind of
-//! candidates; the fidelity tests against real Redis runs check that this holds.
+//! Candidates come from the db's model of Redis's dicts: `Db::sample_some` (dictGetSomeKeys)
+//! for the pool policies, `Db::random_key` (dictGetRandomKey) for the random ones, so the
+//! bucket walk's biases (whole chains, runs of neighbouring buckets, fewer keys from a sparse
+//! table) are Redis's; the db's header names what remains simplified there.
 
 use super::db::Db;
 use crate::engine::RngStream;
@@ -185,6 +184,8 @@ struct PoolEntry {
 #[derive(Clone, Debug, Default)]
 pub struct EvictionPool {
     slots: [PoolEntry; EVPOOL_SIZE],
+    /// Scratch buffer for the positions one dictGetSomeKeys call returns.
+    samples: Vec<usize>,
 }
 
 impl EvictionPool {
@@ -267,7 +268,8 @@ pub fn choose_victim(
     ctx: &EvictionContext,
     rng: &mut RngStream,
 ) -> (Option<usize>, u32) {
-    let candidates = if ctx.policy.is_volatile() {
+    let from_expires = ctx.policy.is_volatile();
+    let candidates = if from_expires {
         db.expires_len()
     } else {
         db.len()
@@ -275,46 +277,42 @@ pub fn choose_victim(
     if ctx.policy == MaxmemoryPolicy::Noeviction || candidates == 0 {
         return (None, 0);
     }
-    let pos_of = |db: &Db, i: usize| {
-        if ctx.policy.is_volatile() {
-            db.ttl_key_pos(i)
-        } else {
-            i
-        }
-    };
     match ctx.policy {
         MaxmemoryPolicy::AllkeysRandom | MaxmemoryPolicy::VolatileRandom => {
-            let i = rng.below(candidates as u64) as usize;
-            (Some(pos_of(db, i)), 1)
+            (db.random_key(from_expires, rng), 1)
         }
         _ => {
             let mut sampled = 0;
-            loop {
-                for _ in 0..ctx.samples {
-                    let pos = pos_of(db, rng.below(candidates as u64) as usize);
+            let mut samples = std::mem::take(&mut pool.samples);
+            let found = loop {
+                // evict.c evictionPoolPopulate: one dictGetSomeKeys call, offered in order.
+                db.sample_some(ctx.samples as usize, from_expires, rng, &mut samples);
+                for &pos in &samples {
                     let e = db.entry(pos);
                     let score = match ctx.policy {
                         MaxmemoryPolicy::AllkeysLfu | MaxmemoryPolicy::VolatileLfu => {
                             255 - lfu_decayed_counter(e.lru, ctx.unix_ms, ctx.lfu_decay_time) as u64
                         }
-                        MaxmemoryPolicy::VolatileTtl => u64::MAX - e.expire_at_ms,
+                        MaxmemoryPolicy::VolatileTtl => u64::MAX - e.expire_at_ms(),
                         _ => estimate_idle_ms(ctx.lru_clock, e.lru),
                     };
                     pool.offer(e.key_id, score);
-                    sampled += 1;
                 }
+                sampled += samples.len() as u32;
                 let found = pool.pick(|id| {
                     let pos = db.find(id)?;
-                    if ctx.policy.is_volatile() && db.entry(pos).expire_at_ms == 0 {
+                    if from_expires && !db.entry(pos).has_ttl() {
                         None
                     } else {
                         Some(pos)
                     }
                 });
                 if found.is_some() {
-                    return (found, sampled);
+                    break found;
                 }
-            }
+            };
+            pool.samples = samples;
+            (found, sampled)
         }
     }
 }

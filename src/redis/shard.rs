@@ -18,6 +18,9 @@ pub struct CpuCosts {
     pub expire_delete_ns: u64,
     /// Checking one sampled TTL key that has not expired (a dict walk step and a compare).
     pub expire_check_ns: u64,
+    /// Visiting one empty expires-dict bucket in the active cycle's walk (one load and a
+    /// compare; an estimate, like `expire_check_ns`).
+    pub expire_empty_bucket_ns: u64,
     /// Deleting one evicted key (like an expired-key deletion).
     pub evict_delete_ns: u64,
     /// Sampling one candidate into the eviction pool.
@@ -29,6 +32,7 @@ impl Default for CpuCosts {
         CpuCosts {
             expire_delete_ns: 2_030,
             expire_check_ns: 100,
+            expire_empty_bucket_ns: 5,
             evict_delete_ns: 1_500,
             evict_sample_ns: 60,
         }
@@ -229,7 +233,10 @@ pub struct Executed {
 
 #[derive(Clone, Debug, Default)]
 struct ExpireState {
-    cursor: usize,
+    /// db->expires_cursor: the next expires-dict bucket index to visit (masked at use).
+    cursor: u64,
+    /// Scratch buffer for one loop's sampled positions.
+    sampled: Vec<usize>,
     stale_perc: f64,
     timelimit_exit: bool,
     last_fast_start_ns: u64,
@@ -314,8 +321,9 @@ impl Shard {
     /// Resident keys whose TTL has passed at `now` (a linear scan: for metrics and tests).
     pub fn expired_resident(&self, now: SimTime) -> u64 {
         let now_ms = self.unix_ms(now);
-        (0..self.db.expires_len())
-            .filter(|&i| self.db.entry(self.db.ttl_key_pos(i)).expire_at_ms < now_ms)
+        self.db
+            .positions(true)
+            .filter(|&pos| self.db.entry(pos).expire_at_ms() < now_ms)
             .count() as u64
     }
 
@@ -441,16 +449,15 @@ impl Shard {
     /// per key would (delete-on-event invalidation). Returns the keys deleted and the deletion
     /// CPU in ns (the DEL commands' own service time is the caller's to charge).
     pub fn delete_tag(&mut self, tag: usize) -> (u64, u64) {
-        let mut deleted = 0u64;
-        let mut pos = 0;
-        while pos < self.db.len() {
-            if key_tag(self.db.entry(pos).key_id) == tag {
-                self.db.remove(pos); // the last entry moves into `pos`
-                deleted += 1;
-            } else {
-                pos += 1;
-            }
+        let doomed: Vec<usize> = self
+            .db
+            .positions(false)
+            .filter(|&pos| key_tag(self.db.entry(pos).key_id) == tag)
+            .collect();
+        for &pos in &doomed {
+            self.db.remove(pos); // positions of the other keys do not move
         }
+        let deleted = doomed.len() as u64;
         self.stats.total_commands_processed += deleted;
         (deleted, deleted * self.cfg.cpu.evict_delete_ns)
     }
@@ -482,7 +489,7 @@ impl Shard {
     fn lookup(&mut self, key: KeyRef, now_ms: u64, _read: bool) -> Option<usize> {
         let pos = self.db.find(key.id)?;
         let e = self.db.entry(pos);
-        if e.expire_at_ms != 0 && now_ms > e.expire_at_ms {
+        if e.has_ttl() && now_ms > e.expire_at_ms() {
             self.tags.expired[key_tag(e.key_id)] += 1;
             self.db.remove(pos);
             self.stats.expired_keys += 1;
@@ -533,7 +540,7 @@ impl Shard {
             let gone = self.db.remove(pos);
             let tag = key_tag(gone.key_id);
             self.tags.evicted[tag] += 1;
-            if gone.expire_at_ms != 0 && gone.expire_at_ms >= ctx.unix_ms {
+            if gone.has_ttl() && gone.expire_at_ms() >= ctx.unix_ms {
                 self.tags.evicted_before_ttl[tag] += 1;
             }
             freed += before - self.used_memory();
@@ -587,23 +594,24 @@ impl Shard {
                 break;
             }
             let n = num.min(keys_per_loop);
-            let (mut sampled, mut expired) = (0u64, 0u64);
-            while sampled < n && self.db.expires_len() > 0 {
-                if self.expire.cursor >= self.db.expires_len() {
-                    self.expire.cursor = 0;
-                }
-                let pos = self.db.ttl_key_pos(self.expire.cursor);
-                sampled += 1;
-                if now_ms > self.db.entry(pos).expire_at_ms {
+            // 7.0: whole chains of consecutive buckets from the persistent cursor, until n
+            // keys or 20 x n buckets.
+            let mut batch = std::mem::take(&mut self.expire.sampled);
+            let walk = self.db.expires_walk(&mut self.expire.cursor, n, &mut batch);
+            cpu_ns += walk.empty_buckets * self.cfg.cpu.expire_empty_bucket_ns;
+            let sampled = batch.len() as u64;
+            let mut expired = 0u64;
+            for &pos in &batch {
+                if now_ms > self.db.entry(pos).expire_at_ms() {
                     let gone = self.db.remove(pos);
-                    self.tags.expired[key_tag(gone.key_id)] += 1; // the last TTL key moved into the cursor's place
+                    self.tags.expired[key_tag(gone.key_id)] += 1;
                     expired += 1;
                     cpu_ns += self.cfg.cpu.expire_delete_ns;
                 } else {
-                    self.expire.cursor += 1;
                     cpu_ns += self.cfg.cpu.expire_check_ns;
                 }
             }
+            self.expire.sampled = batch;
             total_sampled += sampled;
             total_expired += expired;
             if iteration % 16 == 0 && cpu_ns > timelimit_ns {
