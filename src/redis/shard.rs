@@ -563,6 +563,9 @@ impl Shard {
         let slow_time_perc = 25 + 2 * effort;
         let acceptable_stale = 10 - effort.min(9);
         if fast {
+            // expire.c keeps stat_expired_stale_perc as a fraction (0..1) but compares it with
+            // the acceptable stale percentage (10): in 7.0 the test is always true, so a fast
+            // cycle runs only after a cycle that hit its time limit. Reproduced as is.
             if !self.expire.timelimit_exit && self.expire.stale_perc < acceptable_stale as f64 {
                 return 0;
             }
@@ -627,7 +630,7 @@ impl Shard {
         self.stats.expired_keys_active += total_expired;
         self.stats.expire_cycle_cpu_ns += cpu_ns;
         let current = if total_sampled > 0 {
-            total_expired as f64 * 100.0 / total_sampled as f64
+            total_expired as f64 / total_sampled as f64
         } else {
             0.0
         };
