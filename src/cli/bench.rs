@@ -36,14 +36,14 @@ const ALL: [&str; 7] = [
     "sweep",
 ];
 
-/// The sweep benchmark's base: the default scenario shortened to 90 s simulated (30 s warm-up)
+/// The sweep benchmark's base: the default scenario shortened to 45 s simulated (15 s warm-up)
 /// without its timeline events and bursts, which fall after the new end.
 fn short_default_scenario() -> String {
     let mut doc: toml_edit::DocumentMut = crate::scenario::DEFAULT_SCENARIO_TOML
         .parse()
         .expect("the embedded scenario is TOML");
-    doc["simulation"]["duration_ms"] = toml_edit::value("90s");
-    doc["simulation"]["warmup_ms"] = toml_edit::value("30s");
+    doc["simulation"]["duration_ms"] = toml_edit::value("45s");
+    doc["simulation"]["warmup_ms"] = toml_edit::value("15s");
     doc.remove("events");
     if let Some(arr) = doc["keyspaces"].as_array_of_tables_mut() {
         for t in arr.iter_mut() {
@@ -265,7 +265,7 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                 let base = short_default_scenario();
                 let sw = crate::sweep::prepare(
                     &base,
-                    "<default scenario, 90 s>",
+                    "<default scenario, 45 s>",
                     SWEEP_BENCH_GRID,
                     "<bench grid>",
                 )
@@ -277,7 +277,7 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                 println!(
                     "{:<14} {:<58} {:>13.1} s",
                     "sweep",
-                    format!("64 cells x 2 plans, default scenario at 90 s, 1 thread"),
+                    format!("64 cells x 2 plans, default scenario at 45 s, 1 thread"),
                     one
                 );
                 println!(
