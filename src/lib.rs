@@ -46,6 +46,7 @@
 //! - `replay`: trace replay through exact policies and the Redis model.
 //! - `metrics`: counters, HdrHistograms and time windows of one plan.
 //! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch.
+//! - `sweep`: parameter grids (resumable cells, sharding, merge) and the capacity search.
 //! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
 
 // `!(x > 0.0)` is the NaN-rejecting form of a range check, used on purpose in validation.
@@ -61,4 +62,5 @@ pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod workload;

@@ -15,7 +15,7 @@ use std::time::Instant;
 /// Arguments of `bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario
+    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario, sweep
     /// (all when none given).
     pub names: Vec<String>,
     /// Requests of the generated replay trace.
@@ -26,14 +26,57 @@ pub struct BenchArgs {
     pub dir: PathBuf,
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "queue",
     "slots",
     "db-memory",
     "replay-lru",
     "replay-redis",
     "scenario",
+    "sweep",
 ];
+
+/// The sweep benchmark's base: the default scenario shortened to 45 s simulated (15 s warm-up)
+/// without its timeline events and bursts, which fall after the new end.
+fn short_default_scenario() -> String {
+    let mut doc: toml_edit::DocumentMut = crate::scenario::DEFAULT_SCENARIO_TOML
+        .parse()
+        .expect("the embedded scenario is TOML");
+    doc["simulation"]["duration_ms"] = toml_edit::value("45s");
+    doc["simulation"]["warmup_ms"] = toml_edit::value("15s");
+    doc.remove("events");
+    if let Some(arr) = doc["keyspaces"].as_array_of_tables_mut() {
+        for t in arr.iter_mut() {
+            t.remove("bursts");
+        }
+    }
+    doc.to_string()
+}
+
+/// 4 price-preview TTLs x 2 jitters x 8 seeds = 64 cells.
+const SWEEP_BENCH_GRID: &str = r#"seeds = [1, 2, 3, 4, 5, 6, 7, 8]
+[grid]
+"keyspaces.price-preview.ttl_ms" = ["30s", "1m", "2m", "5m"]
+"keyspaces.price-preview.ttl_jitter" = [{ kind = "none" }, { kind = "uniform-pct", pct = 20 }]
+"#;
+
+/// Runs the 64-cell sweep into `dir` (emptied first) on `threads` rayon threads; wall seconds.
+fn sweep_seconds(sw: &crate::sweep::Sweep, dir: &Path, threads: usize) -> Result<f64, CliError> {
+    let _ = std::fs::remove_dir_all(dir);
+    crate::sweep::folder::prepare(dir, &sw.manifest, true)
+        .map_err(|e| CliError::other(e.to_string()))?;
+    let started = Instant::now();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::other(e.to_string()))?
+        .install(|| {
+            crate::sweep::run_cells(sw, dir, crate::sweep::shard::Shard::WHOLE, None, &|| {})?;
+            crate::sweep::folder::write_outputs(dir, &sw.grid, &crate::sweep::cell_hashes(sw))
+        })
+        .map_err(|e| CliError::other(e.to_string()))?;
+    Ok(started.elapsed().as_secs_f64())
+}
 
 fn single_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
@@ -216,6 +259,35 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                         events as f64 / s / 1e6
                     ),
                     reqs as f64 / s / 1e6
+                );
+            }
+            "sweep" => {
+                let base = short_default_scenario();
+                let sw = crate::sweep::prepare(
+                    &base,
+                    "<default scenario, 45 s>",
+                    SWEEP_BENCH_GRID,
+                    "<bench grid>",
+                )
+                .map_err(|e| CliError::other(e.to_string()))?;
+                let one = sweep_seconds(&sw, &a.dir.join("sweep-1-thread"), 1)?;
+                let two = sweep_seconds(&sw, &a.dir.join("sweep-2-threads"), 2)?;
+                let same = std::fs::read(a.dir.join("sweep-1-thread/sweep.csv")).ok()
+                    == std::fs::read(a.dir.join("sweep-2-threads/sweep.csv")).ok();
+                println!(
+                    "{:<14} {:<58} {:>13.1} s",
+                    "sweep",
+                    format!("64 cells x 2 plans, default scenario at 45 s, 1 thread"),
+                    one
+                );
+                println!(
+                    "{:<14} {:<58} {:>13.1} s",
+                    "sweep",
+                    format!(
+                        "same on 2 threads: speed-up {:.2}x (same bytes: {same})",
+                        one / two
+                    ),
+                    two
                 );
             }
             _ => unreachable!("checked above"),

@@ -4,8 +4,11 @@
 
 mod bench;
 mod keyslot;
+mod merge;
 mod replay;
 mod run;
+mod size;
+mod sweep;
 mod trace;
 mod validate;
 
@@ -128,6 +131,22 @@ pub enum Cmd {
     /// Example: cargo run --release -- bench queue lru
     #[command(verbatim_doc_comment)]
     Bench(bench::BenchArgs),
+    /// Run a parameter grid over a scenario (every plan per cell, cells in parallel, resumable).
+    ///
+    /// Example: cacheplan sweep workloads/cpq.toml --grid ttl-grid.toml --out output/ttl-sweep
+    /// Example: cacheplan sweep workloads/cpq.toml --grid ttl-grid.toml --out output/ttl-sweep --shard-index 0 --shard-count 4
+    #[command(verbatim_doc_comment)]
+    Sweep(sweep::SweepArgs),
+    /// Find the cheapest cluster shapes (shards x maxmemory) per plan that meet the scenario's SLOs.
+    ///
+    /// Example: cacheplan size workloads/cpq.toml --seeds 2 --duration 6m --out output/cpq-size
+    #[command(verbatim_doc_comment)]
+    Size(size::SizeArgs),
+    /// Merge the part folders of a sharded sweep into the files of a one-machine sweep.
+    ///
+    /// Example: cacheplan merge output/ttl-sweep/part-*-of-4 --out output/ttl-sweep/merged
+    #[command(verbatim_doc_comment)]
+    Merge(merge::MergeArgs),
 }
 
 /// Runs the parsed command line.
@@ -146,5 +165,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Some(Cmd::Trace(a)) => trace::execute(a),
         Some(Cmd::Validate(a)) => validate::execute(a),
         Some(Cmd::Bench(a)) => bench::execute(a),
+        Some(Cmd::Sweep(a)) => sweep::execute(a),
+        Some(Cmd::Size(a)) => size::execute(a),
+        Some(Cmd::Merge(a)) => merge::execute(a),
     }
 }

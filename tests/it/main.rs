@@ -12,7 +12,9 @@ mod fidelity_memory;
 mod fidelity_support;
 mod replay_exact;
 mod schema;
+mod size;
 mod strategies;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

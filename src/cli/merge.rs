@@ -1,0 +1,36 @@
+//! `cacheplan merge PARTS... --out DIR`: combine the part folders of a sharded sweep into the
+//! files a one-machine sweep writes.
+
+use super::sweep::from_sweep;
+use super::CliError;
+use std::path::PathBuf;
+
+/// Arguments of `merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Part folders written by `cacheplan sweep --shard-index I --shard-count N`.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Folder for the merged sweep.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite a folder holding something else.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn execute(a: MergeArgs) -> Result<(), CliError> {
+    let (cells, written) = crate::sweep::merge(&a.parts, &a.out, a.force).map_err(from_sweep)?;
+    if !a.quiet {
+        eprintln!(
+            "merged {cells} cells from {} part(s) into {} ({})",
+            a.parts.len(),
+            a.out.display(),
+            written.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! `cacheplan size [SCENARIO]`: the cheapest cluster shapes per plan that meet the scenario's
+//! SLOs on every seed (search in `sweep::size`), printed as a table and written as `size.csv`,
+//! `size_margins.csv`, `size_evaluations.csv` and one frontier chart per plan x cluster.
+
+use super::sweep::from_sweep;
+use super::CliError;
+use crate::report::charts::{self, PassFailScatter, ScatterPoint, Size};
+use crate::report::files::RunFolder;
+use crate::scenario::{self, Scenario};
+use crate::sweep::size::{self, PlanSize, SizeConfig};
+use crate::sweep::tables::{plain_table, EvaluationRow, MarginRow, SizeRow};
+use crate::sweep::{apply, slo};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Arguments of `size`.
+#[derive(clap::Args, Debug)]
+pub struct SizeArgs {
+    /// Scenario file (TOML) with an [slo] table; the embedded default CPQ scenario when absent.
+    pub scenario: Option<PathBuf>,
+    /// Seeds per shape (the scenario's seed and the next ones); a shape passes only on all.
+    #[arg(long, default_value_t = 2)]
+    pub seeds: u64,
+    /// Simulated time per run instead of the scenario's `duration_ms` (e.g. "6m"), to make the
+    /// search cheaper; events after it are not simulated.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Largest shard count tried per cluster (default: max(2 x the scenario's, 4)).
+    #[arg(long)]
+    pub max_shards: Option<u32>,
+    /// Output folder (default: output/<scenario-name>/size-<UTC time>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors (the table included).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn execute(a: SizeArgs) -> Result<(), CliError> {
+    let (text, source) = match &a.scenario {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| {
+                CliError::input(format!("cannot read the scenario {}: {e}", p.display()))
+            })?,
+            p.display().to_string(),
+        ),
+        None => (
+            scenario::DEFAULT_SCENARIO_TOML.to_string(),
+            scenario::DEFAULT_SCENARIO_NAME.to_string(),
+        ),
+    };
+    let base = scenario::parse(&text, &source).map_err(|e| CliError::input(e.to_string()))?;
+    if !slo::has_objectives(&base) {
+        return Err(CliError::input(format!(
+            "{source}: the scenario has no SLOs, so there is nothing to size for\n  hint: add an \
+             [slo] table (hit_ratio_min, latency_p99_ms_max, origin_peak_per_s_max, \
+             critical_evictions_max, shard_utilization_max; see workloads/README.md)"
+        )));
+    }
+    if a.seeds == 0 || a.seeds > 100 {
+        return Err(CliError::input("--seeds must be from 1 to 100"));
+    }
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    if let Some(d) = &a.duration {
+        apply::apply(
+            &mut doc,
+            "simulation.duration_ms",
+            &toml_edit::Value::from(d.as_str()),
+        )
+        .map_err(CliError::input)?;
+    }
+    let scn: Scenario = scenario::parse(&doc.to_string(), &source)
+        .map_err(|e| CliError::input(format!("with --duration {:?}: {e}", a.duration)))?;
+    let first = scn.seed.unwrap_or(1);
+    let cfg = SizeConfig {
+        seeds: (0..a.seeds).map(|i| first.wrapping_add(i)).collect(),
+        max_shards: a.max_shards,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| CliError::other(e.to_string()))?;
+    let dir = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&scn.name)
+            .join(format!("size-{}", super::run::utc_stamp(now.as_secs())))
+    });
+    let mut folder =
+        RunFolder::create(&dir, a.force).map_err(|e| CliError::input(e.to_string()))?;
+    if !a.quiet {
+        eprintln!(
+            "sizing {} plan(s) of \"{}\" ({} simulated per run, seeds {:?})",
+            scn.plans.len(),
+            scn.name,
+            scn.duration,
+            cfg.seeds
+        );
+    }
+    let started = Instant::now();
+    let quiet = a.quiet;
+    let sizes = size::search(&doc, &source, &scn, &cfg, &|r| {
+        if !quiet {
+            eprintln!(
+                "  {} / {}: {} shapes run",
+                scn.plans[r.plan].name,
+                scn.clusters[r.cluster].name,
+                r.evaluations.len()
+            );
+        }
+    })
+    .map_err(from_sweep)?;
+    let io = |e: std::io::Error| CliError::other(format!("cannot write {}: {e}", dir.display()));
+    folder
+        .write("size.csv", &size_csv(&scn, &sizes, cfg.seeds.len()))
+        .map_err(io)?;
+    folder
+        .write("size_margins.csv", &margins_csv(&scn, &sizes))
+        .map_err(io)?;
+    folder
+        .write("size_evaluations.csv", &evaluations_csv(&scn, &sizes))
+        .map_err(io)?;
+    std::fs::create_dir_all(dir.join("charts")).map_err(io)?;
+    for p in &sizes {
+        for c in &p.clusters {
+            let chosen = c.chosen;
+            let points: Vec<ScatterPoint> = c
+                .evaluations
+                .iter()
+                .map(|e| ScatterPoint {
+                    x: e.shape.shards as f64,
+                    y: e.shape.maxmemory_bytes as f64 / (1u64 << 30) as f64,
+                    pass: e.pass,
+                })
+                .collect();
+            let spec = PassFailScatter {
+                title: format!(
+                    "Capacity frontier: plan {}, cluster {} ({} seeds)",
+                    scn.plans[p.plan].name,
+                    scn.clusters[c.cluster].name,
+                    cfg.seeds.len()
+                ),
+                x_label: "shards".into(),
+                y_label: "maxmemory per shard (GB)".into(),
+                chosen: chosen
+                    .and_then(|s| c.evaluations.iter().position(|e| e.shape == s && e.pass)),
+                points,
+                frontier: true,
+                integer_x: true,
+                size: Size::default(),
+            };
+            let r = charts::scatter_pass_fail(&spec)
+                .map_err(|e| CliError::other(format!("frontier chart: {e}")))?;
+            let stem = format!(
+                "charts/frontier_{}_{}",
+                slug(&scn.plans[p.plan].name),
+                slug(&scn.clusters[c.cluster].name)
+            );
+            folder.write(&format!("{stem}.png"), &r.png).map_err(io)?;
+            folder
+                .write(&format!("{stem}.svg"), r.svg.as_bytes())
+                .map_err(io)?;
+        }
+    }
+    if !a.quiet {
+        print_table(&scn, &sizes);
+        let runs: usize = sizes
+            .iter()
+            .map(|p| {
+                p.clusters
+                    .iter()
+                    .map(|c| c.evaluations.len())
+                    .sum::<usize>()
+                    + 1
+            })
+            .sum();
+        eprintln!(
+            "{runs} shapes x {} seeds run in {:.1} s; wrote {}",
+            cfg.seeds.len(),
+            started.elapsed().as_secs_f64(),
+            folder.dir().display()
+        );
+    }
+    Ok(())
+}
+
+fn status(c: &size::ClusterSize) -> &'static str {
+    if c.chosen.is_some() {
+        "found"
+    } else {
+        "none within bounds"
+    }
+}
+
+fn size_csv(scn: &Scenario, sizes: &[PlanSize], seeds: usize) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for p in sizes {
+        for c in &p.clusters {
+            rows.push(SizeRow {
+                plan: &scn.plans[p.plan].name,
+                cluster: &scn.clusters[c.cluster].name,
+                status: status(c),
+                shards: c.chosen.map(|s| s.shards),
+                maxmemory_bytes: c.chosen.map(|s| s.maxmemory_bytes),
+                cost: c.chosen.map(|s| size::cost(scn, c.cluster, s)),
+                base_shards: c.base.shards,
+                base_maxmemory_bytes: c.base.maxmemory_bytes,
+                base_cost: size::cost(scn, c.cluster, c.base),
+                evaluations: c.evaluations.len(),
+                seeds,
+            });
+        }
+    }
+    plain_table(&rows)
+}
+
+fn margins_csv(scn: &Scenario, sizes: &[PlanSize]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for p in sizes {
+        for (m, attainable) in &p.margins {
+            let Some(v) = m.measured else { continue };
+            rows.push(MarginRow {
+                plan: &scn.plans[p.plan].name,
+                metric: m.metric,
+                subject: &m.subject,
+                target: m.target,
+                measured_worst: v,
+                margin: m.margin(),
+                pass: m.pass(),
+                attainable: *attainable,
+            });
+        }
+    }
+    plain_table(&rows)
+}
+
+fn evaluations_csv(scn: &Scenario, sizes: &[PlanSize]) -> Vec<u8> {
+    let failed: Vec<Vec<String>> = sizes
+        .iter()
+        .flat_map(|p| &p.clusters)
+        .flat_map(|c| c.evaluations.iter().map(|e| e.failed.clone()))
+        .collect();
+    let joined: Vec<String> = failed.iter().map(|f| f.join("; ")).collect();
+    let mut rows = Vec::new();
+    let mut i = 0;
+    for p in sizes {
+        for c in &p.clusters {
+            for e in &c.evaluations {
+                rows.push(EvaluationRow {
+                    plan: &scn.plans[p.plan].name,
+                    cluster: &scn.clusters[c.cluster].name,
+                    shards: e.shape.shards,
+                    maxmemory_bytes: e.shape.maxmemory_bytes,
+                    cost: e.cost,
+                    pass: e.pass,
+                    failed: &joined[i],
+                });
+                i += 1;
+            }
+        }
+    }
+    plain_table(&rows)
+}
+
+fn print_table(scn: &Scenario, sizes: &[PlanSize]) {
+    println!(
+        "{:<20} {:<10} {:>6} {:>12} {:>9}   {:<24} {:>5}  status",
+        "plan", "cluster", "shards", "MB/shard", "cost", "scenario's shape", "runs"
+    );
+    for p in sizes {
+        for c in &p.clusters {
+            let (shards, memory, cost) = match c.chosen {
+                Some(s) => (
+                    s.shards.to_string(),
+                    format!("{:.0}", mb(s.maxmemory_bytes)),
+                    format!("{:.2}", size::cost(scn, c.cluster, s)),
+                ),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            println!(
+                "{:<20} {:<10} {:>6} {:>12} {:>9}   {:<24} {:>5}  {}",
+                scn.plans[p.plan].name,
+                scn.clusters[c.cluster].name,
+                shards,
+                memory,
+                cost,
+                format!(
+                    "{} x {:.0} MB, cost {:.2}",
+                    c.base.shards,
+                    mb(c.base.maxmemory_bytes),
+                    size::cost(scn, c.cluster, c.base)
+                ),
+                c.evaluations.len(),
+                status(c)
+            );
+            for u in &c.unattainable {
+                println!("{:<20}   unattainable by any shape within bounds: {u}", "");
+            }
+        }
+    }
+    println!();
+    println!(
+        "{:<20} {:<32} {:<22} {:>10} {:>12} {:>10}  ",
+        "plan", "objective", "subject", "target", "worst seed", "margin"
+    );
+    for p in sizes {
+        for (m, attainable) in &p.margins {
+            let Some(v) = m.measured else { continue };
+            println!(
+                "{:<20} {:<32} {:<22} {:>10} {:>12.3} {:>10.3}  {}{}",
+                scn.plans[p.plan].name,
+                m.metric,
+                m.subject,
+                m.target,
+                v,
+                m.margin(),
+                if m.pass() { "pass" } else { "FAIL" },
+                if *attainable { "" } else { " (unattainable)" }
+            );
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `cacheplan sweep SCENARIO --grid GRID`: run every cell of a parameter grid (all plans per
+//! cell, cells in parallel), resuming from the cell files already in the folder, and write the
+//! sweep's tables and charts; with a shard (flags, Slurm or Kubernetes) only that shard's cells
+//! are run into a part folder for `cacheplan merge`.
+
+use super::CliError;
+use crate::sweep::{self, folder, shard, SweepError};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Test hook: run at most this many cells, then stop as if interrupted (exit code 1).
+pub const STOP_AFTER_ENV: &str = "CACHEPLAN_SWEEP_STOP_AFTER";
+
+/// Arguments of `sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// Base scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Grid file (TOML; format in workloads/README.md, "Sweeps").
+    #[arg(long)]
+    pub grid: PathBuf,
+    /// Output folder (default: output/<scenario-name>/sweep-<sweep hash>/); a shard writes
+    /// into its part folder <out>/part-<index>-of-<count>/.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Start over: discard cell files already in the folder (or overwrite another's folder).
+    #[arg(long)]
+    pub force: bool,
+    /// This process's shard, 0-based (with --shard-count); default from Slurm or Kubernetes.
+    #[arg(long)]
+    pub shard_index: Option<usize>,
+    /// Number of shards the cells are split into (cell i goes to shard i mod N).
+    #[arg(long)]
+    pub shard_count: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub(crate) fn from_sweep(e: SweepError) -> CliError {
+    match e {
+        SweepError::Input(m) => CliError::input(m),
+        SweepError::Io(m) => CliError::other(m),
+    }
+}
+
+fn read(path: &PathBuf, what: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+/// Draws `[####....] done/total cells, elapsed, ETA` on stderr until `stop`.
+fn progress_bar(done: &AtomicUsize, total: usize, stop: &AtomicBool, started: Instant) {
+    use std::io::Write;
+    let mut drawn = false;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed < 1.0 {
+            continue;
+        }
+        let n = done.load(Ordering::Relaxed);
+        let f = n as f64 / total.max(1) as f64;
+        let eta = if n > 0 {
+            format!("{:.0}s", elapsed * (1.0 - f) / f)
+        } else {
+            "?".into()
+        };
+        let width = 30;
+        let filled = (f * width as f64).round() as usize;
+        let _ = write!(
+            std::io::stderr().lock(),
+            "\r[{}{}] {n}/{total} cells, {elapsed:.0}s elapsed, ETA {eta}   ",
+            "#".repeat(filled),
+            ".".repeat(width - filled)
+        );
+        drawn = true;
+    }
+    if drawn {
+        let _ = write!(std::io::stderr(), "\r{:80}\r", "");
+    }
+}
+
+pub fn execute(a: SweepArgs) -> Result<(), CliError> {
+    let scenario_text = read(&a.scenario, "scenario")?;
+    let grid_text = read(&a.grid, "grid")?;
+    let (shard, source) = shard::resolve(a.shard_index, a.shard_count, &|k| std::env::var(k).ok())
+        .map_err(from_sweep)?;
+    let sw = sweep::prepare(
+        &scenario_text,
+        &a.scenario.display().to_string(),
+        &grid_text,
+        &a.grid.display().to_string(),
+    )
+    .map_err(from_sweep)?;
+    let stop_after = match std::env::var(STOP_AFTER_ENV) {
+        Ok(v) => Some(
+            v.parse::<usize>()
+                .map_err(|_| CliError::input(format!("{STOP_AFTER_ENV}={v:?} is not a count")))?,
+        ),
+        Err(_) => None,
+    };
+    let root = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&sw.manifest.scenario_name)
+            .join(format!("sweep-{}", sw.manifest.sweep_hash))
+    });
+    let dir = if shard.count > 1 {
+        root.join(format!("part-{}-of-{}", shard.index, shard.count))
+    } else {
+        root.clone()
+    };
+    folder::prepare(&dir, &sw.manifest, a.force).map_err(from_sweep)?;
+    let owned = sw.cells.iter().filter(|c| shard.owns(c.spec.index)).count();
+    if shard.count > 1 {
+        folder::write_part(
+            &dir,
+            &folder::PartInfo {
+                sweep_hash: sw.manifest.sweep_hash.clone(),
+                shard_index: shard.index,
+                shard_count: shard.count,
+                cells: owned,
+            },
+        )
+        .map_err(from_sweep)?;
+    }
+    if !a.quiet {
+        let via = match source {
+            shard::ShardSource::None => String::new(),
+            shard::ShardSource::Flags => " (from --shard-index/--shard-count)".into(),
+            shard::ShardSource::Slurm => " (from the Slurm job array)".into(),
+            shard::ShardSource::Kubernetes => " (from the Kubernetes Indexed Job)".into(),
+        };
+        eprintln!(
+            "sweep {} of \"{}\": {} cells ({} points x {} seeds), {} plan(s) each; shard {} of {}{via}: {owned} cells",
+            sw.manifest.sweep_hash,
+            sw.manifest.scenario_name,
+            sw.cells.len(),
+            sw.grid.n_points(),
+            sw.grid.seeds.len(),
+            sw.cells[0].scenario.plans.len(),
+            shard.index,
+            shard.count
+        );
+    }
+    let started = Instant::now();
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let todo_estimate = owned;
+    let draw = !a.quiet && std::io::stderr().is_terminal();
+    let counts = std::thread::scope(|s| {
+        if draw {
+            s.spawn(|| progress_bar(&done, todo_estimate, &stop, started));
+        }
+        let r = sweep::run_cells(&sw, &dir, shard, stop_after, &|| {
+            done.fetch_add(1, Ordering::Relaxed);
+        });
+        stop.store(true, Ordering::Relaxed);
+        r
+    })
+    .map_err(from_sweep)?;
+    if !a.quiet {
+        eprintln!(
+            "{} of {} cells already done, ran {} in {:.1} s",
+            counts.already_done,
+            counts.owned,
+            counts.ran,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if counts.stopped {
+        return Err(CliError::other(format!(
+            "stopped after {} cell(s) as {STOP_AFTER_ENV} asked; rerun the same command to finish",
+            counts.ran
+        )));
+    }
+    if shard.count > 1 {
+        if !a.quiet {
+            eprintln!(
+                "wrote part {}; when every shard is done: cacheplan merge {}/part-*-of-{} --out {}",
+                dir.display(),
+                root.display(),
+                shard.count,
+                root.join("merged").display()
+            );
+        }
+        return Ok(());
+    }
+    let written =
+        folder::write_outputs(&dir, &sw.grid, &sweep::cell_hashes(&sw)).map_err(from_sweep)?;
+    if !a.quiet {
+        eprintln!("wrote {} ({})", dir.display(), written.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! `cacheplan size`: the chosen shape meets every SLO on every seed while the next smaller
+//! memory the search tried fails, both checked independently with `sim::run_all_plans` and
+//! `report::verdict`; a scenario without SLOs exits 2 with a hint.
+
+use crate::{arg, check_exit, TempDir, TINY_SCENARIO};
+use cacheplan::report::verdict::{checks, Outcome};
+
+/// One keyspace on one cluster whose hit ratio depends on its memory.
+const SMALL: &str = r#"version = 1
+name = "small"
+
+[simulation]
+seed = 3
+duration_ms = "12s"
+warmup_ms = "4s"
+window_ms = "4s"
+
+[[tenants]]
+name = "t1"
+
+[[origins]]
+name = "db"
+concurrency = 64
+service_time_ms = { dist = "fixed", value = 2 }
+
+[[clusters]]
+name = "main"
+shards = 2
+maxmemory_bytes = "4mb"
+maxmemory_policy = "allkeys-lru"
+cost_per_shard = 10
+cost_per_gb = 100
+
+[[keyspaces]]
+name = "catalog"
+key_template = "catalog:{tenant}:item:{id}"
+operation = "read-through"
+rate_per_s = 2000
+keys_per_tenant = 20000
+popularity = { dist = "zipf", alpha = 0.9 }
+value_size_bytes = { dist = "fixed", value = 400 }
+ttl_ms = "60s"
+origin = "db"
+
+[[plans]]
+name = "only"
+placement = { catalog = "main" }
+
+[slo]
+hit_ratio_min = { catalog = 0.7 }
+"#;
+
+/// Whether every SLO check passes on seeds 3 and 4 with `shards` x `bytes`.
+fn passes(shards: u32, bytes: u64) -> bool {
+    let text = SMALL
+        .replace("shards = 2", &format!("shards = {shards}"))
+        .replace(
+            "maxmemory_bytes = \"4mb\"",
+            &format!("maxmemory_bytes = {bytes}"),
+        );
+    let scn = cacheplan::scenario::parse(&text, "small.toml").expect("valid");
+    [3u64, 4].iter().all(|&seed| {
+        let results = cacheplan::sim::run_all_plans(&scn, seed);
+        checks(&scn, &results)
+            .iter()
+            .all(|c| c.cells.iter().all(|cell| cell.outcome == Outcome::Pass))
+    })
+}
+
+#[test]
+fn the_chosen_shape_passes_and_the_next_smaller_fails() {
+    let dir = TempDir::new("size");
+    let scenario = dir.write("small.toml", SMALL);
+    let out = dir.join("out");
+    let res = check_exit(
+        &["size", arg(&scenario), "--seeds", "2", "--out", arg(&out)],
+        0,
+    );
+    assert!(res.stdout.contains("found"), "{res:#?}");
+    let mut size = csv::Reader::from_path(out.join("size.csv")).unwrap();
+    let row = size.records().next().unwrap().unwrap();
+    assert_eq!((&row[0], &row[1], &row[2]), ("only", "main", "found"));
+    let shards: u32 = row[3].parse().unwrap();
+    let bytes: u64 = row[4].parse().unwrap();
+    assert!(
+        passes(shards, bytes),
+        "the chosen {shards} x {bytes} passes"
+    );
+    // The bisection tried the rung just below the chosen memory and saw it fail.
+    let mut evals = csv::Reader::from_path(out.join("size_evaluations.csv")).unwrap();
+    let below = evals
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r[2].parse::<u32>().unwrap() == shards && &r[5] == "false")
+        .map(|r| r[3].parse::<u64>().unwrap())
+        .filter(|&m| m < bytes)
+        .max()
+        .expect("a failing smaller memory was tried");
+    assert!(!passes(shards, below), "{shards} x {below} fails");
+    if shards > 1 {
+        assert!(!passes(shards - 1, bytes), "fewer shards fail");
+    }
+    for f in [
+        "size_margins.csv",
+        "charts/frontier_only_main.png",
+        "charts/frontier_only_main.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let docs = crate::schema::documented_columns(crate::schema::README);
+    for name in ["size.csv", "size_margins.csv", "size_evaluations.csv"] {
+        let mut reader = csv::Reader::from_path(out.join(name)).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(header, docs[name], "{name}: header vs. output/README.md");
+    }
+}
+
+#[test]
+fn a_scenario_without_slos_exits_2_with_a_hint() {
+    let dir = TempDir::new("size-no-slo");
+    let scenario = dir.write("tiny.toml", TINY_SCENARIO);
+    let res = check_exit(&["size", arg(&scenario), "--out", arg(&dir.join("o"))], 2);
+    assert!(res.stderr.contains("no SLOs"), "{res:#?}");
+    assert!(res.stderr.contains("hint: add an [slo] table"), "{res:#?}");
+    assert!(!dir.join("o").exists());
+}
