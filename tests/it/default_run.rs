@@ -116,7 +116,7 @@ fn manifest_records_the_run() {
     let critical = &s["clusters"][2];
     assert_eq!(critical["name"], "critical");
     assert_eq!(critical["maxmemory_policy"], "noeviction");
-    assert_eq!(critical["maxmemory_bytes"], 192 * 1024 * 1024);
+    assert_eq!(critical["maxmemory_bytes"], 150 * 1024 * 1024);
     assert_eq!(critical["maxmemory_samples"], 5);
     // Warm-up and summary agree: the summary counts only requests after the warm-up.
     let after_warmup: u64 = summary()
