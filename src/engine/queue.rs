@@ -550,24 +550,4 @@ mod tests {
         let result = bench_hold(100, 1_000, 1);
         assert!(result.ns_per_op_queue > 0.0 && result.ns_per_op_binary_heap > 0.0);
     }
-
-    /// Timing run: `CACHEPLAN_BENCH=1 cargo test --release --lib engine::queue -- --nocapture`.
-    #[test]
-    fn bench_hold_report() {
-        if std::env::var_os("CACHEPLAN_BENCH").is_none() {
-            return;
-        }
-        for pending in [1_000, 100_000, 1_000_000] {
-            let small = bench_hold(pending, 2_000_000, 42);
-            let large = bench_hold_with_payload::<4>(pending, 2_000_000, 42);
-            println!(
-                "hold pending={pending:>9}: 8-byte payload: EventQueue {:6.1} ns/op, \
-                 BinaryHeap {:6.1} ns/op; 32-byte payload: EventQueue {:6.1}, BinaryHeap {:6.1}",
-                small.ns_per_op_queue,
-                small.ns_per_op_binary_heap,
-                large.ns_per_op_queue,
-                large.ns_per_op_binary_heap
-            );
-        }
-    }
 }
