@@ -195,12 +195,27 @@ pub enum Command {
         /// New TTL in ms.
         ttl_ms: u64,
     },
+    /// A write that leaves `key` holding a collection of `object_bytes` bytes (value object
+    /// included, see `objects`) with its TTL set to `ttl_ms` (0 = keep): the sliding-window
+    /// transaction (MULTI, ZREMRANGEBYSCORE, ZADD, ZCARD, PEXPIRE, EXEC) or the token-bucket
+    /// script (HMGET, HSET, PEXPIRE) as one step. The object keeps its LFU field when it exists.
+    WriteObject {
+        /// The key.
+        key: KeyRef,
+        /// Bytes of the value object after the write.
+        object_bytes: u32,
+        /// TTL set by the write, ms (0 = leave the TTL alone).
+        ttl_ms: u64,
+    },
 }
 
 impl Command {
     /// Commands flagged `denyoom` (rejected when eviction cannot free memory).
     pub fn is_denyoom(&self) -> bool {
-        matches!(self, Command::Set { .. } | Command::IncrExpire { .. })
+        matches!(
+            self,
+            Command::Set { .. } | Command::IncrExpire { .. } | Command::WriteObject { .. }
+        )
     }
 }
 
@@ -422,6 +437,24 @@ impl Shard {
                     Reply::Integer(1)
                 }
             },
+            Command::WriteObject {
+                key,
+                object_bytes,
+                ttl_ms,
+            } => {
+                match self.lookup(key, now_ms, false) {
+                    Some(pos) => {
+                        let lru = self.db.entry(pos).lru;
+                        self.db.overwrite(pos, object_bytes as u64, lru);
+                        if ttl_ms > 0 {
+                            let headroom = self.headroom();
+                            self.db.set_expire(pos, now_ms + ttl_ms, headroom);
+                        }
+                    }
+                    None => self.add_key(key, object_bytes as u64, now_ms, ttl_ms),
+                }
+                Reply::Ok
+            }
             Command::Del(key) => match self.lookup(key, now_ms, false) {
                 Some(pos) => {
                     self.db.remove(pos);
@@ -636,5 +669,136 @@ impl Shard {
         };
         self.expire.stale_perc = current * 0.05 + self.expire.stale_perc * 0.95;
         cpu_ns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redis::objects;
+
+    fn key(id: u64) -> KeyRef {
+        KeyRef { id, len: 8 }
+    }
+
+    fn shard(policy: MaxmemoryPolicy, maxmemory_bytes: u64) -> Shard {
+        let cfg = RedisConfig {
+            maxmemory_bytes,
+            maxmemory_policy: policy,
+            ..RedisConfig::default()
+        };
+        Shard::new(cfg, &RngStream::new(1, 1))
+    }
+
+    fn set(id: u64, ttl_ms: u64) -> Command {
+        Command::Set {
+            key: key(id),
+            value_size: 1000,
+            ttl_ms,
+            nx: false,
+        }
+    }
+
+    #[test]
+    fn noeviction_rejects_writes_over_the_limit_but_serves_reads() {
+        let mut s = shard(MaxmemoryPolicy::Noeviction, 1_100_000);
+        let t = SimTime::from_secs(1);
+        let mut id = 0;
+        while s.execute(t, set(id, 0)).reply == Reply::Ok {
+            id += 1;
+        }
+        assert!(s.used_memory() > 1_100_000);
+        assert_eq!(s.stats().oom_errors, 1);
+        assert_eq!(s.execute(t, Command::Get(key(0))).reply, Reply::Value);
+        assert_eq!(s.execute(t, Command::Del(key(0))).reply, Reply::Integer(1));
+        assert_eq!(s.stats().evicted_keys, 0);
+    }
+
+    #[test]
+    fn volatile_policy_without_ttl_keys_cannot_evict() {
+        let mut s = shard(MaxmemoryPolicy::VolatileLru, 1_100_000);
+        let t = SimTime::from_secs(1);
+        let mut id = 0;
+        while s.execute(t, set(id, 0)).reply == Reply::Ok {
+            id += 1;
+        }
+        assert_eq!(s.stats().evicted_keys, 0);
+        assert!(s.stats().oom_errors >= 1);
+        // Keys with a TTL become candidates: evicting them makes room again.
+        let mut v = shard(MaxmemoryPolicy::VolatileLru, 1_100_000);
+        for id in 0..400 {
+            v.execute(t, set(id, 60_000));
+        }
+        assert!(v.stats().evicted_keys > 0);
+        assert_eq!(v.stats().oom_errors, 0);
+        assert!(v.used_memory() <= 1_100_000 + 2_000);
+    }
+
+    #[test]
+    fn allkeys_lru_stays_under_maxmemory_after_each_command() {
+        let mut s = shard(MaxmemoryPolicy::AllkeysLru, 2_000_000);
+        for id in 0..10_000u64 {
+            let t = SimTime::from_ms(id);
+            s.execute(t, set(id, 0));
+            // Eviction runs before a command: the excess is at most the last write.
+            assert!(s.used_memory() <= 2_000_000 + 1_200, "{}", s.used_memory());
+        }
+        assert!(s.stats().evicted_keys > 8_000);
+    }
+
+    #[test]
+    fn lazy_expiry_is_strictly_after_the_expire_time() {
+        let mut s = shard(MaxmemoryPolicy::Noeviction, 0);
+        s.execute(SimTime::from_ms(1_000), set(7, 500));
+        assert_eq!(
+            s.execute(SimTime::from_ms(1_500), Command::Get(key(7)))
+                .reply,
+            Reply::Value
+        );
+        assert_eq!(
+            s.execute(SimTime::from_ms(1_501), Command::Get(key(7)))
+                .reply,
+            Reply::Nil
+        );
+        assert_eq!(s.stats().expired_keys, 1);
+        assert_eq!(s.keys(), 0);
+    }
+
+    #[test]
+    fn set_without_keepttl_removes_the_ttl_and_nx_keeps_the_value() {
+        let mut s = shard(MaxmemoryPolicy::Noeviction, 0);
+        let t = SimTime::from_secs(1);
+        s.execute(t, set(1, 100));
+        assert_eq!(s.expires(), 1);
+        s.execute(t, set(1, 0));
+        assert_eq!(s.expires(), 0);
+        let nx = Command::Set {
+            key: key(1),
+            value_size: 10,
+            ttl_ms: 5,
+            nx: true,
+        };
+        assert_eq!(s.execute(t, nx).reply, Reply::Nil);
+        assert_eq!(s.expires(), 0);
+    }
+
+    #[test]
+    fn write_object_charges_the_collection_and_sets_its_ttl() {
+        let mut s = shard(MaxmemoryPolicy::Noeviction, 0);
+        let t = SimTime::from_secs(1);
+        let base = s.used_memory();
+        let small = objects::zset_bytes(1, 16) as u32;
+        let large = objects::zset_bytes(100, 16) as u32;
+        let w = |object_bytes| Command::WriteObject {
+            key: key(3),
+            object_bytes,
+            ttl_ms: 60_000,
+        };
+        s.execute(t, w(small));
+        let one = s.used_memory() - base;
+        s.execute(t, w(large));
+        let hundred = s.used_memory() - base;
+        assert_eq!(hundred - one, (large - small) as u64);
+        assert_eq!(s.expires(), 1);
     }
 }
