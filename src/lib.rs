@@ -31,6 +31,44 @@
 //! (`workload::trace` readers) to exact policies (`replay::exact`) and to the Redis model
 //! (`replay::redis_model`).
 //!
+//! ## As a library
+//!
+//! ```
+//! let toml = r#"
+//! version = 1
+//! name = "tiny"
+//! [simulation]
+//! duration_ms = "20s"
+//! [[tenants]]
+//! name = "tenant-a"
+//! [[origins]]
+//! name = "catalog-db"
+//! concurrency = 8
+//! service_time_ms = { dist = "lognormal", median = 5, sigma = 0.3 }
+//! [[clusters]]
+//! name = "cache"
+//! shards = 1
+//! maxmemory_bytes = "64mb"
+//! maxmemory_policy = "allkeys-lru"
+//! [[keyspaces]]
+//! name = "catalog"
+//! key_template = "catalog:{tenant}:offering:{offeringId}"
+//! operation = "read-through"
+//! rate_per_s = 200
+//! value_size_bytes = { dist = "fixed", value = 512 }
+//! ttl_ms = "1m"
+//! origin = "catalog-db"
+//! [[plans]]
+//! name = "one"
+//! placement = { catalog = "cache" }
+//! "#;
+//! let scenario = cacheplan::scenario::parse(toml, "tiny.toml").expect("a valid scenario");
+//! let results = cacheplan::sim::run_all_plans(&scenario, 42);
+//! let catalog = &results[0].keyspaces[0];
+//! assert!(catalog.requests > 3_000);
+//! assert!(catalog.redis_hits > 0 && catalog.redis_hits < catalog.requests);
+//! ```
+//!
 //! ## Where to start reading
 //! `sim` for the request path, `redis::shard` for the Redis model (with `redis::evict`,
 //! `redis::db`, `redis::memory`), `scenario::model` for what a scenario can say.
