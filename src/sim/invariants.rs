@@ -43,10 +43,14 @@ pub fn monitored(scn: &Scenario) -> Vec<[bool; N_INVARIANTS]> {
             m[Invariant::StaleRead.index()] =
                 reads && scn.events.iter().any(|e| e.keyspaces.contains(&ki));
             m[Invariant::StaleFinalPrice.index()] = k.fallback.final_use_fraction > 0.0;
-            m[Invariant::CrossTenantRead.index()] =
-                reads && !k.key_has_tenant && scn.tenants.len() > 1;
-            m[Invariant::LostRecord.index()] =
-                reads && k.fallback.source_of_truth == SourceOfTruth::Redis;
+            // With the tenant in the key, cross-tenant reads cannot happen (always 0): the row
+            // is there so a plan can be compared with one whose template lacks it.
+            m[Invariant::CrossTenantRead.index()] = reads && scn.tenants.len() > 1;
+            // A record is lost only when Redis is its source of truth; critical keyspaces
+            // backed by an origin are monitored too (always 0) for the same comparison.
+            m[Invariant::LostRecord.index()] = reads
+                && (k.fallback.source_of_truth == SourceOfTruth::Redis
+                    || k.criticality == Criticality::Critical);
             m[Invariant::CriticalEvictedBeforeTtl.index()] =
                 k.criticality == Criticality::Critical && k.ttl > SimTime::ZERO;
             m
@@ -58,6 +62,8 @@ pub fn monitored(scn: &Scenario) -> Vec<[bool; N_INVARIANTS]> {
 pub(super) struct Monitor {
     warmup: SimTime,
     monitored: Vec<[bool; N_INVARIANTS]>,
+    /// Per keyspace: Redis is the source of truth (a missing written key is a lost record).
+    lost_if_missing: Vec<bool>,
     /// Fault windows [from, to), scope 1 + index.
     scopes: Vec<(SimTime, SimTime)>,
     tallies: Vec<Vec<[Tally; N_INVARIANTS]>>,
@@ -92,12 +98,17 @@ impl Monitor {
                 change_times[ki].push(e.at);
             }
         }
+        let lost_if_missing: Vec<bool> = scn
+            .keyspaces
+            .iter()
+            .map(|k| k.fallback.source_of_truth == SourceOfTruth::Redis)
+            .collect();
         let needs_values = |ki: usize| {
             let m = &monitored[ki];
             m[Invariant::StaleRead.index()]
                 || m[Invariant::StaleFinalPrice.index()]
-                || m[Invariant::CrossTenantRead.index()]
-                || m[Invariant::LostRecord.index()]
+                || (m[Invariant::CrossTenantRead.index()] && !scn.keyspaces[ki].key_has_tenant)
+                || lost_if_missing[ki]
         };
         let has_delete = |ki: usize| {
             scn.events
@@ -123,6 +134,7 @@ impl Monitor {
             tallies: vec![vec![[Tally::default(); N_INVARIANTS]; n_ks]; 1 + scopes.len()],
             scopes,
             monitored,
+            lost_if_missing,
             change_times,
             values,
             copies,
@@ -223,7 +235,7 @@ impl Monitor {
     /// A first read of `key` found nothing in Redis: for a keyspace whose source of truth is
     /// Redis, a key written before is a lost record (counted once per loss).
     pub fn missed(&mut self, now: SimTime, ks: usize, key: u64) {
-        if !self.monitored[ks][Invariant::LostRecord.index()] {
+        if !self.lost_if_missing[ks] {
             return;
         }
         if self.values[ks]
