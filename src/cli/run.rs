@@ -171,6 +171,9 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
     folder
         .write("origins.csv", &tables::origins_csv(&scn, &results))
         .map_err(io)?;
+    folder
+        .write("invariants.csv", &tables::invariants_csv(&scn, &results))
+        .map_err(io)?;
     let commit = super::git_commit();
     let info = crate::report::html::ReportInfo {
         version: env!("CARGO_PKG_VERSION"),

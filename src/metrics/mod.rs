@@ -52,6 +52,19 @@ pub struct KeyspaceMetrics {
     pub fallbacks: u64,
     /// Background recomputations (stale-while-revalidate refreshes, XFetch early recomputes).
     pub background_loads: u64,
+    /// Redis calls retried after a failure (`fallback.redis_retries`).
+    pub redis_retries: u64,
+    /// Requests failed fast because the instance's fallback loads were at
+    /// `fallback.origin_max_in_flight`.
+    pub fallback_rejected: u64,
+    /// Rate-limited requests refused because Redis was unavailable (fail closed).
+    pub rate_limit_rejected: u64,
+    /// Lock work that ran without the lock because Redis was unavailable.
+    pub lock_skipped: u64,
+    /// Lock releases that deleted another holder's lock (plain DEL after the TTL passed).
+    pub foreign_lock_deletes: u64,
+    /// Final uses revalidated at the origin instead of trusting the cache.
+    pub final_revalidations: u64,
     /// Recomputations per expiry of a key (stampede size), one sample per episode.
     pub stampede_size: Histogram<u64>,
     /// End-to-end latency, µs.
@@ -82,6 +95,12 @@ impl Default for KeyspaceMetrics {
             lock_wait_timeouts: 0,
             fallbacks: 0,
             background_loads: 0,
+            redis_retries: 0,
+            fallback_rejected: 0,
+            rate_limit_rejected: 0,
+            lock_skipped: 0,
+            foreign_lock_deletes: 0,
+            final_revalidations: 0,
             stampede_size: Histogram::new(3).expect("valid histogram"),
             latency_us: new_latency_histogram(),
             redis_latency_us: new_latency_histogram(),
@@ -170,6 +189,10 @@ pub struct Window {
     pub shard_commands: Vec<u64>,
     /// Per shard: busy ns in this window.
     pub shard_busy_ns: Vec<u64>,
+    /// Per keyspace x invariant (`ks * N_INVARIANTS + invariant`): violations in this window.
+    pub invariant_violations: Vec<u64>,
+    /// Same layout: largest staleness of a violation in this window, ns.
+    pub invariant_max_staleness_ns: Vec<u64>,
 }
 
 /// Everything one plan's simulation produced.
@@ -195,4 +218,129 @@ pub struct PlanResult {
     pub events: u64,
     /// User requests simulated (warm-up included).
     pub requests_total: u64,
+    /// The invariant monitors.
+    pub invariants: InvariantResult,
+    /// Per fault of the scenario, what it did in this plan.
+    pub faults: Vec<FaultOutcome>,
+}
+
+/// A business invariant of the CPQ/OMS boundaries document that the simulation monitors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Invariant {
+    /// A critical command (accept quote, create order) ran twice: its retry found no
+    /// fast-path key (evicted, expired, lost in a failover, Redis down) and nothing else
+    /// stopped it (section 10).
+    DuplicateExecution,
+    /// Two holders of one lock did their work at once (lock TTL shorter than the work, a
+    /// release deleting another holder's lock, a lock lost in a failover, a skipped lock)
+    /// with nothing else guarding the work (section 11).
+    LockOverlap,
+    /// A read served a value older than the source's last change (an invalidation lost while
+    /// a subscriber was disconnected, no invalidation at all) until a TTL backstopped it
+    /// (sections 8, 13, 22.2).
+    StaleRead,
+    /// A cached price preview was used as the final price after the price book changed, with
+    /// no revalidation (section 4).
+    StaleFinalPrice,
+    /// A read returned a value written for another tenant (a key template without the
+    /// tenant; section 16).
+    CrossTenantRead,
+    /// A record whose only copy was in Redis was gone (evicted, expired, lost in a failover
+    /// or restart; anti-patterns 28.1 and 28.3).
+    LostRecord,
+    /// A critical key (idempotency, session) was evicted before its TTL (section 21).
+    CriticalEvictedBeforeTtl,
+}
+
+/// Number of [`Invariant`]s.
+pub const N_INVARIANTS: usize = 7;
+
+impl Invariant {
+    /// Every invariant, in report order.
+    pub const ALL: [Invariant; N_INVARIANTS] = [
+        Invariant::DuplicateExecution,
+        Invariant::LockOverlap,
+        Invariant::StaleRead,
+        Invariant::StaleFinalPrice,
+        Invariant::CrossTenantRead,
+        Invariant::LostRecord,
+        Invariant::CriticalEvictedBeforeTtl,
+    ];
+
+    /// The CSV spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invariant::DuplicateExecution => "duplicate_execution",
+            Invariant::LockOverlap => "lock_overlap",
+            Invariant::StaleRead => "stale_read",
+            Invariant::StaleFinalPrice => "stale_final_price",
+            Invariant::CrossTenantRead => "cross_tenant_read",
+            Invariant::LostRecord => "lost_record",
+            Invariant::CriticalEvictedBeforeTtl => "critical_evicted_before_ttl",
+        }
+    }
+
+    /// Index in [`Invariant::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the invariant has a staleness (time since the source changed).
+    pub fn has_staleness(self) -> bool {
+        matches!(self, Invariant::StaleRead | Invariant::StaleFinalPrice)
+    }
+}
+
+/// Violations of one invariant of one keyspace in one scope (the run, or a fault's window).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Violations.
+    pub violations: u64,
+    /// Would-be violations a guard stopped (database idempotency record, database constraint).
+    pub prevented: u64,
+    /// Time of the first violation.
+    pub first: Option<SimTime>,
+    /// Time of the last violation.
+    pub last: Option<SimTime>,
+    /// Largest staleness of a stale read (time since the source changed).
+    pub max_staleness: SimTime,
+}
+
+impl Tally {
+    /// Counts a violation at `at` with staleness `staleness`.
+    pub fn violation(&mut self, at: SimTime, staleness: SimTime) {
+        self.violations += 1;
+        self.first.get_or_insert(at);
+        self.last = Some(at);
+        self.max_staleness = self.max_staleness.max(staleness);
+    }
+}
+
+/// The invariant monitors' results of one plan.
+#[derive(Clone, Debug, Default)]
+pub struct InvariantResult {
+    /// Per keyspace: which invariants are monitored (by operation, fallback and template).
+    pub monitored: Vec<[bool; N_INVARIANTS]>,
+    /// Per scope, per keyspace, per invariant. Scope 0 is the run after the warm-up; scope
+    /// 1 + f is fault f's window [start, end + attribution), warm-up included.
+    pub tallies: Vec<Vec<[Tally; N_INVARIANTS]>>,
+}
+
+/// What a fault did in one plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultOutcome {
+    /// Whether the plan uses the fault's cluster (faults without a cluster always apply).
+    pub applied: bool,
+    /// Shards it hit.
+    pub shards: u32,
+    /// When it ended in this run (a failover's end is drawn).
+    pub end: SimTime,
+    /// Commands refused or timed out on its shards.
+    pub commands_failed: u64,
+    /// Writes lost in a failover (not yet replicated).
+    pub writes_lost: u64,
+    /// Keys dropped by a cluster restart.
+    pub keys_flushed: u64,
+    /// Pub/sub invalidation messages lost by disconnected instances.
+    pub invalidations_lost: u64,
 }

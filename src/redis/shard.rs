@@ -495,6 +495,17 @@ impl Shard {
         (deleted, deleted * self.cfg.cpu.evict_delete_ns)
     }
 
+    /// A restart without persistence (or FLUSHALL): every key is gone, the eviction pool and
+    /// expire-cycle state start afresh; the counters (`stats`, `tag_counters`) are kept, as a
+    /// simulator comparing before and after needs. Returns the keys dropped.
+    pub fn flush_all(&mut self) -> u64 {
+        let dropped = self.db.len() as u64;
+        self.db = Db::new(self.cfg.cluster_enabled);
+        self.pool = EvictionPool::default();
+        self.expire = ExpireState::default();
+        dropped
+    }
+
     fn new_lru_field(&self, now_ms: u64) -> u32 {
         if self.cfg.maxmemory_policy.is_lfu() {
             evict::lfu_new_field(now_ms)

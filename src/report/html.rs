@@ -71,11 +71,13 @@ pub fn report_html(
     run_facts(&mut h, scn, results, info);
     let _ = writeln!(
         h,
-        "<nav><a href=\"#verdict-section\">Verdict</a> · <a href=\"#scenario\">Scenario</a> · \
+        "<nav><a href=\"#verdict-section\">Verdict</a> · \
+         <a href=\"#invariants\">Business invariants</a> · <a href=\"#scenario\">Scenario</a> · \
          <a href=\"#charts\">Charts</a> · <a href=\"#origins\">Origins</a> · \
          <a href=\"#checklist\">Design-review checklist</a></nav>"
     );
     verdict_section(&mut h, scn, results);
+    super::invariants::invariants_section(&mut h, scn, results);
     scenario_section(&mut h, scn);
     charts_section(&mut h, charts);
     origins_section(&mut h, scn, results);

@@ -3,7 +3,10 @@
 //! scenario, so simulation types stay free of `Serialize`.
 
 use crate::scenario::dist::Dist;
-use crate::scenario::{Jitter, Popularity, Scenario, Strategy, StrategyKind};
+use crate::scenario::{
+    Fallback, Fault, FaultKind, Jitter, LockWhenDown, Popularity, RateLimitWhenDown, Scenario,
+    SourceOfTruth, Strategy, StrategyKind,
+};
 use serde_json::{json, Value};
 
 fn dist(d: &Dist) -> Value {
@@ -47,6 +50,65 @@ fn strategy(s: &Strategy) -> Value {
     if let Some(b) = &s.breaker {
         v["breaker_failures"] = json!(b.failures);
         v["breaker_open_ms"] = json!(b.open_for.as_ms());
+    }
+    v
+}
+
+fn fallback(f: &Fallback) -> Value {
+    json!({
+        "origin_max_in_flight": (f.origin_max_in_flight != u32::MAX).then_some(f.origin_max_in_flight),
+        "rate_limit": match f.rate_limit { RateLimitWhenDown::Open => "open", RateLimitWhenDown::Closed => "closed" },
+        "lock": match f.lock { LockWhenDown::Skip => "skip", LockWhenDown::GiveUp => "give-up" },
+        "lock_owner_token": f.lock_owner_token,
+        "db_constraint": f.db_constraint,
+        "pause_ms": f.pause_ms.as_ref().map(dist),
+        "db_idempotency": f.db_idempotency,
+        "redis_retries": f.redis_retries,
+        "redis_retry_delay_ms": dist(&f.redis_retry_delay_ms),
+        "source_of_truth": match f.source_of_truth { SourceOfTruth::Origin => "origin", SourceOfTruth::Redis => "redis" },
+        "final_use_fraction": f.final_use_fraction,
+        "revalidate_before_final": f.revalidate_before_final,
+    })
+}
+
+fn fault(scn: &Scenario, f: &Fault) -> Value {
+    let mut v = json!({
+        "name": f.name,
+        "kind": f.kind.as_str(),
+        "cluster": f.cluster.map(|c| scn.clusters[c].name.clone()),
+        "shard": f.shard,
+        "instances": f.instances,
+        "start_ms": f.start.as_ms(),
+        "end_ms": f.end.as_ms(),
+        "attribution_ms": f.attribution.as_ms(),
+    });
+    match &f.kind {
+        FaultKind::ShardDown { mode } => v["mode"] = json!(mode.as_str()),
+        FaultKind::ShardSlow { multiplier } | FaultKind::LatencySpike { multiplier } => {
+            v["multiplier"] = json!(multiplier)
+        }
+        FaultKind::Failover {
+            mode,
+            replication_lag,
+            node_timeout,
+            replica_rank,
+        } => {
+            v["mode"] = json!(mode.as_str());
+            v["replication_lag_ms"] = json!(replication_lag.as_ms());
+            v["node_timeout_ms"] = json!(node_timeout.as_ms());
+            v["replica_rank"] = json!(replica_rank);
+        }
+        FaultKind::TrafficBurst {
+            multiplier,
+            keyspaces,
+        } => {
+            v["multiplier"] = json!(multiplier);
+            v["keyspaces"] = json!(keyspaces
+                .iter()
+                .map(|k| scn.keyspaces[*k].name.clone())
+                .collect::<Vec<_>>());
+        }
+        FaultKind::ClusterRestart | FaultKind::SubscriberDisconnect => {}
     }
     v
 }
@@ -115,6 +177,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "retry_probability": k.retry_probability,
             "retry_delay_ms": k.retry_delay.as_ms(),
             "client_timeout_ms": k.client_timeout.as_ms(),
+            "fallback": fallback(&k.fallback),
         })).collect::<Vec<_>>(),
         "plans": scn.plans.iter().map(|p| json!({
             "name": p.name, "description": p.description,
@@ -126,6 +189,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "at_ms": e.at.as_ms(), "name": e.name, "action": e.action.as_str(),
             "keyspaces": e.keyspaces.iter().map(|k| scn.keyspaces[*k].name.clone()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "faults": scn.faults.iter().map(|f| fault(scn, f)).collect::<Vec<_>>(),
     })
 }
 

@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod files;
 pub mod html;
+pub mod invariants;
 pub mod manifest;
 pub mod run_charts;
 pub mod tables;

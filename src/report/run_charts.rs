@@ -102,9 +102,17 @@ pub fn run_chart_specs(scn: &Scenario, results: &[PlanResult]) -> Vec<NamedSpec>
         named(
             "origin_load",
             "Loads sent to each origin per second, per window, one facet per plan. Dashed \
-             lines are timeline events, shaded bands are bursts and the warm-up; a stampede \
-             shows as a spike after an event.",
+             lines are timeline events, shaded bands are bursts, the warm-up and the faults \
+             (per plan, as they happened); a stampede shows as a spike after an event, a Redis \
+             fault as a fallback load inside its band.",
             ChartSpec::Lines(origin_load_spec(scn, results)),
+        ),
+        named(
+            "latency_p99",
+            "End-to-end p99 latency per keyspace and window, one facet per plan (log scale). \
+             Shaded bands are the faults of the scenario as they happened in that plan, with \
+             the warm-up and bursts; a fault that hurts users lifts the lines inside its band.",
+            ChartSpec::Lines(latency_p99_spec(scn, results)),
         ),
         named(
             "evictions",
@@ -427,6 +435,75 @@ fn latency_quantiles_spec(
     (spec, targets)
 }
 
+/// The faults that hit plan `res` as shaded intervals (x in seconds), as they happened in it
+/// (a failover's end is drawn per run). Traffic bursts are left out: they are drawn as
+/// keyspace bursts already.
+pub fn fault_markers(scn: &Scenario, res: &PlanResult) -> Vec<EventMarker> {
+    scn.faults
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !matches!(f.kind, crate::scenario::FaultKind::TrafficBurst { .. }))
+        .filter_map(|(fi, f)| {
+            let o = res.faults.get(fi)?;
+            o.applied.then(|| EventMarker::Interval {
+                from: f.start.as_secs_f64(),
+                to: o.end.min(scn.duration).as_secs_f64(),
+                label: format!("fault: {}", f.name),
+            })
+        })
+        .collect()
+}
+
+fn latency_p99_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
+    let facets: Vec<Panel> = results
+        .iter()
+        .map(|res| Panel {
+            title: plan_name(scn, res),
+            series: scn
+                .keyspaces
+                .iter()
+                .enumerate()
+                .map(|(ki, k)| Series {
+                    name: k.name.clone(),
+                    points: with_time_bounds(
+                        scn,
+                        (0..res.windows.len())
+                            .map(|wi| {
+                                let w = &res.windows[wi];
+                                let req = w.keyspace_requests.get(ki).copied().unwrap_or(0);
+                                let p99 = w.keyspace_p99_us.get(ki).copied().unwrap_or(0);
+                                let y = if req > 0 && p99 > 0 {
+                                    p99 as f64 / 1000.0
+                                } else {
+                                    f64::NAN
+                                };
+                                (window_mid_s(scn, res, wi), y)
+                            })
+                            .collect(),
+                    ),
+                    highlight: k.criticality == Criticality::Critical,
+                    color: Some(series_color(ki)),
+                    dashed: false,
+                })
+                .collect(),
+            h_lines: Vec::new(),
+            markers: fault_markers(scn, res),
+        })
+        .collect();
+    let (size, columns) = facet_layout(facets.len(), 1);
+    LineChart {
+        title: "End-to-end p99 latency over simulated time per plan, faults shaded".into(),
+        x_label: "simulated time (s)".into(),
+        y_label: "p99 latency (ms, log scale)".into(),
+        y_scale: Scale::Log,
+        facets,
+        columns,
+        shared_y: true,
+        markers: timeline_markers(scn),
+        size,
+    }
+}
+
 /// Timeline events, keyspace bursts and the warm-up as chart markers (x in seconds).
 fn timeline_markers(scn: &Scenario) -> Vec<EventMarker> {
     let mut markers = Vec::new();
@@ -518,7 +595,7 @@ fn origin_load_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
                 })
                 .collect(),
             h_lines: h_lines.clone(),
-            markers: Vec::new(),
+            markers: fault_markers(scn, res),
         })
         .collect();
     let (size, columns) = facet_layout(facets.len(), 1);

@@ -2,7 +2,8 @@
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
-use crate::metrics::PlanResult;
+use crate::engine::SimTime;
+use crate::metrics::{Invariant, PlanResult, N_INVARIANTS};
 use crate::scenario::Scenario;
 use serde::Serialize;
 
@@ -109,6 +110,103 @@ pub struct SeriesRow<'a> {
     pub entity: &'a str,
     pub metric: &'a str,
     pub value: f64,
+}
+
+/// One row of `invariants.csv`: one plan x scope (the run, or a fault's window) x keyspace x
+/// monitored invariant.
+#[derive(Serialize)]
+pub struct InvariantRow<'a> {
+    pub plan: &'a str,
+    pub scope: &'a str,
+    pub fault: &'a str,
+    pub scope_start_s: f64,
+    pub scope_end_s: f64,
+    pub keyspace: &'a str,
+    pub invariant: &'a str,
+    pub violations: u64,
+    pub prevented: Option<u64>,
+    pub first_violation_s: Option<f64>,
+    pub last_violation_s: Option<f64>,
+    pub max_staleness_ms: Option<f64>,
+}
+
+impl CsvRow for InvariantRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "plan",
+        "scope",
+        "fault",
+        "scope_start_s",
+        "scope_end_s",
+        "keyspace",
+        "invariant",
+        "violations",
+        "prevented",
+        "first_violation_s",
+        "last_violation_s",
+        "max_staleness_ms",
+    ];
+}
+
+/// Whether an invariant has a guard whose stops are counted (`prevented`).
+pub fn has_guard(inv: Invariant) -> bool {
+    matches!(inv, Invariant::DuplicateExecution | Invariant::LockOverlap)
+}
+
+/// The scopes of a plan's invariant tallies: (scope, fault name, start, end), scope 0 the
+/// run after the warm-up, then one per fault (its window ends `attribution` after the fault's
+/// end in this plan).
+pub fn invariant_scopes<'a>(
+    scn: &'a Scenario,
+    res: &PlanResult,
+) -> Vec<(&'static str, &'a str, SimTime, SimTime)> {
+    let mut out = vec![("run", "", scn.warmup, scn.duration)];
+    for (fi, f) in scn.faults.iter().enumerate() {
+        let end = res.faults.get(fi).map(|o| o.end).unwrap_or(f.end);
+        out.push((
+            "fault",
+            f.name.as_str(),
+            f.start,
+            (end + f.attribution).min(scn.duration),
+        ));
+    }
+    out
+}
+
+/// `invariants.csv`.
+pub fn invariants_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for res in results {
+        let plan = &scn.plans[res.plan];
+        for (si, (scope, fault, from, to)) in invariant_scopes(scn, res).into_iter().enumerate() {
+            for (ki, k) in scn.keyspaces.iter().enumerate() {
+                for inv in Invariant::ALL {
+                    let i = inv.index();
+                    let monitored = res.invariants.monitored.get(ki).is_some_and(|m| m[i]);
+                    // Critical evictions are counted by the shards, not timed: run scope only.
+                    if !monitored || (si > 0 && inv == Invariant::CriticalEvictedBeforeTtl) {
+                        continue;
+                    }
+                    let t = res.invariants.tallies[si][ki][i];
+                    rows.push(InvariantRow {
+                        plan: &plan.name,
+                        scope,
+                        fault,
+                        scope_start_s: from.as_secs_f64(),
+                        scope_end_s: to.as_secs_f64(),
+                        keyspace: &k.name,
+                        invariant: inv.as_str(),
+                        violations: t.violations,
+                        prevented: has_guard(inv).then_some(t.prevented),
+                        first_violation_s: t.first.map(|x| x.as_secs_f64()),
+                        last_violation_s: t.last.map(|x| x.as_secs_f64()),
+                        max_staleness_ms: (inv.has_staleness() && t.violations > 0)
+                            .then(|| t.max_staleness.as_ns() as f64 / 1e6),
+                    });
+                }
+            }
+        }
+    }
+    to_csv(&rows)
 }
 
 fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> Option<f64> {
@@ -396,6 +494,16 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 .collect()
         })
         .collect();
+    // Invariant series are named `<keyspace>/<invariant>`, indexed `ks * N_INVARIANTS + inv`.
+    let inv_labels: Vec<String> = scn
+        .keyspaces
+        .iter()
+        .flat_map(|k| {
+            Invariant::ALL
+                .iter()
+                .map(move |inv| format!("{}/{}", k.name, inv.as_str()))
+        })
+        .collect();
     let mut rows = Vec::new();
     for (res, labels) in results.iter().zip(&all_labels) {
         let plan = &scn.plans[res.plan];
@@ -456,6 +564,32 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                         metric,
                         value,
                     });
+                }
+            }
+            for ki in 0..scn.keyspaces.len() {
+                for inv in Invariant::ALL {
+                    let i = inv.index();
+                    let monitored = res.invariants.monitored.get(ki).is_some_and(|m| m[i]);
+                    if !monitored || inv == Invariant::CriticalEvictedBeforeTtl {
+                        continue;
+                    }
+                    let at = ki * N_INVARIANTS + i;
+                    let n = w.invariant_violations.get(at).copied().unwrap_or(0);
+                    let mut push = |metric: &'static str, value: f64| {
+                        rows.push(SeriesRow {
+                            plan: &plan.name,
+                            window_start_s: t,
+                            entity_kind: "invariant",
+                            entity: &inv_labels[at],
+                            metric,
+                            value,
+                        })
+                    };
+                    push("violations", n as f64);
+                    if inv.has_staleness() && n > 0 {
+                        let st = w.invariant_max_staleness_ns.get(at).copied().unwrap_or(0);
+                        push("max_staleness_ms", st as f64 / 1e6);
+                    }
                 }
             }
         }

@@ -39,6 +39,8 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// Service-level objectives.
     pub slo: Slo,
+    /// Faults on the timeline, in file order.
+    pub faults: Vec<Fault>,
 }
 
 /// A tenant.
@@ -322,6 +324,186 @@ pub struct Keyspace {
     pub retry_delay: SimTime,
     /// Client timeout on a Redis call.
     pub client_timeout: SimTime,
+    /// What the client does when Redis fails, and which guards protect the business invariants.
+    pub fallback: Fallback,
+}
+
+/// Rate limiting when Redis is unavailable (timeout, refused connection, open breaker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitWhenDown {
+    /// Let the request through (internal, low-risk routes).
+    Open,
+    /// Refuse the request (public, abusable routes).
+    Closed,
+}
+
+/// A lock keyspace when Redis is unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockWhenDown {
+    /// Proceed without the lock: the work runs unguarded by Redis.
+    Skip,
+    /// Give up: the work is not done (as if the lock were held by someone else).
+    GiveUp,
+}
+
+/// Where a keyspace's value lives for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceOfTruth {
+    /// The origin (database, service): a miss reloads the value.
+    Origin,
+    /// Redis only: a miss of a key written before means the record is lost.
+    Redis,
+}
+
+/// Fallback policies and business-invariant guards of a keyspace (the document's sections 10,
+/// 11, 22 and 27.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fallback {
+    /// Loads an application instance may have in flight to the origin because Redis failed
+    /// (a bulkhead per instance); beyond it the request fails fast. `u32::MAX` = no guard.
+    pub origin_max_in_flight: u32,
+    /// Rate limiting when Redis is unavailable.
+    pub rate_limit: RateLimitWhenDown,
+    /// Locking when Redis is unavailable.
+    pub lock: LockWhenDown,
+    /// Lock release is compare-and-delete with the holder's token (else a plain DEL).
+    pub lock_owner_token: bool,
+    /// The work a lock guards is also guarded by a database constraint (unique key, version).
+    pub db_constraint: bool,
+    /// A pause (GC, slow I/O) added to a lock holder's work, ms.
+    pub pause_ms: Option<Dist>,
+    /// Critical commands are also recorded in a database idempotency table.
+    pub db_idempotency: bool,
+    /// Retries of a failed Redis call before the fallback applies.
+    pub redis_retries: u32,
+    /// Delay before each such retry, ms.
+    pub redis_retry_delay_ms: Dist,
+    /// Where the value lives for good.
+    pub source_of_truth: SourceOfTruth,
+    /// Share of reads whose value is used as a final price (accept, approve).
+    pub final_use_fraction: f64,
+    /// A final use reloads the value from the origin instead of trusting the cache.
+    pub revalidate_before_final: bool,
+}
+
+impl Default for Fallback {
+    fn default() -> Fallback {
+        Fallback {
+            origin_max_in_flight: u32::MAX,
+            rate_limit: RateLimitWhenDown::Open,
+            lock: LockWhenDown::Skip,
+            lock_owner_token: false,
+            db_constraint: false,
+            pause_ms: None,
+            db_idempotency: false,
+            redis_retries: 0,
+            redis_retry_delay_ms: Dist::Fixed(50.0),
+            source_of_truth: SourceOfTruth::Origin,
+            final_use_fraction: 0.0,
+            revalidate_before_final: true,
+        }
+    }
+}
+
+/// How a client sees a shard that is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownMode {
+    /// Connection refused: the call fails at once (one round trip).
+    Refused,
+    /// No answer: the client waits `client_timeout_ms`.
+    Timeout,
+}
+
+impl DownMode {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownMode::Refused => "refused",
+            DownMode::Timeout => "timeout",
+        }
+    }
+}
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// The shards are unreachable in the interval; their data survives.
+    ShardDown {
+        /// How the client sees it.
+        mode: DownMode,
+    },
+    /// Service time multiplied in the interval.
+    ShardSlow {
+        /// Service-time multiplier.
+        multiplier: f64,
+    },
+    /// Network round trip multiplied in the interval (for `instances` only, when given).
+    LatencySpike {
+        /// Round-trip multiplier.
+        multiplier: f64,
+    },
+    /// The master of `shard` fails at `start`: writes of the last `replication_lag` are lost;
+    /// its slots are unavailable until `end` (node timeout + election delay, drawn per run).
+    Failover {
+        /// How clients see the failed master until the replica is promoted.
+        mode: DownMode,
+        /// Writes this long before the failure never reached the replica.
+        replication_lag: SimTime,
+        /// `cluster-node-timeout`.
+        node_timeout: SimTime,
+        /// The promoted replica's rank (adds rank x 1 s to the election delay).
+        replica_rank: u32,
+    },
+    /// Every shard of the cluster restarts without persistence: empty at `start`, refusing
+    /// connections until `end`.
+    ClusterRestart,
+    /// Traffic of `keyspaces` multiplied in the interval (an eviction-pressure burst).
+    TrafficBurst {
+        /// Rate multiplier.
+        multiplier: f64,
+        /// Keyspace indices.
+        keyspaces: Vec<usize>,
+    },
+    /// Pub/sub subscribers of `instances` disconnected: invalidation messages published in
+    /// the interval are lost for them.
+    SubscriberDisconnect,
+}
+
+impl FaultKind {
+    /// The scenario spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FaultKind::ShardDown { .. } => "shard-down",
+            FaultKind::ShardSlow { .. } => "shard-slow",
+            FaultKind::LatencySpike { .. } => "latency-spike",
+            FaultKind::Failover { .. } => "failover",
+            FaultKind::ClusterRestart => "cluster-restart",
+            FaultKind::TrafficBurst { .. } => "traffic-burst",
+            FaultKind::SubscriberDisconnect => "subscriber-disconnect",
+        }
+    }
+}
+
+/// A fault on the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    /// Label (report, CSV).
+    pub name: String,
+    /// What happens.
+    pub kind: FaultKind,
+    /// Cluster index (shard faults, failover, restart).
+    pub cluster: Option<usize>,
+    /// Shard index within the cluster; `None` = every shard.
+    pub shard: Option<u32>,
+    /// Application instances affected (latency spike, subscriber disconnect); empty = all.
+    pub instances: Vec<u32>,
+    /// Start.
+    pub start: SimTime,
+    /// End of the interval. For a failover, the latest the slots can come back (node timeout
+    /// + 1 s + rank x 1 s); the run draws the actual time.
+    pub end: SimTime,
+    /// Violations in [start, end + attribution) are attributed to the fault.
+    pub attribution: SimTime,
 }
 
 /// A plan: where each keyspace lives.
@@ -342,8 +524,12 @@ pub enum EventAction {
     /// until they expire or are evicted.
     NewVersion,
     /// Delete-on-event: every resident key of the keyspaces is deleted (one DEL each, charged
-    /// to the shards' main threads); readers refill the same keys.
+    /// to the shards' main threads); readers refill the same keys. The invalidation is also
+    /// published over pub/sub: connected instances drop their local (L1) copies.
     Delete,
+    /// The source changes and nothing invalidates the cache (TTL-only): readers get the old
+    /// value until it expires.
+    Change,
 }
 
 impl EventAction {
@@ -352,6 +538,7 @@ impl EventAction {
         match self {
             EventAction::NewVersion => "new-version",
             EventAction::Delete => "delete",
+            EventAction::Change => "change",
         }
     }
 }

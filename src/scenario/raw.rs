@@ -29,6 +29,8 @@ pub struct RawScenario {
     pub events: Vec<RawEvent>,
     #[serde(default)]
     pub slo: Option<RawSlo>,
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +235,70 @@ pub struct RawKeyspace {
     pub retry_delay_ms: Option<Millis>,
     #[serde(default)]
     pub client_timeout_ms: Option<Millis>,
+    #[serde(default)]
+    pub fallback: Option<RawFallback>,
+}
+
+/// A keyspace's fallback policies and business-invariant guards (`fallback = { ... }`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFallback {
+    #[serde(default)]
+    pub origin_max_in_flight: Option<i64>,
+    #[serde(default)]
+    pub rate_limit: Option<String>,
+    #[serde(default)]
+    pub lock: Option<String>,
+    #[serde(default)]
+    pub lock_owner_token: Option<bool>,
+    #[serde(default)]
+    pub db_constraint: Option<bool>,
+    #[serde(default)]
+    pub pause_ms: Option<RawDist>,
+    #[serde(default)]
+    pub db_idempotency: Option<bool>,
+    #[serde(default)]
+    pub redis_retries: Option<i64>,
+    #[serde(default)]
+    pub redis_retry_delay_ms: Option<RawDist>,
+    #[serde(default)]
+    pub source_of_truth: Option<String>,
+    #[serde(default)]
+    pub final_use_fraction: Option<f64>,
+    #[serde(default)]
+    pub revalidate_before_final: Option<bool>,
+}
+
+/// A fault on the timeline (`[[faults]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub shard: Option<i64>,
+    pub start_ms: Millis,
+    #[serde(default)]
+    pub end_ms: Option<Millis>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub multiplier: Option<f64>,
+    #[serde(default)]
+    pub keyspaces: Option<Vec<String>>,
+    #[serde(default)]
+    pub instances: Option<Vec<i64>>,
+    #[serde(default)]
+    pub replication_lag_ms: Option<Millis>,
+    #[serde(default)]
+    pub node_timeout_ms: Option<Millis>,
+    #[serde(default)]
+    pub replica_rank: Option<i64>,
+    #[serde(default)]
+    pub attribution_ms: Option<Millis>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -911,6 +911,10 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             Some(d) => positive_ms(&p.key("client_timeout_ms"), d)?,
             None => SimTime::from_ms(50),
         };
+        let fallback = match &k.fallback {
+            None => Fallback::default(),
+            Some(f) => fallback(&p.key("fallback"), f, operation, &k.operation)?,
+        };
         let template = &k.key_template;
         if template.is_empty() {
             return Err(p
@@ -940,6 +944,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             retry_probability,
             retry_delay,
             client_timeout,
+            fallback,
         });
     }
     let keyspace_names: Vec<&str> = keyspaces.iter().map(|k| k.name.as_str()).collect();
@@ -994,10 +999,13 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         }
         let action = match e.action.as_str() {
             "new-version" => EventAction::NewVersion,
+            "delete" => EventAction::Delete,
+            "change" => EventAction::Change,
             other => {
-                return Err(p
-                    .key("action")
-                    .err(format!("unknown action \"{other}\""), "use new-version"))
+                return Err(p.key("action").err(
+                    format!("unknown action \"{other}\""),
+                    "use new-version, delete or change",
+                ))
             }
         };
         let mut ks = Vec::new();
@@ -1029,6 +1037,39 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     }
     events.sort_by_key(|e| e.at);
 
+    // Faults.
+    let fp = root.key("faults");
+    let mut faults = Vec::new();
+    let mut fault_bursts: Vec<(usize, Burst)> = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let ctx = FaultContext {
+            duration,
+            app_instances,
+            clusters: &clusters,
+            cluster_names: &cluster_names,
+            keyspace_names: &keyspace_names,
+        };
+        let fault = fault(&fp.idx(i), f, &ctx)?;
+        if let FaultKind::TrafficBurst {
+            multiplier,
+            keyspaces: kss,
+        } = &fault.kind
+        {
+            for &ki in kss {
+                fault_bursts.push((
+                    ki,
+                    Burst {
+                        start: fault.start,
+                        end: fault.end,
+                        multiplier: *multiplier,
+                    },
+                ));
+            }
+        }
+        faults.push(fault);
+    }
+    check_fault_overlaps(&fp, &faults)?;
+
     // SLOs.
     let mut slo = Slo {
         hit_ratio_min: vec![None; keyspaces.len()],
@@ -1058,6 +1099,11 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         }
     }
 
+    // A traffic-burst fault is a burst of its keyspaces.
+    for (ki, b) in fault_bursts {
+        keyspaces[ki].bursts.push(b);
+    }
+
     Ok(Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
@@ -1074,7 +1120,458 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         plans,
         events,
         slo,
+        faults,
     })
+}
+
+/// Resolves a keyspace's `fallback` table; fields that do not apply to `operation` are errors.
+fn fallback(p: &Path, f: &RawFallback, operation: Operation, op_name: &str) -> R<Fallback> {
+    use Operation::*;
+    let fields: [(&str, bool, &[Operation]); 12] = [
+        (
+            "origin_max_in_flight",
+            f.origin_max_in_flight.is_some(),
+            &[ReadThrough, Session, Idempotency],
+        ),
+        ("rate_limit", f.rate_limit.is_some(), &[RateLimit]),
+        ("lock", f.lock.is_some(), &[Lock]),
+        ("lock_owner_token", f.lock_owner_token.is_some(), &[Lock]),
+        ("db_constraint", f.db_constraint.is_some(), &[Lock]),
+        ("pause_ms", f.pause_ms.is_some(), &[Lock]),
+        ("db_idempotency", f.db_idempotency.is_some(), &[Idempotency]),
+        (
+            "source_of_truth",
+            f.source_of_truth.is_some(),
+            &[ReadThrough, Session],
+        ),
+        (
+            "final_use_fraction",
+            f.final_use_fraction.is_some(),
+            &[ReadThrough],
+        ),
+        (
+            "revalidate_before_final",
+            f.revalidate_before_final.is_some(),
+            &[ReadThrough],
+        ),
+        (
+            "redis_retries",
+            f.redis_retries.is_some(),
+            &[ReadThrough, Session, RateLimit, Lock, Idempotency],
+        ),
+        (
+            "redis_retry_delay_ms",
+            f.redis_retry_delay_ms.is_some(),
+            &[ReadThrough, Session, RateLimit, Lock, Idempotency],
+        ),
+    ];
+    for (name, present, ops) in fields {
+        if present && !ops.contains(&operation) {
+            return Err(p.key(name).err(
+                format!("`{name}` does not apply to operation \"{op_name}\""),
+                format!(
+                    "remove it (it applies to {})",
+                    ops.iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    let d = Fallback::default();
+    let rate_limit = match f.rate_limit.as_deref() {
+        None => d.rate_limit,
+        Some("open") => RateLimitWhenDown::Open,
+        Some("closed") => RateLimitWhenDown::Closed,
+        Some(other) => {
+            return Err(p.key("rate_limit").err(
+                format!("unknown rate-limit policy \"{other}\""),
+                "use open (let requests through) or closed (refuse them)",
+            ))
+        }
+    };
+    let lock = match f.lock.as_deref() {
+        None => d.lock,
+        Some("skip") => LockWhenDown::Skip,
+        Some("give-up") => LockWhenDown::GiveUp,
+        Some(other) => {
+            return Err(p.key("lock").err(
+                format!("unknown lock policy \"{other}\""),
+                "use skip (proceed without the lock) or give-up",
+            ))
+        }
+    };
+    let source_of_truth = match f.source_of_truth.as_deref() {
+        None => d.source_of_truth,
+        Some("origin") => SourceOfTruth::Origin,
+        Some("redis") => SourceOfTruth::Redis,
+        Some(other) => {
+            return Err(p.key("source_of_truth").err(
+                format!("unknown source of truth \"{other}\""),
+                "use origin or redis",
+            ))
+        }
+    };
+    if source_of_truth == SourceOfTruth::Redis && f.final_use_fraction.is_some() {
+        return Err(p.key("final_use_fraction").err(
+            "a final use revalidates against the origin, but the source of truth is Redis",
+            "remove final_use_fraction or set source_of_truth = \"origin\"",
+        ));
+    }
+    Ok(Fallback {
+        origin_max_in_flight: match f.origin_max_in_flight {
+            None => d.origin_max_in_flight,
+            Some(n) => int_in(&p.key("origin_max_in_flight"), n, 1, 1_000_000)?,
+        },
+        rate_limit,
+        lock,
+        lock_owner_token: f.lock_owner_token.unwrap_or(d.lock_owner_token),
+        db_constraint: f.db_constraint.unwrap_or(d.db_constraint),
+        pause_ms: match &f.pause_ms {
+            None => None,
+            Some(x) => Some(dist(&p.key("pause_ms"), x)?),
+        },
+        db_idempotency: f.db_idempotency.unwrap_or(d.db_idempotency),
+        redis_retries: match f.redis_retries {
+            None => 0,
+            Some(n) => int_in(&p.key("redis_retries"), n, 0, 10)?,
+        },
+        redis_retry_delay_ms: match &f.redis_retry_delay_ms {
+            None => d.redis_retry_delay_ms,
+            Some(x) => dist(&p.key("redis_retry_delay_ms"), x)?,
+        },
+        source_of_truth,
+        final_use_fraction: match f.final_use_fraction {
+            None => 0.0,
+            Some(v) => fraction(&p.key("final_use_fraction"), v)?,
+        },
+        revalidate_before_final: f
+            .revalidate_before_final
+            .unwrap_or(d.revalidate_before_final),
+    })
+}
+
+/// What a fault is resolved against.
+struct FaultContext<'a> {
+    duration: SimTime,
+    app_instances: u32,
+    clusters: &'a [Cluster],
+    cluster_names: &'a [&'a str],
+    keyspace_names: &'a [&'a str],
+}
+
+/// The latest a failover's slots can be back: node timeout + 500 ms + 500 ms + rank x 1 s
+/// (cluster.c clusterHandleSlaveFailover; REDIS-MODEL.md section 11).
+pub fn failover_max_unavailable(node_timeout: SimTime, replica_rank: u32) -> SimTime {
+    node_timeout + SimTime::from_ms(1_000 + 1_000 * replica_rank as u64)
+}
+
+/// Resolves one `[[faults]]` entry.
+fn fault(p: &Path, f: &RawFault, ctx: &FaultContext) -> R<Fault> {
+    let kind_name = f.kind.as_str();
+    // (field, present, kinds it applies to)
+    let fields: [(&str, bool, &[&str]); 9] = [
+        (
+            "cluster",
+            f.cluster.is_some(),
+            &[
+                "shard-down",
+                "shard-slow",
+                "latency-spike",
+                "failover",
+                "cluster-restart",
+            ],
+        ),
+        (
+            "shard",
+            f.shard.is_some(),
+            &["shard-down", "shard-slow", "latency-spike", "failover"],
+        ),
+        ("mode", f.mode.is_some(), &["shard-down", "failover"]),
+        (
+            "multiplier",
+            f.multiplier.is_some(),
+            &["shard-slow", "latency-spike", "traffic-burst"],
+        ),
+        ("keyspaces", f.keyspaces.is_some(), &["traffic-burst"]),
+        (
+            "instances",
+            f.instances.is_some(),
+            &["latency-spike", "subscriber-disconnect"],
+        ),
+        (
+            "replication_lag_ms",
+            f.replication_lag_ms.is_some(),
+            &["failover"],
+        ),
+        (
+            "node_timeout_ms",
+            f.node_timeout_ms.is_some(),
+            &["failover"],
+        ),
+        ("replica_rank", f.replica_rank.is_some(), &["failover"]),
+    ];
+    const KINDS: [&str; 7] = [
+        "shard-down",
+        "shard-slow",
+        "latency-spike",
+        "failover",
+        "cluster-restart",
+        "traffic-burst",
+        "subscriber-disconnect",
+    ];
+    if !KINDS.contains(&kind_name) {
+        return Err(p.key("kind").err(
+            format!("unknown fault kind \"{kind_name}\""),
+            format!("use {}", KINDS.join(", ")),
+        ));
+    }
+    for (name, present, kinds) in fields {
+        if present && !kinds.contains(&kind_name) {
+            return Err(p.key(name).err(
+                format!("`{name}` does not apply to kind = \"{kind_name}\""),
+                format!("remove it (it applies to {})", kinds.join(", ")),
+            ));
+        }
+    }
+    let start = non_negative_ms(&p.key("start_ms"), f.start_ms)?;
+    if start >= ctx.duration {
+        return Err(p.key("start_ms").err(
+            "starts after the end of the run",
+            "move it before simulation.duration_ms",
+        ));
+    }
+    let needs_cluster = fields[0].2.contains(&kind_name);
+    let cluster = match (&f.cluster, needs_cluster) {
+        (Some(c), _) => Some(find(&p.key("cluster"), ctx.cluster_names, c, "cluster")?),
+        (None, true) => {
+            return Err(p.key("cluster").err(
+                format!("kind = \"{kind_name}\" needs `cluster`"),
+                "add cluster = \"<name of a [[clusters]] entry>\"",
+            ))
+        }
+        (None, false) => None,
+    };
+    let shard = match f.shard {
+        None if kind_name == "failover" => {
+            return Err(p.key("shard").err(
+                "a failover needs the `shard` whose master fails",
+                "add shard = 0 (shard index within the cluster)",
+            ))
+        }
+        None => None,
+        Some(sh) => {
+            let shards = ctx.clusters[cluster.expect("shard needs a cluster")].shards;
+            if sh < 0 || sh >= shards as i64 {
+                return Err(p.key("shard").err(
+                    format!(
+                        "cluster \"{}\" has no shard {sh}",
+                        ctx.cluster_names[cluster.expect("checked")]
+                    ),
+                    format!("allowed: 0 to {}", shards - 1),
+                ));
+            }
+            Some(sh as u32)
+        }
+    };
+    let mut instances = Vec::new();
+    for (j, &inst) in f.instances.iter().flatten().enumerate() {
+        instances.push(int_in(
+            &p.key("instances").idx(j),
+            inst,
+            0,
+            ctx.app_instances as i64 - 1,
+        )?);
+    }
+    if f.instances.as_ref().is_some_and(|v| v.is_empty()) {
+        return Err(p.key("instances").err(
+            "is empty",
+            "list application instances (0-based), or remove it for all",
+        ));
+    }
+    let mode = |default: DownMode| -> R<DownMode> {
+        match f.mode.as_deref() {
+            None => Ok(default),
+            Some("refused") => Ok(DownMode::Refused),
+            Some("timeout") => Ok(DownMode::Timeout),
+            Some(other) => Err(p.key("mode").err(
+                format!("unknown mode \"{other}\""),
+                "use refused (connection refused: immediate error) or timeout (the client waits client_timeout_ms)",
+            )),
+        }
+    };
+    let multiplier = || -> R<f64> {
+        let m = f.multiplier.ok_or_else(|| {
+            p.key("multiplier").err(
+                format!("kind = \"{kind_name}\" needs `multiplier`"),
+                "multiplier = 10",
+            )
+        })?;
+        positive_f(&p.key("multiplier"), m)
+    };
+    let kind = match kind_name {
+        "shard-down" => FaultKind::ShardDown {
+            mode: mode(DownMode::Refused)?,
+        },
+        "shard-slow" => FaultKind::ShardSlow {
+            multiplier: multiplier()?,
+        },
+        "latency-spike" => FaultKind::LatencySpike {
+            multiplier: multiplier()?,
+        },
+        "failover" => FaultKind::Failover {
+            mode: mode(DownMode::Timeout)?,
+            replication_lag: match f.replication_lag_ms {
+                Some(v) => non_negative_ms(&p.key("replication_lag_ms"), v)?,
+                None => SimTime::from_ms(100),
+            },
+            node_timeout: match f.node_timeout_ms {
+                Some(v) => positive_ms(&p.key("node_timeout_ms"), v)?,
+                None => SimTime::from_secs(15),
+            },
+            replica_rank: int_in(&p.key("replica_rank"), f.replica_rank.unwrap_or(0), 0, 15)?,
+        },
+        "cluster-restart" => FaultKind::ClusterRestart,
+        "traffic-burst" => {
+            let names = f.keyspaces.as_ref().ok_or_else(|| {
+                p.key("keyspaces").err(
+                    "kind = \"traffic-burst\" needs `keyspaces`",
+                    "keyspaces = [\"price-preview\"]",
+                )
+            })?;
+            if names.is_empty() {
+                return Err(p
+                    .key("keyspaces")
+                    .err("is empty", "list the keyspaces whose traffic bursts"));
+            }
+            let mut kss = Vec::new();
+            for (j, n) in names.iter().enumerate() {
+                kss.push(find(
+                    &p.key("keyspaces").idx(j),
+                    ctx.keyspace_names,
+                    n,
+                    "keyspace",
+                )?);
+            }
+            FaultKind::TrafficBurst {
+                multiplier: multiplier()?,
+                keyspaces: kss,
+            }
+        }
+        _ => FaultKind::SubscriberDisconnect,
+    };
+    let end = match (&kind, f.end_ms) {
+        (
+            FaultKind::Failover {
+                node_timeout,
+                replica_rank,
+                ..
+            },
+            None,
+        ) => start + failover_max_unavailable(*node_timeout, *replica_rank),
+        (FaultKind::Failover { .. }, Some(_)) => {
+            return Err(p.key("end_ms").err(
+                "a failover ends when the replica is promoted",
+                "remove end_ms; set node_timeout_ms and replica_rank instead",
+            ))
+        }
+        (_, None) => {
+            return Err(p.key("end_ms").err(
+                format!("kind = \"{kind_name}\" needs `end_ms`"),
+                "end_ms = \"40s\" (simulated time since the start of the run)",
+            ))
+        }
+        (_, Some(e)) => {
+            let end = non_negative_ms(&p.key("end_ms"), e)?;
+            if end <= start {
+                return Err(p.key("end_ms").err(
+                    format!(
+                        "ends before it starts ({} ms <= start_ms {} ms)",
+                        end.as_ms(),
+                        start.as_ms()
+                    ),
+                    "make end_ms later than start_ms",
+                ));
+            }
+            if end > ctx.duration {
+                return Err(p.key("end_ms").err(
+                    "ends after the end of the run",
+                    "make end_ms at most simulation.duration_ms",
+                ));
+            }
+            end
+        }
+    };
+    let name = match &f.name {
+        Some(n) if n.is_empty() => {
+            return Err(p
+                .key("name")
+                .err("is empty", "give it a label, or remove it"))
+        }
+        Some(n) => n.clone(),
+        None => {
+            let target = match (cluster, shard) {
+                (Some(c), Some(sh)) => format!(" {}/{sh}", ctx.cluster_names[c]),
+                (Some(c), None) => format!(" {}", ctx.cluster_names[c]),
+                _ => String::new(),
+            };
+            format!("{kind_name}{target}")
+        }
+    };
+    Ok(Fault {
+        name,
+        kind,
+        cluster,
+        shard,
+        instances,
+        start,
+        end,
+        attribution: match f.attribution_ms {
+            Some(v) => non_negative_ms(&p.key("attribution_ms"), v)?,
+            None => SimTime::from_secs(30),
+        },
+    })
+}
+
+/// Which faults contradict each other when they overlap on a shard: a shard cannot be down,
+/// failing over and restarting at once, nor slowed (or its network spiked) by two multipliers.
+fn conflict_class(k: &FaultKind) -> Option<u8> {
+    match k {
+        FaultKind::ShardDown { .. } | FaultKind::Failover { .. } | FaultKind::ClusterRestart => {
+            Some(0)
+        }
+        FaultKind::ShardSlow { .. } => Some(1),
+        FaultKind::LatencySpike { .. } => Some(2),
+        FaultKind::TrafficBurst { .. } | FaultKind::SubscriberDisconnect => None,
+    }
+}
+
+/// Rejects overlapping contradictory faults on one shard.
+fn check_fault_overlaps(p: &Path, faults: &[Fault]) -> R<()> {
+    for (j, b) in faults.iter().enumerate() {
+        for (i, a) in faults[..j].iter().enumerate() {
+            let (Some(ca), Some(cb)) = (conflict_class(&a.kind), conflict_class(&b.kind)) else {
+                continue;
+            };
+            let same_shard = a.cluster == b.cluster
+                && (a.shard.is_none() || b.shard.is_none() || a.shard == b.shard);
+            let overlap = a.start < b.end && b.start < a.end;
+            if ca == cb && same_shard && overlap {
+                return Err(p.idx(j).key("start_ms").err(
+                    format!(
+                        "overlaps faults[{i}] (\"{}\", {} from {} to {} ms) on the same shard",
+                        a.name,
+                        a.kind.as_str(),
+                        a.start.as_ms(),
+                        a.end.as_ms()
+                    ),
+                    "move one of them: a shard cannot be in two such faults at once",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

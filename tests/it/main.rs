@@ -5,6 +5,7 @@
 mod bad_input;
 mod default_run;
 mod determinism;
+mod faults;
 mod fidelity_expiry;
 mod fidelity_grid;
 mod fidelity_lfu;

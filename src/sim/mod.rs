@@ -12,17 +12,33 @@
 //!
 //! Traffic uses streams named by keyspace, never by plan, so every plan sees the same requests
 //! (common random numbers).
+//!
+//! Faults (`faults`) change shards, the network and pub/sub delivery on the timeline; when a
+//! Redis call fails the keyspace's fallback policy decides (retry, origin behind a bulkhead,
+//! fail open or closed, skip the lock). The business-invariant monitors (`invariants`) watch
+//! every read, lock and critical command and count violations with their time.
+
+mod faults;
+mod invariants;
+
+pub use invariants::monitored;
 
 use crate::client::{xfetch_recompute, Breaker, Coalescer, LocalCache, StampedeTracker, ValueMeta};
 use crate::engine::{EventQueue, RngStream, SimTime};
-use crate::metrics::{KeyspaceMetrics, PlanResult, ShardMetrics, Window};
+use crate::metrics::{
+    FaultOutcome, Invariant, KeyspaceMetrics, PlanResult, ShardMetrics, Window, N_INVARIANTS,
+};
 use crate::origin::{Admit, Next, OriginState};
 use crate::redis::db::KeyRef;
 use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::dist::Dist;
-use crate::scenario::{EventAction, Jitter, Operation, Popularity, Scenario, StrategyKind};
+use crate::scenario::{
+    DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitWhenDown,
+    Scenario, StrategyKind,
+};
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
+use invariants::{Monitor, ValueInfo};
 use std::collections::{HashMap, VecDeque};
 
 /// Key popularity sampler of one (keyspace, tenant).
@@ -119,8 +135,6 @@ enum Event {
     Retry { req: u32 },
     /// A command reaches its shard.
     AtShard { req: u32 },
-    /// A reply reaches the application (only for steps that need the time of the reply).
-    Reply { req: u32, reply: Reply },
     /// An origin finished a load.
     OriginDone { req: u32 },
     /// A single-flight waiter polls again.
@@ -131,6 +145,14 @@ enum Event {
     WindowEnd,
     /// The end of the warm-up: counters that shards keep are snapshotted here.
     WarmupEnd,
+    /// Fault `index` starts.
+    FaultStart { index: u16 },
+    /// Fault `index` ends.
+    FaultEnd { index: u16 },
+    /// A failed first Redis call is sent again (`fallback.redis_retries`).
+    Resend { req: u32 },
+    /// A first Redis call failed (refused, or timed out while its shard was down).
+    RedisFailed { req: u32 },
 }
 
 /// Where a request is in its life.
@@ -152,18 +174,31 @@ enum Stage {
     Release,
 }
 
-const FLAG_COUNTED: u8 = 1;
-const FLAG_RETRY: u8 = 2;
-const FLAG_BACKGROUND: u8 = 4;
-const FLAG_HOLDS_LOCK: u8 = 8;
-const FLAG_LEADER: u8 = 16;
+const FLAG_COUNTED: u16 = 1;
+const FLAG_RETRY: u16 = 2;
+const FLAG_BACKGROUND: u16 = 4;
+const FLAG_HOLDS_LOCK: u16 = 8;
+const FLAG_LEADER: u16 = 16;
+/// An idempotent command whose client will retry it (its executions are counted).
+const FLAG_WILL_RETRY: u16 = 32;
+/// A load sent to the origin because Redis failed (holds a bulkhead slot).
+const FLAG_FALLBACK_LOAD: u16 = 64;
+/// A read whose value is used as a final price.
+const FLAG_FINAL: u16 = 128;
+/// The last Redis call failed (refused, timed out).
+const FLAG_REDIS_FAILED: u16 = 256;
 
 #[derive(Clone, Copy, Debug)]
 struct Request {
     ks: u16,
     instance: u16,
     stage: Stage,
-    flags: u8,
+    flags: u16,
+    tenant: u16,
+    /// Redis retries made for the current call.
+    attempt: u8,
+    /// Lock owner token (lock keyspaces).
+    token: u64,
     /// The key of the current command (the lock key while a lock is being taken).
     key: KeyRef,
     /// The value key the request is about.
@@ -176,7 +211,7 @@ struct Request {
 }
 
 impl Request {
-    fn has(&self, f: u8) -> bool {
+    fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
 }
@@ -191,6 +226,14 @@ struct Node {
     metrics: ShardMetrics,
     window_commands: u64,
     window_busy_ns: u64,
+    /// Down by a fault: how clients see it, and the fault's index.
+    down: Option<(DownMode, u16)>,
+    /// Service-time multiplier (shard-slow faults).
+    slow: f64,
+    /// Recent writes (time, key) within the replication lag, kept only on a shard that fails
+    /// over in this plan.
+    recent_writes: Option<VecDeque<(SimTime, KeyRef)>>,
+    replication_lag: SimTime,
 }
 
 /// Per-keyspace client state of a plan.
@@ -238,6 +281,19 @@ struct Sim<'a> {
     warmup_shard: Vec<[u64; 3]>,
     events: u64,
     requests_total: u64,
+    monitor: Monitor,
+    /// Per fault: the global indices of the nodes it hits in this plan.
+    fault_nodes: Vec<Vec<usize>>,
+    fault_outcomes: Vec<FaultOutcome>,
+    /// Latency-spike faults in progress.
+    active_spikes: Vec<usize>,
+    /// Per instance: subscriber-disconnect faults in progress.
+    disconnected: Vec<u32>,
+    /// Per keyspace x instance: fallback loads in flight (the bulkhead).
+    fallback_in_flight: Vec<u32>,
+    /// Per keyspace: draws of final uses and of Redis retry delays.
+    final_rng: Vec<RngStream>,
+    retry_rng: Vec<RngStream>,
 }
 
 #[inline]
@@ -344,6 +400,10 @@ impl<'a> Sim<'a> {
                     },
                     window_commands: 0,
                     window_busy_ns: 0,
+                    down: None,
+                    slow: 1.0,
+                    recent_writes: None,
+                    replication_lag: SimTime::ZERO,
                 });
             }
         }
@@ -405,6 +465,14 @@ impl<'a> Sim<'a> {
             warmup_shard: Vec::new(),
             events: 0,
             requests_total: 0,
+            monitor: Monitor::new(scn),
+            fault_nodes: Vec::new(),
+            fault_outcomes: Vec::new(),
+            active_spikes: Vec::new(),
+            disconnected: vec![0; scn.app_instances as usize],
+            fallback_in_flight: vec![0; n_ks * scn.app_instances as usize],
+            final_rng: named("final-use"),
+            retry_rng: named("redis-retries"),
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
         for ks in 0..n_ks {
@@ -416,6 +484,7 @@ impl<'a> Sim<'a> {
         sim.queue
             .push(scn.window.min(scn.duration), Event::WindowEnd);
         sim.warmup_shard = vec![[0; 3]; sim.nodes.len()];
+        sim.schedule_faults(seed);
         if scn.warmup > SimTime::ZERO {
             sim.queue.push(scn.warmup, Event::WarmupEnd);
         }
@@ -452,6 +521,8 @@ impl<'a> Sim<'a> {
             shard_used_memory: vec![0; self.nodes.len()],
             shard_commands: vec![0; self.nodes.len()],
             shard_busy_ns: vec![0; self.nodes.len()],
+            invariant_violations: vec![0; n_ks * N_INVARIANTS],
+            invariant_max_staleness_ns: vec![0; n_ks * N_INVARIANTS],
         }
     }
 
@@ -511,7 +582,6 @@ impl<'a> Sim<'a> {
                 Event::Arrival { ks } => self.on_arrival(now, ks as usize),
                 Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
-                Event::Reply { req, reply } => self.on_reply(now, req, reply),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
                 Event::Poll { req } => self.send(now, req, Stage::SfPoll),
                 Event::Timeline { index } => self.on_timeline(now, index as usize),
@@ -519,6 +589,10 @@ impl<'a> Sim<'a> {
                 Event::WarmupEnd => {
                     (self.warmup_keyspace, self.warmup_shard) = self.shard_counters();
                 }
+                Event::FaultStart { index } => self.on_fault_start(now, index as usize),
+                Event::FaultEnd { index } => self.on_fault_end(now, index as usize),
+                Event::Resend { req } => self.send(now, req, Stage::First),
+                Event::RedisFailed { req } => self.on_redis_failed(now, req),
             }
         }
     }
@@ -531,8 +605,10 @@ impl<'a> Sim<'a> {
                     self.version[ks] += 1;
                 }
             }
+            EventAction::Change => {}
             EventAction::Delete => {
                 for &ks in &e.keyspaces {
+                    self.publish_invalidation(now, ks);
                     let cluster = self.cluster_of_ks[ks];
                     let first = self.cluster_first_node[cluster];
                     for n in first..first + self.scn.clusters[cluster].shards as usize {
@@ -557,9 +633,15 @@ impl<'a> Sim<'a> {
     /// The key of `item` in keyspace `ks` for `tenant`, and the global index of its shard.
     fn key_for(&self, ks: usize, tenant: usize, item: u64) -> (KeyRef, u32) {
         let k = &self.scn.keyspaces[ks];
+        // A template without the tenant makes every tenant's item i the same key.
+        let tenant_bits = if k.key_has_tenant {
+            (tenant as u64) << 40
+        } else {
+            0
+        };
         let h = mix64(
             mix64(item.wrapping_add(0x9E37_79B9_7F4A_7C15))
-                ^ ((tenant as u64) << 40)
+                ^ tenant_bits
                 ^ (self.version[ks] << 20),
         );
         // The top byte names the keyspace (per-keyspace eviction and expiry counts).
@@ -609,9 +691,15 @@ impl<'a> Sim<'a> {
         self.free.push(req);
     }
 
-    fn net_half(&mut self, node: usize) -> SimTime {
+    fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
+        let spike = self.spike_multiplier(node, instance);
         let n = &mut self.nodes[node];
-        SimTime(ns(n.rtt_us.sample(&mut n.rng)) / 2)
+        let rtt = ns(n.rtt_us.sample(&mut n.rng));
+        if spike == 1.0 {
+            SimTime(rtt / 2)
+        } else {
+            SimTime((rtt as f64 * spike) as u64 / 2)
+        }
     }
 
     /// Sends request `req`'s next Redis command (`stage`) at `now`.
@@ -620,8 +708,9 @@ impl<'a> Sim<'a> {
         r.stage = stage;
         r.sent = now;
         let shard = r.shard as usize;
+        let instance = r.instance;
         self.nodes[shard].shard.db().prefetch(r.key.id);
-        let d = self.net_half(shard);
+        let d = self.net_half(shard, instance);
         self.queue.push(now + d, Event::AtShard { req });
     }
 
@@ -657,11 +746,24 @@ impl<'a> Sim<'a> {
         let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
         let (key, shard) = self.key_for(ks, tenant, item);
         let counted = now >= self.scn.warmup;
+        let mut flags = if counted { FLAG_COUNTED } else { 0 };
+        let fb = &k.fallback;
+        if fb.final_use_fraction > 0.0 && self.final_rng[ks].next_f64() < fb.final_use_fraction {
+            flags |= FLAG_FINAL;
+        }
+        let token = if k.operation == Operation::Lock {
+            self.monitor.token()
+        } else {
+            0
+        };
         let r = Request {
             ks: ks as u16,
             instance,
             stage: Stage::First,
-            flags: if counted { FLAG_COUNTED } else { 0 },
+            flags,
+            tenant: tenant as u16,
+            attempt: 0,
+            token,
             key,
             value_key: key,
             shard,
@@ -689,6 +791,7 @@ impl<'a> Sim<'a> {
                 };
                 let rid = self.alloc(retry);
                 self.queue.push(at, Event::Retry { req: rid });
+                self.requests[id as usize].flags |= FLAG_WILL_RETRY;
             }
         }
         self.begin(now, id);
@@ -709,11 +812,25 @@ impl<'a> Sim<'a> {
         self.cur.keyspace_requests[ks] += 1;
         let k = &self.scn.keyspaces[ks];
         let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
+        if r.has(FLAG_FINAL) && k.fallback.revalidate_before_final {
+            // A final use does not trust the cache: recompute at the origin, then write back.
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks].final_revalidations += 1;
+            }
+            self.load(now, req);
+            return;
+        }
         if reads && !self.clients[ks].local.is_empty() {
             let l1 = &mut self.clients[ks].local[r.instance as usize];
-            if l1.get(r.key.id, now) {
+            let held = l1.get(r.key.id, now);
+            // A copy an invalidation message dropped is gone (the LRU slot is reused later).
+            if held && !self.monitor.copy_invalidated(ks, r.instance, r.key.id) {
                 if r.has(FLAG_COUNTED) {
                     self.ks_metrics[ks].l1_hits += 1;
+                }
+                if let Some(v) = self.monitor.copy(ks, r.instance, r.key.id) {
+                    let final_use = r.has(FLAG_FINAL);
+                    self.monitor.read(now, ks, r.tenant, v, final_use);
                 }
                 self.cur.keyspace_hits[ks] += 1;
                 self.answer(ks, req, now, false);
@@ -742,19 +859,124 @@ impl<'a> Sim<'a> {
         &mut self.breakers[i]
     }
 
-    /// Skips Redis: fail open for counters and locks, load from the origin otherwise.
+    /// Skips Redis (open circuit breaker): the keyspace's fallback policy decides.
     fn fallback(&mut self, now: SimTime, req: u32) {
+        self.redis_unavailable(now, req, false);
+    }
+
+    /// A first Redis call failed (refused, timed out): retry it after a drawn delay while
+    /// `fallback.redis_retries` allows, then apply the fallback policy. Later steps (lock
+    /// polls, background locks) see a nil reply, as before.
+    fn on_redis_failed(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
-        if r.has(FLAG_COUNTED) {
+        if r.stage != Stage::First {
+            self.requests[req as usize].flags &= !FLAG_REDIS_FAILED;
+            self.on_reply(now, req, Reply::Nil);
+            return;
+        }
+        let fb = &self.scn.keyspaces[ks].fallback;
+        if (r.attempt as u32) < fb.redis_retries {
+            self.requests[req as usize].attempt += 1;
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks].redis_retries += 1;
+            }
+            let delay_ms = fb.redis_retry_delay_ms.sample(&mut self.retry_rng[ks]);
+            self.queue
+                .push(now + SimTime(ns(delay_ms * 1000.0)), Event::Resend { req });
+            return;
+        }
+        self.redis_unavailable(now, req, true);
+    }
+
+    /// Redis is unavailable for request `req` (`asked`: a call was made and failed, rather
+    /// than skipped by an open breaker): rate limits fail open or closed, locks are skipped or
+    /// given up, reads and critical commands go to the origin behind the instance's bulkhead.
+    fn redis_unavailable(&mut self, now: SimTime, req: u32, asked: bool) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let counted = r.has(FLAG_COUNTED);
+        if counted {
             self.ks_metrics[ks].fallbacks += 1;
         }
-        match self.scn.keyspaces[ks].operation {
-            Operation::RateLimit | Operation::Lock => {
+        match k.operation {
+            Operation::RateLimit => match k.fallback.rate_limit {
+                RateLimitWhenDown::Open => {
+                    self.answer(ks, req, now, false);
+                    self.release(req);
+                }
+                RateLimitWhenDown::Closed => {
+                    if counted {
+                        self.ks_metrics[ks].rate_limit_rejected += 1;
+                    }
+                    self.fail(ks, req);
+                }
+            },
+            Operation::Lock => {
+                match k.fallback.lock {
+                    LockWhenDown::Skip => {
+                        if counted {
+                            self.ks_metrics[ks].lock_skipped += 1;
+                        }
+                        self.lock_work(now, req, false);
+                    }
+                    LockWhenDown::GiveUp => {
+                        if counted {
+                            self.ks_metrics[ks].lock_contended += 1;
+                        }
+                    }
+                }
                 self.answer(ks, req, now, false);
                 self.release(req);
             }
-            _ => self.load(now, req),
+            Operation::ReadThrough | Operation::Session | Operation::Idempotency => {
+                if asked && counted {
+                    let m = &mut self.ks_metrics[ks];
+                    m.misses += 1;
+                    if r.has(FLAG_RETRY) {
+                        m.retries += 1;
+                        m.retries_reexecuted += 1;
+                    }
+                }
+                let slot = ks * self.scn.app_instances as usize + r.instance as usize;
+                if self.fallback_in_flight[slot] >= k.fallback.origin_max_in_flight {
+                    if counted {
+                        self.ks_metrics[ks].fallback_rejected += 1;
+                    }
+                    self.load_failed(now, req);
+                } else {
+                    self.fallback_in_flight[slot] += 1;
+                    self.requests[req as usize].flags |= FLAG_FALLBACK_LOAD;
+                    self.load(now, req);
+                }
+            }
+        }
+    }
+
+    /// A lock holder (or, with `acquired` false, a request that skipped the lock) starts its
+    /// work at `now`: hold time plus a drawn pause. Counts an overlap with another holder's
+    /// work (stopped by the database constraint when there is one) and, when the lock was
+    /// acquired, schedules its release at the end of the work.
+    fn lock_work(&mut self, now: SimTime, req: u32, acquired: bool) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let mut work_ms = k.hold_ms.sample(&mut self.op_rng[ks]);
+        if let Some(p) = &k.fallback.pause_ms {
+            work_ms += p.sample(&mut self.op_rng[ks]);
+        }
+        let work = SimTime(ns(work_ms * 1000.0));
+        if self.monitor.lock_work(now, r.value_key.id, work) {
+            if k.fallback.db_constraint {
+                self.monitor.prevented(now, ks, Invariant::LockOverlap);
+            } else {
+                self.monitor
+                    .violation(now, ks, Invariant::LockOverlap, SimTime::ZERO);
+            }
+        }
+        if acquired {
+            self.send_background(now + work, &r, r.value_key, Stage::Release);
         }
     }
 
@@ -845,7 +1067,22 @@ impl<'a> Sim<'a> {
 
     fn on_shard(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
-        let cmd = self.command_of(&r);
+        if let Some((mode, fault)) = self.nodes[r.shard as usize].down {
+            self.shard_down(now, req, mode, fault as usize);
+            return;
+        }
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let lock_release = k.operation == Operation::Lock && r.stage == Stage::Release;
+        let mut cmd = self.command_of(&r);
+        if lock_release
+            && k.fallback.lock_owner_token
+            && !self.monitor.lock_owned_by(r.key.id, r.token)
+        {
+            // Compare-and-delete: the value is another holder's token, so nothing is deleted
+            // (the script still reads the key).
+            cmd = Command::Get(r.key);
+        }
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[r.shard as usize];
         // serverCron ticks due before this command occupy the thread first.
@@ -863,7 +1100,29 @@ impl<'a> Sim<'a> {
         }
         let start = now.max(node.busy_until);
         let done = node.shard.execute(start, cmd);
-        let service = ns(node.service_us.sample(&mut node.rng)) + done.extra_cpu_ns;
+        if let Some(ring) = &mut node.recent_writes {
+            let wrote = match cmd {
+                Command::Set { .. } => done.reply == Reply::Ok,
+                Command::IncrExpire { .. } => done.reply == Reply::Integer(1),
+                _ => false,
+            };
+            if wrote {
+                if let Command::Set { key, .. } | Command::IncrExpire { key, .. } = cmd {
+                    ring.push_back((start, key));
+                }
+                while ring
+                    .front()
+                    .is_some_and(|&(t, _)| t + node.replication_lag < start)
+                {
+                    ring.pop_front();
+                }
+            }
+        }
+        let mut service = ns(node.service_us.sample(&mut node.rng));
+        if node.slow != 1.0 {
+            service = (service as f64 * node.slow) as u64;
+        }
+        let service = service + done.extra_cpu_ns;
         let finish = start + SimTime(service);
         node.busy_until = finish;
         node.in_flight.push_back(finish);
@@ -876,9 +1135,21 @@ impl<'a> Sim<'a> {
         node.window_busy_ns += service;
         // The way back takes the other half of the round trip drawn when the command was sent.
         let reply_at = finish + (now - r.sent);
-        let ks = r.ks as usize;
         if done.reply == Reply::Oom && r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].oom_errors += 1;
+        }
+        if r.stage == Stage::First && k.operation == Operation::Lock && done.reply == Reply::Ok {
+            self.monitor.lock_set(r.key.id, r.token);
+        }
+        if lock_release {
+            if let Command::Del(_) = cmd {
+                if done.reply == Reply::Integer(1) {
+                    if !self.monitor.lock_owned_by(r.key.id, r.token) && r.has(FLAG_COUNTED) {
+                        self.ks_metrics[ks].foreign_lock_deletes += 1;
+                    }
+                    self.monitor.lock_deleted(r.key.id);
+                }
+            }
         }
         if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
             if r.stage == Stage::WriteBack && done.reply == Reply::Ok {
@@ -896,7 +1167,6 @@ impl<'a> Sim<'a> {
                 m.redis_latency_us.saturating_record(us.max(1));
                 if timed_out {
                     m.redis_timeouts += 1;
-                    m.fallbacks += 1;
                 }
             }
             if let Some(b) = &k.strategy.breaker {
@@ -906,15 +1176,10 @@ impl<'a> Sim<'a> {
             }
         }
         if timed_out && !r.has(FLAG_BACKGROUND) {
-            // The client gave up at its timeout: a miss, with a fallback to the origin.
+            // The client gave up at its timeout: the call failed (fallback policy).
             let at = r.sent + k.client_timeout;
-            self.queue.push(
-                at,
-                Event::Reply {
-                    req,
-                    reply: Reply::Nil,
-                },
-            );
+            self.requests[req as usize].flags |= FLAG_REDIS_FAILED;
+            self.queue.push(at, Event::RedisFailed { req });
             return;
         }
         // The reply is handled now (the state change already happened at the shard); its
@@ -926,6 +1191,13 @@ impl<'a> Sim<'a> {
     fn written(&mut self, now: SimTime, r: &Request) {
         let ks = r.ks as usize;
         let k = &self.scn.keyspaces[ks];
+        if self.monitor.tracks_values(ks) {
+            let info = ValueInfo {
+                loaded_at: r.load_started,
+                tenant: r.tenant,
+            };
+            self.monitor.written(ks, r.key.id, info);
+        }
         if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
             if r.has(FLAG_COUNTED) {
                 self.ks_metrics[ks]
@@ -975,9 +1247,7 @@ impl<'a> Sim<'a> {
                         if counted {
                             self.ks_metrics[ks].lock_acquired += 1;
                         }
-                        let hold = k.hold_ms.sample(&mut self.op_rng[ks]);
-                        let at = now + SimTime(ns(hold * 1000.0));
-                        self.send_background(at, &r, r.value_key, Stage::Release);
+                        self.lock_work(now, req, true);
                     } else if counted {
                         self.ks_metrics[ks].lock_contended += 1;
                     }
@@ -988,6 +1258,7 @@ impl<'a> Sim<'a> {
             },
             (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => self.on_hit(now, req),
             (Stage::First, _) => {
+                self.monitor.missed(now, ks, r.value_key.id);
                 if counted {
                     let m = &mut self.ks_metrics[ks];
                     m.misses += 1;
@@ -1058,6 +1329,13 @@ impl<'a> Sim<'a> {
         let counted = r.has(FLAG_COUNTED);
         if r.has(FLAG_RETRY) && counted {
             self.ks_metrics[ks].retries += 1;
+        }
+        if r.has(FLAG_RETRY) {
+            self.monitor.retry_answered(r.value_key.id);
+        }
+        if let Some(v) = self.monitor.value(ks, r.value_key.id) {
+            let final_use = r.has(FLAG_FINAL);
+            self.monitor.read(now, ks, r.tenant, v, final_use);
         }
         if k.operation == Operation::Session {
             self.send_background(now, &r, r.value_key, Stage::Refresh);
@@ -1135,6 +1413,20 @@ impl<'a> Sim<'a> {
                 Next::TimedOut { req: id } => self.load_failed(now, id),
             }
         }
+        self.end_fallback_load(&r);
+        if self.scn.keyspaces[ks].operation == Operation::Idempotency
+            && r.flags & (FLAG_WILL_RETRY | FLAG_RETRY) != 0
+            && self.monitor.executed(r.value_key.id)
+        {
+            // The command ran twice: only a database idempotency record notices.
+            if self.scn.keyspaces[ks].fallback.db_idempotency {
+                self.monitor
+                    .prevented(now, ks, Invariant::DuplicateExecution);
+            } else {
+                self.monitor
+                    .violation(now, ks, Invariant::DuplicateExecution, SimTime::ZERO);
+            }
+        }
         if !r.has(FLAG_BACKGROUND) {
             self.answer(ks, req, now, false);
             self.finish_fetch(now, req, false);
@@ -1152,10 +1444,19 @@ impl<'a> Sim<'a> {
     fn load_failed(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
+        self.end_fallback_load(&r);
         if !r.has(FLAG_BACKGROUND) {
             self.finish_fetch(now, req, false);
         }
         self.fail(ks, req);
+    }
+
+    /// A fallback load ended: free its bulkhead slot.
+    fn end_fallback_load(&mut self, r: &Request) {
+        if r.has(FLAG_FALLBACK_LOAD) {
+            let slot = r.ks as usize * self.scn.app_instances as usize + r.instance as usize;
+            self.fallback_in_flight[slot] -= 1;
+        }
     }
 
     /// The leader of a coalesced fetch finished: answer the requests that waited for it.
@@ -1164,6 +1465,19 @@ impl<'a> Sim<'a> {
         let ks = r.ks as usize;
         if !self.clients[ks].local.is_empty() {
             self.clients[ks].local[r.instance as usize].put(r.value_key.id, now);
+            if self.monitor.tracks_copies(ks) {
+                let loaded = ValueInfo {
+                    loaded_at: r.load_started,
+                    tenant: r.tenant,
+                };
+                let value = if hit {
+                    self.monitor.value(ks, r.value_key.id).unwrap_or(loaded)
+                } else {
+                    loaded
+                };
+                self.monitor
+                    .copy_put(now, ks, r.instance, r.value_key.id, value);
+            }
         }
         if r.has(FLAG_LEADER) {
             for w in self.coalescer.finish(r.instance as u32, r.value_key.id) {
@@ -1231,6 +1545,14 @@ impl<'a> Sim<'a> {
             w.origin_loads[oi] = o.window_loads;
             o.window_loads = 0;
         }
+        std::mem::swap(
+            &mut w.invariant_violations,
+            &mut self.monitor.window_violations,
+        );
+        std::mem::swap(
+            &mut w.invariant_max_staleness_ns,
+            &mut self.monitor.window_staleness_ns,
+        );
         self.windows.push(w);
         if let Some(p) = self.progress {
             p.store(now.as_ns(), std::sync::atomic::Ordering::Relaxed);
@@ -1246,7 +1568,7 @@ impl<'a> Sim<'a> {
         let after = |k: usize, i: usize| ks_now[k][i] - self.warmup_keyspace[k][i];
         let n_ks = self.scn.keyspaces.len();
         let evictions = (0..n_ks).map(|k| after(k, 0)).collect();
-        let before_ttl = (0..n_ks).map(|k| after(k, 1)).collect();
+        let before_ttl: Vec<u64> = (0..n_ks).map(|k| after(k, 1)).collect();
         let expirations = (0..n_ks).map(|k| after(k, 2)).collect();
         let mut shards = Vec::new();
         for (i, n) in self.nodes.iter_mut().enumerate() {
@@ -1256,6 +1578,14 @@ impl<'a> Sim<'a> {
             n.metrics.expired_keys = shard_now[i][1] - self.warmup_shard[i][1];
             n.metrics.oom_errors = shard_now[i][2] - self.warmup_shard[i][2];
             shards.push(n.metrics.clone());
+        }
+        let mut invariants = self.monitor.finish();
+        // Counted by the shards, not timed: the run scope only.
+        let i = Invariant::CriticalEvictedBeforeTtl.index();
+        for (ki, &n) in before_ttl.iter().enumerate() {
+            if invariants.monitored[ki][i] {
+                invariants.tallies[0][ki][i].violations = n;
+            }
         }
         PlanResult {
             plan,
@@ -1268,6 +1598,8 @@ impl<'a> Sim<'a> {
             windows: self.windows,
             events: self.events,
             requests_total: self.requests_total,
+            invariants,
+            faults: self.fault_outcomes,
         }
     }
 }

@@ -1,0 +1,216 @@
+//! Faults on one plan's timeline: which shards and instances each `[[faults]]` entry hits in
+//! this plan, the start and end events that change the nodes (down, slow, network spike),
+//! failover (lost writes, unavailable slots for node timeout + election delay), cluster
+//! restart (cold cache) and pub/sub subscriber windows, and what a command meets at a shard
+//! that is down.
+//!
+//! Owns only fault state on `Sim` (`fault_nodes`, `fault_outcomes`, `active_spikes`,
+//! `disconnected`) and the node fields `down`, `slow`, `recent_writes`. Traffic bursts are
+//! resolved into keyspace bursts by `scenario::resolve`, so they need nothing here. The
+//! failover's election delay is drawn from a stream named by the fault, never by plan.
+
+use super::{Event, Sim, Stage, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_REDIS_FAILED};
+use crate::engine::{RngStream, SimTime};
+use crate::metrics::FaultOutcome;
+use crate::redis::shard::Command;
+use crate::scenario::{DownMode, FaultKind};
+use std::collections::VecDeque;
+
+impl Sim<'_> {
+    /// Works out which nodes each fault hits in this plan, draws failover delays and
+    /// schedules the start and end events.
+    pub(super) fn schedule_faults(&mut self, seed: u64) {
+        for (fi, f) in self.scn.faults.iter().enumerate() {
+            let mut nodes = Vec::new();
+            let mut applied = true;
+            if let Some(ci) = f.cluster {
+                let first = self.cluster_first_node[ci];
+                if first == usize::MAX {
+                    applied = false; // the plan does not use this cluster
+                } else {
+                    match f.shard {
+                        Some(sh) => nodes.push(first + sh as usize),
+                        None => nodes.extend(first..first + self.scn.clusters[ci].shards as usize),
+                    }
+                }
+            }
+            let mut end = f.end;
+            if let FaultKind::Failover {
+                replication_lag,
+                node_timeout,
+                replica_rank,
+                ..
+            } = f.kind
+            {
+                // cluster.c clusterHandleSlaveFailover: node timeout, then 500 ms + random
+                // 0-500 ms + rank x 1 s before the election (REDIS-MODEL.md section 11).
+                let mut rng = RngStream::named(seed, &format!("fault/{fi}/election"));
+                let delay_ms = 500 + rng.below(501) + 1_000 * replica_rank as u64;
+                end = f.start + node_timeout + SimTime::from_ms(delay_ms);
+                self.monitor.set_fault_end(fi, end, f.attribution);
+                for &n in &nodes {
+                    self.nodes[n].recent_writes = Some(VecDeque::new());
+                    self.nodes[n].replication_lag = replication_lag;
+                }
+            }
+            if applied {
+                self.queue
+                    .push(f.start, Event::FaultStart { index: fi as u16 });
+                if !matches!(f.kind, FaultKind::TrafficBurst { .. }) {
+                    self.queue.push(end, Event::FaultEnd { index: fi as u16 });
+                }
+            }
+            self.fault_outcomes.push(FaultOutcome {
+                applied,
+                shards: nodes.len() as u32,
+                end,
+                ..FaultOutcome::default()
+            });
+            self.fault_nodes.push(nodes);
+        }
+    }
+
+    pub(super) fn on_fault_start(&mut self, now: SimTime, fi: usize) {
+        let f = &self.scn.faults[fi];
+        match &f.kind {
+            FaultKind::ShardDown { mode } => {
+                for &n in &self.fault_nodes[fi] {
+                    self.nodes[n].down = Some((*mode, fi as u16));
+                }
+            }
+            FaultKind::ShardSlow { multiplier } => {
+                for &n in &self.fault_nodes[fi] {
+                    self.nodes[n].slow = *multiplier;
+                }
+            }
+            FaultKind::LatencySpike { .. } => self.active_spikes.push(fi),
+            FaultKind::Failover { mode, .. } => {
+                for &n in &self.fault_nodes[fi] {
+                    let node = &mut self.nodes[n];
+                    // Writes the replica had not received are gone; the promoted replica
+                    // serves the rest. (A lost overwrite leaves no older value: simplified.)
+                    let lag = node.replication_lag;
+                    let lost: Vec<_> = node
+                        .recent_writes
+                        .take()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|&(t, _)| t + lag >= now)
+                        .collect();
+                    for (_, key) in &lost {
+                        node.shard.execute(now, Command::Del(*key));
+                    }
+                    self.fault_outcomes[fi].writes_lost += lost.len() as u64;
+                    node.down = Some((*mode, fi as u16));
+                }
+            }
+            FaultKind::ClusterRestart => {
+                for &n in &self.fault_nodes[fi] {
+                    let node = &mut self.nodes[n];
+                    self.fault_outcomes[fi].keys_flushed += node.shard.flush_all();
+                    node.down = Some((DownMode::Refused, fi as u16));
+                }
+            }
+            FaultKind::TrafficBurst { .. } => {}
+            FaultKind::SubscriberDisconnect => {
+                for i in 0..self.disconnected.len() {
+                    if f.instances.is_empty() || f.instances.contains(&(i as u32)) {
+                        self.disconnected[i] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_fault_end(&mut self, _now: SimTime, fi: usize) {
+        let f = &self.scn.faults[fi];
+        match &f.kind {
+            FaultKind::ShardDown { .. }
+            | FaultKind::Failover { .. }
+            | FaultKind::ClusterRestart => {
+                for &n in &self.fault_nodes[fi] {
+                    if self.nodes[n].down.is_some_and(|(_, by)| by as usize == fi) {
+                        self.nodes[n].down = None;
+                    }
+                }
+            }
+            FaultKind::ShardSlow { .. } => {
+                for &n in &self.fault_nodes[fi] {
+                    self.nodes[n].slow = 1.0;
+                }
+            }
+            FaultKind::LatencySpike { .. } => self.active_spikes.retain(|&s| s != fi),
+            FaultKind::TrafficBurst { .. } => {}
+            FaultKind::SubscriberDisconnect => {
+                for i in 0..self.disconnected.len() {
+                    if f.instances.is_empty() || f.instances.contains(&(i as u32)) {
+                        self.disconnected[i] -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The round-trip multiplier of the latency spikes in progress for `instance` on `node`.
+    pub(super) fn spike_multiplier(&self, node: usize, instance: u16) -> f64 {
+        let mut m = 1.0;
+        for &fi in &self.active_spikes {
+            let f = &self.scn.faults[fi];
+            let FaultKind::LatencySpike { multiplier } = f.kind else {
+                continue;
+            };
+            let hits_instance = f.instances.is_empty() || f.instances.contains(&(instance as u32));
+            if hits_instance && self.fault_nodes[fi].contains(&node) {
+                m *= multiplier;
+            }
+        }
+        m
+    }
+
+    /// A command reached a shard that a fault keeps down: a background command is lost; a
+    /// command someone waits for fails at once (refused) or when the client gives up.
+    pub(super) fn shard_down(&mut self, now: SimTime, req: u32, mode: DownMode, fault: usize) {
+        let r = self.requests[req as usize];
+        self.fault_outcomes[fault].commands_failed += 1;
+        if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
+            self.release(req); // a write-back, refresh or release that never happened
+            return;
+        }
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let at = match mode {
+            DownMode::Refused => now + (now - r.sent),
+            DownMode::Timeout => r.sent + k.client_timeout,
+        };
+        if !r.has(FLAG_BACKGROUND) {
+            if r.has(FLAG_COUNTED) && mode == DownMode::Timeout {
+                self.ks_metrics[ks].redis_timeouts += 1;
+            }
+            if let Some(b) = &k.strategy.breaker {
+                let (threshold, open_for) = (b.failures, b.open_for);
+                self.breaker(r.instance, ks)
+                    .record(at, false, threshold, open_for);
+            }
+        }
+        self.requests[req as usize].flags |= FLAG_REDIS_FAILED;
+        self.queue.push(at, Event::RedisFailed { req });
+    }
+
+    /// A delete-on-event invalidation of keyspace `ks` is published over pub/sub: connected
+    /// instances drop their local copies; disconnected ones lose the message (at-most-once).
+    pub(super) fn publish_invalidation(&mut self, now: SimTime, ks: usize) {
+        for i in 0..self.disconnected.len() {
+            if self.disconnected[i] == 0 {
+                self.monitor.invalidate(now, ks, i);
+                continue;
+            }
+            for (fi, f) in self.scn.faults.iter().enumerate() {
+                let active = now >= f.start && now < f.end;
+                let hits = f.instances.is_empty() || f.instances.contains(&(i as u32));
+                if active && hits && matches!(f.kind, FaultKind::SubscriberDisconnect) {
+                    self.fault_outcomes[fi].invalidations_lost += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The business-invariant monitors of one plan's simulation: what the application believes
+//! about the values it reads, locks it holds and commands it runs, kept beside the Redis model
+//! so that a violation is seen when it happens, with its time.
+//!
+//! It owns the monitors' state (who wrote a value and when it was loaded, each local copy,
+//! the holders of each lock key, executions per idempotency key, the source's change times)
+//! and the tallies per scope (the run after the warm-up, each fault's window) and per time
+//! window. It must not schedule events or touch shards: `sim` calls it on each read, write,
+//! lock and execution. State is kept only for keyspaces whose invariants need it, so plain
+//! cache keyspaces pay nothing. Hash maps are only looked up, never iterated into output.
+
+use crate::engine::SimTime;
+use crate::metrics::{Invariant, InvariantResult, Tally, N_INVARIANTS};
+use crate::scenario::{Criticality, EventAction, Operation, Scenario, SourceOfTruth};
+use std::collections::HashMap;
+
+/// What the application knows about the value it wrote under a key.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ValueInfo {
+    /// When the load that produced it started (the value's version of the source).
+    pub loaded_at: SimTime,
+    /// The tenant whose request wrote it.
+    pub tenant: u16,
+}
+
+/// An instance's local (L1) copy of a value.
+#[derive(Clone, Copy, Debug)]
+struct CopyInfo {
+    put_at: SimTime,
+    value: ValueInfo,
+}
+
+/// Which invariants each keyspace of `scn` is monitored for.
+pub fn monitored(scn: &Scenario) -> Vec<[bool; N_INVARIANTS]> {
+    scn.keyspaces
+        .iter()
+        .enumerate()
+        .map(|(ki, k)| {
+            let mut m = [false; N_INVARIANTS];
+            let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
+            m[Invariant::DuplicateExecution.index()] = k.operation == Operation::Idempotency;
+            m[Invariant::LockOverlap.index()] = k.operation == Operation::Lock;
+            m[Invariant::StaleRead.index()] =
+                reads && scn.events.iter().any(|e| e.keyspaces.contains(&ki));
+            m[Invariant::StaleFinalPrice.index()] = k.fallback.final_use_fraction > 0.0;
+            // With the tenant in the key, cross-tenant reads cannot happen (always 0): the row
+            // is there so a plan can be compared with one whose template lacks it.
+            m[Invariant::CrossTenantRead.index()] = reads && scn.tenants.len() > 1;
+            // A record is lost only when Redis is its source of truth; critical keyspaces
+            // backed by an origin are monitored too (always 0) for the same comparison.
+            m[Invariant::LostRecord.index()] = reads
+                && (k.fallback.source_of_truth == SourceOfTruth::Redis
+                    || k.criticality == Criticality::Critical);
+            m[Invariant::CriticalEvictedBeforeTtl.index()] =
+                k.criticality == Criticality::Critical && k.ttl > SimTime::ZERO;
+            m
+        })
+        .collect()
+}
+
+/// The monitors of one plan.
+pub(super) struct Monitor {
+    warmup: SimTime,
+    monitored: Vec<[bool; N_INVARIANTS]>,
+    /// Per keyspace: Redis is the source of truth (a missing written key is a lost record).
+    lost_if_missing: Vec<bool>,
+    /// Fault windows [from, to), scope 1 + index.
+    scopes: Vec<(SimTime, SimTime)>,
+    tallies: Vec<Vec<[Tally; N_INVARIANTS]>>,
+    /// Per keyspace: times the source changed (timeline events), sorted.
+    change_times: Vec<Vec<SimTime>>,
+    /// Per keyspace: the value behind each key, when a monitor needs it.
+    values: Vec<Option<HashMap<u64, ValueInfo>>>,
+    /// Per keyspace with a local cache and tracked values: each (instance, key) copy.
+    copies: Vec<Option<HashMap<(u16, u64), CopyInfo>>>,
+    /// Per keyspace and instance: the last pub/sub invalidation the instance received.
+    invalidated_at: Vec<Vec<SimTime>>,
+    /// Completed executions per idempotency key whose command is retried.
+    executions: HashMap<u64, u8>,
+    /// Per lock key: when the latest holder's work ends.
+    lock_busy_until: HashMap<u64, SimTime>,
+    /// Per lock key: the token of the last successful `SET NX` (the value Redis holds).
+    lock_owner: HashMap<u64, u64>,
+    next_token: u64,
+    /// This time window's violations and staleness, `ks * N_INVARIANTS + invariant`.
+    pub window_violations: Vec<u64>,
+    pub window_staleness_ns: Vec<u64>,
+}
+
+impl Monitor {
+    /// The monitors of `scn`'s keyspaces.
+    pub fn new(scn: &Scenario) -> Monitor {
+        let n_ks = scn.keyspaces.len();
+        let monitored = monitored(scn);
+        let mut change_times = vec![Vec::new(); n_ks];
+        for e in &scn.events {
+            for &ki in &e.keyspaces {
+                change_times[ki].push(e.at);
+            }
+        }
+        let lost_if_missing: Vec<bool> = scn
+            .keyspaces
+            .iter()
+            .map(|k| k.fallback.source_of_truth == SourceOfTruth::Redis)
+            .collect();
+        let needs_values = |ki: usize| {
+            let m = &monitored[ki];
+            m[Invariant::StaleRead.index()]
+                || m[Invariant::StaleFinalPrice.index()]
+                || (m[Invariant::CrossTenantRead.index()] && !scn.keyspaces[ki].key_has_tenant)
+                || lost_if_missing[ki]
+        };
+        let has_delete = |ki: usize| {
+            scn.events
+                .iter()
+                .any(|e| e.action == EventAction::Delete && e.keyspaces.contains(&ki))
+        };
+        let values = (0..n_ks)
+            .map(|ki| needs_values(ki).then(HashMap::new))
+            .collect();
+        let copies = (0..n_ks)
+            .map(|ki| {
+                let l1 = scn.keyspaces[ki].strategy.local_cache.is_some();
+                (l1 && (needs_values(ki) || has_delete(ki))).then(HashMap::new)
+            })
+            .collect();
+        let scopes = scn
+            .faults
+            .iter()
+            .map(|f| (f.start, f.end + f.attribution))
+            .collect::<Vec<_>>();
+        Monitor {
+            warmup: scn.warmup,
+            tallies: vec![vec![[Tally::default(); N_INVARIANTS]; n_ks]; 1 + scopes.len()],
+            scopes,
+            monitored,
+            lost_if_missing,
+            change_times,
+            values,
+            copies,
+            invalidated_at: vec![vec![SimTime::ZERO; scn.app_instances as usize]; n_ks],
+            executions: HashMap::new(),
+            lock_busy_until: HashMap::new(),
+            lock_owner: HashMap::new(),
+            next_token: 0,
+            window_violations: vec![0; n_ks * N_INVARIANTS],
+            window_staleness_ns: vec![0; n_ks * N_INVARIANTS],
+        }
+    }
+
+    /// Re-points fault `f`'s window at its actual end (a failover's end is drawn per run).
+    pub fn set_fault_end(&mut self, f: usize, end: SimTime, attribution: SimTime) {
+        self.scopes[f].1 = end + attribution;
+    }
+
+    /// Counts a violation of `inv` by keyspace `ks` at `now`.
+    pub fn violation(&mut self, now: SimTime, ks: usize, inv: Invariant, staleness: SimTime) {
+        debug_assert!(self.monitored[ks][inv.index()], "{inv:?} not monitored");
+        let i = inv.index();
+        if now >= self.warmup {
+            self.tallies[0][ks][i].violation(now, staleness);
+        }
+        for (s, &(from, to)) in self.scopes.iter().enumerate() {
+            if now >= from && now < to {
+                self.tallies[1 + s][ks][i].violation(now, staleness);
+            }
+        }
+        let w = ks * N_INVARIANTS + i;
+        self.window_violations[w] += 1;
+        self.window_staleness_ns[w] = self.window_staleness_ns[w].max(staleness.as_ns());
+    }
+
+    /// Counts a would-be violation a guard stopped.
+    pub fn prevented(&mut self, now: SimTime, ks: usize, inv: Invariant) {
+        let i = inv.index();
+        if now >= self.warmup {
+            self.tallies[0][ks][i].prevented += 1;
+        }
+        for (s, &(from, to)) in self.scopes.iter().enumerate() {
+            if now >= from && now < to {
+                self.tallies[1 + s][ks][i].prevented += 1;
+            }
+        }
+    }
+
+    /// Whether keyspace `ks` keeps per-key value information.
+    pub fn tracks_values(&self, ks: usize) -> bool {
+        self.values[ks].is_some()
+    }
+
+    /// Whether keyspace `ks` keeps per-instance local copies.
+    pub fn tracks_copies(&self, ks: usize) -> bool {
+        self.copies[ks].is_some()
+    }
+
+    /// A value was written to Redis under `key`.
+    pub fn written(&mut self, ks: usize, key: u64, info: ValueInfo) {
+        if let Some(v) = &mut self.values[ks] {
+            v.insert(key, info);
+        }
+    }
+
+    /// The value Redis holds under `key`, as the application wrote it.
+    pub fn value(&self, ks: usize, key: u64) -> Option<ValueInfo> {
+        self.values[ks].as_ref()?.get(&key).copied()
+    }
+
+    /// A read of keyspace `ks` by `tenant` at `now` was served `value`: checks staleness and
+    /// the tenant (and, for a final use without revalidation, the final price).
+    pub fn read(
+        &mut self,
+        now: SimTime,
+        ks: usize,
+        tenant: u16,
+        value: ValueInfo,
+        final_use: bool,
+    ) {
+        let m = self.monitored[ks];
+        if m[Invariant::CrossTenantRead.index()] && value.tenant != tenant {
+            self.violation(now, ks, Invariant::CrossTenantRead, SimTime::ZERO);
+        }
+        let changes = &self.change_times[ks];
+        let next = changes.partition_point(|&c| c <= value.loaded_at);
+        if let Some(&changed) = changes.get(next).filter(|&&c| c <= now) {
+            let staleness = now - changed;
+            if m[Invariant::StaleRead.index()] {
+                self.violation(now, ks, Invariant::StaleRead, staleness);
+            }
+            if final_use {
+                self.violation(now, ks, Invariant::StaleFinalPrice, staleness);
+            }
+        }
+    }
+
+    /// A first read of `key` found nothing in Redis: for a keyspace whose source of truth is
+    /// Redis, a key written before is a lost record (counted once per loss).
+    pub fn missed(&mut self, now: SimTime, ks: usize, key: u64) {
+        if !self.lost_if_missing[ks] {
+            return;
+        }
+        if self.values[ks]
+            .as_mut()
+            .and_then(|v| v.remove(&key))
+            .is_some()
+        {
+            self.violation(now, ks, Invariant::LostRecord, SimTime::ZERO);
+        }
+    }
+
+    /// Instance `instance` put a local copy of `key` at `now`.
+    pub fn copy_put(&mut self, now: SimTime, ks: usize, instance: u16, key: u64, value: ValueInfo) {
+        if let Some(c) = &mut self.copies[ks] {
+            c.insert((instance, key), CopyInfo { put_at: now, value });
+        }
+    }
+
+    /// The local copy of `key` in `instance`, unless a pub/sub invalidation the instance
+    /// received since dropped it.
+    pub fn copy(&self, ks: usize, instance: u16, key: u64) -> Option<ValueInfo> {
+        let c = self.copies[ks].as_ref()?.get(&(instance, key))?;
+        (c.put_at >= self.invalidated_at[ks][instance as usize]).then_some(c.value)
+    }
+
+    /// Whether `instance` holds a copy of `key` that an invalidation dropped.
+    pub fn copy_invalidated(&self, ks: usize, instance: u16, key: u64) -> bool {
+        self.copies[ks]
+            .as_ref()
+            .and_then(|c| c.get(&(instance, key)))
+            .is_some_and(|c| c.put_at < self.invalidated_at[ks][instance as usize])
+    }
+
+    /// `instance` received an invalidation of keyspace `ks` at `now`.
+    pub fn invalidate(&mut self, now: SimTime, ks: usize, instance: usize) {
+        self.invalidated_at[ks][instance] = now;
+    }
+
+    /// A critical command with a retry finished executing at the origin. Returns true when
+    /// this is its second execution.
+    pub fn executed(&mut self, key: u64) -> bool {
+        let n = self.executions.entry(key).or_insert(0);
+        *n += 1;
+        if *n >= 2 {
+            self.executions.remove(&key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A retry was answered from the fast-path key: its command will not run again.
+    pub fn retry_answered(&mut self, key: u64) {
+        self.executions.remove(&key);
+    }
+
+    /// A fresh owner token.
+    pub fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    /// `SET lock NX` succeeded for `token`: Redis now holds that token.
+    pub fn lock_set(&mut self, lock: u64, token: u64) {
+        self.lock_owner.insert(lock, token);
+    }
+
+    /// Whether Redis's lock value is `token` (as the compare-and-delete script checks).
+    pub fn lock_owned_by(&self, lock: u64, token: u64) -> bool {
+        self.lock_owner.get(&lock) == Some(&token)
+    }
+
+    /// A lock's value was deleted.
+    pub fn lock_deleted(&mut self, lock: u64) {
+        self.lock_owner.remove(&lock);
+    }
+
+    /// A holder starts `work` on `lock` at `now`: true when another holder is still working.
+    pub fn lock_work(&mut self, now: SimTime, lock: u64, work: SimTime) -> bool {
+        let until = self.lock_busy_until.entry(lock).or_insert(SimTime::ZERO);
+        let overlap = *until > now;
+        *until = (*until).max(now + work);
+        overlap
+    }
+
+    /// The monitors' results.
+    pub fn finish(self) -> InvariantResult {
+        InvariantResult {
+            monitored: self.monitored,
+            tallies: self.tallies,
+        }
+    }
+}
