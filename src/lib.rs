@@ -83,7 +83,8 @@
 //! - `workload`: popularity samplers and cache-trace readers/writers/generator.
 //! - `replay`: trace replay through exact policies and the Redis model.
 //! - `metrics`: counters, HdrHistograms and time windows of one plan.
-//! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch.
+//! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch; faults and the
+//!   business-invariant monitors.
 //! - `sweep`: parameter grids (resumable cells, sharding, merge) and the capacity search.
 //! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
 

@@ -34,9 +34,8 @@ pub struct KeyspaceMetrics {
     pub retries: u64,
     /// Retries that found no fast-path key and ran the command again at the origin.
     pub retries_reexecuted: u64,
-    /// Requests refused by a rate limit (counter above the window's limit) — not modelled as
-    /// refusals yet; counts INCR results above 1 (repeat hits of a window).
-    pub rate_limit_increments: u64,
+    /// Rate-limit requests over `rate_limit_per_window` (refused).
+    pub rate_limited: u64,
     /// Requests answered from the instance's local L1 cache.
     pub l1_hits: u64,
     /// Requests answered with a stale value (stale-while-revalidate).
@@ -87,7 +86,7 @@ impl Default for KeyspaceMetrics {
             lock_contended: 0,
             retries: 0,
             retries_reexecuted: 0,
-            rate_limit_increments: 0,
+            rate_limited: 0,
             l1_hits: 0,
             stale_serves: 0,
             coalesced: 0,

@@ -173,6 +173,8 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 "start_ms": b.start.as_ms(), "end_ms": b.end.as_ms(), "multiplier": b.multiplier,
             })).collect::<Vec<_>>(),
             "window_ms": k.window.as_ms(),
+            "rate_limit_algorithm": k.rate_limit_algorithm.as_str(),
+            "rate_limit_per_window": k.rate_limit_per_window,
             "hold_ms": dist(&k.hold_ms),
             "retry_probability": k.retry_probability,
             "retry_delay_ms": k.retry_delay.as_ms(),

@@ -316,6 +316,10 @@ pub struct Keyspace {
     pub bursts: Vec<Burst>,
     /// Rate-limit window.
     pub window: SimTime,
+    /// Rate-limit algorithm (rate-limit keyspaces).
+    pub rate_limit_algorithm: RateLimitAlgorithm,
+    /// Requests an actor may make per window; more are refused (None: no limit is checked).
+    pub rate_limit_per_window: Option<u32>,
     /// Lock hold time in ms.
     pub hold_ms: Dist,
     /// Probability a request is retried (idempotency).
@@ -569,4 +573,26 @@ pub struct Slo {
     pub critical_evictions_max: Option<u64>,
     /// Maximum shard utilization (0..1).
     pub shard_utilization_max: Option<f64>,
+}
+
+/// How a rate-limit keyspace counts, and what it costs Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitAlgorithm {
+    /// `INCR` + `PEXPIRE` on a counter per actor and window.
+    FixedWindow,
+    /// A sorted set per actor (MULTI: ZREMRANGEBYSCORE, ZADD, ZCARD, PEXPIRE, EXEC).
+    SlidingWindow,
+    /// A two-field hash per actor updated by a script (tokens, last refill time).
+    TokenBucket,
+}
+
+impl RateLimitAlgorithm {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitAlgorithm::FixedWindow => "fixed-window",
+            RateLimitAlgorithm::SlidingWindow => "sliding-window",
+            RateLimitAlgorithm::TokenBucket => "token-bucket",
+        }
+    }
 }

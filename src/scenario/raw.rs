@@ -228,6 +228,10 @@ pub struct RawKeyspace {
     #[serde(default)]
     pub window_ms: Option<Millis>,
     #[serde(default)]
+    pub rate_limit_algorithm: Option<String>,
+    #[serde(default)]
+    pub rate_limit_per_window: Option<i64>,
+    #[serde(default)]
     pub hold_ms: Option<RawDist>,
     #[serde(default)]
     pub retry_probability: Option<f64>,

@@ -869,6 +869,16 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         }
         for (name, present, wanted) in [
             ("window_ms", k.window_ms.is_some(), Operation::RateLimit),
+            (
+                "rate_limit_algorithm",
+                k.rate_limit_algorithm.is_some(),
+                Operation::RateLimit,
+            ),
+            (
+                "rate_limit_per_window",
+                k.rate_limit_per_window.is_some(),
+                Operation::RateLimit,
+            ),
             ("hold_ms", k.hold_ms.is_some(), Operation::Lock),
             (
                 "retry_probability",
@@ -891,6 +901,26 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 ));
             }
         }
+        let rate_limit_algorithm = match k.rate_limit_algorithm.as_deref() {
+            None | Some("fixed-window") => RateLimitAlgorithm::FixedWindow,
+            Some("sliding-window") => RateLimitAlgorithm::SlidingWindow,
+            Some("token-bucket") => RateLimitAlgorithm::TokenBucket,
+            Some(other) => {
+                return Err(p.key("rate_limit_algorithm").err(
+                    format!("unknown rate-limit algorithm \"{other}\""),
+                    "use fixed-window, sliding-window or token-bucket",
+                ))
+            }
+        };
+        let rate_limit_per_window = match k.rate_limit_per_window {
+            None => None,
+            Some(n) => Some(int_in(
+                &p.key("rate_limit_per_window"),
+                n,
+                1,
+                1_000_000_000,
+            )?),
+        };
         let window_rl = match k.window_ms {
             Some(w) => positive_ms(&p.key("window_ms"), w)?,
             None => SimTime::from_secs(60),
@@ -940,6 +970,8 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             hourly_profile,
             bursts,
             window: window_rl,
+            rate_limit_algorithm,
+            rate_limit_per_window,
             hold_ms,
             retry_probability,
             retry_delay,

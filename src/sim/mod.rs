@@ -23,19 +23,22 @@ mod invariants;
 
 pub use invariants::monitored;
 
-use crate::client::{xfetch_recompute, Breaker, Coalescer, LocalCache, StampedeTracker, ValueMeta};
+use crate::client::{
+    xfetch_recompute, Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, ValueMeta,
+};
 use crate::engine::{EventQueue, RngStream, SimTime};
 use crate::metrics::{
     FaultOutcome, Invariant, KeyspaceMetrics, PlanResult, ShardMetrics, Window, N_INVARIANTS,
 };
 use crate::origin::{Admit, Next, OriginState};
 use crate::redis::db::KeyRef;
+use crate::redis::objects;
 use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::dist::Dist;
 use crate::scenario::{
-    DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitWhenDown,
-    Scenario, StrategyKind,
+    DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitAlgorithm,
+    RateLimitWhenDown, Scenario, StrategyKind,
 };
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
 use invariants::{Monitor, ValueInfo};
@@ -197,7 +200,8 @@ struct Request {
     tenant: u16,
     /// Redis retries made for the current call.
     attempt: u8,
-    /// Lock owner token (lock keyspaces).
+    /// Lock owner token (lock keyspaces); for rate-limit keyspaces, the entries the actor's
+    /// window holds after this request.
     token: u64,
     /// The key of the current command (the lock key while a lock is being taken).
     key: KeyRef,
@@ -243,6 +247,8 @@ struct KsClient {
     /// Value envelopes (soft expiry, delta) for strategies that read them.
     meta: HashMap<u64, ValueMeta>,
     stampede: StampedeTracker,
+    /// Rate-limit state per actor (rate-limit keyspaces).
+    rate: RateLimiters,
     rng: RngStream,
 }
 
@@ -431,6 +437,7 @@ impl<'a> Sim<'a> {
                 },
                 meta: HashMap::new(),
                 stampede: StampedeTracker::default(),
+                rate: RateLimiters::default(),
                 rng: RngStream::named(seed, &format!("keyspace/{}/client", k.name)),
             })
             .collect();
@@ -739,7 +746,13 @@ impl<'a> Sim<'a> {
             }
             Operation::RateLimit => {
                 let actor = self.traffic.samplers[ks][tenant].resolve(pending);
-                actor ^ ((now.as_ns() / k.window.as_ns()) << 32)
+                match k.rate_limit_algorithm {
+                    // A fixed window's counter key names the window.
+                    RateLimitAlgorithm::FixedWindow => {
+                        actor ^ ((now.as_ns() / k.window.as_ns()) << 32)
+                    }
+                    _ => actor,
+                }
             }
             _ => self.traffic.samplers[ks][tenant].resolve(pending),
         };
@@ -751,10 +764,22 @@ impl<'a> Sim<'a> {
         if fb.final_use_fraction > 0.0 && self.final_rng[ks].next_f64() < fb.final_use_fraction {
             flags |= FLAG_FINAL;
         }
-        let token = if k.operation == Operation::Lock {
-            self.monitor.token()
-        } else {
-            0
+        let token = match k.operation {
+            Operation::Lock => self.monitor.token(),
+            Operation::RateLimit => {
+                let a = self.clients[ks].rate.admit(
+                    key.id,
+                    now.as_ms(),
+                    k.window.as_ms().max(1),
+                    k.rate_limit_per_window,
+                    k.rate_limit_algorithm,
+                );
+                if !a.allowed && counted {
+                    self.ks_metrics[ks].rate_limited += 1;
+                }
+                a.entries
+            }
+            _ => 0,
         };
         let r = Request {
             ks: ks as u16,
@@ -983,9 +1008,22 @@ impl<'a> Sim<'a> {
     fn command_of(&self, r: &Request) -> Command {
         let k = &self.scn.keyspaces[r.ks as usize];
         match (r.stage, k.operation) {
-            (Stage::First, Operation::RateLimit) => Command::IncrExpire {
-                key: r.key,
-                ttl_ms: k.ttl.as_ms(),
+            (Stage::First, Operation::RateLimit) => match k.rate_limit_algorithm {
+                RateLimitAlgorithm::FixedWindow => Command::IncrExpire {
+                    key: r.key,
+                    ttl_ms: k.ttl.as_ms(),
+                },
+                RateLimitAlgorithm::SlidingWindow => Command::WriteObject {
+                    key: r.key,
+                    // Members are request ids of 16 bytes, scores the ms timestamps.
+                    object_bytes: objects::zset_bytes(r.token, 16) as u32,
+                    ttl_ms: k.ttl.as_ms(),
+                },
+                RateLimitAlgorithm::TokenBucket => Command::WriteObject {
+                    key: r.key,
+                    object_bytes: objects::token_bucket_bytes() as u32,
+                    ttl_ms: k.ttl.as_ms(),
+                },
             },
             (Stage::First, Operation::Lock) => Command::Set {
                 key: r.key,
@@ -1107,7 +1145,10 @@ impl<'a> Sim<'a> {
                 _ => false,
             };
             if wrote {
-                if let Command::Set { key, .. } | Command::IncrExpire { key, .. } = cmd {
+                if let Command::Set { key, .. }
+                | Command::IncrExpire { key, .. }
+                | Command::WriteObject { key, .. } = cmd
+                {
                     ring.push_back((start, key));
                 }
                 while ring
@@ -1119,6 +1160,17 @@ impl<'a> Sim<'a> {
             }
         }
         let mut service = ns(node.service_us.sample(&mut node.rng));
+        if let Command::WriteObject { .. } = cmd {
+            // One round trip carrying several commands: MULTI, ZREMRANGEBYSCORE, ZADD, ZCARD,
+            // PEXPIRE, EXEC for a sliding window, EVALSHA (HMGET, HSET, PEXPIRE) for a token
+            // bucket: taken as 2x and 1.5x a single command's service time (an assumption:
+            // parsing and executing the extra commands, not the socket round trip).
+            let factor = match self.scn.keyspaces[r.ks as usize].rate_limit_algorithm {
+                RateLimitAlgorithm::SlidingWindow => 2.0,
+                _ => 1.5,
+            };
+            service = (service as f64 * factor) as u64;
+        }
         if node.slow != 1.0 {
             service = (service as f64 * node.slow) as u64;
         }
@@ -1232,10 +1284,7 @@ impl<'a> Sim<'a> {
         self.requests[req as usize].key = r.value_key;
         match (r.stage, k.operation) {
             (Stage::First, Operation::RateLimit) => match reply {
-                Reply::Integer(v) => {
-                    if counted && v > 1 {
-                        self.ks_metrics[ks].rate_limit_increments += 1;
-                    }
+                Reply::Integer(_) | Reply::Ok => {
                     self.answer(ks, req, now, false);
                     self.release(req);
                 }
