@@ -3,10 +3,10 @@
 //! strategy reads from a cached value (soft expiry, XFetch's delta), and the stampede tracker
 //! that counts recomputations per expiry of a key. Pure state; `sim` drives it.
 
+use crate::engine::IdMap;
 use crate::engine::{RngStream, SimTime};
 use crate::replay::exact::LruCache;
 use crate::workload::trace::TraceRequest;
-use std::collections::HashMap;
 
 /// XFetch's test (Vattani, Chierichetti, Lowenstein, VLDB 2015): recompute early when
 /// `now - delta * beta * ln(u) >= expiry`, u uniform in (0, 1].
@@ -102,7 +102,7 @@ pub struct ValueMeta {
 /// lands in Redis closes it, recording its size.
 #[derive(Default)]
 pub struct StampedeTracker {
-    open: HashMap<u64, u32>,
+    open: IdMap<u64, u32>,
 }
 
 impl StampedeTracker {
@@ -121,7 +121,7 @@ impl StampedeTracker {
 /// for each.
 #[derive(Default)]
 pub struct Coalescer {
-    in_flight: HashMap<(u32, u64), Vec<u32>>,
+    in_flight: IdMap<(u32, u64), Vec<u32>>,
 }
 
 impl Coalescer {
@@ -226,7 +226,7 @@ enum ActorWindow {
 /// Rate limiters of one keyspace: one state per actor key.
 #[derive(Default)]
 pub struct RateLimiters {
-    actors: HashMap<u64, ActorWindow>,
+    actors: IdMap<u64, ActorWindow>,
 }
 
 /// The outcome of one rate-limited request.

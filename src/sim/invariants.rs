@@ -9,10 +9,10 @@
 //! lock and execution. State is kept only for keyspaces whose invariants need it, so plain
 //! cache keyspaces pay nothing. Hash maps are only looked up, never iterated into output.
 
+use crate::engine::IdMap;
 use crate::engine::SimTime;
 use crate::metrics::{Invariant, InvariantResult, Tally, N_INVARIANTS};
 use crate::scenario::{Criticality, EventAction, Operation, Scenario, SourceOfTruth};
-use std::collections::HashMap;
 
 /// What the application knows about the value it wrote under a key.
 #[derive(Clone, Copy, Debug)]
@@ -70,17 +70,17 @@ pub(super) struct Monitor {
     /// Per keyspace: times the source changed (timeline events), sorted.
     change_times: Vec<Vec<SimTime>>,
     /// Per keyspace: the value behind each key, when a monitor needs it.
-    values: Vec<Option<HashMap<u64, ValueInfo>>>,
+    values: Vec<Option<IdMap<u64, ValueInfo>>>,
     /// Per keyspace with a local cache and tracked values: each (instance, key) copy.
-    copies: Vec<Option<HashMap<(u16, u64), CopyInfo>>>,
+    copies: Vec<Option<IdMap<(u16, u64), CopyInfo>>>,
     /// Per keyspace and instance: the last pub/sub invalidation the instance received.
     invalidated_at: Vec<Vec<SimTime>>,
     /// Completed executions per idempotency key whose command is retried.
-    executions: HashMap<u64, u8>,
+    executions: IdMap<u64, u8>,
     /// Per lock key: when the latest holder's work ends.
-    lock_busy_until: HashMap<u64, SimTime>,
+    lock_busy_until: IdMap<u64, SimTime>,
     /// Per lock key: the token of the last successful `SET NX` (the value Redis holds).
-    lock_owner: HashMap<u64, u64>,
+    lock_owner: IdMap<u64, u64>,
     next_token: u64,
     /// This time window's violations and staleness, `ks * N_INVARIANTS + invariant`.
     pub window_violations: Vec<u64>,
@@ -116,12 +116,12 @@ impl Monitor {
                 .any(|e| e.action == EventAction::Delete && e.keyspaces.contains(&ki))
         };
         let values = (0..n_ks)
-            .map(|ki| needs_values(ki).then(HashMap::new))
+            .map(|ki| needs_values(ki).then(IdMap::default))
             .collect();
         let copies = (0..n_ks)
             .map(|ki| {
                 let l1 = scn.keyspaces[ki].strategy.local_cache.is_some();
-                (l1 && (needs_values(ki) || has_delete(ki))).then(HashMap::new)
+                (l1 && (needs_values(ki) || has_delete(ki))).then(IdMap::default)
             })
             .collect();
         let scopes = scn
@@ -139,9 +139,9 @@ impl Monitor {
             values,
             copies,
             invalidated_at: vec![vec![SimTime::ZERO; scn.app_instances as usize]; n_ks],
-            executions: HashMap::new(),
-            lock_busy_until: HashMap::new(),
-            lock_owner: HashMap::new(),
+            executions: IdMap::default(),
+            lock_busy_until: IdMap::default(),
+            lock_owner: IdMap::default(),
             next_token: 0,
             window_violations: vec![0; n_ks * N_INVARIANTS],
             window_staleness_ns: vec![0; n_ks * N_INVARIANTS],

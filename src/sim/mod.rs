@@ -26,6 +26,7 @@ pub use invariants::monitored;
 use crate::client::{
     xfetch_recompute, Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, ValueMeta,
 };
+use crate::engine::IdMap;
 use crate::engine::{EventQueue, RngStream, SimTime};
 use crate::metrics::{
     FaultOutcome, Invariant, KeyspaceMetrics, PlanResult, ShardMetrics, Window, N_INVARIANTS,
@@ -42,7 +43,7 @@ use crate::scenario::{
 };
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
 use invariants::{Monitor, ValueInfo};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Key popularity sampler of one (keyspace, tenant).
 #[derive(Debug)]
@@ -245,7 +246,7 @@ struct KsClient {
     /// Local caches per instance (when the strategy has one).
     local: Vec<LocalCache>,
     /// Value envelopes (soft expiry, delta) for strategies that read them.
-    meta: HashMap<u64, ValueMeta>,
+    meta: IdMap<u64, ValueMeta>,
     stampede: StampedeTracker,
     /// Rate-limit state per actor (rate-limit keyspaces).
     rate: RateLimiters,
@@ -435,7 +436,7 @@ impl<'a> Sim<'a> {
                         .collect(),
                     None => Vec::new(),
                 },
-                meta: HashMap::new(),
+                meta: IdMap::default(),
                 stampede: StampedeTracker::default(),
                 rate: RateLimiters::default(),
                 rng: RngStream::named(seed, &format!("keyspace/{}/client", k.name)),
@@ -766,6 +767,13 @@ impl<'a> Sim<'a> {
         }
         let token = match k.operation {
             Operation::Lock => self.monitor.token(),
+            // A fixed window without a limit needs no client-side count.
+            Operation::RateLimit
+                if k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow
+                    && k.rate_limit_per_window.is_none() =>
+            {
+                0
+            }
             Operation::RateLimit => {
                 let a = self.clients[ks].rate.admit(
                     key.id,
