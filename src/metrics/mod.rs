@@ -182,6 +182,11 @@ pub struct Window {
     pub keyspace_p99_us: Vec<u64>,
     /// Per origin: loads started in this window.
     pub origin_loads: Vec<u64>,
+    /// Per origin: most connections in use at once in this window.
+    pub origin_peak_concurrency: Vec<u32>,
+    /// Per origin: p99 latency (connection wait + service) of the loads started in this
+    /// window, µs; 0 when none started.
+    pub origin_latency_p99_us: Vec<u64>,
     /// Per shard (plan's global order): used memory at the window's end.
     pub shard_used_memory: Vec<u64>,
     /// Per shard: commands in this window.

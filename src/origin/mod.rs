@@ -53,6 +53,10 @@ pub struct OriginState {
     pub metrics: OriginMetrics,
     /// Loads started in the current window.
     pub window_loads: u64,
+    /// Most connections in use at once during the current window.
+    pub window_peak_busy: u32,
+    /// Latency of the loads started in the current window (wait + service), µs.
+    pub window_latency_us: hdrhistogram::Histogram<u64>,
 }
 
 impl OriginState {
@@ -68,6 +72,8 @@ impl OriginState {
             rng,
             metrics: OriginMetrics::default(),
             window_loads: 0,
+            window_peak_busy: 0,
+            window_latency_us: crate::metrics::new_latency_histogram(),
         }
     }
 
@@ -79,8 +85,17 @@ impl OriginState {
                 .saturating_record(((now - enqueued).as_ns() / 1000).max(1));
         }
         self.window_loads += 1;
+        self.window_peak_busy = self.window_peak_busy.max(self.busy);
         let ms = self.service_ms.sample(&mut self.rng);
-        SimTime::from_ns((ms * 1e6).max(0.0) as u64)
+        let service = SimTime::from_ns((ms * 1e6).max(0.0) as u64);
+        let latency_us = (now - enqueued + service).as_ns() / 1000;
+        self.window_latency_us.saturating_record(latency_us.max(1));
+        service
+    }
+
+    /// Connections in use now.
+    pub fn busy(&self) -> u32 {
+        self.busy
     }
 
     /// Offers load `req` at `now`.

@@ -552,6 +552,24 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     metric: "loads_per_s",
                     value: w.origin_loads[oi] as f64 / len,
                 });
+                rows.push(SeriesRow {
+                    plan: &plan.name,
+                    window_start_s: t,
+                    entity_kind: "origin",
+                    entity: &o.name,
+                    metric: "concurrency_peak",
+                    value: w.origin_peak_concurrency[oi] as f64,
+                });
+                if w.origin_loads[oi] > 0 {
+                    rows.push(SeriesRow {
+                        plan: &plan.name,
+                        window_start_s: t,
+                        entity_kind: "origin",
+                        entity: &o.name,
+                        metric: "latency_ms_p99",
+                        value: w.origin_latency_p99_us[oi] as f64 / 1000.0,
+                    });
+                }
             }
             for (si, label) in labels.iter().enumerate() {
                 for (metric, value) in [

@@ -526,6 +526,8 @@ impl<'a> Sim<'a> {
             keyspace_evictions: vec![0; n_ks],
             keyspace_p99_us: vec![0; n_ks],
             origin_loads: vec![0; self.scn.origins.len()],
+            origin_peak_concurrency: vec![0; self.scn.origins.len()],
+            origin_latency_p99_us: vec![0; self.scn.origins.len()],
             shard_used_memory: vec![0; self.nodes.len()],
             shard_commands: vec![0; self.nodes.len()],
             shard_busy_ns: vec![0; self.nodes.len()],
@@ -1601,6 +1603,13 @@ impl<'a> Sim<'a> {
         for (oi, o) in self.origins.iter_mut().enumerate() {
             w.origin_loads[oi] = o.window_loads;
             o.window_loads = 0;
+            // Connections held across the boundary count in the new window too.
+            w.origin_peak_concurrency[oi] = o.window_peak_busy.max(o.busy());
+            o.window_peak_busy = o.busy();
+            if !o.window_latency_us.is_empty() {
+                w.origin_latency_p99_us[oi] = o.window_latency_us.value_at_quantile(0.99);
+            }
+            o.window_latency_us.reset();
         }
         std::mem::swap(
             &mut w.invariant_violations,
