@@ -233,6 +233,18 @@ impl Db {
         }
     }
 
+    /// Reads the bucket of `key_id` (best already prefetched) and hints the CPU to load the
+    /// first entry of its chain, where a lookup of `key_id` usually ends.
+    #[inline]
+    pub fn prefetch_entry(&self, key_id: u64) {
+        let mask = self.main_buckets.len().wrapping_sub(1);
+        if let Some(&head) = self.main_buckets.get(hash(key_id) as usize & mask) {
+            if let Some(e) = self.slab.get(head as usize) {
+                crate::engine::prefetch(e);
+            }
+        }
+    }
+
     /// Position of `key_id` (its slab slot), by walking the chain of its main-dict bucket.
     #[inline]
     pub fn find(&self, key_id: u64) -> Option<usize> {
