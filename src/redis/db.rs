@@ -137,6 +137,10 @@ pub struct Db {
     /// Lengths of keys of 65,535 bytes or more (rare), by key id.
     long_key_lens: BTreeMap<u64, u32>,
     cluster_enabled: bool,
+    /// Per slab slot, when enabled: the application's stamp of the value (see
+    /// `enable_value_stamps`); empty otherwise.
+    stamps: Vec<u64>,
+    stamps_enabled: bool,
 }
 
 /// Which of the two dicts.
@@ -190,7 +194,38 @@ impl Db {
             data_bytes: 0,
             long_key_lens: BTreeMap::new(),
             cluster_enabled,
+            stamps: Vec::new(),
+            stamps_enabled: false,
         }
+    }
+
+    /// Keeps an 8-byte stamp with every key from now on: an opaque word the caller writes
+    /// with a value (`set_stamp`) and reads back on a hit (`stamp`), standing for what the
+    /// value says (who loaded it and when) so monitors can judge what a reader was served.
+    /// It lives and dies with the key and costs no modelled Redis memory (it stands for
+    /// bytes already charged as the value).
+    pub fn enable_value_stamps(&mut self) {
+        self.stamps_enabled = true;
+        self.stamps.resize(self.slab.len(), 0);
+    }
+
+    /// Whether value stamps are kept.
+    pub fn value_stamps_enabled(&self) -> bool {
+        self.stamps_enabled
+    }
+
+    /// Sets the value stamp of the key at `pos` (ignored unless stamps are enabled).
+    #[inline]
+    pub fn set_stamp(&mut self, pos: usize, stamp: u64) {
+        if let Some(s) = self.stamps.get_mut(pos) {
+            *s = stamp;
+        }
+    }
+
+    /// The value stamp of the key at `pos` (0: none written, or stamps not enabled).
+    #[inline]
+    pub fn stamp(&self, pos: usize) -> u64 {
+        self.stamps.get(pos).copied().unwrap_or(0)
     }
 
     /// Number of resident keys (expired-but-unreclaimed ones included).
@@ -335,8 +370,14 @@ impl Db {
         } else {
             debug_assert!(self.slab.len() < FREE as usize);
             self.slab.push(entry);
+            if self.stamps_enabled {
+                self.stamps.push(0);
+            }
             (self.slab.len() - 1) as u32
         };
+        if let Some(stamp) = self.stamps.get_mut(pos as usize) {
+            *stamp = 0;
+        }
         self.main_buckets[bucket] = pos;
         self.len += 1;
         self.data_bytes += bytes as u64;
@@ -444,6 +485,7 @@ impl Db {
     /// benchmark: the slab, both bucket arrays and the long-key table.
     pub fn model_bytes(&self) -> usize {
         self.slab.capacity() * std::mem::size_of::<Entry>()
+            + self.stamps.capacity() * 8
             + (self.main_buckets.capacity() + self.expires_buckets.capacity()) * 4
             + self.long_key_lens.len() * 3 * std::mem::size_of::<(u64, u32)>()
     }

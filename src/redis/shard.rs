@@ -177,6 +177,9 @@ pub enum Command {
         ttl_ms: u64,
         /// Only set if absent.
         nx: bool,
+        /// The application's stamp of the value (0 = none), kept with the key when the shard
+        /// keeps value stamps (`Shard::enable_value_stamps`) and returned by a GET hit.
+        stamp: u64,
     },
     /// INCR key (creating it at 1), with PEXPIRE ttl_ms when the key was created (0 = none):
     /// the fixed-window rate-limit pair as one step.
@@ -244,6 +247,8 @@ pub struct Executed {
     pub extra_cpu_ns: u64,
     /// Keys evicted before this command.
     pub evicted: u32,
+    /// A GET hit's value stamp (0: none, or not a hit; see `Shard::enable_value_stamps`).
+    pub stamp: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -328,6 +333,12 @@ impl Shard {
         self.db.expires_len() as u64
     }
 
+    /// Keeps the application's value stamps with the keys (`Command::Set::stamp`, returned
+    /// in `Executed::stamp` by a GET hit): see `Db::enable_value_stamps`.
+    pub fn enable_value_stamps(&mut self) {
+        self.db.enable_value_stamps();
+    }
+
     /// The database (read-only), for metrics and tests.
     pub fn db(&self) -> &Db {
         &self.db
@@ -382,13 +393,16 @@ impl Shard {
                 reply: Reply::Oom,
                 extra_cpu_ns,
                 evicted,
+                stamp: 0,
             };
         }
         let now_ms = self.unix_ms(now);
+        let mut stamp = 0;
         let reply = match cmd {
             Command::Get(key) => match self.lookup(key, now_ms, true) {
-                Some(_) => {
+                Some(pos) => {
                     self.stats.keyspace_hits += 1;
+                    stamp = self.db.stamp(pos);
                     Reply::Value
                 }
                 None => {
@@ -401,6 +415,7 @@ impl Shard {
                 value_size,
                 ttl_ms,
                 nx,
+                stamp: value_stamp,
             } => {
                 let value_bytes = memory::value_object_bytes(
                     value_size as u64,
@@ -421,10 +436,12 @@ impl Shard {
                         let expire_at = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
                         let headroom = self.headroom();
                         self.db.set_expire(pos, expire_at, headroom);
+                        self.db.set_stamp(pos, value_stamp);
                         Reply::Ok
                     }
                     None => {
-                        self.add_key(key, value_bytes, now_ms, ttl_ms);
+                        let pos = self.add_key(key, value_bytes, now_ms, ttl_ms);
+                        self.db.set_stamp(pos, value_stamp);
                         Reply::Ok
                     }
                 }
@@ -451,7 +468,9 @@ impl Shard {
                             self.db.set_expire(pos, now_ms + ttl_ms, headroom);
                         }
                     }
-                    None => self.add_key(key, object_bytes as u64, now_ms, ttl_ms),
+                    None => {
+                        self.add_key(key, object_bytes as u64, now_ms, ttl_ms);
+                    }
                 }
                 Reply::Ok
             }
@@ -475,6 +494,7 @@ impl Shard {
             reply,
             extra_cpu_ns,
             evicted,
+            stamp,
         }
     }
 
@@ -500,7 +520,11 @@ impl Shard {
     /// simulator comparing before and after needs. Returns the keys dropped.
     pub fn flush_all(&mut self) -> u64 {
         let dropped = self.db.len() as u64;
+        let stamps = self.db.value_stamps_enabled();
         self.db = Db::new(self.cfg.cluster_enabled);
+        if stamps {
+            self.db.enable_value_stamps();
+        }
         self.pool = EvictionPool::default();
         self.expire = ExpireState::default();
         dropped
@@ -519,7 +543,7 @@ impl Shard {
             .then(|| self.cfg.maxmemory_bytes.saturating_sub(self.used_memory()))
     }
 
-    fn add_key(&mut self, key: KeyRef, value_bytes: u64, now_ms: u64, ttl_ms: u64) {
+    fn add_key(&mut self, key: KeyRef, value_bytes: u64, now_ms: u64, ttl_ms: u64) -> usize {
         let lru = self.new_lru_field(now_ms);
         let headroom = self.headroom();
         let pos = self.db.insert(key, value_bytes, lru, headroom);
@@ -527,6 +551,7 @@ impl Shard {
             let headroom = self.headroom();
             self.db.set_expire(pos, now_ms + ttl_ms, headroom);
         }
+        pos
     }
 
     /// db.c lookupKey: lazy expiry (strict `now > when`), then the LRU/LFU touch.
@@ -707,6 +732,7 @@ mod tests {
             value_size: 1000,
             ttl_ms,
             nx: false,
+            stamp: 0,
         }
     }
 
@@ -788,9 +814,48 @@ mod tests {
             value_size: 10,
             ttl_ms: 5,
             nx: true,
+            stamp: 0,
         };
         assert_eq!(s.execute(t, nx).reply, Reply::Nil);
         assert_eq!(s.expires(), 0);
+    }
+
+    #[test]
+    fn value_stamps_follow_the_value_and_die_with_the_key() {
+        let mut s = shard(MaxmemoryPolicy::Noeviction, 0);
+        let t = SimTime::from_secs(1);
+        let stamped = |id, stamp, nx| Command::Set {
+            key: key(id),
+            value_size: 100,
+            ttl_ms: 0,
+            nx,
+            stamp,
+        };
+        // Without stamps enabled, a hit reads 0.
+        s.execute(t, stamped(1, 5, false));
+        assert_eq!(s.execute(t, Command::Get(key(1))).stamp, 0);
+        s.enable_value_stamps();
+        s.execute(t, stamped(1, 7, false));
+        assert_eq!(s.execute(t, Command::Get(key(1))).stamp, 7);
+        // SET NX on an existing key leaves the value (and its stamp) alone.
+        s.execute(t, stamped(1, 9, true));
+        assert_eq!(s.execute(t, Command::Get(key(1))).stamp, 7);
+        // A deleted key's slot is reused by a new key that starts without a stamp.
+        s.execute(t, Command::Del(key(1)));
+        assert_eq!(s.execute(t, Command::Get(key(1))).stamp, 0);
+        s.execute(
+            t,
+            Command::IncrExpire {
+                key: key(2),
+                ttl_ms: 0,
+            },
+        );
+        assert_eq!(s.execute(t, Command::Get(key(2))).stamp, 0);
+        // A miss reads 0; a flush keeps stamps enabled.
+        assert_eq!(s.execute(t, Command::Get(key(3))).stamp, 0);
+        s.flush_all();
+        s.execute(t, stamped(4, 11, false));
+        assert_eq!(s.execute(t, Command::Get(key(4))).stamp, 11);
     }
 
     #[test]

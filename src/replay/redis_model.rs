@@ -63,6 +63,7 @@ impl ReplayCache for RedisReplayCache {
                 value_size: req.value_size,
                 ttl_ms: req.ttl_s as u64 * 1000,
                 nx: false,
+                stamp: 0,
             },
         );
         false

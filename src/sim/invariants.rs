@@ -2,8 +2,10 @@
 //! about the values it reads, locks it holds and commands it runs, kept beside the Redis model
 //! so that a violation is seen when it happens, with its time.
 //!
-//! It owns the monitors' state (who wrote a value and when it was loaded, each local copy,
-//! the holders of each lock key, executions per idempotency key, the source's change times)
+//! It owns the monitors' state (the keys written where Redis is the source of truth, each
+//! local copy, the holders of each lock key, executions per idempotency key, the source's
+//! change times) and the stamp format of a value (`ValueInfo::stamp`: who loaded it and
+//! when, kept by the shard with the key, so a reader learns what it was served)
 //! and the tallies per scope (the run after the warm-up, each fault's window) and per time
 //! window. It must not schedule events or touch shards: `sim` calls it on each read, write,
 //! lock and execution. State is kept only for keyspaces whose invariants need it, so plain
@@ -15,12 +17,33 @@ use crate::metrics::{Invariant, InvariantResult, Tally, N_INVARIANTS};
 use crate::scenario::{Criticality, EventAction, Operation, Scenario, SourceOfTruth};
 
 /// What the application knows about the value it wrote under a key.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct ValueInfo {
     /// When the load that produced it started (the value's version of the source).
     pub loaded_at: SimTime,
     /// The tenant whose request wrote it.
     pub tenant: u16,
+}
+
+/// Bit 63 of a value stamp: a stamp was written (a stamp of 0 means none).
+const STAMP_PRESENT: u64 = 1 << 63;
+
+impl ValueInfo {
+    /// The value as the shard keeps it with the key (`Command::Set::stamp`): bit 63 set, the
+    /// load's start in whole µs (47 bits: 4.4 years), the tenant (16 bits). Truncating to the
+    /// µs loses nothing the monitors use: the source's change times are whole ms.
+    pub fn stamp(self) -> u64 {
+        let us = (self.loaded_at.as_ns() / 1_000).min((1 << 47) - 1);
+        STAMP_PRESENT | us << 16 | self.tenant as u64
+    }
+
+    /// The value a stamp stands for (None: no stamp was written).
+    pub fn from_stamp(stamp: u64) -> Option<ValueInfo> {
+        (stamp & STAMP_PRESENT != 0).then(|| ValueInfo {
+            loaded_at: SimTime(((stamp & !STAMP_PRESENT) >> 16) * 1_000),
+            tenant: stamp as u16,
+        })
+    }
 }
 
 /// An instance's local (L1) copy of a value.
@@ -69,8 +92,10 @@ pub(super) struct Monitor {
     tallies: Vec<Vec<[Tally; N_INVARIANTS]>>,
     /// Per keyspace: times the source changed (timeline events), sorted.
     change_times: Vec<Vec<SimTime>>,
-    /// Per keyspace: the value behind each key, when a monitor needs it.
-    values: Vec<Option<IdMap<u64, ValueInfo>>>,
+    /// Per keyspace: whether reads need the value they were served (its stamp).
+    reads_values: Vec<bool>,
+    /// Per keyspace whose source of truth is Redis: the keys written and not yet found lost.
+    written: Vec<Option<IdMap<u64, ()>>>,
     /// Per keyspace with a local cache and tracked values: each (instance, key) copy.
     copies: Vec<Option<IdMap<(u16, u64), CopyInfo>>>,
     /// Per keyspace and instance: the last pub/sub invalidation the instance received.
@@ -115,8 +140,9 @@ impl Monitor {
                 .iter()
                 .any(|e| e.action == EventAction::Delete && e.keyspaces.contains(&ki))
         };
-        let values = (0..n_ks)
-            .map(|ki| needs_values(ki).then(IdMap::default))
+        let reads_values = (0..n_ks).map(needs_values).collect();
+        let written = (0..n_ks)
+            .map(|ki| lost_if_missing[ki].then(IdMap::default))
             .collect();
         let copies = (0..n_ks)
             .map(|ki| {
@@ -136,7 +162,8 @@ impl Monitor {
             monitored,
             lost_if_missing,
             change_times,
-            values,
+            reads_values,
+            written,
             copies,
             invalidated_at: vec![vec![SimTime::ZERO; scn.app_instances as usize]; n_ks],
             executions: IdMap::default(),
@@ -183,9 +210,10 @@ impl Monitor {
         }
     }
 
-    /// Whether keyspace `ks` keeps per-key value information.
+    /// Whether keyspace `ks`'s reads need the value they were served (its writes carry a
+    /// stamp, `ValueInfo::stamp`).
     pub fn tracks_values(&self, ks: usize) -> bool {
-        self.values[ks].is_some()
+        self.reads_values[ks]
     }
 
     /// Whether keyspace `ks` keeps per-instance local copies.
@@ -193,16 +221,11 @@ impl Monitor {
         self.copies[ks].is_some()
     }
 
-    /// A value was written to Redis under `key`.
-    pub fn written(&mut self, ks: usize, key: u64, info: ValueInfo) {
-        if let Some(v) = &mut self.values[ks] {
-            v.insert(key, info);
+    /// A value was written to Redis under `key` (remembered where losing it is a violation).
+    pub fn written(&mut self, ks: usize, key: u64) {
+        if let Some(w) = &mut self.written[ks] {
+            w.insert(key, ());
         }
-    }
-
-    /// The value Redis holds under `key`, as the application wrote it.
-    pub fn value(&self, ks: usize, key: u64) -> Option<ValueInfo> {
-        self.values[ks].as_ref()?.get(&key).copied()
     }
 
     /// A read of keyspace `ks` by `tenant` at `now` was served `value`: checks staleness and
@@ -238,9 +261,9 @@ impl Monitor {
         if !self.lost_if_missing[ks] {
             return;
         }
-        if self.values[ks]
+        if self.written[ks]
             .as_mut()
-            .and_then(|v| v.remove(&key))
+            .and_then(|w| w.remove(&key))
             .is_some()
         {
             self.violation(now, ks, Invariant::LostRecord, SimTime::ZERO);
@@ -327,5 +350,24 @@ impl Monitor {
             monitored: self.monitored,
             tallies: self.tallies,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_stamps_round_trip_to_the_microsecond() {
+        for (ns, tenant) in [(0, 0), (1_999, 3), (3_600_000_000_123, u16::MAX)] {
+            let v = ValueInfo {
+                loaded_at: SimTime(ns),
+                tenant,
+            };
+            let back = ValueInfo::from_stamp(v.stamp()).expect("a written stamp");
+            assert_eq!(back.loaded_at, SimTime(ns / 1_000 * 1_000));
+            assert_eq!(back.tenant, tenant);
+        }
+        assert_eq!(ValueInfo::from_stamp(0), None);
     }
 }

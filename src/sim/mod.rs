@@ -208,6 +208,8 @@ struct Request {
     key: KeyRef,
     /// The value key the request is about.
     value_key: KeyRef,
+    /// The stamp of the value the last GET hit returned (`ValueInfo::stamp`; 0 = none).
+    stamp: u64,
     shard: u32,
     started: SimTime,
     sent: SimTime,
@@ -490,6 +492,15 @@ impl<'a> Sim<'a> {
             retry_rng: named("redis-retries"),
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
+        for ks in 0..n_ks {
+            if sim.monitor.tracks_values(ks) {
+                let c = sim.cluster_of_ks[ks];
+                let first = sim.cluster_first_node[c];
+                for node in &mut sim.nodes[first..first + scn.clusters[c].shards as usize] {
+                    node.shard.enable_value_stamps();
+                }
+            }
+        }
         for ks in 0..n_ks {
             sim.draw_next_key(ks);
             sim.schedule_arrival(ks, SimTime::ZERO);
@@ -830,6 +841,7 @@ impl<'a> Sim<'a> {
             token,
             key,
             value_key: key,
+            stamp: 0,
             shard,
             started: now,
             sent: now,
@@ -1069,6 +1081,7 @@ impl<'a> Sim<'a> {
                 value_size: 36,
                 ttl_ms: k.ttl.as_ms().max(1),
                 nx: true,
+                stamp: 0,
             },
             (Stage::First | Stage::SfPoll, _) => Command::Get(r.key),
             (Stage::SfLock | Stage::BgLock, _) => Command::Set {
@@ -1080,6 +1093,7 @@ impl<'a> Sim<'a> {
                     _ => 5_000,
                 },
                 nx: true,
+                stamp: 0,
             },
             (Stage::WriteBack, _) => {
                 let negative = self.is_negative(r.ks as usize, r.key.id);
@@ -1087,11 +1101,21 @@ impl<'a> Sim<'a> {
                     (Some(n), true) => (16, n.ttl.as_ms()),
                     _ => (self.value_size(r.ks as usize, r.key.id), self.ttl_ms(r)),
                 };
+                let stamp = if self.monitor.tracks_values(r.ks as usize) {
+                    ValueInfo {
+                        loaded_at: r.load_started,
+                        tenant: r.tenant,
+                    }
+                    .stamp()
+                } else {
+                    0
+                };
                 Command::Set {
                     key: r.key,
                     value_size,
                     ttl_ms,
                     nx: false,
+                    stamp,
                 }
             }
             (Stage::Refresh, _) => Command::Expire {
@@ -1273,6 +1297,7 @@ impl<'a> Sim<'a> {
             self.queue.push(at, Event::RedisFailed { req });
             return;
         }
+        self.requests[req as usize].stamp = done.stamp;
         // The reply is handled now (the state change already happened at the shard); its
         // arrival time only shifts latencies and the next step.
         self.on_reply(reply_at, req, done.reply);
@@ -1282,13 +1307,7 @@ impl<'a> Sim<'a> {
     fn written(&mut self, now: SimTime, r: &Request) {
         let ks = r.ks as usize;
         let k = &self.scn.keyspaces[ks];
-        if self.monitor.tracks_values(ks) {
-            let info = ValueInfo {
-                loaded_at: r.load_started,
-                tenant: r.tenant,
-            };
-            self.monitor.written(ks, r.key.id, info);
-        }
+        self.monitor.written(ks, r.key.id);
         if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
             if r.has(FLAG_COUNTED) {
                 self.ks_metrics[ks]
@@ -1421,7 +1440,7 @@ impl<'a> Sim<'a> {
         if r.has(FLAG_RETRY) {
             self.monitor.retry_answered(r.value_key.id);
         }
-        if let Some(v) = self.monitor.value(ks, r.value_key.id) {
+        if let Some(v) = ValueInfo::from_stamp(r.stamp) {
             let final_use = r.has(FLAG_FINAL);
             self.monitor.read(now, ks, r.tenant, v, final_use);
         }
@@ -1559,7 +1578,7 @@ impl<'a> Sim<'a> {
                     tenant: r.tenant,
                 };
                 let value = if hit {
-                    self.monitor.value(ks, r.value_key.id).unwrap_or(loaded)
+                    ValueInfo::from_stamp(r.stamp).unwrap_or(loaded)
                 } else {
                     loaded
                 };

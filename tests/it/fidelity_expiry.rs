@@ -36,6 +36,7 @@ fn set(shard: &mut Shard, id: u64, ttl_ms: u64) {
         value_size: VALUE_BYTES,
         ttl_ms,
         nx: false,
+        stamp: 0,
     };
     assert_eq!(shard.execute(SimTime::ZERO, cmd).reply, Reply::Ok);
 }

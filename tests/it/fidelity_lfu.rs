@@ -49,6 +49,7 @@ fn set(shard: &mut Shard, now: SimTime, id: u64) {
         value_size: 10,
         ttl_ms: 0,
         nx: false,
+        stamp: 0,
     };
     assert_eq!(shard.execute(now, cmd).reply, Reply::Ok);
 }

@@ -38,6 +38,7 @@ fn set(shard: &mut Shard, key: KeyRef, value_size: u32, ttl_ms: u64) {
                 value_size,
                 ttl_ms,
                 nx: false,
+                stamp: 0,
             },
         )
         .reply;
