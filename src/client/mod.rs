@@ -223,10 +223,13 @@ enum ActorWindow {
     },
 }
 
-/// Rate limiters of one keyspace: one state per actor key.
-#[derive(Default)]
+/// Rate limiters of one keyspace: one state per actor, in a dense array indexed by the
+/// actor's number (its tenant's offset plus its popularity rank), so the simulator can fetch
+/// an actor's line ahead of its request (`prefetch`). Each state remembers the Redis key it
+/// belongs to: a new key (a new version, or a fixed window's next window) starts afresh, as
+/// a new Redis key would.
 pub struct RateLimiters {
-    actors: IdMap<u64, ActorWindow>,
+    actors: Vec<Option<(u64, ActorWindow)>>,
 }
 
 /// The outcome of one rate-limited request.
@@ -240,11 +243,28 @@ pub struct Admission {
 }
 
 impl RateLimiters {
-    /// Admits (or not) a request of `actor` at `now_ms` under `algorithm` with `limit`
-    /// requests per `window_ms` (no limit: always allowed).
+    /// Limiters for `actors` actors, numbered `0..actors`.
+    pub fn new(actors: usize) -> RateLimiters {
+        RateLimiters {
+            actors: vec![None; actors],
+        }
+    }
+
+    /// Hints the CPU to load actor `actor`'s state (it must be `< actors`).
+    #[inline]
+    pub fn prefetch(&self, actor: usize) {
+        if let Some(state) = self.actors.get(actor) {
+            crate::engine::prefetch(state);
+        }
+    }
+
+    /// Admits (or not) a request of actor number `actor`, whose Redis key is `key_id`, at
+    /// `now_ms` under `algorithm` with `limit` requests per `window_ms` (no limit: always
+    /// allowed).
     pub fn admit(
         &mut self,
-        actor: u64,
+        actor: usize,
+        key_id: u64,
         now_ms: u64,
         window_ms: u64,
         limit: Option<u32>,
@@ -252,19 +272,26 @@ impl RateLimiters {
     ) -> Admission {
         use crate::scenario::RateLimitAlgorithm as A;
         let max = limit.map_or(u64::MAX, u64::from);
-        let state = self.actors.entry(actor).or_insert_with(|| match algorithm {
-            A::FixedWindow => ActorWindow::Fixed {
-                window_id: now_ms / window_ms,
-                count: 0,
-            },
-            A::SlidingWindow => ActorWindow::Sliding {
-                times_ms: Default::default(),
-            },
-            A::TokenBucket => ActorWindow::Bucket {
-                tokens: max.min(u32::MAX as u64) as f64,
-                last_ms: now_ms,
-            },
-        });
+        let slot = &mut self.actors[actor];
+        if !matches!(slot, Some((k, _)) if *k == key_id) {
+            let fresh = match algorithm {
+                A::FixedWindow => ActorWindow::Fixed {
+                    window_id: now_ms / window_ms,
+                    count: 0,
+                },
+                A::SlidingWindow => ActorWindow::Sliding {
+                    times_ms: Default::default(),
+                },
+                A::TokenBucket => ActorWindow::Bucket {
+                    tokens: max.min(u32::MAX as u64) as f64,
+                    last_ms: now_ms,
+                },
+            };
+            *slot = Some((key_id, fresh));
+        }
+        let Some((_, state)) = slot else {
+            unreachable!("the slot was filled above")
+        };
         match state {
             ActorWindow::Fixed { window_id, count } => {
                 if *window_id != now_ms / window_ms {
@@ -316,21 +343,21 @@ mod rate_limit_tests {
 
     #[test]
     fn fixed_window_resets_each_window() {
-        let mut r = RateLimiters::default();
+        let mut r = RateLimiters::new(1);
         let a: Vec<bool> = [0, 10, 20, 1_000, 1_010]
             .iter()
-            .map(|&t| r.admit(1, t, 1_000, Some(2), A::FixedWindow).allowed)
+            .map(|&t| r.admit(0, 1, t, 1_000, Some(2), A::FixedWindow).allowed)
             .collect();
         assert_eq!(a, [true, true, false, true, true]);
     }
 
     #[test]
     fn sliding_window_counts_the_last_window() {
-        let mut r = RateLimiters::default();
+        let mut r = RateLimiters::new(1);
         let a: Vec<(bool, u64)> = [0, 400, 800, 1_000, 1_399, 1_400]
             .iter()
             .map(|&t| {
-                let x = r.admit(1, t, 1_000, Some(2), A::SlidingWindow);
+                let x = r.admit(0, 1, t, 1_000, Some(2), A::SlidingWindow);
                 (x.allowed, x.entries)
             })
             .collect();
@@ -348,14 +375,27 @@ mod rate_limit_tests {
     }
 
     #[test]
+    fn a_new_key_of_the_same_actor_starts_afresh() {
+        let mut r = RateLimiters::new(2);
+        for t in [0, 1] {
+            assert!(r.admit(1, 7, t, 1_000, Some(2), A::SlidingWindow).allowed);
+        }
+        assert!(!r.admit(1, 7, 2, 1_000, Some(2), A::SlidingWindow).allowed);
+        // Actor 0 is another actor; key 8 is actor 1's next version.
+        assert!(r.admit(0, 7, 3, 1_000, Some(2), A::SlidingWindow).allowed);
+        let fresh = r.admit(1, 8, 4, 1_000, Some(2), A::SlidingWindow);
+        assert_eq!((fresh.allowed, fresh.entries), (true, 1));
+    }
+
+    #[test]
     fn token_bucket_refills_at_limit_per_window() {
-        let mut r = RateLimiters::default();
+        let mut r = RateLimiters::new(1);
         // 10 per second: a burst of 10 passes, the 11th waits 100 ms for a token.
         let burst = (0..11)
-            .filter(|_| r.admit(1, 0, 1_000, Some(10), A::TokenBucket).allowed)
+            .filter(|_| r.admit(0, 1, 0, 1_000, Some(10), A::TokenBucket).allowed)
             .count();
         assert_eq!(burst, 10);
-        assert!(!r.admit(1, 50, 1_000, Some(10), A::TokenBucket).allowed);
-        assert!(r.admit(1, 110, 1_000, Some(10), A::TokenBucket).allowed);
+        assert!(!r.admit(0, 1, 50, 1_000, Some(10), A::TokenBucket).allowed);
+        assert!(r.admit(0, 1, 110, 1_000, Some(10), A::TokenBucket).allowed);
     }
 }

@@ -268,6 +268,19 @@ impl Db {
         }
     }
 
+    /// Hints the CPU to load what a write of `key_id` touches first: its main-dict bucket and
+    /// its expires-dict bucket (where a key gaining a TTL is linked).
+    #[inline]
+    pub fn prefetch_write(&self, key_id: u64) {
+        self.prefetch(key_id);
+        if let Some(head) = self
+            .expires_buckets
+            .get(hash(key_id) as usize & self.expires_buckets.len().wrapping_sub(1))
+        {
+            crate::engine::prefetch(head);
+        }
+    }
+
     /// Reads the bucket of `key_id` (best already prefetched) and hints the CPU to load the
     /// first entry of its chain, where a lookup of `key_id` usually ends.
     #[inline]

@@ -91,6 +91,9 @@ pub struct Traffic {
     max_multiplier: Vec<f64>,
     /// Per keyspace and tenant: a fixed slot when the template hashes a tag (`{{tenant}}`).
     tag_slot: Vec<Vec<Option<u16>>>,
+    /// Per keyspace and tenant: the number of the tenant's first item among the keyspace's
+    /// items of all tenants (the last entry is the total), for dense per-item state.
+    item_offset: Vec<Vec<u64>>,
 }
 
 impl Traffic {
@@ -99,11 +102,14 @@ impl Traffic {
         let mut samplers = Vec::new();
         let mut max_multiplier = Vec::new();
         let mut tag_slot = Vec::new();
+        let mut item_offset = Vec::new();
         for ks in &scn.keyspaces {
             let mut per_tenant = Vec::new();
             let mut slots = Vec::new();
+            let mut offsets = vec![0];
             for t in &scn.tenants {
                 let n = ((ks.keys_per_tenant as f64 * t.size).round() as u64).max(1);
+                offsets.push(offsets[offsets.len() - 1] + n);
                 per_tenant.push(match ks.popularity {
                     Popularity::Zipf(a) => Sampler::Zipf(Zipf::new(n, a)),
                     Popularity::Uniform => Sampler::Uniform(Uniform::new(n)),
@@ -118,6 +124,7 @@ impl Traffic {
             }
             samplers.push(per_tenant);
             tag_slot.push(slots);
+            item_offset.push(offsets);
             let hourly = ks.hourly_profile.iter().cloned().fold(0.0, f64::max);
             let bursts: f64 = ks.bursts.iter().map(|b| b.multiplier.max(1.0)).product();
             max_multiplier.push((hourly * bursts).max(1e-9));
@@ -126,6 +133,7 @@ impl Traffic {
             samplers,
             max_multiplier,
             tag_slot,
+            item_offset,
         }
     }
 }
@@ -433,7 +441,8 @@ impl<'a> Sim<'a> {
         let clients = scn
             .keyspaces
             .iter()
-            .map(|k| KsClient {
+            .enumerate()
+            .map(|(ki, k)| KsClient {
                 local: match &k.strategy.local_cache {
                     Some(l) => (0..scn.app_instances)
                         .map(|_| LocalCache::new(l.capacity_keys, l.ttl))
@@ -442,7 +451,11 @@ impl<'a> Sim<'a> {
                 },
                 meta: IdMap::default(),
                 stampede: StampedeTracker::default(),
-                rate: RateLimiters::default(),
+                rate: RateLimiters::new(if k.operation == Operation::RateLimit {
+                    *traffic.item_offset[ki].last().expect("one entry per tenant and more") as usize
+                } else {
+                    0
+                }),
                 rng: RngStream::named(seed, &format!("keyspace/{}/client", k.name)),
             })
             .collect();
@@ -588,16 +601,31 @@ impl<'a> Sim<'a> {
         if let Some((tenant, Pending::Zipf(d))) = self.next_key[ks].front().copied() {
             let item = self.traffic.samplers[ks][tenant].resolve(Pending::Zipf(d));
             self.next_key[ks][0] = (tenant, Pending::Ready(item));
-            if !matches!(
-                self.scn.keyspaces[ks].operation,
-                Operation::RateLimit | Operation::Idempotency
-            ) {
-                let (key, shard) = self.key_for(ks, tenant, item);
-                self.nodes[shard as usize].shard.db().prefetch(key.id);
+            match self.scn.keyspaces[ks].operation {
+                Operation::Idempotency => {}
+                Operation::RateLimit => {
+                    let actor = self.actor_number(ks, tenant, item);
+                    self.clients[ks].rate.prefetch(actor);
+                }
+                _ => {
+                    let (key, shard) = self.key_for(ks, tenant, item);
+                    self.nodes[shard as usize].shard.db().prefetch(key.id);
+                }
             }
         }
         self.draw_next_key(ks);
         self.queue.push(t, Event::Arrival { ks: ks as u16 });
+    }
+
+    /// The dense number of item `rank` of `tenant` in keyspace `ks`, for per-actor state:
+    /// without the tenant in the key template every tenant's item `rank` is the same key, so
+    /// the same actor.
+    fn actor_number(&self, ks: usize, tenant: usize, rank: u64) -> usize {
+        if self.scn.keyspaces[ks].key_has_tenant {
+            (self.traffic.item_offset[ks][tenant] + rank) as usize
+        } else {
+            rank as usize
+        }
     }
 
     /// Draws the tenant and key of a future arrival of `ks` (prefetching the popularity
@@ -757,7 +785,13 @@ impl<'a> Sim<'a> {
         r.sent = now;
         let shard = r.shard as usize;
         let instance = r.instance;
-        self.nodes[shard].shard.db().prefetch_entry(r.key.id);
+        let db = self.nodes[shard].shard.db();
+        if stage == Stage::First {
+            // The bucket was prefetched when the arrival was scheduled: fetch the entry now.
+            db.prefetch_entry(r.key.id);
+        } else {
+            db.prefetch_write(r.key.id);
+        }
         let d = self.net_half(shard, instance);
         self.queue.push(now + d, Event::AtShard { req });
     }
@@ -782,19 +816,21 @@ impl<'a> Sim<'a> {
         self.schedule_arrival(ks, now);
         self.requests_total += 1;
         let k = &self.scn.keyspaces[ks];
+        let mut actor = 0;
         let item = match k.operation {
             Operation::Idempotency => {
                 self.idem_counter[ks] += 1;
                 self.idem_counter[ks]
             }
             Operation::RateLimit => {
-                let actor = self.traffic.samplers[ks][tenant].resolve(pending);
+                let rank = self.traffic.samplers[ks][tenant].resolve(pending);
+                actor = self.actor_number(ks, tenant, rank);
                 match k.rate_limit_algorithm {
                     // A fixed window's counter key names the window.
                     RateLimitAlgorithm::FixedWindow => {
-                        actor ^ ((now.as_ns() / k.window.as_ns()) << 32)
+                        rank ^ ((now.as_ns() / k.window.as_ns()) << 32)
                     }
-                    _ => actor,
+                    _ => rank,
                 }
             }
             _ => self.traffic.samplers[ks][tenant].resolve(pending),
@@ -818,6 +854,7 @@ impl<'a> Sim<'a> {
             }
             Operation::RateLimit => {
                 let a = self.clients[ks].rate.admit(
+                    actor,
                     key.id,
                     now.as_ms(),
                     k.window.as_ms().max(1),
