@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+/// Large model tables on transparent huge pages (see `engine::hugepages`).
+#[global_allocator]
+static ALLOC: cacheplan::engine::HugePageAlloc = cacheplan::engine::HugePageAlloc;
+
 fn main() {
     let args = match cacheplan::cli::Args::try_parse() {
         Ok(a) => a,

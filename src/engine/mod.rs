@@ -9,6 +9,8 @@ pub mod rng;
 pub use rng::RngStream;
 pub mod queue;
 
+pub mod hugepages;
+pub use hugepages::HugePageAlloc;
 pub use queue::{bench_hold, EventQueue, HoldBench};
 
 /// Hints the CPU to bring `*value`'s cache line in (x86-64 `prefetcht0`; a no-op elsewhere).

@@ -281,6 +281,13 @@ impl Db {
         }
     }
 
+    /// Hints the CPU to load the main-dict bucket of the key at `pos` (whose entry should be in
+    /// cache already), where removing the key starts.
+    #[inline]
+    pub fn prefetch_removal(&self, pos: usize) {
+        self.prefetch(self.slab[pos].key_id);
+    }
+
     /// Reads the bucket of `key_id` (best already prefetched) and hints the CPU to load the
     /// first entry of its chain, where a lookup of `key_id` usually ends.
     #[inline]
@@ -618,6 +625,12 @@ impl Db {
         let mask = self.expires_buckets.len() as u64 - 1;
         let max_buckets = num * 20;
         while (out.len() as u64) < num && walk.buckets_checked < max_buckets {
+            // The chain head a few buckets on is a random slab slot: ask for it early.
+            let ahead =
+                self.expires_buckets[(cursor.wrapping_add(PREFETCH_AHEAD as u64) & mask) as usize];
+            if let Some(e) = self.slab.get(ahead as usize) {
+                crate::engine::prefetch(e);
+            }
             let mut pos = self.expires_buckets[(*cursor & mask) as usize];
             walk.buckets_checked += 1;
             if pos == NIL {

@@ -675,6 +675,11 @@ impl Shard {
             let mut expired = 0u64;
             for &pos in &batch {
                 if now_ms > self.db.entry(pos).expire_at_ms() {
+                    self.db.prefetch_removal(pos);
+                }
+            }
+            for &pos in &batch {
+                if now_ms > self.db.entry(pos).expire_at_ms() {
                     let gone = self.db.remove(pos);
                     self.tags.expired[key_tag(gone.key_id)] += 1;
                     expired += 1;

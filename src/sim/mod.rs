@@ -452,7 +452,9 @@ impl<'a> Sim<'a> {
                 meta: IdMap::default(),
                 stampede: StampedeTracker::default(),
                 rate: RateLimiters::new(if k.operation == Operation::RateLimit {
-                    *traffic.item_offset[ki].last().expect("one entry per tenant and more") as usize
+                    *traffic.item_offset[ki]
+                        .last()
+                        .expect("one entry per tenant and more") as usize
                 } else {
                     0
                 }),
