@@ -24,6 +24,9 @@ pub struct BenchArgs {
     /// Folder for the generated trace (kept between runs).
     #[arg(long, default_value = "output/bench")]
     pub dir: PathBuf,
+    /// Scenario of the `scenario` benchmark (default: the embedded CPQ scenario).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
 }
 
 const ALL: [&str; 7] = [
@@ -245,7 +248,12 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                 );
             }
             "scenario" => {
-                let scn = crate::scenario::default_scenario();
+                let scn = match &a.scenario {
+                    Some(p) => {
+                        crate::scenario::load(p).map_err(|e| CliError::input(e.to_string()))?
+                    }
+                    None => crate::scenario::default_scenario(),
+                };
                 let started = Instant::now();
                 let results = single_thread(|| crate::sim::run_all_plans(&scn, 1));
                 let s = started.elapsed().as_secs_f64();
@@ -255,7 +263,12 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                     "{:<14} {:<58} {:>11.2} M/s",
                     "scenario",
                     format!(
-                        "default CPQ scenario, 1 thread ({:.1} M events/s)",
+                        "{}, 1 thread ({:.1} M events/s)",
+                        if a.scenario.is_some() {
+                            format!("scenario {}", scn.name)
+                        } else {
+                            "default CPQ scenario".to_string()
+                        },
                         events as f64 / s / 1e6
                     ),
                     reqs as f64 / s / 1e6

@@ -25,6 +25,15 @@
 //! and `current` receives equal-time events in insertion order. The property tests check this
 //! against a binary heap of `(time, sequence number)`.
 //!
+//! **The next event skips the heap.** A simulation often schedules the very next event it will
+//! handle (a command reaching its shard a few µs on, before anything else is due). The queue
+//! keeps one such event in a slot (`next`) beside the radix heap, always strictly earlier than
+//! everything in the heap: an event pushed strictly earlier than everything pending goes to the
+//! slot (its previous occupant, if any, goes to the heap, where nothing shares its time, so it
+//! is first among its time); an event pushed at the slot's time sends the slot's occupant to
+//! the heap and follows it there (FIFO); a later one goes to the heap. Popping takes the slot
+//! first. The slot never moves the heap's base: only heap pops do.
+//!
 //! Memory per pending event: the `u64` time plus the payload (the payload alone in `current`).
 //! Bucket vectors keep their capacity after draining (high-water mark), which is what makes the
 //! steady state allocation-free.
@@ -43,17 +52,22 @@ const N_BUCKETS: usize = 64;
 /// already pending at `now()`).
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
-    /// Events whose time equals `last_popped_ns`, in insertion order.
+    /// An event earlier than every other pending one (strictly), kept out of the heap.
+    next: Option<(u64, E)>,
+    /// Events whose time equals `base_ns`, in insertion order.
     current: VecDeque<E>,
-    /// `buckets[b]` holds the events whose time differs from `last_popped_ns` first at bit `b`,
+    /// `buckets[b]` holds the events whose time differs from `base_ns` first at bit `b`,
     /// in insertion order.
     buckets: [Vec<(u64, E)>; N_BUCKETS],
     /// The smallest time in each bucket (`u64::MAX` when the bucket is empty).
     bucket_min_ns: [u64; N_BUCKETS],
     /// Bit `b` is set when `buckets[b]` is non-empty.
     nonempty_buckets: u64,
-    /// Time of the last pop (zero before the first pop): the radix heap's base.
-    last_popped_ns: u64,
+    /// The radix heap's base: the time of its last pop (zero before the first). Every time in
+    /// the heap is at or above it.
+    base_ns: u64,
+    /// Time of the last pop from either the slot or the heap (zero before the first pop).
+    now_ns: u64,
     /// Number of pending events.
     len: usize,
 }
@@ -68,11 +82,13 @@ impl<E> EventQueue<E> {
     /// An empty queue whose clock stands at time zero.
     pub fn new() -> EventQueue<E> {
         EventQueue {
+            next: None,
             current: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
             bucket_min_ns: [u64::MAX; N_BUCKETS],
             nonempty_buckets: 0,
-            last_popped_ns: 0,
+            base_ns: 0,
+            now_ns: 0,
             len: 0,
         }
     }
@@ -84,17 +100,58 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
         debug_assert!(
-            at.0 >= self.last_popped_ns,
+            at.0 >= self.now_ns,
             "event scheduled in the past: at {} ns, now {} ns",
             at.0,
-            self.last_popped_ns
+            self.now_ns
         );
-        let at_ns = at.0.max(self.last_popped_ns);
+        let at_ns = at.0.max(self.now_ns);
         self.len += 1;
-        if at_ns == self.last_popped_ns {
+        // Invariant: the slot's time is strictly below every time in the heap.
+        match self.next.as_ref().map(|&(ns, _)| ns) {
+            Some(next_ns) if at_ns < next_ns => {
+                // The new event is the earliest: it takes the slot, whose occupant (below
+                // everything in the heap, so first among its time there) goes to the heap.
+                let (old_ns, old) = self.next.replace((at_ns, event)).expect("slot is full");
+                self.push_to_heap(old_ns, old);
+            }
+            Some(next_ns) if at_ns == next_ns => {
+                // Same time as the slot: both go to the heap, the slot's first (FIFO).
+                let (old_ns, old) = self.next.take().expect("slot is full");
+                self.push_to_heap(old_ns, old);
+                self.push_to_heap(at_ns, event);
+            }
+            Some(_) => self.push_to_heap(at_ns, event),
+            None if self.heap_is_empty() || at_ns < self.heap_min_ns() => {
+                self.next = Some((at_ns, event));
+            }
+            None => self.push_to_heap(at_ns, event),
+        }
+    }
+
+    /// Pushes into the radix heap (`at_ns >= base_ns`).
+    #[inline]
+    fn push_to_heap(&mut self, at_ns: u64, event: E) {
+        if at_ns == self.base_ns {
             self.current.push_back(event);
         } else {
             self.push_to_bucket(at_ns, event);
+        }
+    }
+
+    /// True when the radix heap (everything but the slot) is empty.
+    #[inline]
+    fn heap_is_empty(&self) -> bool {
+        self.current.is_empty() && self.nonempty_buckets == 0
+    }
+
+    /// The earliest time in the radix heap (it must not be empty).
+    #[inline]
+    fn heap_min_ns(&self) -> u64 {
+        if !self.current.is_empty() {
+            self.base_ns
+        } else {
+            self.bucket_min_ns[self.nonempty_buckets.trailing_zeros() as usize]
         }
     }
 
@@ -102,6 +159,12 @@ impl<E> EventQueue<E> {
     /// pushed first), advancing [`EventQueue::now`] to that time. `None` when nothing is pending.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        if let Some((at_ns, event)) = self.next.take() {
+            // Earlier than everything in the heap, whose base stays where it is.
+            self.now_ns = at_ns;
+            self.len -= 1;
+            return Some((SimTime(at_ns), event));
+        }
         if self.current.is_empty() {
             if self.nonempty_buckets == 0 {
                 return None;
@@ -110,14 +173,17 @@ impl<E> EventQueue<E> {
         }
         let event = self.current.pop_front()?;
         self.len -= 1;
-        Some((SimTime(self.last_popped_ns), event))
+        self.now_ns = self.base_ns;
+        Some((SimTime(self.base_ns), event))
     }
 
     /// The time of the earliest pending event, without removing it. `None` when empty.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        if !self.current.is_empty() {
-            Some(SimTime(self.last_popped_ns))
+        if let Some((at_ns, _)) = &self.next {
+            Some(SimTime(*at_ns))
+        } else if !self.current.is_empty() {
+            Some(SimTime(self.base_ns))
         } else if self.nonempty_buckets == 0 {
             None
         } else {
@@ -142,7 +208,7 @@ impl<E> EventQueue<E> {
     /// [`EventQueue::run_until`] does not move it past the last event it handled.
     #[inline]
     pub fn now(&self) -> SimTime {
-        SimTime(self.last_popped_ns)
+        SimTime(self.now_ns)
     }
 
     /// Pops and handles, in order, every event with time `<= until`, including events the handler
@@ -168,23 +234,23 @@ impl<E> EventQueue<E> {
         handled
     }
 
-    /// Appends an event with `at_ns > last_popped_ns` to its bucket.
+    /// Appends an event with `at_ns > base_ns` to its bucket.
     #[inline]
     fn push_to_bucket(&mut self, at_ns: u64, event: E) {
-        let bucket = bucket_of(at_ns, self.last_popped_ns);
+        let bucket = bucket_of(at_ns, self.base_ns);
         self.buckets[bucket].push((at_ns, event));
         self.bucket_min_ns[bucket] = self.bucket_min_ns[bucket].min(at_ns);
         self.nonempty_buckets |= 1 << bucket;
     }
 
-    /// Called with `current` empty and at least one bucket non-empty: advances `last_popped_ns` to
+    /// Called with `current` empty and at least one bucket non-empty: advances `base_ns` to
     /// the smallest pending time and redistributes the lowest non-empty bucket, so that `current`
     /// holds every event at that time, in insertion order.
     fn refill_current(&mut self) {
         debug_assert!(self.current.is_empty() && self.nonempty_buckets != 0);
         let bucket = self.nonempty_buckets.trailing_zeros() as usize;
         let new_last_ns = self.bucket_min_ns[bucket];
-        self.last_popped_ns = new_last_ns;
+        self.base_ns = new_last_ns;
         self.nonempty_buckets &= !(1 << bucket);
         self.bucket_min_ns[bucket] = u64::MAX;
         let mut moving = std::mem::take(&mut self.buckets[bucket]);
@@ -396,6 +462,28 @@ mod tests {
         let rest: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         let names: Vec<_> = rest.iter().map(|(_, n)| *n).collect();
         assert_eq!(names, ["b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn the_next_event_slot_keeps_equal_times_fifo() {
+        let mut queue = EventQueue::new();
+        queue.push(SimTime(50), "far");
+        queue.push(SimTime(10), "a"); // earliest: the slot
+        queue.push(SimTime(10), "b"); // same time: a goes to the heap first, then b
+        queue.push(SimTime(5), "c"); // earliest again
+        queue.push(SimTime(7), "d"); // the slot's occupant c moves to the heap
+        queue.push(SimTime(6), "e");
+        let got: Vec<_> = std::iter::from_fn(|| queue.pop()).map(|(_, n)| n).collect();
+        assert_eq!(got, ["c", "e", "d", "a", "b", "far"]);
+        // The clock follows slot pops; later pushes may land between heap base and now.
+        queue.push(SimTime(100), "x");
+        queue.push(SimTime(60), "y");
+        assert_eq!(queue.pop(), Some((SimTime(60), "y")));
+        assert_eq!(queue.now(), SimTime(60));
+        queue.push(SimTime(60), "z");
+        queue.push(SimTime(80), "w");
+        let got: Vec<_> = std::iter::from_fn(|| queue.pop()).map(|(_, n)| n).collect();
+        assert_eq!(got, ["z", "w", "x"]);
     }
 
     #[test]

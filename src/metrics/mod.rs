@@ -4,9 +4,18 @@
 use crate::engine::SimTime;
 use hdrhistogram::Histogram;
 
+pub mod recorder;
+pub use recorder::LatencyRecorder;
+
+/// The highest latency histograms track: one hour in µs.
+pub const LATENCY_HIGHEST_US: u64 = 3_600_000_000;
+/// Significant digits of the latency histograms.
+pub const LATENCY_SIGFIG: u8 = 3;
+
 /// A latency histogram in microseconds (3 significant digits, 1 µs .. 1 hour).
 pub fn new_latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+    Histogram::new_with_bounds(1, LATENCY_HIGHEST_US, LATENCY_SIGFIG)
+        .expect("valid histogram bounds")
 }
 
 /// Figures of one keyspace in one plan (totals after the warm-up).

@@ -29,7 +29,8 @@ use crate::client::{
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, RngStream, SimTime};
 use crate::metrics::{
-    FaultOutcome, Invariant, KeyspaceMetrics, PlanResult, ShardMetrics, Window, N_INVARIANTS,
+    FaultOutcome, Invariant, KeyspaceMetrics, LatencyRecorder, PlanResult, ShardMetrics, Window,
+    LATENCY_HIGHEST_US, LATENCY_SIGFIG, N_INVARIANTS,
 };
 use crate::origin::{Admit, Next, OriginState};
 use crate::redis::db::KeyRef;
@@ -59,6 +60,14 @@ enum Sampler {
 enum Pending {
     Zipf(PendingDraw),
     Ready(u64),
+    /// Resolved one arrival ahead, with the key and shard it had then (valid while the
+    /// keyspace's version is still `version`).
+    Keyed {
+        item: u64,
+        key: KeyRef,
+        shard: u32,
+        version: u64,
+    },
 }
 
 impl Sampler {
@@ -77,7 +86,7 @@ impl Sampler {
     fn resolve(&self, p: Pending) -> u64 {
         match (self, p) {
             (Sampler::Zipf(z), Pending::Zipf(d)) => z.resolve(d),
-            (_, Pending::Ready(item)) => item,
+            (_, Pending::Ready(item) | Pending::Keyed { item, .. }) => item,
             _ => unreachable!("a pending draw is resolved by the sampler that made it"),
         }
     }
@@ -292,7 +301,11 @@ struct Sim<'a> {
     ks_metrics: Vec<KeyspaceMetrics>,
     windows: Vec<Window>,
     cur: Window,
-    cur_p99: Vec<hdrhistogram::Histogram<u64>>,
+    cur_p99: Vec<LatencyRecorder>,
+    /// Per keyspace: end-to-end and Redis latencies after the warm-up (µs), turned into the
+    /// metrics' HdrHistograms at the end.
+    latency_us: Vec<LatencyRecorder>,
+    redis_latency_us: Vec<LatencyRecorder>,
     last_evictions: Vec<u64>,
     /// Shard-kept counters at the end of the warm-up: per keyspace (evicted, evicted before
     /// TTL, expired) and per shard (evicted, expired, OOM).
@@ -487,10 +500,13 @@ impl<'a> Sim<'a> {
             // Per-window p99s need 2 significant digits (1 %), not the totals' 3: an 8x smaller
             // counts array keeps the per-request record in cache.
             cur_p99: (0..n_ks)
-                .map(|_| {
-                    hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2)
-                        .expect("valid histogram bounds")
-                })
+                .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, 2))
+                .collect(),
+            latency_us: (0..n_ks)
+                .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG))
+                .collect(),
+            redis_latency_us: (0..n_ks)
+                .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG))
                 .collect(),
             last_evictions: vec![0; n_ks],
             warmup_keyspace: vec![[0; 3]; n_ks],
@@ -600,20 +616,27 @@ impl<'a> Sim<'a> {
         // The scheduled arrival's draw was made one arrival ago: finish it now (its table line
         // is in cache) and prefetch its key's dict bucket; draw the one after (prefetching its
         // popularity table line). Prefetches are hints: they never change a result.
-        if let Some((tenant, Pending::Zipf(d))) = self.next_key[ks].front().copied() {
-            let item = self.traffic.samplers[ks][tenant].resolve(Pending::Zipf(d));
-            self.next_key[ks][0] = (tenant, Pending::Ready(item));
-            match self.scn.keyspaces[ks].operation {
-                Operation::Idempotency => {}
+        if let Some(&(tenant, pending)) = self.next_key[ks].front() {
+            let item = self.traffic.samplers[ks][tenant].resolve(pending);
+            let resolved = match self.scn.keyspaces[ks].operation {
+                Operation::Idempotency => Pending::Ready(item),
                 Operation::RateLimit => {
                     let actor = self.actor_number(ks, tenant, item);
                     self.clients[ks].rate.prefetch(actor);
+                    Pending::Ready(item)
                 }
                 _ => {
                     let (key, shard) = self.key_for(ks, tenant, item);
                     self.nodes[shard as usize].shard.db().prefetch(key.id);
+                    Pending::Keyed {
+                        item,
+                        key,
+                        shard,
+                        version: self.version[ks],
+                    }
                 }
-            }
+            };
+            self.next_key[ks][0] = (tenant, resolved);
         }
         self.draw_next_key(ks);
         self.queue.push(t, Event::Arrival { ks: ks as u16 });
@@ -838,7 +861,15 @@ impl<'a> Sim<'a> {
             _ => self.traffic.samplers[ks][tenant].resolve(pending),
         };
         let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
-        let (key, shard) = self.key_for(ks, tenant, item);
+        let (key, shard) = match pending {
+            Pending::Keyed {
+                key,
+                shard,
+                version,
+                ..
+            } if version == self.version[ks] => (key, shard),
+            _ => self.key_for(ks, tenant, item),
+        };
         let counted = now >= self.scn.warmup;
         let mut flags = if counted { FLAG_COUNTED } else { 0 };
         let fb = &k.fallback;
@@ -1317,10 +1348,9 @@ impl<'a> Sim<'a> {
         if !r.has(FLAG_BACKGROUND) {
             if r.has(FLAG_COUNTED) {
                 let us = (reply_at - r.sent).as_ns() / 1000;
-                let m = &mut self.ks_metrics[ks];
-                m.redis_latency_us.saturating_record(us.max(1));
+                self.redis_latency_us[ks].record(us.max(1));
                 if timed_out {
-                    m.redis_timeouts += 1;
+                    self.ks_metrics[ks].redis_timeouts += 1;
                 }
             }
             if let Some(b) = &k.strategy.breaker {
@@ -1640,16 +1670,15 @@ impl<'a> Sim<'a> {
     fn answer(&mut self, ks: usize, req: u32, at: SimTime, hit: bool) {
         let r = self.requests[req as usize];
         let lat = ((at - r.started).as_ns() / 1000).max(1);
-        self.cur_p99[ks].saturating_record(lat);
+        self.cur_p99[ks].record(lat);
         if hit {
             self.cur.keyspace_hits[ks] += 1;
         }
         if r.has(FLAG_COUNTED) {
-            let m = &mut self.ks_metrics[ks];
             if hit {
-                m.redis_hits += 1;
+                self.ks_metrics[ks].redis_hits += 1;
             }
-            m.latency_us.saturating_record(lat);
+            self.latency_us[ks].record(lat);
         }
     }
 
@@ -1680,11 +1709,7 @@ impl<'a> Sim<'a> {
             w.keyspace_evictions[ks] = total - self.last_evictions[ks];
             self.last_evictions[ks] = total;
             let h = &mut self.cur_p99[ks];
-            w.keyspace_p99_us[ks] = if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.99)
-            };
+            w.keyspace_p99_us[ks] = h.value_at_quantile(0.99);
             h.reset();
         }
         for (oi, o) in self.origins.iter_mut().enumerate() {
@@ -1739,6 +1764,10 @@ impl<'a> Sim<'a> {
             if invariants.monitored[ki][i] {
                 invariants.tallies[0][ki][i].violations = n;
             }
+        }
+        for (k, m) in self.ks_metrics.iter_mut().enumerate() {
+            m.latency_us = self.latency_us[k].histogram();
+            m.redis_latency_us = self.redis_latency_us[k].histogram();
         }
         PlanResult {
             plan,

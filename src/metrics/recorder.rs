@@ -1,0 +1,170 @@
+//! The hot-path front of an HdrHistogram: `LatencyRecorder` counts values in exactly the
+//! bucket layout of `hdrhistogram::Histogram::new_with_bounds(1, highest, sigfig)` (same
+//! sub-buckets, same index of every value), but recording is an index computation and an
+//! increment, without the crate's resize, min/max and overflow bookkeeping. `histogram()`
+//! turns the counts into the equivalent HdrHistogram (each bucket recorded at its lowest
+//! value), whose quantiles, min, max, mean and iteration equal those of a histogram fed the
+//! values directly. Values above `highest` are clamped to it, as `saturating_record` does.
+
+use hdrhistogram::Histogram;
+
+/// Counts of values in an HdrHistogram's bucket layout (lowest discernible value 1).
+#[derive(Clone, Debug)]
+pub struct LatencyRecorder {
+    counts: Vec<u64>,
+    total: u64,
+    /// The `highest` asked for (the layout's bounds).
+    highest: u64,
+    /// Where values beyond the counts array go: the index of the highest trackable value.
+    clamp_index: usize,
+    sigfig: u8,
+    /// log2 of half the sub-bucket count (hdrhistogram's `sub_bucket_half_count_magnitude`).
+    half_magnitude: u32,
+    /// `sub_bucket_count - 1`.
+    sub_bucket_mask: u64,
+}
+
+impl LatencyRecorder {
+    /// An empty recorder for values in `1..=highest` at `sigfig` significant digits.
+    pub fn new(highest: u64, sigfig: u8) -> LatencyRecorder {
+        let layout =
+            Histogram::<u64>::new_with_bounds(1, highest, sigfig).expect("valid histogram bounds");
+        // hdrhistogram: sub_bucket_count = 2^ceil(log2(2 * 10^sigfig)).
+        let largest_single_unit = 2 * 10u64.pow(sigfig as u32);
+        let sub_bucket_count = largest_single_unit.next_power_of_two();
+        let mut r = LatencyRecorder {
+            counts: vec![0; layout.distinct_values()],
+            total: 0,
+            highest,
+            clamp_index: 0,
+            sigfig,
+            half_magnitude: sub_bucket_count.trailing_zeros() - 1,
+            sub_bucket_mask: sub_bucket_count - 1,
+        };
+        r.clamp_index = r.index(layout.high());
+        r
+    }
+
+    /// The counts index of `value` (hdrhistogram's `index_for` with unit magnitude 0).
+    #[inline]
+    fn index(&self, value: u64) -> usize {
+        let bucket = 63 - self.half_magnitude - (value | self.sub_bucket_mask).leading_zeros();
+        let sub_bucket = value >> bucket;
+        (((bucket + 1) as u64) << self.half_magnitude) as usize + sub_bucket as usize
+            - (1usize << self.half_magnitude)
+    }
+
+    /// The lowest value of counts index `index` (hdrhistogram's `value_for`).
+    fn lowest_value(&self, index: usize) -> u64 {
+        let half_count = 1usize << self.half_magnitude;
+        let bucket = (index >> self.half_magnitude) as i64 - 1;
+        let sub_bucket = (index & (half_count - 1)) + half_count;
+        if bucket < 0 {
+            (sub_bucket - half_count) as u64
+        } else {
+            (sub_bucket as u64) << bucket
+        }
+    }
+
+    /// Records one value (one beyond the counts array as the highest trackable value, as
+    /// `saturating_record` does).
+    #[inline]
+    pub fn record(&mut self, value: u64) {
+        let i = self.index(value);
+        let i = if i < self.counts.len() {
+            i
+        } else {
+            self.clamp_index
+        };
+        self.counts[i] += 1;
+        self.total += 1;
+    }
+
+    /// Values recorded.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Forgets every value.
+    pub fn reset(&mut self) {
+        if self.total > 0 {
+            self.counts.iter_mut().for_each(|c| *c = 0);
+            self.total = 0;
+        }
+    }
+
+    /// The equivalent HdrHistogram.
+    pub fn histogram(&self) -> Histogram<u64> {
+        let mut h = Histogram::new_with_bounds(1, self.highest, self.sigfig)
+            .expect("valid histogram bounds");
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                h.record_n(self.lowest_value(i), c)
+                    .expect("a bucket's lowest value is in range");
+            }
+        }
+        h
+    }
+
+    /// The value at quantile `q` (0 when empty), as the equivalent HdrHistogram reports it.
+    pub fn value_at_quantile(&self, q: f64) -> u64 {
+        if self.is_empty() {
+            0
+        } else {
+            self.histogram().value_at_quantile(q)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::RngStream;
+
+    #[test]
+    fn equals_an_hdrhistogram_fed_the_same_values() {
+        for sigfig in [2u8, 3] {
+            let highest = 3_600_000_000;
+            let mut rec = LatencyRecorder::new(highest, sigfig);
+            let mut direct = Histogram::<u64>::new_with_bounds(1, highest, sigfig).unwrap();
+            let mut rng = RngStream::new(5, sigfig as u64);
+            let mut values: Vec<u64> = vec![1, 2, 255, 256, 2047, 2048, 2049, highest, u64::MAX];
+            // Log-uniform over the whole range, so every bucket magnitude is exercised.
+            values.extend((0..200_000).map(|_| (rng.next_f64() * 36.0).exp2() as u64 + 1));
+            for v in values {
+                rec.record(v);
+                direct.saturating_record(v);
+            }
+            let h = rec.histogram();
+            assert_eq!(h.len(), direct.len());
+            assert_eq!((h.min(), h.max()), (direct.min(), direct.max()));
+            assert_eq!(h.mean(), direct.mean());
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 0.99999, 1.0] {
+                assert_eq!(h.value_at_quantile(q), direct.value_at_quantile(q), "q {q}");
+            }
+            let pairs = |h: &Histogram<u64>| -> Vec<(u64, u64)> {
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect()
+            };
+            assert_eq!(pairs(&h), pairs(&direct));
+        }
+    }
+
+    #[test]
+    fn reset_empties() {
+        let mut rec = LatencyRecorder::new(1_000_000, 2);
+        let mut direct = Histogram::<u64>::new_with_bounds(1, 1_000_000, 2).unwrap();
+        rec.record(500);
+        direct.record(500).unwrap();
+        assert_eq!(rec.value_at_quantile(0.99), direct.value_at_quantile(0.99));
+        rec.reset();
+        assert!(rec.is_empty());
+        assert_eq!(rec.value_at_quantile(0.99), 0);
+    }
+}
