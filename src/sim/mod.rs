@@ -96,8 +96,6 @@ impl Sampler {
 #[derive(Debug)]
 pub struct Traffic {
     samplers: Vec<Vec<Sampler>>,
-    /// Per keyspace: the maximum rate multiplier (for thinning).
-    max_multiplier: Vec<f64>,
     /// Per keyspace and tenant: a fixed slot when the template hashes a tag (`{{tenant}}`).
     tag_slot: Vec<Vec<Option<u16>>>,
     /// Per keyspace and tenant: the number of the tenant's first item among the keyspace's
@@ -109,18 +107,32 @@ impl Traffic {
     /// Builds the samplers of every keyspace and tenant.
     pub fn new(scn: &Scenario) -> Traffic {
         let mut samplers = Vec::new();
-        let mut max_multiplier = Vec::new();
         let mut tag_slot = Vec::new();
         let mut item_offset = Vec::new();
         for ks in &scn.keyspaces {
             let mut per_tenant = Vec::new();
             let mut slots = Vec::new();
             let mut offsets = vec![0];
-            for t in &scn.tenants {
-                let n = ((ks.keys_per_tenant as f64 * t.size).round() as u64).max(1);
+            let ns: Vec<u64> = scn
+                .tenants
+                .iter()
+                .map(|t| ((ks.keys_per_tenant as f64 * t.size).round() as u64).max(1))
+                .collect();
+            let mut zipfs = match ks.popularity {
+                Popularity::Zipf(a) => Zipf::family(&ns, a)
+                    .unwrap_or_else(|e| panic!("validated popularity: {e}"))
+                    .into_iter()
+                    .map(Some)
+                    .collect(),
+                _ => vec![None; ns.len()],
+            };
+            for (ti, t) in scn.tenants.iter().enumerate() {
+                let n = ns[ti];
                 offsets.push(offsets[offsets.len() - 1] + n);
                 per_tenant.push(match ks.popularity {
-                    Popularity::Zipf(a) => Sampler::Zipf(Zipf::new(n, a)),
+                    Popularity::Zipf(_) => {
+                        Sampler::Zipf(zipfs[ti].take().expect("one table per tenant"))
+                    }
                     Popularity::Uniform => Sampler::Uniform(Uniform::new(n)),
                     Popularity::HotSet {
                         hot_keys_fraction,
@@ -134,13 +146,9 @@ impl Traffic {
             samplers.push(per_tenant);
             tag_slot.push(slots);
             item_offset.push(offsets);
-            let hourly = ks.hourly_profile.iter().cloned().fold(0.0, f64::max);
-            let bursts: f64 = ks.bursts.iter().map(|b| b.multiplier.max(1.0)).product();
-            max_multiplier.push((hourly * bursts).max(1e-9));
         }
         Traffic {
             samplers,
-            max_multiplier,
             tag_slot,
             item_offset,
         }
@@ -586,32 +594,51 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn rate_multiplier(&self, ks: usize, t: SimTime) -> f64 {
+    /// The rate multiplier of keyspace `ks` at `t` (hourly profile times active bursts) and
+    /// the time it next may change (the next hour boundary or burst start or end).
+    fn rate_segment(&self, ks: usize, t: SimTime) -> (f64, SimTime) {
+        const HOUR_MS: u64 = 3_600_000;
         let k = &self.scn.keyspaces[ks];
-        let hour = (self.scn.start_unix_ms + t.as_ms()) / 3_600_000 % 24;
-        let mut m = k.hourly_profile[hour as usize];
+        let unix_ms = self.scn.start_unix_ms + t.as_ms();
+        let mut m = k.hourly_profile[(unix_ms / HOUR_MS % 24) as usize];
+        let next_hour_ms = (unix_ms / HOUR_MS + 1) * HOUR_MS - self.scn.start_unix_ms;
+        let mut end = SimTime::from_ms(next_hour_ms);
         for b in &k.bursts {
             if t >= b.start && t < b.end {
                 m *= b.multiplier;
+                end = end.min(b.end);
+            } else if b.start > t {
+                end = end.min(b.start);
             }
         }
-        m
+        (m, end)
     }
 
-    /// Poisson arrivals with a time-varying rate, by thinning.
+    /// Schedules the next arrival of `ks` after `from`: a Poisson process whose rate is
+    /// piecewise constant (`rate_segment`), drawn exactly by spending one unit exponential
+    /// across the segments (the time-change construction), without thinning.
     fn schedule_arrival(&mut self, ks: usize, from: SimTime) {
-        let lambda_max = self.scn.keyspaces[ks].rate_per_s * self.traffic.max_multiplier[ks];
+        let base_per_s = self.scn.keyspaces[ks].rate_per_s;
+        let mut work = self.arrival_rng[ks].exp(1.0);
         let mut t = from;
         loop {
-            let gap = self.arrival_rng[ks].exp(1.0 / lambda_max);
-            t += SimTime::from_secs_f64(gap);
+            let (m, end) = self.rate_segment(ks, t);
+            let rate = base_per_s * m;
+            if rate > 0.0 {
+                let at = SimTime(t.0.saturating_add(SimTime::from_secs_f64(work / rate).0));
+                if at < end {
+                    t = at;
+                    break;
+                }
+                work = (work - rate * (end - t).as_secs_f64()).max(0.0);
+            }
+            t = end;
             if t >= self.scn.duration {
                 return;
             }
-            let accept = self.rate_multiplier(ks, t) / self.traffic.max_multiplier[ks];
-            if accept >= 1.0 || self.arrival_rng[ks].next_f64() < accept {
-                break;
-            }
+        }
+        if t >= self.scn.duration {
+            return;
         }
         // The scheduled arrival's draw was made one arrival ago: finish it now (its table line
         // is in cache) and prefetch its key's dict bucket; draw the one after (prefetching its

@@ -62,38 +62,55 @@ impl Zipf {
 
     /// Zipf over `n` ranks with exponent `alpha`, or why the parameters are invalid.
     pub fn try_new(n: u64, alpha: f64) -> Result<Zipf, String> {
-        if n == 0 || n > MAX_ALIAS_RANKS {
-            return Err(format!("n = {n} must be in 1..={MAX_ALIAS_RANKS}"));
+        Ok(Zipf::family(&[n], alpha)?.remove(0))
+    }
+
+    /// Zipf samplers over `ns[i]` ranks each, with the same exponent `alpha` (tenants of one
+    /// keyspace): the weights (k+1)^-alpha are computed once, for the largest `n`, and each
+    /// table is built from its prefix, exactly as `try_new` would build it alone.
+    pub fn family(ns: &[u64], alpha: f64) -> Result<Vec<Zipf>, String> {
+        for &n in ns {
+            if n == 0 || n > MAX_ALIAS_RANKS {
+                return Err(format!("n = {n} must be in 1..={MAX_ALIAS_RANKS}"));
+            }
         }
         if !(alpha.is_finite() && alpha >= 0.0) {
             return Err(format!("alpha = {alpha} must be finite and >= 0"));
         }
-        let len = usize::try_from(n).map_err(|_| format!("n = {n} does not fit in memory"))?;
-        // Weights (k+1)^-alpha, scaled below so that they average 1.
-        let mut scaled: Vec<f64> = if alpha == 0.0 {
-            vec![1.0; len]
+        let max_n = ns.iter().copied().max().unwrap_or(0);
+        let max_len =
+            usize::try_from(max_n).map_err(|_| format!("n = {max_n} does not fit in memory"))?;
+        // Weights (k+1)^-alpha, scaled per table so that they average 1.
+        let weights: Vec<f64> = if alpha == 0.0 {
+            vec![1.0; max_len]
         } else {
-            (0..len).map(|k| ((k + 1) as f64).powf(-alpha)).collect()
+            (0..max_len).map(|k| ((k + 1) as f64).powf(-alpha)).collect()
         };
-        // Sum from the smallest term up, for accuracy.
-        let total: f64 = scaled.iter().rev().sum();
-        let norm = 1.0 / total;
-        let to_scaled = n as f64 * norm;
-        for w in &mut scaled {
-            *w *= to_scaled;
-        }
-        let (keep, alias) = build_alias(&mut scaled);
-        let cells = keep
-            .into_iter()
-            .zip(alias)
-            .map(|(keep, alias)| AliasCell { keep, alias })
-            .collect();
-        Ok(Zipf {
-            n,
-            alpha,
-            norm,
-            cells,
-        })
+        Ok(ns
+            .iter()
+            .map(|&n| {
+                let mut scaled = weights[..n as usize].to_vec();
+                // Sum from the smallest term up, for accuracy.
+                let total: f64 = scaled.iter().rev().sum();
+                let norm = 1.0 / total;
+                let to_scaled = n as f64 * norm;
+                for w in &mut scaled {
+                    *w *= to_scaled;
+                }
+                let (keep, alias) = build_alias(&mut scaled);
+                let cells = keep
+                    .into_iter()
+                    .zip(alias)
+                    .map(|(keep, alias)| AliasCell { keep, alias })
+                    .collect();
+                Zipf {
+                    n,
+                    alpha,
+                    norm,
+                    cells,
+                }
+            })
+            .collect())
     }
 
     /// The exponent.
