@@ -258,6 +258,20 @@ impl RateLimiters {
         }
     }
 
+    /// Reads actor `actor`'s state (best prefetched already) and hints the CPU to load both
+    /// ends of its sliding window, where the next admission pops and pushes.
+    #[inline]
+    pub fn prefetch_window(&self, actor: usize) {
+        if let Some(Some((_, ActorWindow::Sliding { times_ms }))) = self.actors.get(actor) {
+            if let Some(front) = times_ms.front() {
+                crate::engine::prefetch(front);
+            }
+            if let Some(back) = times_ms.back() {
+                crate::engine::prefetch(back);
+            }
+        }
+    }
+
     /// Admits (or not) a request of actor number `actor`, whose Redis key is `key_id`, at
     /// `now_ms` under `algorithm` with `limit` requests per `window_ms` (no limit: always
     /// allowed).

@@ -542,6 +542,7 @@ impl<'a> Sim<'a> {
         }
         for ks in 0..n_ks {
             sim.draw_next_key(ks);
+            sim.draw_next_key(ks);
             sim.schedule_arrival(ks, SimTime::ZERO);
         }
         for (i, e) in scn.events.iter().enumerate() {
@@ -640,10 +641,28 @@ impl<'a> Sim<'a> {
         if t >= self.scn.duration {
             return;
         }
-        // The scheduled arrival's draw was made one arrival ago: finish it now (its table line
-        // is in cache) and prefetch its key's dict bucket; draw the one after (prefetching its
-        // popularity table line). Prefetches are hints: they never change a result.
-        if let Some(&(tenant, pending)) = self.next_key[ks].front() {
+        // Draws run ahead of their arrivals in three steps so each step's memory is fetched
+        // while other work goes on: two arrivals ahead the popularity table's line is fetched
+        // (`draw_next_key`); one ahead the draw is resolved, its key computed and its dict
+        // bucket (or rate-limit state) fetched; now, for the arrival just scheduled, the bucket
+        // is read and the chain's first entry (or the window's ends) fetched. Prefetches are
+        // hints: they never change a result.
+        if let Some(&(_, pending)) = self.next_key[ks].front() {
+            match pending {
+                Pending::Keyed { key, shard, .. } => {
+                    self.nodes[shard as usize].shard.db().prefetch_entry(key.id);
+                }
+                Pending::Ready(item) => {
+                    if self.scn.keyspaces[ks].operation == Operation::RateLimit {
+                        let tenant = self.next_key[ks][0].0;
+                        let actor = self.actor_number(ks, tenant, item);
+                        self.clients[ks].rate.prefetch_window(actor);
+                    }
+                }
+                Pending::Zipf(_) => {}
+            }
+        }
+        if let Some(&(tenant, pending)) = self.next_key[ks].get(1) {
             let item = self.traffic.samplers[ks][tenant].resolve(pending);
             let resolved = match self.scn.keyspaces[ks].operation {
                 Operation::Idempotency => Pending::Ready(item),
@@ -663,7 +682,7 @@ impl<'a> Sim<'a> {
                     }
                 }
             };
-            self.next_key[ks][0] = (tenant, resolved);
+            self.next_key[ks][1] = (tenant, resolved);
         }
         self.draw_next_key(ks);
         self.queue.push(t, Event::Arrival { ks: ks as u16 });
