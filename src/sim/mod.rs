@@ -158,8 +158,6 @@ impl Traffic {
 /// The closed set of events of a plan's simulation.
 #[derive(Clone, Copy, Debug)]
 enum Event {
-    /// The next arrival of a keyspace.
-    Arrival { ks: u16 },
     /// A retry of an idempotent command arrives (same key as request `req`'s).
     Retry { req: u32 },
     /// A command reaches its shard.
@@ -285,6 +283,11 @@ struct Sim<'a> {
     progress: Option<&'a std::sync::atomic::AtomicU64>,
     traffic: &'a Traffic,
     queue: EventQueue<Event>,
+    /// Per keyspace: the time of its next arrival in ns (`u64::MAX`: none before the end).
+    /// Arrivals are a third of all events and each keyspace has exactly one pending, so they
+    /// wait here rather than in the queue; `run` takes the earlier of the two (the arrival
+    /// first at equal times: it was almost always scheduled first).
+    next_arrival_ns: Vec<u64>,
     nodes: Vec<Node>,
     /// Per cluster: index of its first node in `nodes` (usize::MAX when unused by the plan).
     cluster_first_node: Vec<usize>,
@@ -487,6 +490,7 @@ impl<'a> Sim<'a> {
             progress: None,
             traffic,
             queue: EventQueue::new(),
+            next_arrival_ns: vec![u64::MAX; n_ks],
             nodes,
             cluster_first_node,
             cluster_of_ks,
@@ -641,6 +645,7 @@ impl<'a> Sim<'a> {
         if t >= self.scn.duration {
             return;
         }
+        self.next_arrival_ns[ks] = t.0;
         // Draws run ahead of their arrivals in three steps so each step's memory is fetched
         // while other work goes on: two arrivals ahead the popularity table's line is fetched
         // (`draw_next_key`); one ahead the draw is resolved, its key computed and its dict
@@ -685,7 +690,6 @@ impl<'a> Sim<'a> {
             self.next_key[ks][1] = (tenant, resolved);
         }
         self.draw_next_key(ks);
-        self.queue.push(t, Event::Arrival { ks: ks as u16 });
     }
 
     /// The dense number of item `rank` of `tenant` in keyspace `ks`, for per-actor state:
@@ -720,13 +724,31 @@ impl<'a> Sim<'a> {
     }
 
     fn run(&mut self) {
-        while let Some((now, ev)) = self.queue.pop() {
+        loop {
+            // The earliest arrival (the lowest keyspace among equal times).
+            let (mut ks, mut arrival_ns) = (0, u64::MAX);
+            for (k, &at) in self.next_arrival_ns.iter().enumerate() {
+                if at < arrival_ns {
+                    (ks, arrival_ns) = (k, at);
+                }
+            }
+            if self.queue.peek_time().is_none_or(|q| q.0 >= arrival_ns) {
+                if arrival_ns == u64::MAX || SimTime(arrival_ns) > self.scn.duration {
+                    break;
+                }
+                self.events += 1;
+                self.next_arrival_ns[ks] = u64::MAX;
+                self.on_arrival(SimTime(arrival_ns), ks);
+                continue;
+            }
+            let Some((now, ev)) = self.queue.pop() else {
+                break;
+            };
             if now > self.scn.duration {
                 break;
             }
             self.events += 1;
             match ev {
-                Event::Arrival { ks } => self.on_arrival(now, ks as usize),
                 Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
