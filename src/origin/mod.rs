@@ -4,7 +4,7 @@
 //! completions it reports; it never sees Redis or keys.
 
 use crate::engine::{RngStream, SimTime};
-use crate::metrics::OriginMetrics;
+use crate::metrics::{LatencyRecorder, OriginMetrics, LATENCY_HIGHEST_US, LATENCY_SIGFIG};
 use crate::scenario::dist::Dist;
 use crate::scenario::Origin;
 use std::collections::VecDeque;
@@ -56,7 +56,9 @@ pub struct OriginState {
     /// Most connections in use at once during the current window.
     pub window_peak_busy: u32,
     /// Latency of the loads started in the current window (wait + service), µs.
-    pub window_latency_us: hdrhistogram::Histogram<u64>,
+    pub window_latency_us: LatencyRecorder,
+    /// Queue waits of counted loads, µs (`metrics.queue_wait_us` once `finish`ed).
+    queue_wait_us: LatencyRecorder,
 }
 
 impl OriginState {
@@ -73,23 +75,29 @@ impl OriginState {
             metrics: OriginMetrics::default(),
             window_loads: 0,
             window_peak_busy: 0,
-            window_latency_us: crate::metrics::new_latency_histogram(),
+            window_latency_us: LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG),
+            queue_wait_us: LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG),
         }
+    }
+
+    /// The figures, with the queue waits recorded so far.
+    pub fn finish(mut self) -> OriginMetrics {
+        self.metrics.queue_wait_us = self.queue_wait_us.histogram();
+        self.metrics
     }
 
     fn start(&mut self, now: SimTime, enqueued: SimTime, counted: bool) -> SimTime {
         if counted {
             self.metrics.loads += 1;
-            self.metrics
-                .queue_wait_us
-                .saturating_record(((now - enqueued).as_ns() / 1000).max(1));
+            self.queue_wait_us
+                .record(((now - enqueued).as_ns() / 1000).max(1));
         }
         self.window_loads += 1;
         self.window_peak_busy = self.window_peak_busy.max(self.busy);
         let ms = self.service_ms.sample(&mut self.rng);
         let service = SimTime::from_ns((ms * 1e6).max(0.0) as u64);
         let latency_us = (now - enqueued + service).as_ns() / 1000;
-        self.window_latency_us.saturating_record(latency_us.max(1));
+        self.window_latency_us.record(latency_us.max(1));
         service
     }
 

@@ -317,6 +317,8 @@ struct Sim<'a> {
     /// metrics' HdrHistograms at the end.
     latency_us: Vec<LatencyRecorder>,
     redis_latency_us: Vec<LatencyRecorder>,
+    /// Per keyspace: recomputations per expiry of a key (stampede sizes).
+    stampede_size: Vec<LatencyRecorder>,
     last_evictions: Vec<u64>,
     /// Shard-kept counters at the end of the warm-up: per keyspace (evicted, evicted before
     /// TTL, expired) and per shard (evicted, expired, OOM).
@@ -519,6 +521,9 @@ impl<'a> Sim<'a> {
                 .collect(),
             redis_latency_us: (0..n_ks)
                 .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG))
+                .collect(),
+            stampede_size: (0..n_ks)
+                .map(|_| LatencyRecorder::new(1 << 40, 3))
                 .collect(),
             last_evictions: vec![0; n_ks],
             warmup_keyspace: vec![[0; 3]; n_ks],
@@ -1447,9 +1452,7 @@ impl<'a> Sim<'a> {
         self.monitor.written(ks, r.key.id);
         if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
             if r.has(FLAG_COUNTED) {
-                self.ks_metrics[ks]
-                    .stampede_size
-                    .saturating_record(size as u64);
+                self.stampede_size[ks].record(size as u64);
             }
         }
         let soft = match k.strategy.kind {
@@ -1786,9 +1789,7 @@ impl<'a> Sim<'a> {
             // Connections held across the boundary count in the new window too.
             w.origin_peak_concurrency[oi] = o.window_peak_busy.max(o.busy());
             o.window_peak_busy = o.busy();
-            if !o.window_latency_us.is_empty() {
-                w.origin_latency_p99_us[oi] = o.window_latency_us.value_at_quantile(0.99);
-            }
+            w.origin_latency_p99_us[oi] = o.window_latency_us.value_at_quantile(0.99);
             o.window_latency_us.reset();
         }
         std::mem::swap(
@@ -1836,6 +1837,7 @@ impl<'a> Sim<'a> {
         for (k, m) in self.ks_metrics.iter_mut().enumerate() {
             m.latency_us = self.latency_us[k].histogram();
             m.redis_latency_us = self.redis_latency_us[k].histogram();
+            m.stampede_size = self.stampede_size[k].histogram();
         }
         PlanResult {
             plan,
@@ -1844,7 +1846,7 @@ impl<'a> Sim<'a> {
             keyspace_evictions_before_ttl: before_ttl,
             keyspace_expirations: expirations,
             shards,
-            origins: self.origins.into_iter().map(|o| o.metrics).collect(),
+            origins: self.origins.into_iter().map(|o| o.finish()).collect(),
             windows: self.windows,
             events: self.events,
             requests_total: self.requests_total,
