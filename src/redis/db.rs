@@ -44,6 +44,9 @@ const FREE: u32 = u32::MAX - 1;
 const EXPIRE_MASK: u64 = (1 << 48) - 1;
 /// How many buckets ahead of its walk `sample_some` prefetches chain heads.
 const PREFETCH_AHEAD: usize = 4;
+/// How many buckets ahead the expire walk prefetches chain heads (its bucket visits are a few
+/// ns each, so it must ask further ahead to cover a memory access).
+const EXPIRE_PREFETCH_AHEAD: u64 = 16;
 /// Stored key length meaning "65,535 bytes or more: see `Db::long_key_lens`".
 const KEY_LEN_ESCAPE: u64 = u16::MAX as u64;
 
@@ -627,7 +630,7 @@ impl Db {
         while (out.len() as u64) < num && walk.buckets_checked < max_buckets {
             // The chain head a few buckets on is a random slab slot: ask for it early.
             let ahead =
-                self.expires_buckets[(cursor.wrapping_add(PREFETCH_AHEAD as u64) & mask) as usize];
+                self.expires_buckets[(cursor.wrapping_add(EXPIRE_PREFETCH_AHEAD) & mask) as usize];
             if let Some(e) = self.slab.get(ahead as usize) {
                 crate::engine::prefetch(e);
             }
