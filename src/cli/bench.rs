@@ -15,8 +15,8 @@ use std::time::Instant;
 /// Arguments of `bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario, sweep
-    /// (all when none given).
+    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario, run,
+    /// sweep (all when none given).
     pub names: Vec<String>,
     /// Requests of the generated replay trace.
     #[arg(long, default_value_t = 10_000_000)]
@@ -24,18 +24,19 @@ pub struct BenchArgs {
     /// Folder for the generated trace (kept between runs).
     #[arg(long, default_value = "output/bench")]
     pub dir: PathBuf,
-    /// Scenario of the `scenario` benchmark (default: the embedded CPQ scenario).
+    /// Scenario of the `scenario` and `run` benchmarks (default: the embedded CPQ scenario).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "queue",
     "slots",
     "db-memory",
     "replay-lru",
     "replay-redis",
     "scenario",
+    "run",
     "sweep",
 ];
 
@@ -272,6 +273,33 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                         events as f64 / s / 1e6
                     ),
                     reqs as f64 / s / 1e6
+                );
+            }
+            "run" => {
+                // The whole `cacheplan run` in this process on one thread: parse, simulate
+                // every plan, write the CSVs, the charts, the report and the manifest.
+                let out = a.dir.join("run");
+                let args = super::run::RunArgs {
+                    scenario: a.scenario.clone(),
+                    out: Some(out.clone()),
+                    seed: None,
+                    quiet: true,
+                    force: true,
+                };
+                let started = Instant::now();
+                single_thread(|| super::run::execute(args))?;
+                let s = started.elapsed().as_secs_f64();
+                let manifest = std::fs::read_to_string(out.join("manifest.json"))
+                    .map_err(|e| CliError::other(format!("cannot read the run's manifest: {e}")))?;
+                let requests = serde_json::from_str::<serde_json::Value>(&manifest)
+                    .ok()
+                    .and_then(|m| m["requests"].as_u64())
+                    .ok_or_else(|| CliError::other("the run's manifest has no request count"))?;
+                println!(
+                    "{:<14} {:<58} {:>11.2} M/s",
+                    "run",
+                    format!("whole `cacheplan run` ({:.2} s), 1 thread", s),
+                    requests as f64 / s / 1e6
                 );
             }
             "sweep" => {

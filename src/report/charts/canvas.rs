@@ -632,7 +632,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ChartError> {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Default);
+        enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header().map_err(enc_err)?;
         writer.write_image_data(rgb).map_err(enc_err)?;
         writer.finish().map_err(enc_err)?;
