@@ -728,15 +728,21 @@ impl<'a> Sim<'a> {
         self.next_key[ks].push_back((tenant, item));
     }
 
-    fn run(&mut self) {
-        loop {
-            // The earliest arrival (the lowest keyspace among equal times).
-            let (mut ks, mut arrival_ns) = (0, u64::MAX);
-            for (k, &at) in self.next_arrival_ns.iter().enumerate() {
-                if at < arrival_ns {
-                    (ks, arrival_ns) = (k, at);
-                }
+    /// The earliest pending arrival (the lowest keyspace among equal times) and its time.
+    fn earliest_arrival(&self) -> (usize, u64) {
+        let (mut ks, mut arrival_ns) = (0, u64::MAX);
+        for (k, &at) in self.next_arrival_ns.iter().enumerate() {
+            if at < arrival_ns {
+                (ks, arrival_ns) = (k, at);
             }
+        }
+        (ks, arrival_ns)
+    }
+
+    fn run(&mut self) {
+        // Only handling an arrival changes the pending arrivals.
+        let (mut ks, mut arrival_ns) = self.earliest_arrival();
+        loop {
             if self.queue.peek_time().is_none_or(|q| q.0 >= arrival_ns) {
                 if arrival_ns == u64::MAX || SimTime(arrival_ns) > self.scn.duration {
                     break;
@@ -744,6 +750,7 @@ impl<'a> Sim<'a> {
                 self.events += 1;
                 self.next_arrival_ns[ks] = u64::MAX;
                 self.on_arrival(SimTime(arrival_ns), ks);
+                (ks, arrival_ns) = self.earliest_arrival();
                 continue;
             }
             let Some((now, ev)) = self.queue.pop() else {
