@@ -575,7 +575,11 @@ impl Shard {
         } else {
             self.lru_clock
         };
-        self.db.entry_mut(pos).lru = field;
+        // Written only when it changes (the LRU clock ticks once a second): a hit within the
+        // same second leaves the entry's cache line clean.
+        if field != e.lru {
+            self.db.entry_mut(pos).lru = field;
+        }
         Some(pos)
     }
 
