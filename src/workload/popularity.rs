@@ -86,7 +86,9 @@ impl Zipf {
         let weights: Vec<f64> = if alpha == 0.0 {
             vec![1.0; max_len]
         } else {
-            (0..max_len).map(|k| ((k + 1) as f64).powf(-alpha)).collect()
+            (0..max_len)
+                .map(|k| ((k + 1) as f64).powf(-alpha))
+                .collect()
         };
         Ok(ns
             .iter()
