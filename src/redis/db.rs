@@ -282,6 +282,19 @@ impl Db {
         {
             crate::engine::prefetch(head);
         }
+        // A new key takes the free slot at the head of the free list.
+        self.prefetch_slot(self.free_head as usize);
+    }
+
+    /// Hints the CPU to load slab slot `pos` and its value stamp (when kept).
+    #[inline]
+    fn prefetch_slot(&self, pos: usize) {
+        if let Some(e) = self.slab.get(pos) {
+            crate::engine::prefetch(e);
+        }
+        if let Some(stamp) = self.stamps.get(pos) {
+            crate::engine::prefetch(stamp);
+        }
     }
 
     /// Hints the CPU to load the main-dict bucket of the key at `pos` (whose entry should be in
@@ -292,14 +305,13 @@ impl Db {
     }
 
     /// Reads the bucket of `key_id` (best already prefetched) and hints the CPU to load the
-    /// first entry of its chain, where a lookup of `key_id` usually ends.
+    /// first entry of its chain, where a lookup of `key_id` usually ends (and its value stamp,
+    /// which a hit reads).
     #[inline]
     pub fn prefetch_entry(&self, key_id: u64) {
         let mask = self.main_buckets.len().wrapping_sub(1);
         if let Some(&head) = self.main_buckets.get(hash(key_id) as usize & mask) {
-            if let Some(e) = self.slab.get(head as usize) {
-                crate::engine::prefetch(e);
-            }
+            self.prefetch_slot(head as usize);
         }
     }
 
