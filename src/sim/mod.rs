@@ -657,31 +657,46 @@ impl<'a> Sim<'a> {
         // bucket (or rate-limit state) fetched; now, for the arrival just scheduled, the bucket
         // is read and the chain's first entry (or the window's ends) fetched. Prefetches are
         // hints: they never change a result.
-        if let Some(&(_, pending)) = self.next_key[ks].front() {
+        if let Some(&(tenant, pending)) = self.next_key[ks].front() {
+            let k = &self.scn.keyspaces[ks];
+            let rate_limit = k.operation == Operation::RateLimit;
+            if rate_limit && !matches!(pending, Pending::Zipf(_)) {
+                let item = self.traffic.samplers[ks][tenant].resolve(pending);
+                let actor = self.actor_number(ks, tenant, item);
+                self.clients[ks].rate.prefetch_window(actor);
+            }
             match pending {
                 Pending::Keyed { key, shard, .. } => {
                     self.nodes[shard as usize].shard.db().prefetch_entry(key.id);
                 }
-                Pending::Ready(item) => {
-                    if self.scn.keyspaces[ks].operation == Operation::RateLimit {
-                        let tenant = self.next_key[ks][0].0;
-                        let actor = self.actor_number(ks, tenant, item);
-                        self.clients[ks].rate.prefetch_window(actor);
-                    }
+                Pending::Ready(item)
+                    if rate_limit && k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow =>
+                {
+                    // A fixed window's key names the arrival's window, known only now.
+                    let window = (t.as_ns() / k.window.as_ns()) << 32;
+                    let (key, shard) = self.key_for(ks, tenant, item ^ window);
+                    self.nodes[shard as usize].shard.db().prefetch(key.id);
                 }
-                Pending::Zipf(_) => {}
+                _ => {}
             }
         }
         if let Some(&(tenant, pending)) = self.next_key[ks].get(1) {
             let item = self.traffic.samplers[ks][tenant].resolve(pending);
             let resolved = match self.scn.keyspaces[ks].operation {
                 Operation::Idempotency => Pending::Ready(item),
-                Operation::RateLimit => {
+                Operation::RateLimit
+                    if self.scn.keyspaces[ks].rate_limit_algorithm
+                        == RateLimitAlgorithm::FixedWindow =>
+                {
                     let actor = self.actor_number(ks, tenant, item);
                     self.clients[ks].rate.prefetch(actor);
                     Pending::Ready(item)
                 }
-                _ => {
+                op => {
+                    if op == Operation::RateLimit {
+                        let actor = self.actor_number(ks, tenant, item);
+                        self.clients[ks].rate.prefetch(actor);
+                    }
                     let (key, shard) = self.key_for(ks, tenant, item);
                     self.nodes[shard as usize].shard.db().prefetch(key.id);
                     Pending::Keyed {
