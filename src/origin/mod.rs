@@ -5,7 +5,7 @@
 
 use crate::engine::{RngStream, SimTime};
 use crate::metrics::{LatencyRecorder, OriginMetrics, LATENCY_HIGHEST_US, LATENCY_SIGFIG};
-use crate::scenario::dist::Dist;
+use crate::scenario::dist::DrawBuffer;
 use crate::scenario::Origin;
 use std::collections::VecDeque;
 
@@ -44,11 +44,11 @@ pub enum Next {
 pub struct OriginState {
     busy: u32,
     queue: VecDeque<(u32, SimTime)>,
-    service_ms: Dist,
+    /// Service times, ms, from the origin's stream.
+    service_ms: DrawBuffer,
     concurrency: u32,
     queue_limit: u32,
     timeout: SimTime,
-    rng: RngStream,
     /// Figures (totals count only loads flagged `counted`).
     pub metrics: OriginMetrics,
     /// Loads started in the current window.
@@ -67,11 +67,10 @@ impl OriginState {
         OriginState {
             busy: 0,
             queue: VecDeque::new(),
-            service_ms: cfg.service_time_ms.clone(),
+            service_ms: DrawBuffer::new(cfg.service_time_ms.clone(), rng),
             concurrency: cfg.concurrency,
             queue_limit: cfg.queue_limit,
             timeout: cfg.timeout,
-            rng,
             metrics: OriginMetrics::default(),
             window_loads: 0,
             window_peak_busy: 0,
@@ -94,7 +93,7 @@ impl OriginState {
         }
         self.window_loads += 1;
         self.window_peak_busy = self.window_peak_busy.max(self.busy);
-        let ms = self.service_ms.sample(&mut self.rng);
+        let ms = self.service_ms.sample();
         let service = SimTime::from_ns((ms * 1e6).max(0.0) as u64);
         let latency_us = (now - enqueued + service).as_ns() / 1000;
         self.window_latency_us.record(latency_us.max(1));
@@ -156,6 +155,7 @@ impl OriginState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::dist::Dist;
 
     fn origin(concurrency: u32, queue_limit: u32) -> OriginState {
         let cfg = Origin {

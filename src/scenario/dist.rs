@@ -70,6 +70,57 @@ impl Dist {
     }
 }
 
+/// Independent draws of one distribution from a stream of its own, computed `BATCH` at a time:
+/// the draws of a batch do not depend on each other, so their arithmetic (a lognormal's `exp`)
+/// overlaps instead of each waiting for the last. The values are exactly those of sampling
+/// `dist` one at a time from `rng`: batching changes when they are computed, not what they are.
+#[derive(Clone, Debug)]
+pub struct DrawBuffer {
+    dist: Dist,
+    rng: RngStream,
+    buf: [f64; DrawBuffer::BATCH],
+    next: usize,
+}
+
+impl DrawBuffer {
+    /// Draws computed at a time.
+    pub const BATCH: usize = 32;
+
+    /// Draws of `dist` from `rng`.
+    pub fn new(dist: Dist, rng: RngStream) -> DrawBuffer {
+        DrawBuffer {
+            dist,
+            rng,
+            buf: [0.0; DrawBuffer::BATCH],
+            next: DrawBuffer::BATCH,
+        }
+    }
+
+    /// The distribution.
+    pub fn dist(&self) -> &Dist {
+        &self.dist
+    }
+
+    /// The next draw.
+    #[inline]
+    pub fn sample(&mut self) -> f64 {
+        if self.next == DrawBuffer::BATCH {
+            self.refill();
+        }
+        let v = self.buf[self.next];
+        self.next += 1;
+        v
+    }
+
+    #[inline(never)]
+    fn refill(&mut self) {
+        for v in &mut self.buf {
+            *v = self.dist.sample(&mut self.rng);
+        }
+        self.next = 0;
+    }
+}
+
 /// A standard normal variate (rand_distr's ziggurat: no logarithm or cosine on the fast path).
 #[inline]
 pub fn standard_normal(rng: &mut RngStream) -> f64 {
@@ -80,6 +131,19 @@ pub fn standard_normal(rng: &mut RngStream) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draw_buffer_gives_the_stream_s_values_in_order() {
+        let d = Dist::Lognormal {
+            mu: 3.0,
+            sigma: 0.4,
+        };
+        let mut one_by_one = RngStream::new(4, 4);
+        let mut b = DrawBuffer::new(d.clone(), RngStream::new(4, 4));
+        for _ in 0..3 * DrawBuffer::BATCH + 5 {
+            assert_eq!(b.sample(), d.sample(&mut one_by_one));
+        }
+    }
 
     #[test]
     fn sample_means_match_closed_forms() {

@@ -37,7 +37,7 @@ use crate::redis::db::KeyRef;
 use crate::redis::objects;
 use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
-use crate::scenario::dist::Dist;
+use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{
     DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitAlgorithm,
     RateLimitWhenDown, Scenario, StrategyKind,
@@ -249,9 +249,10 @@ impl Request {
 struct Node {
     shard: Shard,
     busy_until: SimTime,
-    service_us: Dist,
-    rtt_us: Dist,
-    rng: RngStream,
+    /// The main thread's time per command and the client round trip, µs, each drawn from a
+    /// stream of its own.
+    service_us: DrawBuffer,
+    rtt_us: DrawBuffer,
     in_flight: VecDeque<SimTime>,
     metrics: ShardMetrics,
     window_commands: u64,
@@ -434,9 +435,8 @@ impl<'a> Sim<'a> {
                 nodes.push(Node {
                     shard: Shard::new(cfg, &rng),
                     busy_until: SimTime::ZERO,
-                    service_us: c.service_time_us.clone(),
-                    rtt_us: c.network_rtt_us.clone(),
-                    rng: rng.child(3),
+                    service_us: DrawBuffer::new(c.service_time_us.clone(), rng.child(4)),
+                    rtt_us: DrawBuffer::new(c.network_rtt_us.clone(), rng.child(5)),
                     in_flight: VecDeque::new(),
                     metrics: ShardMetrics {
                         cluster: ci,
@@ -811,7 +811,7 @@ impl<'a> Sim<'a> {
                         let node = &mut self.nodes[n];
                         let (deleted, cpu) = node.shard.delete_tag(ks);
                         // Each DEL is a command of its own on the shard's thread.
-                        let per_cmd = ns(node.service_us.mean());
+                        let per_cmd = ns(node.service_us.dist().mean());
                         let busy = cpu + deleted * per_cmd;
                         node.busy_until = node.busy_until.max(now) + SimTime(busy);
                         node.window_busy_ns += busy;
@@ -890,7 +890,7 @@ impl<'a> Sim<'a> {
     fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
         let spike = self.spike_multiplier(node, instance);
         let n = &mut self.nodes[node];
-        let rtt = ns(n.rtt_us.sample(&mut n.rng));
+        let rtt = ns(n.rtt_us.sample());
         if spike == 1.0 {
             SimTime(rtt / 2)
         } else {
@@ -1387,7 +1387,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        let mut service = ns(node.service_us.sample(&mut node.rng));
+        let mut service = ns(node.service_us.sample());
         if let Command::WriteObject { .. } = cmd {
             // One round trip carrying several commands: MULTI, ZREMRANGEBYSCORE, ZADD, ZCARD,
             // PEXPIRE, EXEC for a sliding window, EVALSHA (HMGET, HSET, PEXPIRE) for a token
