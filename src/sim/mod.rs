@@ -37,7 +37,7 @@ use crate::redis::db::KeyRef;
 use crate::redis::objects;
 use crate::redis::shard::{Command, Reply, Shard};
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
-use crate::scenario::dist::DrawBuffer;
+use crate::scenario::dist::{Dist, DrawBuffer};
 use crate::scenario::{
     DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitAlgorithm,
     RateLimitWhenDown, Scenario, StrategyKind,
@@ -297,7 +297,8 @@ struct Sim<'a> {
     origins: Vec<OriginState>,
     requests: Vec<Request>,
     free: Vec<u32>,
-    arrival_rng: Vec<RngStream>,
+    /// Per keyspace: unit exponentials spent by the arrival process.
+    arrival_work: Vec<DrawBuffer>,
     key_rng: Vec<RngStream>,
     /// Per keyspace: the tenant and key draw of the next arrival.
     /// Per keyspace: tenant and key draws of the next arrivals, oldest first (two deep, so a
@@ -499,7 +500,10 @@ impl<'a> Sim<'a> {
             origins,
             requests: Vec::new(),
             free: Vec::new(),
-            arrival_rng: named("arrivals"),
+            arrival_work: named("arrivals")
+                .into_iter()
+                .map(|rng| DrawBuffer::new(Dist::Exponential(1.0), rng))
+                .collect(),
             key_rng: named("keys"),
             next_key: vec![VecDeque::with_capacity(3); n_ks],
             op_rng: named("operations"),
@@ -629,7 +633,7 @@ impl<'a> Sim<'a> {
     /// across the segments (the time-change construction), without thinning.
     fn schedule_arrival(&mut self, ks: usize, from: SimTime) {
         let base_per_s = self.scn.keyspaces[ks].rate_per_s;
-        let mut work = self.arrival_rng[ks].exp(1.0);
+        let mut work = self.arrival_work[ks].sample();
         let mut t = from;
         loop {
             let (m, end) = self.rate_segment(ks, t);
