@@ -254,7 +254,8 @@ impl RateLimiters {
     #[inline]
     pub fn prefetch(&self, actor: usize) {
         if let Some(state) = self.actors.get(actor) {
-            crate::engine::prefetch(state);
+            // A 40-byte state may straddle two cache lines.
+            crate::engine::prefetch_span(state);
         }
     }
 

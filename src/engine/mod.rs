@@ -27,6 +27,23 @@ pub fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
+/// Like [`prefetch`], for a value that may straddle two cache lines: asks for the lines of its
+/// first and last bytes.
+#[inline(always)]
+pub fn prefetch_span<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching never faults and reads nothing architecturally visible; both
+    // addresses lie within `value`.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let first = value as *const T as *const i8;
+        _mm_prefetch(first, _MM_HINT_T0);
+        _mm_prefetch(first.add(std::mem::size_of::<T>().max(1) - 1), _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// A fast hasher for maps keyed by simulator ids (already well-spread 64-bit numbers): a
 /// multiply-rotate combine and a SplitMix64 finish, instead of SipHash. Only for lookups: such
 /// maps are never iterated into output, so their order cannot reach a result.

@@ -51,8 +51,10 @@ const EXPIRE_PREFETCH_AHEAD: u64 = 16;
 const KEY_LEN_ESCAPE: u64 = u16::MAX as u64;
 
 /// One resident key: 32 bytes of model memory, a slab slot linked into the main dict's chain
-/// and, with a TTL, into the expires dict's chain.
+/// and, with a TTL, into the expires dict's chain. Aligned to its size, so an entry never
+/// straddles two cache lines.
 #[derive(Clone, Copy, Debug)]
+#[repr(align(32))]
 pub struct Entry {
     /// The key's id.
     pub key_id: u64,
