@@ -58,17 +58,14 @@ unsafe impl GlobalAlloc for HugePageAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        match Self::huge(layout) {
-            Some(h) => {
-                let ptr = System.alloc(h);
-                if !ptr.is_null() {
-                    Self::advise(ptr, h.size());
-                    std::ptr::write_bytes(ptr, 0, h.size());
-                }
-                ptr
-            }
-            None => System.alloc_zeroed(layout),
+        if Self::huge(layout).is_none() {
+            return System.alloc_zeroed(layout);
         }
+        let ptr = self.alloc(layout);
+        if !ptr.is_null() {
+            std::ptr::write_bytes(ptr, 0, layout.size());
+        }
+        ptr
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
