@@ -139,6 +139,8 @@ pub struct Db {
     expires_len: usize,
     /// Bytes of all entries' key/value parts (sum of `Entry::bytes`).
     data_bytes: u64,
+    /// Bytes of both bucket arrays (recomputed when a table is resized).
+    table_bytes: u64,
     /// Lengths of keys of 65,535 bytes or more (rare), by key id.
     long_key_lens: BTreeMap<u64, u32>,
     cluster_enabled: bool,
@@ -197,6 +199,7 @@ impl Db {
             len: 0,
             expires_len: 0,
             data_bytes: 0,
+            table_bytes: 0,
             long_key_lens: BTreeMap::new(),
             cluster_enabled,
             stamps: Vec::new(),
@@ -258,8 +261,7 @@ impl Db {
     pub fn used_bytes(&self) -> u64 {
         self.data_bytes
             + self.expires_len as u64 * memory::EXPIRES_DICT_ENTRY_BYTES
-            + memory::bucket_array_bytes(self.main_table_size())
-            + memory::bucket_array_bytes(self.expires_table_size())
+            + self.table_bytes
     }
 
     /// Hints the CPU to load the bucket where a lookup of `key_id` starts.
@@ -739,6 +741,8 @@ impl Db {
     fn rehash(&mut self, dict: Dict, new_size: u64) {
         debug_assert!(new_size.is_power_of_two());
         let old = std::mem::replace(self.buckets_mut(dict), vec![NIL; new_size as usize]);
+        self.table_bytes = memory::bucket_array_bytes(self.main_table_size())
+            + memory::bucket_array_bytes(self.expires_table_size());
         let mask = new_size as usize - 1;
         for head in old {
             let mut pos = head;
