@@ -29,7 +29,7 @@ pub struct BenchArgs {
     pub scenario: Option<PathBuf>,
     /// Repetitions of the `scenario` and `run` benchmarks: the fastest is reported (the least
     /// disturbed by other work on the machine), with every repetition's figure beside it.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
 }
 
