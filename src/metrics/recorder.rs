@@ -123,13 +123,34 @@ impl LatencyRecorder {
         h
     }
 
-    /// The value at quantile `q` (0 when empty), as the equivalent HdrHistogram reports it.
+    /// The value at quantile `q` (0 when empty), as the equivalent HdrHistogram reports it
+    /// (hdrhistogram's rule: the first bucket where the running count reaches
+    /// `ceil(q x total)`, at least 1; its highest equivalent value, its lowest for q = 0),
+    /// computed on the counts without building the histogram.
     pub fn value_at_quantile(&self, q: f64) -> u64 {
         if self.is_empty() {
-            0
-        } else {
-            self.histogram().value_at_quantile(q)
+            return 0;
         }
+        let q = q.min(1.0);
+        let target = ((q * self.total as f64).ceil() as u64).max(1);
+        let mut running = 0u64;
+        for (i, &c) in self.counts.iter().enumerate() {
+            running += c as u64;
+            if running < target && self.carries.is_empty() {
+                continue;
+            }
+            running += self.carries.get(&i).map_or(0, |&n| n << 32);
+            if running >= target {
+                let lowest = self.lowest_value(i);
+                if q == 0.0 {
+                    return lowest;
+                }
+                let bucket =
+                    63 - self.half_magnitude - (lowest | self.sub_bucket_mask).leading_zeros();
+                return lowest.saturating_add((1u64 << bucket) - 1);
+            }
+        }
+        0
     }
 }
 
@@ -158,6 +179,11 @@ mod tests {
             assert_eq!(h.mean(), direct.mean());
             for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 0.99999, 1.0] {
                 assert_eq!(h.value_at_quantile(q), direct.value_at_quantile(q), "q {q}");
+                assert_eq!(
+                    rec.value_at_quantile(q),
+                    direct.value_at_quantile(q),
+                    "q {q}"
+                );
             }
             let pairs = |h: &Histogram<u64>| -> Vec<(u64, u64)> {
                 h.iter_recorded()
@@ -179,6 +205,11 @@ mod tests {
         let h = rec.histogram();
         assert_eq!(h.count_at(7), (1u64 << 32) + 1);
         assert_eq!(h.len(), rec.len());
+        rec.record(900);
+        let h = rec.histogram();
+        for q in [0.5, 0.9999999999, 1.0] {
+            assert_eq!(rec.value_at_quantile(q), h.value_at_quantile(q), "q {q}");
+        }
     }
 
     #[test]
