@@ -300,9 +300,8 @@ struct Sim<'a> {
     /// Per keyspace: unit exponentials spent by the arrival process.
     arrival_work: Vec<DrawBuffer>,
     key_rng: Vec<RngStream>,
-    /// Per keyspace: the tenant and key draw of the next arrival.
-    /// Per keyspace: tenant and key draws of the next arrivals, oldest first (two deep, so a
-    /// draw's table line and then its key's dict bucket are fetched well before use).
+    /// Per keyspace: tenant and key draws of the next two arrivals, oldest first, in the
+    /// stages of the prefetch pipeline (see `schedule_arrival`).
     next_key: Vec<VecDeque<(usize, Pending)>>,
     op_rng: Vec<RngStream>,
     clients: Vec<KsClient>,
