@@ -2,7 +2,7 @@
 //! figures in the README's performance table come from here (release build).
 
 use super::CliError;
-use crate::redis::db::{Db, KeyRef};
+use crate::redis::db::Db;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::shard::RedisConfig;
 use crate::replay::driver::{replay, ReplayJob, TimeSource, TraceSourceAdapter};
@@ -211,21 +211,7 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                 );
             }
             "db-memory" => {
-                let mut db = Db::new(false);
-                for id in 0..1_000_000u64 {
-                    let pos = db.insert(
-                        KeyRef {
-                            id: id * 7919,
-                            len: 20,
-                        },
-                        100,
-                        0,
-                        None,
-                    );
-                    if id % 2 == 0 {
-                        db.set_expire(pos, 1, None);
-                    }
-                }
+                let db = Db::million_keys_half_with_ttl();
                 println!(
                     "{:<14} {:<58} {:>15.1} B",
                     "db-memory",

@@ -520,6 +520,23 @@ impl Db {
         self.main_buckets.len() as u64
     }
 
+    /// The compactness benchmark's database (`cacheplan bench db-memory`): 1M keys of 20
+    /// bytes with 100-byte values, every other one with a TTL.
+    pub fn million_keys_half_with_ttl() -> Db {
+        let mut db = Db::new(false);
+        for id in 0..1_000_000u64 {
+            let key = KeyRef {
+                id: id * 7919,
+                len: 20,
+            };
+            let pos = db.insert(key, 100, 0, None);
+            if id % 2 == 0 {
+                db.set_expire(pos, 1, None);
+            }
+        }
+        db
+    }
+
     /// Model memory (bytes of this process's heap) of the database, for the compactness
     /// benchmark: the slab, both bucket arrays and the long-key table.
     pub fn model_bytes(&self) -> usize {
@@ -1135,22 +1152,7 @@ mod tests {
 
     #[test]
     fn model_memory_is_at_most_48_bytes_per_key() {
-        // The `cacheplan bench db-memory` setup: 1M keys, half with a TTL.
-        let mut db = Db::new(false);
-        for id in 0..1_000_000u64 {
-            let pos = db.insert(
-                KeyRef {
-                    id: id * 7919,
-                    len: 20,
-                },
-                100,
-                0,
-                None,
-            );
-            if id % 2 == 0 {
-                db.set_expire(pos, 1, None);
-            }
-        }
+        let db = Db::million_keys_half_with_ttl();
         let per_key = db.model_bytes() as f64 / 1e6;
         assert!(per_key <= 48.0, "{per_key} B/key");
     }
