@@ -4,6 +4,7 @@
 
 mod bench;
 mod keyslot;
+pub mod limits;
 mod merge;
 mod replay;
 mod run;
