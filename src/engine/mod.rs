@@ -3,7 +3,7 @@
 
 pub mod time;
 
-pub use time::SimTime;
+pub use time::{MonotoneClock, SimTime};
 pub mod rng;
 
 pub use rng::RngStream;

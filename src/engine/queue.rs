@@ -34,7 +34,17 @@
 //! the heap and follows it there (FIFO); a later one goes to the heap. Popping takes the slot
 //! first. The slot never moves the heap's base: only heap pops do.
 //!
-//! Memory per pending event: the `u64` time plus the payload (the payload alone in `current`).
+//! **One sequence for everything that is scheduled.** Every push takes the next number of a
+//! sequence counter, stored with the event. A source of events that the caller keeps outside
+//! the queue (the simulator's pending arrivals) takes its numbers from the same counter
+//! (`take_seq`) and compares `(time, seq)` with `peek`, so equal times run in insertion order
+//! across the queue and the outside source alike.
+//!
+//! **Never in the past.** Pushing an event earlier than the last pop is a bug in the caller and
+//! panics in every build.
+//!
+//! Memory per pending event: the `u64` time, the `u64` sequence number and the payload (the
+//! number and payload alone in `current`).
 //! Bucket vectors keep their capacity after draining (high-water mark), which is what makes the
 //! steady state allocation-free.
 
@@ -48,17 +58,16 @@ const N_BUCKETS: usize = 64;
 /// A queue of pending events of type `E`, popped in order of (time, insertion order).
 ///
 /// Pushing an event earlier than [`EventQueue::now`] (the time of the last pop) is a bug in the
-/// caller: debug builds panic; release builds schedule it at `now()` instead (after the events
-/// already pending at `now()`).
+/// caller and panics in every build.
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
     /// An event earlier than every other pending one (strictly), kept out of the heap.
-    next: Option<(u64, E)>,
-    /// Events whose time equals `base_ns`, in insertion order.
-    current: VecDeque<E>,
+    next: Option<(u64, u64, E)>,
+    /// Events whose time equals `base_ns`, in insertion order, with their sequence numbers.
+    current: VecDeque<(u64, E)>,
     /// `buckets[b]` holds the events whose time differs from `base_ns` first at bit `b`,
     /// in insertion order.
-    buckets: [Vec<(u64, E)>; N_BUCKETS],
+    buckets: [Vec<(u64, u64, E)>; N_BUCKETS],
     /// The smallest time in each bucket (`u64::MAX` when the bucket is empty).
     bucket_min_ns: [u64; N_BUCKETS],
     /// Bit `b` is set when `buckets[b]` is non-empty.
@@ -70,6 +79,8 @@ pub struct EventQueue<E> {
     now_ns: u64,
     /// Number of pending events.
     len: usize,
+    /// The next sequence number (pushes and `take_seq` both take one).
+    seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -90,53 +101,65 @@ impl<E> EventQueue<E> {
             base_ns: 0,
             now_ns: 0,
             len: 0,
+            seq: 0,
         }
     }
 
     /// Schedules `event` at time `at`. Events at equal times pop in the order they were pushed.
     ///
-    /// `at` must not be earlier than [`EventQueue::now`]: debug builds panic, release builds
-    /// schedule the event at `now()`.
+    /// `at` must not be earlier than [`EventQueue::now`]: that is a bug, and panics in every
+    /// build.
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
-        debug_assert!(
-            at.0 >= self.now_ns,
-            "event scheduled in the past: at {} ns, now {} ns",
-            at.0,
-            self.now_ns
-        );
-        let at_ns = at.0.max(self.now_ns);
+        if at.0 < self.now_ns {
+            scheduled_in_the_past(at.0, self.now_ns);
+        }
+        let at_ns = at.0;
+        let seq = self.take_seq();
         self.len += 1;
         // Invariant: the slot's time is strictly below every time in the heap.
-        match self.next.as_ref().map(|&(ns, _)| ns) {
+        match self.next.as_ref().map(|&(ns, _, _)| ns) {
             Some(next_ns) if at_ns < next_ns => {
                 // The new event is the earliest: it takes the slot, whose occupant (below
                 // everything in the heap, so first among its time there) goes to the heap.
-                let (old_ns, old) = self.next.replace((at_ns, event)).expect("slot is full");
-                self.push_to_heap(old_ns, old);
+                let (old_ns, old_seq, old) = self
+                    .next
+                    .replace((at_ns, seq, event))
+                    .expect("slot is full");
+                self.push_to_heap(old_ns, old_seq, old);
             }
             Some(next_ns) if at_ns == next_ns => {
                 // Same time as the slot: both go to the heap, the slot's first (FIFO).
-                let (old_ns, old) = self.next.take().expect("slot is full");
-                self.push_to_heap(old_ns, old);
-                self.push_to_heap(at_ns, event);
+                let (old_ns, old_seq, old) = self.next.take().expect("slot is full");
+                self.push_to_heap(old_ns, old_seq, old);
+                self.push_to_heap(at_ns, seq, event);
             }
-            Some(_) => self.push_to_heap(at_ns, event),
+            Some(_) => self.push_to_heap(at_ns, seq, event),
             None if self.heap_is_empty() || at_ns < self.heap_min_ns() => {
-                self.next = Some((at_ns, event));
+                self.next = Some((at_ns, seq, event));
             }
-            None => self.push_to_heap(at_ns, event),
+            None => self.push_to_heap(at_ns, seq, event),
         }
     }
 
     /// Pushes into the radix heap (`at_ns >= base_ns`).
     #[inline]
-    fn push_to_heap(&mut self, at_ns: u64, event: E) {
+    fn push_to_heap(&mut self, at_ns: u64, seq: u64, event: E) {
         if at_ns == self.base_ns {
-            self.current.push_back(event);
+            self.current.push_back((seq, event));
         } else {
-            self.push_to_bucket(at_ns, event);
+            self.push_to_bucket(at_ns, seq, event);
         }
+    }
+
+    /// Takes the next sequence number for an event the caller keeps outside the queue, so
+    /// that comparing `(time, seq)` with [`EventQueue::peek`] orders it among the queued
+    /// events by insertion at equal times.
+    #[inline]
+    pub fn take_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
     }
 
     /// True when the radix heap (everything but the slot) is empty.
@@ -159,7 +182,7 @@ impl<E> EventQueue<E> {
     /// pushed first), advancing [`EventQueue::now`] to that time. `None` when nothing is pending.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if let Some((at_ns, event)) = self.next.take() {
+        if let Some((at_ns, _, event)) = self.next.take() {
             // Earlier than everything in the heap, whose base stays where it is.
             self.now_ns = at_ns;
             self.len -= 1;
@@ -171,7 +194,7 @@ impl<E> EventQueue<E> {
             }
             self.refill_current();
         }
-        let event = self.current.pop_front()?;
+        let (_, event) = self.current.pop_front()?;
         self.len -= 1;
         self.now_ns = self.base_ns;
         Some((SimTime(self.base_ns), event))
@@ -180,15 +203,30 @@ impl<E> EventQueue<E> {
     /// The time of the earliest pending event, without removing it. `None` when empty.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        if let Some((at_ns, _)) = &self.next {
-            Some(SimTime(*at_ns))
-        } else if !self.current.is_empty() {
-            Some(SimTime(self.base_ns))
+        self.peek().map(|(at, _)| at)
+    }
+
+    /// The time and sequence number of the earliest pending event (among equal times, the one
+    /// pushed first), without removing it. `None` when empty. Finding the sequence number of
+    /// an event still in a bucket scans that bucket (the lowest non-empty one, where the next
+    /// event is; usually short).
+    #[inline]
+    pub fn peek(&self) -> Option<(SimTime, u64)> {
+        if let Some((at_ns, seq, _)) = &self.next {
+            Some((SimTime(*at_ns), *seq))
+        } else if let Some((seq, _)) = self.current.front() {
+            Some((SimTime(self.base_ns), *seq))
         } else if self.nonempty_buckets == 0 {
             None
         } else {
             let bucket = self.nonempty_buckets.trailing_zeros() as usize;
-            Some(SimTime(self.bucket_min_ns[bucket]))
+            let min_ns = self.bucket_min_ns[bucket];
+            let seq = self.buckets[bucket]
+                .iter()
+                .find(|(at_ns, _, _)| *at_ns == min_ns)
+                .map(|&(_, seq, _)| seq)
+                .expect("a bucket's minimum is one of its events");
+            Some((SimTime(min_ns), seq))
         }
     }
 
@@ -236,9 +274,9 @@ impl<E> EventQueue<E> {
 
     /// Appends an event with `at_ns > base_ns` to its bucket.
     #[inline]
-    fn push_to_bucket(&mut self, at_ns: u64, event: E) {
+    fn push_to_bucket(&mut self, at_ns: u64, seq: u64, event: E) {
         let bucket = bucket_of(at_ns, self.base_ns);
-        self.buckets[bucket].push((at_ns, event));
+        self.buckets[bucket].push((at_ns, seq, event));
         self.bucket_min_ns[bucket] = self.bucket_min_ns[bucket].min(at_ns);
         self.nonempty_buckets |= 1 << bucket;
     }
@@ -254,17 +292,23 @@ impl<E> EventQueue<E> {
         self.nonempty_buckets &= !(1 << bucket);
         self.bucket_min_ns[bucket] = u64::MAX;
         let mut moving = std::mem::take(&mut self.buckets[bucket]);
-        for (at_ns, event) in moving.drain(..) {
+        for (at_ns, seq, event) in moving.drain(..) {
             if at_ns == new_last_ns {
-                self.current.push_back(event);
+                self.current.push_back((seq, event));
             } else {
                 // Lands strictly below `bucket`: those buckets are empty, so order is kept.
-                self.push_to_bucket(at_ns, event);
+                self.push_to_bucket(at_ns, seq, event);
             }
         }
         // Give the drained vector (and its capacity) back to its bucket.
         self.buckets[bucket] = moving;
     }
+}
+
+#[cold]
+#[inline(never)]
+fn scheduled_in_the_past(at_ns: u64, now_ns: u64) -> ! {
+    panic!("event scheduled in the past: at {at_ns} ns, now {now_ns} ns (a causality bug)")
 }
 
 /// The bucket of time `at_ns` relative to base `last_ns` (`at_ns != last_ns`): the index of the
@@ -624,13 +668,66 @@ mod tests {
     }
 
     #[test]
-    #[cfg(debug_assertions)]
     #[should_panic(expected = "scheduled in the past")]
-    fn pushing_into_the_past_panics_in_debug() {
+    fn pushing_into_the_past_panics_in_every_build() {
         let mut queue = EventQueue::new();
         queue.push(SimTime(10), ());
         queue.pop();
         queue.push(SimTime(9), ());
+    }
+
+    /// An outside source (one pending item, like the simulator's arrivals) that takes its
+    /// sequence numbers from the queue, merged by `(time, seq)` with `peek`, pops in the same
+    /// order as a binary heap of `(time, sequence number)` holding both.
+    #[test]
+    fn outside_events_tie_with_queued_ones_in_insertion_order() {
+        for seed in 0..20u64 {
+            let mut rng = RngStream::new(seed, 3);
+            let mut queue = EventQueue::new();
+            let mut reference = BinaryHeap::new();
+            // (time, seq) of the one outside item; payload u64::MAX marks it.
+            let mut outside = None;
+            let mut now = 0u64;
+            let mut order = Vec::new();
+            let mut expected = Vec::new();
+            let mut id = 0u64;
+            for _ in 0..2_000 {
+                // Schedule: coarse times so that ties are common.
+                for _ in 0..rng.below(3) {
+                    let at = now + rng.below(4) * 10;
+                    if outside.is_none() && rng.below(2) == 0 {
+                        let seq = queue.take_seq();
+                        outside = Some((at, seq));
+                        reference.push(Reverse((at, seq, u64::MAX)));
+                    } else {
+                        let seq_before = queue.seq;
+                        queue.push(SimTime(at), id);
+                        reference.push(Reverse((at, seq_before, id)));
+                        id += 1;
+                    }
+                }
+                // Handle the earliest of the queue and the outside item.
+                let queued = queue.peek().map(|(t, s)| (t.0, s));
+                let take_outside = match (outside, queued) {
+                    (Some(o), Some(q)) => o < q,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if take_outside {
+                    let (at, _) = outside.take().expect("checked");
+                    now = at;
+                    order.push(u64::MAX);
+                } else if let Some((t, e)) = queue.pop() {
+                    now = t.0;
+                    order.push(e);
+                } else {
+                    continue;
+                }
+                let Reverse((_, _, e)) = reference.pop().expect("same contents");
+                expected.push(e);
+            }
+            assert_eq!(order, expected, "seed {seed}");
+        }
     }
 
     #[test]

@@ -1,4 +1,11 @@
 //! Simulated time: a `u64` count of nanoseconds since the start of a run. Never the wall clock.
+//!
+//! Arithmetic on time cannot wrap: `+` and `-` check in every build (not only with overflow
+//! checks on) and panic with both operands, because a wrapped time is a bug in the caller (a
+//! reply handled before its command was sent, a deadline past the end of time). Callers that
+//! mean "at least zero" or "at most the end of time" say so with `saturating_sub` /
+//! `saturating_add`. [`MonotoneClock`] lets a component assert that the times it is handed
+//! never go back.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
@@ -56,30 +63,129 @@ impl SimTime {
     pub fn saturating_sub(self, earlier: SimTime) -> SimTime {
         SimTime(self.0.saturating_sub(earlier.0))
     }
+    /// `self + d`, or [`SimTime::MAX`] when the sum would pass the end of time.
+    pub fn saturating_add(self, d: SimTime) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+    /// `self + d`, or `None` past the end of time.
+    pub fn checked_add(self, d: SimTime) -> Option<SimTime> {
+        self.0.checked_add(d.0).map(SimTime)
+    }
+    /// `self - earlier`, or `None` when `earlier` is later.
+    pub fn checked_sub(self, earlier: SimTime) -> Option<SimTime> {
+        self.0.checked_sub(earlier.0).map(SimTime)
+    }
 }
 
 impl Add for SimTime {
     type Output = SimTime;
+    #[inline]
     fn add(self, rhs: SimTime) -> SimTime {
-        SimTime(self.0 + rhs.0)
+        match self.0.checked_add(rhs.0) {
+            Some(ns) => SimTime(ns),
+            None => overflow("+", self, rhs),
+        }
     }
 }
 
 impl AddAssign for SimTime {
+    #[inline]
     fn add_assign(&mut self, rhs: SimTime) {
-        self.0 += rhs.0;
+        *self = *self + rhs;
     }
 }
 
 impl Sub for SimTime {
     type Output = SimTime;
+    #[inline]
     fn sub(self, rhs: SimTime) -> SimTime {
-        SimTime(self.0 - rhs.0)
+        match self.0.checked_sub(rhs.0) {
+            Some(ns) => SimTime(ns),
+            None => overflow("-", self, rhs),
+        }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn overflow(op: &str, a: SimTime, b: SimTime) -> ! {
+    panic!(
+        "simulated time arithmetic out of range: {} ns {op} {} ns (a bug: times must not wrap)",
+        a.0, b.0
+    )
+}
+
+/// Asserts that the times a component is handed never decrease: every state change happens
+/// at its own event's time, and events are handled in time order. Checked in every build
+/// (one compare per call).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MonotoneClock {
+    last: SimTime,
+}
+
+impl MonotoneClock {
+    /// Moves the clock to `now`; panics, naming `component`, when `now` is earlier than the
+    /// last time seen.
+    #[inline]
+    pub fn advance(&mut self, now: SimTime, component: &str) {
+        if now < self.last {
+            went_back(component, now, self.last);
+        }
+        self.last = now;
+    }
+
+    /// The last time seen.
+    pub fn last(&self) -> SimTime {
+        self.last
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn went_back(component: &str, now: SimTime, last: SimTime) -> ! {
+    panic!(
+        "{component} was handed time {} ns after time {} ns: time went back (a causality bug)",
+        now.0, last.0
+    )
 }
 
 impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.3}s", self.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn subtraction_below_zero_panics_in_every_build() {
+        let _ = SimTime::from_ns(1) - SimTime::from_ns(2);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn addition_past_the_end_of_time_panics() {
+        let _ = SimTime::MAX + SimTime::from_ns(1);
+    }
+
+    #[test]
+    fn saturating_and_checked_forms_do_not_panic() {
+        assert_eq!(SimTime::MAX.saturating_add(SimTime(5)), SimTime::MAX);
+        assert_eq!(SimTime(1).saturating_sub(SimTime(5)), SimTime::ZERO);
+        assert_eq!(SimTime::MAX.checked_add(SimTime(1)), None);
+        assert_eq!(SimTime(1).checked_sub(SimTime(2)), None);
+        assert_eq!(SimTime(7) - SimTime(2), SimTime(5));
+    }
+
+    #[test]
+    #[should_panic(expected = "time went back")]
+    fn a_monotone_clock_refuses_an_earlier_time() {
+        let mut c = MonotoneClock::default();
+        c.advance(SimTime(10), "origin");
+        c.advance(SimTime(10), "origin");
+        c.advance(SimTime(9), "origin");
     }
 }
