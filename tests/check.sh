@@ -19,6 +19,9 @@ cargo clippy --all-targets -- -D warnings
 step "cargo test --release (unit, integration and slow tests)"
 cargo test --release --all-targets
 
+step "cargo test --profile checked (the same tests with debug assertions and overflow checks on)"
+CACHEPLAN_SLOW_TESTS=0 cargo test --profile checked --all-targets
+
 step "cargo test --release --doc"
 cargo test --release --doc
 

@@ -1,9 +1,14 @@
 //! Origins: the databases and services behind the cache. Each has a connection pool of
 //! `concurrency` connections, a service-time distribution, a bounded FIFO wait queue and a
 //! timeout for waiting loads. Pure state: the simulation asks it what to do and schedules the
-//! completions it reports; it never sees Redis or keys.
+//! completions and timeouts it reports; it never sees Redis or keys.
+//!
+//! Time only moves forward here: every call is handed the time of the event that makes it
+//! (checked by a `MonotoneClock`), so a wait is never computed against a future enqueue. A
+//! waiting load times out at its own time (`expire`, at the deadline `arrive` reported): with
+//! one timeout per origin and a FIFO queue, the loads due to time out are always the oldest.
 
-use crate::engine::{RngStream, SimTime};
+use crate::engine::{MonotoneClock, RngStream, SimTime};
 use crate::metrics::{LatencyRecorder, OriginMetrics, LATENCY_HIGHEST_US, LATENCY_SIGFIG};
 use crate::scenario::dist::DrawBuffer;
 use crate::scenario::Origin;
@@ -17,8 +22,12 @@ pub enum Admit {
         /// Service time.
         service: SimTime,
     },
-    /// It waits for a connection.
-    Queued,
+    /// It waits for a connection, and gives up at `deadline` if it is still waiting then
+    /// (`None`: the timeout lies past the end of simulated time).
+    Queued {
+        /// When the wait reaches the origin's timeout.
+        deadline: Option<SimTime>,
+    },
     /// The wait queue is full: rejected.
     Rejected,
 }
@@ -59,6 +68,7 @@ pub struct OriginState {
     pub window_latency_us: LatencyRecorder,
     /// Queue waits of counted loads, µs (`metrics.queue_wait_us` once `finish`ed).
     queue_wait_us: LatencyRecorder,
+    clock: MonotoneClock,
 }
 
 impl OriginState {
@@ -76,6 +86,7 @@ impl OriginState {
             window_peak_busy: 0,
             window_latency_us: LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG),
             queue_wait_us: LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG),
+            clock: MonotoneClock::default(),
         }
     }
 
@@ -107,6 +118,7 @@ impl OriginState {
 
     /// Offers load `req` at `now`.
     pub fn arrive(&mut self, now: SimTime, req: u32, counted: bool) -> Admit {
+        self.clock.advance(now, "an origin");
         if self.busy < self.concurrency {
             self.busy += 1;
             self.metrics.peak_concurrency = self.metrics.peak_concurrency.max(self.busy);
@@ -116,7 +128,9 @@ impl OriginState {
         } else if (self.queue.len() as u32) < self.queue_limit {
             self.queue.push_back((req, now));
             self.metrics.peak_queue = self.metrics.peak_queue.max(self.queue.len() as u64);
-            Admit::Queued
+            Admit::Queued {
+                deadline: now.checked_add(self.timeout),
+            }
         } else {
             if self.metrics.saturated_since.is_none() {
                 self.metrics.saturated_since = Some(now);
@@ -132,13 +146,15 @@ impl OriginState {
     /// waiting loads that timed out and the one that starts (if any). `counted` tells whether a
     /// request counts in the totals.
     pub fn complete(&mut self, now: SimTime, mut counted: impl FnMut(u32) -> bool) -> Vec<Next> {
+        self.clock.advance(now, "an origin");
         let mut out = Vec::new();
         loop {
             let Some((req, enqueued)) = self.queue.pop_front() else {
                 self.busy -= 1;
                 return out;
             };
-            if now - enqueued > self.timeout {
+            if now - enqueued >= self.timeout {
+                // Its timeout event is due at this very time but runs after this completion.
                 if counted(req) {
                     self.metrics.timed_out += 1;
                 }
@@ -149,6 +165,25 @@ impl OriginState {
             out.push(Next::Started { req, service });
             return out;
         }
+    }
+
+    /// The loads that have waited the origin's timeout by `now` leave the queue: they are
+    /// returned, oldest first, to fail. A timeout event whose load has since started finds
+    /// nothing to do.
+    pub fn expire(&mut self, now: SimTime, mut counted: impl FnMut(u32) -> bool) -> Vec<u32> {
+        self.clock.advance(now, "an origin");
+        let mut out = Vec::new();
+        while let Some(&(req, enqueued)) = self.queue.front() {
+            if now - enqueued < self.timeout {
+                break;
+            }
+            self.queue.pop_front();
+            if counted(req) {
+                self.metrics.timed_out += 1;
+            }
+            out.push(req);
+        }
+        out
     }
 }
 
@@ -178,7 +213,8 @@ mod tests {
                 service: SimTime::from_ms(10)
             }
         );
-        assert_eq!(o.arrive(t0, 2, true), Admit::Queued);
+        let deadline = Some(SimTime::from_ms(25));
+        assert_eq!(o.arrive(t0, 2, true), Admit::Queued { deadline });
         assert_eq!(o.arrive(t0, 3, true), Admit::Rejected);
         assert_eq!(o.metrics.rejected, 1);
         // Request 2 waited 10 ms: starts.
@@ -190,11 +226,27 @@ mod tests {
                 service: SimTime::from_ms(10)
             }]
         );
-        assert_eq!(o.arrive(SimTime::from_ms(10), 4, true), Admit::Queued);
-        // Request 4 has waited 30 ms > 25 ms when the connection frees: timed out.
-        let next = o.complete(SimTime::from_ms(40), |_| true);
-        assert_eq!(next, vec![Next::TimedOut { req: 4 }]);
+        let deadline = Some(SimTime::from_ms(35));
+        assert_eq!(
+            o.arrive(SimTime::from_ms(10), 4, true),
+            Admit::Queued { deadline }
+        );
+        // Request 4 times out at its own deadline, 25 ms after it queued, while request 2
+        // still holds the connection.
+        assert_eq!(o.expire(SimTime::from_ms(35), |_| true), vec![4]);
         assert_eq!(o.metrics.timed_out, 1);
+        // Nothing waits when request 2 finishes: the connection is free.
+        assert_eq!(o.complete(SimTime::from_ms(40), |_| true), vec![]);
         assert_eq!(o.busy, 0);
+        // A timeout whose load already started finds nothing.
+        assert_eq!(o.expire(SimTime::from_ms(60), |_| true), Vec::<u32>::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "time went back")]
+    fn an_origin_refuses_time_going_back() {
+        let mut o = origin(1, 4);
+        o.arrive(SimTime::from_ms(10), 1, true);
+        o.arrive(SimTime::from_ms(9), 2, true);
     }
 }

@@ -9,7 +9,7 @@
 //! resolved into keyspace bursts by `scenario::resolve`, so they need nothing here. The
 //! failover's election delay is drawn from a stream named by the fault, never by plan.
 
-use super::{Event, Sim, Stage, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_REDIS_FAILED};
+use super::{Event, Sim, Stage, DELETE_JOB, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED};
 use crate::engine::{RngStream, SimTime};
 use crate::metrics::FaultOutcome;
 use crate::redis::shard::Command;
@@ -74,8 +74,11 @@ impl Sim<'_> {
         let f = &self.scn.faults[fi];
         match &f.kind {
             FaultKind::ShardDown { mode } => {
-                for &n in &self.fault_nodes[fi] {
-                    self.nodes[n].down = Some((*mode, fi as u16));
+                let mode = *mode;
+                for i in 0..self.fault_nodes[fi].len() {
+                    let n = self.fault_nodes[fi][i];
+                    self.nodes[n].down = Some((mode, fi as u16));
+                    self.drop_shard_queue(now, n, mode, fi);
                 }
             }
             FaultKind::ShardSlow { multiplier } => {
@@ -85,7 +88,10 @@ impl Sim<'_> {
             }
             FaultKind::LatencySpike { .. } => self.active_spikes.push(fi),
             FaultKind::Failover { mode, .. } => {
-                for &n in &self.fault_nodes[fi] {
+                let mode = *mode;
+                for i in 0..self.fault_nodes[fi].len() {
+                    let n = self.fault_nodes[fi][i];
+                    self.catch_up_cron(n, now);
                     let node = &mut self.nodes[n];
                     // Writes the replica had not received are gone; the promoted replica
                     // serves the rest. (A lost overwrite leaves no older value: simplified.)
@@ -101,14 +107,18 @@ impl Sim<'_> {
                         node.shard.execute(now, Command::Del(*key));
                     }
                     self.fault_outcomes[fi].writes_lost += lost.len() as u64;
-                    node.down = Some((*mode, fi as u16));
+                    node.down = Some((mode, fi as u16));
+                    self.drop_shard_queue(now, n, mode, fi);
                 }
             }
             FaultKind::ClusterRestart => {
-                for &n in &self.fault_nodes[fi] {
+                for i in 0..self.fault_nodes[fi].len() {
+                    let n = self.fault_nodes[fi][i];
+                    self.catch_up_cron(n, now);
                     let node = &mut self.nodes[n];
                     self.fault_outcomes[fi].keys_flushed += node.shard.flush_all();
                     node.down = Some((DownMode::Refused, fi as u16));
+                    self.drop_shard_queue(now, n, DownMode::Refused, fi);
                 }
             }
             FaultKind::TrafficBurst { .. } => {}
@@ -167,33 +177,57 @@ impl Sim<'_> {
         m
     }
 
-    /// A command reached a shard that a fault keeps down: a background command is lost; a
-    /// command someone waits for fails at once (refused) or when the client gives up.
-    pub(super) fn shard_down(&mut self, now: SimTime, req: u32, mode: DownMode, fault: usize) {
+    /// A command reached a shard that a fault keeps down, or waited in the queue of a shard
+    /// that went down (`queued`: its client's timer already runs): a background command is
+    /// lost; a command someone waits for fails once the error travels back (refused) or when
+    /// the client gives up (timeout), whichever the client sees first.
+    pub(super) fn shard_down(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        mode: DownMode,
+        fault: usize,
+        queued: bool,
+    ) {
         let r = self.requests[req as usize];
         self.fault_outcomes[fault].commands_failed += 1;
-        if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
+        if r.has(FLAG_ORPHAN) || (r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock) {
             self.release(req); // a write-back, refresh or release that never happened
             return;
         }
-        let ks = r.ks as usize;
-        let k = &self.scn.keyspaces[ks];
-        let at = match mode {
-            DownMode::Refused => now + (now - r.sent),
-            DownMode::Timeout => r.sent + k.client_timeout,
-        };
-        if !r.has(FLAG_BACKGROUND) {
-            if r.has(FLAG_COUNTED) && mode == DownMode::Timeout {
-                self.ks_metrics[ks].redis_timeouts += 1;
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let deadline = r.sent + k.client_timeout;
+        let refused_at = now + (r.arrived - r.sent);
+        match mode {
+            DownMode::Refused if r.has(FLAG_BACKGROUND) || refused_at < deadline => {
+                self.queue.push(refused_at, Event::RedisFailed { req });
             }
-            if let Some(b) = &k.strategy.breaker {
-                let (threshold, open_for) = (b.failures, b.open_for);
-                self.breaker(r.instance, ks)
-                    .record(at, false, threshold, open_for);
+            _ if r.has(FLAG_BACKGROUND) => {
+                // A background lock call has no client timer: it gives up at the timeout.
+                self.queue
+                    .push(deadline.max(now), Event::RedisFailed { req });
             }
+            _ if !queued => self.start_client_timer(req, deadline),
+            _ => {} // the client's timer, running since the command queued, decides
         }
-        self.requests[req as usize].flags |= FLAG_REDIS_FAILED;
-        self.queue.push(at, Event::RedisFailed { req });
+    }
+
+    /// Node `n` went down at `now`: the commands waiting for its thread are lost with it.
+    pub(super) fn drop_shard_queue(
+        &mut self,
+        now: SimTime,
+        n: usize,
+        mode: DownMode,
+        fault: usize,
+    ) {
+        let waiting = std::mem::take(&mut self.nodes[n].pending);
+        for entry in waiting {
+            if entry >= DELETE_JOB {
+                continue; // the DELs of a delete-on-event never ran
+            }
+            self.requests[entry as usize].flags &= !FLAG_QUEUED;
+            self.shard_down(now, entry, mode, fault, true);
+        }
     }
 
     /// A delete-on-event invalidation of keyspace `ks` is published over pub/sub: connected

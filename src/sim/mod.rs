@@ -27,7 +27,7 @@ use crate::client::{
     xfetch_recompute, Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, ValueMeta,
 };
 use crate::engine::IdMap;
-use crate::engine::{EventQueue, RngStream, SimTime};
+use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
 use crate::metrics::{
     FaultOutcome, Invariant, KeyspaceMetrics, LatencyRecorder, PlanResult, ShardMetrics, Window,
     LATENCY_HIGHEST_US, LATENCY_SIGFIG, N_INVARIANTS,
@@ -178,8 +178,16 @@ enum Event {
     FaultEnd { index: u16 },
     /// A failed first Redis call is sent again (`fallback.redis_retries`).
     Resend { req: u32 },
-    /// A first Redis call failed (refused, or timed out while its shard was down).
+    /// A Redis call was refused (its shard is down): the error reaches the client.
     RedisFailed { req: u32 },
+    /// A shard's main thread is free again and commands wait for it.
+    ShardFree { node: u32 },
+    /// A command's reply reaches its client.
+    Reply { req: u32 },
+    /// A client's timeout for its Redis call expires (ignored when the reply came first).
+    ClientTimeout { req: u32 },
+    /// The oldest load waiting at an origin may have waited its timeout.
+    OriginTimeout { origin: u16 },
 }
 
 /// Where a request is in its life.
@@ -212,8 +220,19 @@ const FLAG_WILL_RETRY: u16 = 32;
 const FLAG_FALLBACK_LOAD: u16 = 64;
 /// A read whose value is used as a final price.
 const FLAG_FINAL: u16 = 128;
-/// The last Redis call failed (refused, timed out).
-const FLAG_REDIS_FAILED: u16 = 256;
+/// A Redis call was sent and neither its reply nor its failure has reached the client yet.
+const FLAG_AWAITING: u16 = 512;
+/// The command waits in its shard's queue for the main thread.
+const FLAG_QUEUED: u16 = 1024;
+/// The client gave up on this command before the shard ran it: the shard runs it (its
+/// effects on Redis are real) and nobody sees the reply.
+const FLAG_ORPHAN: u16 = 2048;
+/// Released while a client timeout was still pending: freed when the last one fires.
+const FLAG_RELEASED: u16 = 4096;
+
+/// A node's queue entry that is not a request: the DELs of a delete-on-event for keyspace
+/// `entry & 0xFFFF` (request ids stay below this).
+const DELETE_JOB: u32 = 0xFFFF_0000;
 
 #[derive(Clone, Copy, Debug)]
 struct Request {
@@ -236,8 +255,14 @@ struct Request {
     shard: u32,
     started: SimTime,
     sent: SimTime,
+    /// When the current command reached its shard (the way back takes as long).
+    arrived: SimTime,
     waited_since: SimTime,
     load_started: SimTime,
+    /// The reply of the current command, held until it reaches the client.
+    reply: Reply,
+    /// Client-timeout events pending for this slot (it is not reused while any is).
+    timers: u8,
 }
 
 impl Request {
@@ -253,7 +278,11 @@ struct Node {
     /// stream of its own.
     service_us: DrawBuffer,
     rtt_us: DrawBuffer,
-    in_flight: VecDeque<SimTime>,
+    /// Commands (request ids, or `DELETE_JOB | ks`) waiting for the main thread, in arrival
+    /// order; a `ShardFree` event is pending while any wait.
+    pending: VecDeque<u32>,
+    /// The times handed to this shard never go back.
+    clock: MonotoneClock,
     metrics: ShardMetrics,
     window_commands: u64,
     window_busy_ns: u64,
@@ -284,11 +313,12 @@ struct Sim<'a> {
     progress: Option<&'a std::sync::atomic::AtomicU64>,
     traffic: &'a Traffic,
     queue: EventQueue<Event>,
-    /// Per keyspace: the time of its next arrival in ns (`u64::MAX`: none before the end).
-    /// Arrivals are a third of all events and each keyspace has exactly one pending, so they
-    /// wait here rather than in the queue; `run` takes the earlier of the two (the arrival
-    /// first at equal times: it was almost always scheduled first).
-    next_arrival_ns: Vec<u64>,
+    /// Per keyspace: the time of its next arrival in ns (`u64::MAX`: none before the end) and
+    /// its sequence number from the queue's counter. Arrivals are a third of all events and
+    /// each keyspace has exactly one pending, so they wait here rather than in the queue;
+    /// `run` takes the earlier by (time, sequence number), so equal times run in the order
+    /// they were scheduled, arrivals and queued events alike.
+    next_arrival: Vec<(u64, u64)>,
     nodes: Vec<Node>,
     /// Per cluster: index of its first node in `nodes` (usize::MAX when unused by the plan).
     cluster_first_node: Vec<usize>,
@@ -340,6 +370,13 @@ struct Sim<'a> {
     /// Per keyspace: draws of final uses and of Redis retry delays.
     final_rng: Vec<RngStream>,
     retry_rng: Vec<RngStream>,
+    /// Per keyspace: salts from the run's seed for the per-key value size and the per-write
+    /// TTL jitter (drawn from the key, so every plan sees the same values).
+    value_salt: Vec<u64>,
+    jitter_salt: Vec<u64>,
+    /// Per keyspace: the times its client state (L1, breaker, envelopes, monitors) and its
+    /// recorders are handed never go back.
+    ks_clock: Vec<MonotoneClock>,
 }
 
 #[inline]
@@ -437,7 +474,8 @@ impl<'a> Sim<'a> {
                     busy_until: SimTime::ZERO,
                     service_us: DrawBuffer::new(c.service_time_us.clone(), rng.child(4)),
                     rtt_us: DrawBuffer::new(c.network_rtt_us.clone(), rng.child(5)),
-                    in_flight: VecDeque::new(),
+                    pending: VecDeque::new(),
+                    clock: MonotoneClock::default(),
                     metrics: ShardMetrics {
                         cluster: ci,
                         shard: si,
@@ -492,7 +530,7 @@ impl<'a> Sim<'a> {
             progress: None,
             traffic,
             queue: EventQueue::new(),
-            next_arrival_ns: vec![u64::MAX; n_ks],
+            next_arrival: vec![(u64::MAX, u64::MAX); n_ks],
             nodes,
             cluster_first_node,
             cluster_of_ks,
@@ -541,6 +579,15 @@ impl<'a> Sim<'a> {
             fallback_in_flight: vec![0; n_ks * scn.app_instances as usize],
             final_rng: named("final-use"),
             retry_rng: named("redis-retries"),
+            value_salt: named("value-sizes")
+                .iter_mut()
+                .map(|r| r.next_u64())
+                .collect(),
+            jitter_salt: named("ttl-jitter")
+                .iter_mut()
+                .map(|r| r.next_u64())
+                .collect(),
+            ks_clock: vec![MonotoneClock::default(); n_ks],
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
         for ks in 0..n_ks {
@@ -653,7 +700,7 @@ impl<'a> Sim<'a> {
         if t >= self.scn.duration {
             return;
         }
-        self.next_arrival_ns[ks] = t.0;
+        self.next_arrival[ks] = (t.0, self.queue.take_seq());
         // Draws run ahead of their arrivals in three steps so each step's memory is fetched
         // while other work goes on: two arrivals ahead the popularity table's line is fetched
         // (`draw_next_key`); one ahead the draw is resolved, its key computed and its dict
@@ -746,29 +793,33 @@ impl<'a> Sim<'a> {
         self.next_key[ks].push_back((tenant, item));
     }
 
-    /// The earliest pending arrival (the lowest keyspace among equal times) and its time.
-    fn earliest_arrival(&self) -> (usize, u64) {
-        let (mut ks, mut arrival_ns) = (0, u64::MAX);
-        for (k, &at) in self.next_arrival_ns.iter().enumerate() {
-            if at < arrival_ns {
-                (ks, arrival_ns) = (k, at);
+    /// The earliest pending arrival by (time, sequence number) and its keyspace.
+    fn earliest_arrival(&self) -> (usize, (u64, u64)) {
+        let (mut ks, mut first) = (0, (u64::MAX, u64::MAX));
+        for (k, &at) in self.next_arrival.iter().enumerate() {
+            if at < first {
+                (ks, first) = (k, at);
             }
         }
-        (ks, arrival_ns)
+        (ks, first)
     }
 
+    /// Handles every event up to the end of the horizon, in (time, sequence number) order:
+    /// the queue's and the pending arrivals' alike.
     fn run(&mut self) {
         // Only handling an arrival changes the pending arrivals.
-        let (mut ks, mut arrival_ns) = self.earliest_arrival();
+        let (mut ks, mut arrival) = self.earliest_arrival();
         loop {
-            if self.queue.peek_time().is_none_or(|q| q.0 >= arrival_ns) {
+            let queued = self.queue.peek().map(|(t, seq)| (t.0, seq));
+            if queued.is_none_or(|q| arrival < q) {
+                let arrival_ns = arrival.0;
                 if arrival_ns == u64::MAX || SimTime(arrival_ns) > self.scn.duration {
                     break;
                 }
                 self.events += 1;
-                self.next_arrival_ns[ks] = u64::MAX;
+                self.next_arrival[ks] = (u64::MAX, u64::MAX);
                 self.on_arrival(SimTime(arrival_ns), ks);
-                (ks, arrival_ns) = self.earliest_arrival();
+                (ks, arrival) = self.earliest_arrival();
                 continue;
             }
             let Some((now, ev)) = self.queue.pop() else {
@@ -786,12 +837,19 @@ impl<'a> Sim<'a> {
                 Event::Timeline { index } => self.on_timeline(now, index as usize),
                 Event::WindowEnd => self.on_window_end(now),
                 Event::WarmupEnd => {
+                    for n in 0..self.nodes.len() {
+                        self.catch_up_cron(n, now);
+                    }
                     (self.warmup_keyspace, self.warmup_shard) = self.shard_counters();
                 }
                 Event::FaultStart { index } => self.on_fault_start(now, index as usize),
                 Event::FaultEnd { index } => self.on_fault_end(now, index as usize),
                 Event::Resend { req } => self.send(now, req, Stage::First),
-                Event::RedisFailed { req } => self.on_redis_failed(now, req),
+                Event::RedisFailed { req } => self.on_redis_refused(now, req),
+                Event::ShardFree { node } => self.on_shard_free(now, node as usize),
+                Event::Reply { req } => self.on_reply_event(now, req),
+                Event::ClientTimeout { req } => self.on_client_timeout(now, req),
+                Event::OriginTimeout { origin } => self.on_origin_timeout(now, origin as usize),
             }
         }
     }
@@ -811,17 +869,16 @@ impl<'a> Sim<'a> {
                     let cluster = self.cluster_of_ks[ks];
                     let first = self.cluster_first_node[cluster];
                     for n in first..first + self.scn.clusters[cluster].shards as usize {
-                        let node = &mut self.nodes[n];
-                        let (deleted, cpu) = node.shard.delete_tag(ks);
-                        // Each DEL is a command of its own on the shard's thread.
-                        let per_cmd = ns(node.service_us.dist().mean());
-                        let busy = cpu + deleted * per_cmd;
-                        node.busy_until = node.busy_until.max(now) + SimTime(busy);
-                        node.window_busy_ns += busy;
-                        node.window_commands += deleted;
-                        if now >= self.scn.warmup {
-                            node.metrics.busy_ns += busy;
-                            node.metrics.commands += deleted;
+                        // The DELs queue on the shard's thread behind the commands already
+                        // waiting, and run at their own time.
+                        if self.nodes[n].pending.is_empty() {
+                            self.catch_up_cron(n, now);
+                        }
+                        let node = &self.nodes[n];
+                        if node.pending.is_empty() && node.busy_until <= now {
+                            self.run_delete_job(now, n, ks);
+                        } else {
+                            self.enqueue_at_node(n, DELETE_JOB + ks as u32);
                         }
                     }
                 }
@@ -886,8 +943,14 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Frees request slot `req` (kept until its pending client timers have fired).
     fn release(&mut self, req: u32) {
-        self.free.push(req);
+        let slot = &mut self.requests[req as usize];
+        if slot.timers > 0 {
+            slot.flags |= FLAG_RELEASED;
+        } else {
+            self.free.push(req);
+        }
     }
 
     fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
@@ -906,6 +969,7 @@ impl<'a> Sim<'a> {
         let r = &mut self.requests[req as usize];
         r.stage = stage;
         r.sent = now;
+        r.flags |= FLAG_AWAITING;
         let shard = r.shard as usize;
         let instance = r.instance;
         let db = self.nodes[shard].shard.db();
@@ -917,6 +981,20 @@ impl<'a> Sim<'a> {
             db.prefetch_write(r.key.id);
         }
         let d = self.net_half(shard, instance);
+        let r = self.requests[req as usize];
+        let timeout = self.scn.keyspaces[r.ks as usize].client_timeout;
+        if !r.has(FLAG_BACKGROUND) && d >= timeout {
+            // The client gives up before the command even reaches the shard (a latency
+            // spike): the command still runs there, as an orphan nobody waits for.
+            let orphan = self.alloc(Request {
+                flags: (r.flags & !FLAG_AWAITING) | FLAG_BACKGROUND | FLAG_ORPHAN,
+                timers: 0,
+                ..r
+            });
+            self.queue.push(now + d, Event::AtShard { req: orphan });
+            self.start_client_timer(req, now + timeout);
+            return;
+        }
         self.queue.push(now + d, Event::AtShard { req });
     }
 
@@ -1014,8 +1092,11 @@ impl<'a> Sim<'a> {
             shard,
             started: now,
             sent: now,
+            arrived: now,
             waited_since: now,
             load_started: now,
+            reply: Reply::Nil,
+            timers: 0,
         };
         let id = self.alloc(r);
         if k.operation == Operation::Idempotency
@@ -1051,6 +1132,7 @@ impl<'a> Sim<'a> {
     fn begin(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
         if r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].requests += 1;
         }
@@ -1116,7 +1198,6 @@ impl<'a> Sim<'a> {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         if r.stage != Stage::First {
-            self.requests[req as usize].flags &= !FLAG_REDIS_FAILED;
             self.on_reply(now, req, Reply::Nil);
             return;
         }
@@ -1306,9 +1387,10 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// A key's value size: fixed per key (drawn from the key), so every plan sees the same.
+    /// A key's value size: fixed per key (drawn from the key and the run's seed), so every
+    /// plan sees the same.
     fn value_size(&self, ks: usize, key_id: u64) -> u32 {
-        let mut r = RngStream::new(key_id, 7);
+        let mut r = RngStream::new(key_id ^ self.value_salt[ks], 7);
         self.scn.keyspaces[ks]
             .value_size_bytes
             .sample(&mut r)
@@ -1324,7 +1406,8 @@ impl<'a> Sim<'a> {
         if base == 0 {
             return 0;
         }
-        let mut rng = RngStream::new(r.key.id ^ r.load_started.as_ns(), 11);
+        let salt = self.jitter_salt[r.ks as usize];
+        let mut rng = RngStream::new(r.key.id ^ r.load_started.as_ns() ^ salt, 11);
         match k.jitter {
             Jitter::None => base,
             Jitter::UniformPct(p) => {
@@ -1335,12 +1418,127 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Runs the serverCron ticks of `node` that start by `now`: a tick due while the main
+    /// thread is busy starts when it is free. Nothing observes a shard between its own
+    /// events, so ticks run here, before the shard is next used or read, at their own times.
+    fn catch_up_cron(&mut self, node_idx: usize, now: SimTime) {
+        let warm = now >= self.scn.warmup;
+        let node = &mut self.nodes[node_idx];
+        while node.busy_until <= now {
+            let Some(tick) = node.shard.cron_due(now) else {
+                break;
+            };
+            let start = tick.max(node.busy_until);
+            node.clock.advance(start, "a shard's serverCron");
+            let cpu = node.shard.cron(start);
+            node.busy_until = start + SimTime(cpu);
+            if warm {
+                node.metrics.busy_ns += cpu;
+            }
+            node.window_busy_ns += cpu;
+        }
+    }
+
+    /// A command reaches its shard. The shard's single thread runs commands in arrival order:
+    /// at once when it is idle, else the command waits in the node's queue until a
+    /// `ShardFree` event runs it at its own time.
     fn on_shard(&mut self, now: SimTime, req: u32) {
+        self.requests[req as usize].arrived = now;
         let r = self.requests[req as usize];
-        if let Some((mode, fault)) = self.nodes[r.shard as usize].down {
-            self.shard_down(now, req, mode, fault as usize);
+        let node_idx = r.shard as usize;
+        if let Some((mode, fault)) = self.nodes[node_idx].down {
+            self.shard_down(now, req, mode, fault as usize, false);
             return;
         }
+        if self.nodes[node_idx].pending.is_empty() {
+            self.catch_up_cron(node_idx, now);
+        }
+        let node = &mut self.nodes[node_idx];
+        let in_service = (node.busy_until > now) as usize;
+        let at_shard = (node.pending.len() + in_service + 1) as u64;
+        node.metrics.max_queue_len = node.metrics.max_queue_len.max(at_shard);
+        if node.pending.is_empty() && node.busy_until <= now {
+            self.execute(now, req, false);
+            return;
+        }
+        self.enqueue_at_node(node_idx, req);
+        self.requests[req as usize].flags |= FLAG_QUEUED;
+        if !r.has(FLAG_BACKGROUND) {
+            // The client's timeout runs while the command waits.
+            let k = &self.scn.keyspaces[r.ks as usize];
+            self.start_client_timer(req, r.sent + k.client_timeout);
+        }
+    }
+
+    /// Puts `entry` at the end of `node_idx`'s queue, scheduling the `ShardFree` event that
+    /// will serve it when it is the first to wait.
+    fn enqueue_at_node(&mut self, node_idx: usize, entry: u32) {
+        let node = &mut self.nodes[node_idx];
+        if node.pending.is_empty() {
+            let free_at = node.busy_until;
+            self.queue.push(
+                free_at,
+                Event::ShardFree {
+                    node: node_idx as u32,
+                },
+            );
+        }
+        self.nodes[node_idx].pending.push_back(entry);
+    }
+
+    /// `node_idx`'s main thread is free at `now`: run the commands waiting for it while it
+    /// stays free (serverCron ticks due first), then wait for it again.
+    fn on_shard_free(&mut self, now: SimTime, node_idx: usize) {
+        loop {
+            if self.nodes[node_idx].pending.is_empty() {
+                return;
+            }
+            self.catch_up_cron(node_idx, now);
+            let busy_until = self.nodes[node_idx].busy_until;
+            if busy_until > now {
+                self.queue.push(
+                    busy_until,
+                    Event::ShardFree {
+                        node: node_idx as u32,
+                    },
+                );
+                return;
+            }
+            let entry = self.nodes[node_idx]
+                .pending
+                .pop_front()
+                .expect("checked non-empty");
+            if entry >= DELETE_JOB {
+                self.run_delete_job(now, node_idx, (entry - DELETE_JOB) as usize);
+            } else {
+                self.requests[entry as usize].flags &= !FLAG_QUEUED;
+                self.execute(now, entry, true);
+            }
+        }
+    }
+
+    /// The DELs of a delete-on-event for keyspace `ks` run on `node_idx`'s thread at `now`.
+    fn run_delete_job(&mut self, now: SimTime, node_idx: usize, ks: usize) {
+        let warm = now >= self.scn.warmup;
+        let node = &mut self.nodes[node_idx];
+        node.clock.advance(now, "a shard");
+        let (deleted, cpu) = node.shard.delete_tag(ks);
+        // Each DEL is a command of its own on the shard's thread.
+        let per_cmd = ns(node.service_us.dist().mean());
+        let busy = cpu + deleted * per_cmd;
+        node.busy_until = now + SimTime(busy);
+        node.window_busy_ns += busy;
+        node.window_commands += deleted;
+        if warm {
+            node.metrics.busy_ns += busy;
+            node.metrics.commands += deleted;
+        }
+    }
+
+    /// Runs request `req`'s command on its shard's thread, which is free at `now`, and sends
+    /// the reply on its way (`queued`: it waited in the node's queue, so a client timer runs).
+    fn execute(&mut self, now: SimTime, req: u32, queued: bool) {
+        let r = self.requests[req as usize];
         let ks = r.ks as usize;
         let k = &self.scn.keyspaces[ks];
         let lock_release = k.operation == Operation::Lock && r.stage == Stage::Release;
@@ -1355,21 +1553,9 @@ impl<'a> Sim<'a> {
         }
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[r.shard as usize];
-        // serverCron ticks due before this command occupy the thread first.
-        while let Some(tick) = node.shard.cron_due(now.max(node.busy_until)) {
-            let start = tick.max(node.busy_until);
-            let cpu = node.shard.cron(start);
-            node.busy_until = start + SimTime(cpu);
-            if warm {
-                node.metrics.busy_ns += cpu;
-            }
-            node.window_busy_ns += cpu;
-        }
-        while node.in_flight.front().is_some_and(|&f| f <= now) {
-            node.in_flight.pop_front();
-        }
-        let start = now.max(node.busy_until);
-        let done = node.shard.execute(start, cmd);
+        node.clock.advance(now, "a shard");
+        debug_assert!(node.busy_until <= now, "the thread is free");
+        let done = node.shard.execute(now, cmd);
         if let Some(ring) = &mut node.recent_writes {
             let wrote = match cmd {
                 Command::Set { .. } => done.reply == Reply::Ok,
@@ -1381,11 +1567,11 @@ impl<'a> Sim<'a> {
                 | Command::IncrExpire { key, .. }
                 | Command::WriteObject { key, .. } = cmd
                 {
-                    ring.push_back((start, key));
+                    ring.push_back((now, key));
                 }
                 while ring
                     .front()
-                    .is_some_and(|&(t, _)| t + node.replication_lag < start)
+                    .is_some_and(|&(t, _)| t + node.replication_lag < now)
                 {
                     ring.pop_front();
                 }
@@ -1397,7 +1583,7 @@ impl<'a> Sim<'a> {
             // PEXPIRE, EXEC for a sliding window, EVALSHA (HMGET, HSET, PEXPIRE) for a token
             // bucket: taken as 2x and 1.5x a single command's service time (an assumption:
             // parsing and executing the extra commands, not the socket round trip).
-            let factor = match self.scn.keyspaces[r.ks as usize].rate_limit_algorithm {
+            let factor = match k.rate_limit_algorithm {
                 RateLimitAlgorithm::SlidingWindow => 2.0,
                 _ => 1.5,
             };
@@ -1407,18 +1593,16 @@ impl<'a> Sim<'a> {
             service = (service as f64 * node.slow) as u64;
         }
         let service = service + done.extra_cpu_ns;
-        let finish = start + SimTime(service);
+        let finish = now + SimTime(service);
         node.busy_until = finish;
-        node.in_flight.push_back(finish);
-        node.metrics.max_queue_len = node.metrics.max_queue_len.max(node.in_flight.len() as u64);
         if warm {
             node.metrics.commands += 1;
             node.metrics.busy_ns += service;
         }
         node.window_commands += 1;
         node.window_busy_ns += service;
-        // The way back takes the other half of the round trip drawn when the command was sent.
-        let reply_at = finish + (now - r.sent);
+        // The way back takes as long as the way there.
+        let reply_at = finish + (r.arrived - r.sent);
         if done.reply == Reply::Oom && r.has(FLAG_COUNTED) {
             self.ks_metrics[ks].oom_errors += 1;
         }
@@ -1435,6 +1619,10 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        if r.has(FLAG_ORPHAN) {
+            self.release(req); // the client gave up: nobody reads this reply
+            return;
+        }
         if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
             if r.stage == Stage::WriteBack && done.reply == Reply::Ok {
                 self.written(now, &r);
@@ -1442,38 +1630,106 @@ impl<'a> Sim<'a> {
             self.release(req);
             return;
         }
-        let k = &self.scn.keyspaces[ks];
-        let timed_out = reply_at - r.sent > k.client_timeout;
+        let slot = &mut self.requests[req as usize];
+        slot.stamp = done.stamp;
+        slot.reply = done.reply;
+        let deadline = r.sent + self.scn.keyspaces[ks].client_timeout;
+        if r.has(FLAG_BACKGROUND) || reply_at <= deadline {
+            self.queue.push(reply_at, Event::Reply { req });
+        } else if !queued {
+            // Too late: the client gives up at its timeout (a queued command's timer runs
+            // already).
+            self.start_client_timer(req, deadline);
+        }
+    }
+
+    /// Schedules a client timeout for `req`'s current call at `at`; the slot is kept until
+    /// it fires.
+    fn start_client_timer(&mut self, req: u32, at: SimTime) {
+        let slot = &mut self.requests[req as usize];
+        slot.timers = slot
+            .timers
+            .checked_add(1)
+            .expect("at most a few timers per request");
+        self.queue.push(at, Event::ClientTimeout { req });
+    }
+
+    /// A reply reaches its client at `now`.
+    fn on_reply_event(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        self.requests[req as usize].flags &= !FLAG_AWAITING;
+        let ks = r.ks as usize;
         if !r.has(FLAG_BACKGROUND) {
             if r.has(FLAG_COUNTED) {
-                let us = (reply_at - r.sent).as_ns() / 1000;
+                let us = (now - r.sent).as_ns() / 1000;
                 self.redis_latency_us[ks].record(us.max(1));
-                if timed_out {
-                    self.ks_metrics[ks].redis_timeouts += 1;
-                }
             }
-            if let Some(b) = &k.strategy.breaker {
-                let (threshold, open_for) = (b.failures, b.open_for);
-                self.breaker(r.instance, ks)
-                    .record(reply_at, !timed_out, threshold, open_for);
-            }
+            self.breaker_outcome(now, &r, true);
         }
-        if timed_out && !r.has(FLAG_BACKGROUND) {
-            // The client gave up at its timeout: the call failed (fallback policy).
-            let at = r.sent + k.client_timeout;
-            self.requests[req as usize].flags |= FLAG_REDIS_FAILED;
-            self.queue.push(at, Event::RedisFailed { req });
+        self.on_reply(now, req, r.reply);
+    }
+
+    /// Tells the instance's circuit breaker (if the keyspace has one) how a call ended.
+    fn breaker_outcome(&mut self, now: SimTime, r: &Request, ok: bool) {
+        let ks = r.ks as usize;
+        if let Some(b) = &self.scn.keyspaces[ks].strategy.breaker {
+            let (threshold, open_for) = (b.failures, b.open_for);
+            self.breaker(r.instance, ks)
+                .record(now, ok, threshold, open_for);
+        }
+    }
+
+    /// A client timer fires: when the call it guards is still unanswered, the client gives
+    /// up (a command still waiting at its shard runs later as an orphan, its effects real).
+    fn on_client_timeout(&mut self, now: SimTime, req: u32) {
+        let slot = &mut self.requests[req as usize];
+        slot.timers -= 1;
+        let r = *slot;
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let current = r.has(FLAG_AWAITING) && r.sent + k.client_timeout == now;
+        if !current {
+            if r.timers == 0 && r.has(FLAG_RELEASED) {
+                self.requests[req as usize].flags &= !FLAG_RELEASED;
+                self.free.push(req);
+            }
             return;
         }
-        self.requests[req as usize].stamp = done.stamp;
-        // The reply is handled now (the state change already happened at the shard); its
-        // arrival time only shifts latencies and the next step.
-        self.on_reply(reply_at, req, done.reply);
+        let client = if r.has(FLAG_QUEUED) {
+            // The shard still holds the command: it keeps this slot as an orphan, and the
+            // client goes on in a slot of its own.
+            self.requests[req as usize].flags = (r.flags & !FLAG_AWAITING) | FLAG_ORPHAN;
+            self.alloc(Request {
+                flags: r.flags & !(FLAG_QUEUED | FLAG_AWAITING),
+                timers: 0,
+                ..r
+            })
+        } else {
+            self.requests[req as usize].flags &= !FLAG_AWAITING;
+            req
+        };
+        if r.has(FLAG_COUNTED) {
+            let us = (now - r.sent).as_ns() / 1000;
+            self.redis_latency_us[r.ks as usize].record(us.max(1));
+            self.ks_metrics[r.ks as usize].redis_timeouts += 1;
+        }
+        self.breaker_outcome(now, &r, false);
+        self.on_redis_failed(now, client);
+    }
+
+    /// A refusal from a down shard reaches the client at `now`.
+    fn on_redis_refused(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        self.requests[req as usize].flags &= !FLAG_AWAITING;
+        if !r.has(FLAG_BACKGROUND) {
+            self.breaker_outcome(now, &r, false);
+        }
+        self.on_redis_failed(now, req);
     }
 
     /// A write-back landed: close the key's stampede episode, record the value's envelope.
     fn written(&mut self, now: SimTime, r: &Request) {
         let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
         let k = &self.scn.keyspaces[ks];
         self.monitor.written(ks, r.key.id);
         if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
@@ -1502,6 +1758,7 @@ impl<'a> Sim<'a> {
     fn on_reply(&mut self, now: SimTime, req: u32, reply: Reply) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
         let k = &self.scn.keyspaces[ks];
         let counted = r.has(FLAG_COUNTED);
         // Back to the value key after a lock step.
@@ -1651,6 +1908,7 @@ impl<'a> Sim<'a> {
     fn load(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
         self.requests[req as usize].load_started = now;
         self.clients[ks].stampede.load_started(r.value_key.id);
         if r.has(FLAG_COUNTED) {
@@ -1667,8 +1925,22 @@ impl<'a> Sim<'a> {
             .expect("validated: operations that load have an origin");
         match self.origins[oi].arrive(now, req, r.has(FLAG_COUNTED)) {
             Admit::Started { service } => self.queue.push(now + service, Event::OriginDone { req }),
-            Admit::Queued => {}
+            Admit::Queued { deadline } => {
+                if let Some(at) = deadline {
+                    self.queue
+                        .push(at, Event::OriginTimeout { origin: oi as u16 });
+                }
+            }
             Admit::Rejected => self.load_failed(now, req),
+        }
+    }
+
+    /// Loads that have waited their origin's timeout by `now` give up, at their own time.
+    fn on_origin_timeout(&mut self, now: SimTime, oi: usize) {
+        let requests = &self.requests;
+        let expired = self.origins[oi].expire(now, |id| requests[id as usize].has(FLAG_COUNTED));
+        for id in expired {
+            self.load_failed(now, id);
         }
     }
 
@@ -1765,6 +2037,7 @@ impl<'a> Sim<'a> {
 
     /// Records a user-visible answer at `at` (`hit`: answered by a Redis hit).
     fn answer(&mut self, ks: usize, req: u32, at: SimTime, hit: bool) {
+        self.ks_clock[ks].advance(at, "a keyspace's recorders");
         let r = self.requests[req as usize];
         let lat = ((at - r.started).as_ns() / 1000).max(1);
         self.cur_p99[ks].record(lat);
@@ -1787,6 +2060,10 @@ impl<'a> Sim<'a> {
     }
 
     fn on_window_end(&mut self, now: SimTime) {
+        // Memory is read as the shards hold it now: serverCron ticks due by now first.
+        for n in 0..self.nodes.len() {
+            self.catch_up_cron(n, now);
+        }
         let fresh = self.empty_window(now);
         let mut w = std::mem::replace(&mut self.cur, fresh);
         let mut ev_by_ks = vec![0u64; self.scn.keyspaces.len()];
@@ -1837,6 +2114,9 @@ impl<'a> Sim<'a> {
     }
 
     fn finish(mut self, plan: usize) -> PlanResult {
+        for n in 0..self.nodes.len() {
+            self.catch_up_cron(n, self.scn.duration);
+        }
         let (ks_now, shard_now) = self.shard_counters();
         let after = |k: usize, i: usize| ks_now[k][i] - self.warmup_keyspace[k][i];
         let n_ks = self.scn.keyspaces.len();

@@ -3,6 +3,7 @@
 //! `CACHEPLAN_SLOW_TESTS=1` (see [`slow_tests`]); nothing here is `#[ignore]`d.
 
 mod bad_input;
+mod causality;
 mod default_run;
 mod determinism;
 mod faults;
