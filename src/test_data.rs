@@ -1,4 +1,6 @@
-//! Where the unit tests find their reference files (compiled only for `cargo test`).
+//! Where the tests find their reference files: compiled only for `cargo test`, into the unit
+//! tests (`mod test_data` in `lib.rs`) and into the integration binary (`tests/it/main.rs`
+//! includes this file by path), so both follow one rule.
 //!
 //! Files copied into the repository (`tests/data/`, provenance in `tests/data/README.md`) are
 //! always there. Files that live only in the read-only reference folder `../shared` beside the

@@ -9,9 +9,9 @@
 //! Slow (10 x 1M requests): runs only with `CACHEPLAN_SLOW_TESTS=1`.
 
 use crate::fidelity_support::{
-    assert_no_failures, cacheplan_replay, f64_of, redis7_json, repo_data, slow_tests_enabled,
-    u64_of,
+    assert_no_failures, cacheplan_replay, f64_of, redis7_json, slow_tests_enabled, u64_of,
 };
+use crate::test_data::repo_data;
 
 /// Hit-ratio tolerance in points (README: "within about half a point").
 const HIT_RATIO_TOLERANCE_POINTS: f64 = 0.5;

@@ -1,36 +1,9 @@
-//! Shared helpers of the fidelity and replay acceptance tests: where the reference files live
-//! (`tests/data/` in the repository, or `../shared` beside it with a visible skip when absent),
-//! the slow-test switch, and running `cacheplan replay --json` as a user would.
+//! Shared helpers of the fidelity and replay acceptance tests: the parsed real-Redis reference
+//! files, the slow-test switch, and running `cacheplan replay --json` as a user would. Where
+//! reference files live is `crate::test_data`'s business.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use crate::test_data::repo_data;
 use std::process::Command;
-
-/// A file under the repository's `tests/data/` folder (copied from `../shared`; provenance in
-/// `tests/data/README.md`).
-pub fn repo_data(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(relative)
-}
-
-/// A file under `../shared` beside the repository, or `None` when `../shared` is absent. Then
-/// it writes `<test>: skipped: ../shared absent (needs ../shared/<relative>)` straight to
-/// stderr, which libtest does not capture, so the skip shows in every `cargo test` run. When
-/// `../shared` exists the path is returned even if the file is missing, so the test fails
-/// with the read error instead of hiding a broken reference folder.
-pub fn shared_only(test: &str, relative: &str) -> Option<PathBuf> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if shared.is_dir() {
-        return Some(shared.join(relative));
-    }
-    // A failed write to stderr cannot be reported anywhere better; the skip stands.
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: skipped: ../shared absent (needs ../shared/{relative})"
-    );
-    None
-}
 
 /// A real Redis reference file of `fidelity/redis7/`, parsed.
 pub fn redis7_json(name: &str) -> serde_json::Value {

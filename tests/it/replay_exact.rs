@@ -13,7 +13,8 @@
 //! The cloudPhysicsIO files are only in `../shared`: those tests skip visibly without it. The
 //! synthetic TTL trace is in `tests/data`.
 
-use crate::fidelity_support::{cacheplan_replay, repo_data, shared_only, u64_of};
+use crate::fidelity_support::{cacheplan_replay, u64_of};
+use crate::test_data::{repo_data, shared_only};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
