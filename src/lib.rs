@@ -87,6 +87,7 @@
 //!   business-invariant monitors.
 //! - `sweep`: parameter grids (resumable cells, sharding, merge) and the capacity search.
 //! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
+//! - `test_data` (unit tests only): where tests find `tests/data/` and `../shared` files.
 
 // `!(x > 0.0)` is the NaN-rejecting form of a range check, used on purpose in validation.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -102,4 +103,6 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
+#[cfg(test)]
+mod test_data;
 pub mod workload;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every check the project
-# has — formatting, lints, the whole test suite (slow tests included), doctests, and the
-# default scenario end to end. Exits non-zero on the first failure.
+# has — formatting, lints, the whole test suite (slow tests included), the test suite again on
+# a copy with no ../shared beside it, doctests, and the default scenario end to end. Exits
+# non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,42 @@ cargo test --release --all-targets
 
 step "cargo test --profile checked (the same tests with debug assertions and overflow checks on)"
 CACHEPLAN_SLOW_TESTS=0 cargo test --profile checked --all-targets
+
+step "cargo test --release on a copy with no ../shared beside it (what any clone sees)"
+# The repository's files (tracked, plus untracked ones not ignored) go to a fresh temporary
+# folder whose parent has no shared/. There every test must pass from tests/data alone, and the
+# ones that need a file only in ../shared must say "skipped: ../shared absent".
+# Slow tests are left out here: none of them reads ../shared, and the step above ran them on
+# the same tests/data, so they would only add minutes.
+# Build in target/clone-check, kept between runs so dependencies compile once. The copy lives
+# at a new path each run and its tests bake that path in (env!("CARGO_MANIFEST_DIR")), so the
+# files are extracted with fresh mtimes (tar -m): cargo then always rebuilds cacheplan itself
+# and never reuses a test binary that points at an earlier, deleted copy.
+clone_target="$PWD/target/clone-check"
+clone_tmp=$(mktemp -d)
+trap 'rm -rf "$clone_tmp"' EXIT
+mkdir "$clone_tmp/repo"
+git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -m -xf - -C "$clone_tmp/repo"
+clone_log="$clone_tmp/test.log"
+if ! (cd "$clone_tmp/repo" &&
+    env -u CACHEPLAN_SLOW_TESTS CARGO_TARGET_DIR="$clone_target" \
+        cargo test --release --all-targets) >"$clone_log" 2>&1; then
+    cat "$clone_log"
+    echo "check.sh: tests fail on a copy without ../shared (output above)" >&2
+    exit 1
+fi
+if ! grep -F 'skipped: ../shared absent' "$clone_log"; then
+    cat "$clone_log"
+    echo "check.sh: no test said 'skipped: ../shared absent' on a copy without ../shared" >&2
+    exit 1
+fi
+grep '^test result:' "$clone_log"
+if grep '^test result:' "$clone_log" | grep -qv ' 0 failed;'; then
+    echo "check.sh: a test binary reported failures on the copy without ../shared" >&2
+    exit 1
+fi
+rm -rf "$clone_tmp"
+trap - EXIT
 
 step "cargo test --release --doc"
 cargo test --release --doc

@@ -432,8 +432,11 @@ mod tests {
 
     #[test]
     fn parallel_jobs_give_the_same_results_as_single_runs_in_order() {
-        let requests =
-            crate::replay::exact::tests::read_oracle_general("cloudPhysicsIO.oracleGeneral.bin");
+        let Some(requests) = crate::replay::exact::tests::read_cloud_physics_oracle_general(
+            "parallel_jobs_give_the_same_results_as_single_runs_in_order",
+        ) else {
+            return;
+        };
         let sizes = [500u64, 5_000, 20_000];
         let make_jobs = |policies: &[ExactPolicy]| -> Vec<ReplayJob> {
             policies

@@ -375,8 +375,8 @@ mod tests {
 
     #[test]
     fn loads_a_real_gzip_timeline() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fidelity/redis7/timeline-a0.8-f0.1-allkeys-lru-s5.csv.gz");
+        let path =
+            crate::test_data::repo_data("fidelity/redis7/timeline-a0.8-f0.1-allkeys-lru-s5.csv.gz");
         let t = Timeline::load(&path).unwrap();
         assert_eq!(t.rows().len(), 10_000);
         assert_eq!(t.end_index(), 1_000_000);

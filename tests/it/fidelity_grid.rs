@@ -9,8 +9,9 @@
 //! Slow (10 x 1M requests): runs only with `CACHEPLAN_SLOW_TESTS=1`.
 
 use crate::fidelity_support::{
-    assert_no_failures, cacheplan_replay, f64_of, redis7_json, shared, slow_tests_enabled, u64_of,
+    assert_no_failures, cacheplan_replay, f64_of, redis7_json, slow_tests_enabled, u64_of,
 };
+use crate::test_data::repo_data;
 
 /// Hit-ratio tolerance in points (README: "within about half a point").
 const HIT_RATIO_TOLERANCE_POINTS: f64 = 0.5;
@@ -71,14 +72,14 @@ fn eviction_grid_matches_real_redis() {
          from the calibration fill)",
         per_run_base.iter().map(|b| b.round()).collect::<Vec<_>>()
     );
-    let stream = shared("fidelity/redis7/zipf0.8-K100000-N1000000-v512-seed42.csv.gz");
+    let stream = repo_data("fidelity/redis7/zipf0.8-K100000-N1000000-v512-seed42.csv.gz");
     // One `cacheplan replay` process per run, all started at once.
     let children: Vec<_> = runs(&grid)
         .iter()
         .map(|run| {
             let config = &run["config"];
             let tag = run["tag"].as_str().expect("tag");
-            let timeline = shared(&format!("fidelity/redis7/timeline-{tag}.csv.gz"));
+            let timeline = repo_data(&format!("fidelity/redis7/timeline-{tag}.csv.gz"));
             let args: Vec<String> = vec![
                 stream.display().to_string(),
                 "--timeline".into(),

@@ -1,19 +1,13 @@
-//! Shared helpers of the fidelity and replay acceptance tests: where the reference files live,
-//! the slow-test switch, and running `cacheplan replay --json` as a user would.
+//! Shared helpers of the fidelity and replay acceptance tests: the parsed real-Redis reference
+//! files, the slow-test switch, and running `cacheplan replay --json` as a user would. Where
+//! reference files live is `crate::test_data`'s business.
 
-use std::path::{Path, PathBuf};
+use crate::test_data::repo_data;
 use std::process::Command;
-
-/// A file under the shared reference folder (`../shared` next to the crate).
-pub fn shared(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(relative)
-}
 
 /// A real Redis reference file of `fidelity/redis7/`, parsed.
 pub fn redis7_json(name: &str) -> serde_json::Value {
-    let path = shared(&format!("fidelity/redis7/{name}"));
+    let path = repo_data(&format!("fidelity/redis7/{name}"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -17,6 +17,9 @@ mod schema;
 mod size;
 mod strategies;
 mod sweep;
+// The unit tests' file-location helper, compiled into this binary too: one skip rule for both.
+#[path = "../../src/test_data.rs"]
+mod test_data;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

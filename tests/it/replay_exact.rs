@@ -9,9 +9,14 @@
 //! (`insert_ms + ttl_s * 1000`), a hit does not extend it, and an object is expired only when
 //! its expiry is strictly before the request time (a lookup then removes it, counts an expiry
 //! and a miss, and inserts it afresh). All comparisons are exact: no tolerance.
+//!
+//! The cloudPhysicsIO files are only in `../shared`: those tests skip visibly without it. The
+//! synthetic TTL trace is in `tests/data`.
 
-use crate::fidelity_support::{cacheplan_replay, shared, u64_of};
+use crate::fidelity_support::{cacheplan_replay, u64_of};
+use crate::test_data::{repo_data, shared_only};
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 const CLOUD_PHYSICS_REQUESTS: u64 = 113_872;
 const OBJECT_SIZES: [u64; 3] = [500, 5_000, 20_000];
@@ -20,8 +25,8 @@ const LIBCACHESIM_LRU_MISSES: [u64; 3] = [95_398, 91_527, 72_053];
 const LIBCACHESIM_FIFO_MISSES: [u64; 3] = [96_483, 91_581, 72_229];
 const CSV_PARAMS: &str = "time-col=2, obj-id-col=5, obj-size-col=4, delimiter=,, has-header=true";
 
-fn object_mode_args(trace: &str, csv_params: Option<&str>) -> Vec<String> {
-    let mut args = vec![shared(&format!("traces/{trace}")).display().to_string()];
+fn object_mode_args(trace: &Path, csv_params: Option<&str>) -> Vec<String> {
+    let mut args = vec![trace.display().to_string()];
     if let Some(p) = csv_params {
         args.extend(["-t".to_string(), p.to_string()]);
     }
@@ -39,8 +44,9 @@ fn object_mode_args(trace: &str, csv_params: Option<&str>) -> Vec<String> {
 }
 
 /// (policy, cache size) -> misses, for one object-mode replay of `trace`.
-fn object_mode_misses(trace: &str, csv_params: Option<&str>) -> BTreeMap<(String, u64), u64> {
+fn object_mode_misses(trace: &Path, csv_params: Option<&str>) -> BTreeMap<(String, u64), u64> {
     let rows = cacheplan_replay(&object_mode_args(trace, csv_params));
+    let trace = trace.display();
     assert_eq!(rows.len(), 6, "{trace}: one row per policy and size");
     rows.iter()
         .map(|r| {
@@ -62,7 +68,13 @@ fn libcachesim_misses() -> BTreeMap<(String, u64), u64> {
 
 #[test]
 fn lru_and_fifo_object_counts_match_libcachesim() {
-    let got = object_mode_misses("cloudPhysicsIO.oracleGeneral.bin", None);
+    let Some(trace) = shared_only(
+        "lru_and_fifo_object_counts_match_libcachesim",
+        "traces/cloudPhysicsIO.oracleGeneral.bin",
+    ) else {
+        return;
+    };
+    let got = object_mode_misses(&trace, None);
     assert_eq!(got, libcachesim_misses());
 }
 
@@ -70,13 +82,23 @@ fn lru_and_fifo_object_counts_match_libcachesim() {
 fn the_four_cloudphysics_encodings_give_the_same_object_counts() {
     // Same 113,872 requests in the same order in all four files: object-mode counts must agree
     // with libCacheSim's oracleGeneral counts exactly.
+    let Some(traces) = shared_only(
+        "the_four_cloudphysics_encodings_give_the_same_object_counts",
+        "traces",
+    ) else {
+        return;
+    };
     let want = libcachesim_misses();
     for (trace, params) in [
         ("cloudPhysicsIO.csv", Some(CSV_PARAMS)),
         ("cloudPhysicsIO.txt", None),
         ("cloudPhysicsIO.vscsi", None),
     ] {
-        assert_eq!(object_mode_misses(trace, params), want, "{trace}");
+        assert_eq!(
+            object_mode_misses(&traces.join(trace), params),
+            want,
+            "{trace}"
+        );
     }
 }
 
@@ -89,9 +111,14 @@ struct RefRequest {
     ttl_s: u64,
 }
 
-fn read_records(path: &str, record_bytes: usize) -> Vec<u8> {
-    let bytes = std::fs::read(shared(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(bytes.len() % record_bytes, 0, "{path}: whole records");
+fn read_records(path: &Path, record_bytes: usize) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        bytes.len() % record_bytes,
+        0,
+        "{}: whole records",
+        path.display()
+    );
     bytes
 }
 
@@ -104,7 +131,7 @@ fn le_u64(rec: &[u8], at: usize) -> u64 {
 }
 
 /// oracleGeneral: u32 time s, u64 id, u32 size, i64 next access (24 bytes).
-fn read_oracle_general(path: &str) -> Vec<RefRequest> {
+fn read_oracle_general(path: &Path) -> Vec<RefRequest> {
     read_records(path, 24)
         .chunks_exact(24)
         .map(|rec| RefRequest {
@@ -117,7 +144,7 @@ fn read_oracle_general(path: &str) -> Vec<RefRequest> {
 }
 
 /// VSCSI version 1: u32 seq, u32 length, u32 sg, u16 op, u16 version, u64 lbn, u64 ts µs.
-fn read_vscsi_v1(path: &str) -> Vec<RefRequest> {
+fn read_vscsi_v1(path: &Path) -> Vec<RefRequest> {
     read_records(path, 32)
         .chunks_exact(32)
         .map(|rec| RefRequest {
@@ -131,7 +158,7 @@ fn read_vscsi_v1(path: &str) -> Vec<RefRequest> {
 
 /// twr: u32 time s, u64 key id, u32 key size (10 bits) | value size (22 bits), u32 op (8 bits)
 /// | TTL s (24 bits). Object size = key size + value size, as libCacheSim counts it.
-fn read_twr(path: &str) -> Vec<RefRequest> {
+fn read_twr(path: &Path) -> Vec<RefRequest> {
     read_records(path, 20)
         .chunks_exact(20)
         .map(|rec| {
@@ -233,14 +260,14 @@ fn counts_of(row: &serde_json::Value) -> RefCounts {
 /// Replays `trace` with exact LRU at `sizes` through the binary and checks every figure against
 /// the reference LRU over `requests`.
 fn check_lru_against_reference(
-    trace: &str,
+    trace: &Path,
     requests: &[RefRequest],
     sizes: &[u64],
     count_objects: bool,
 ) -> Vec<RefCounts> {
     let size_list: Vec<String> = sizes.iter().map(u64::to_string).collect();
     let mut args = vec![
-        shared(&format!("traces/{trace}")).display().to_string(),
+        trace.display().to_string(),
         "--policy".into(),
         "lru".into(),
         "--cache-size".into(),
@@ -251,6 +278,7 @@ fn check_lru_against_reference(
     }
     let rows = cacheplan_replay(&args);
     assert_eq!(rows.len(), sizes.len());
+    let trace = trace.display();
     let mut all = Vec::new();
     for (row, &size) in rows.iter().zip(sizes) {
         assert_eq!(u64_of(row, "cache_size"), size);
@@ -267,10 +295,13 @@ fn check_lru_against_reference(
 fn byte_mode_lru_matches_a_plain_reference() {
     // 100 MiB and 1 GiB against a 1.89 GiB working set: both evict.
     let sizes = [100 << 20, 1 << 30];
-    let oracle = read_oracle_general("traces/cloudPhysicsIO.oracleGeneral.bin");
+    let Some(traces) = shared_only("byte_mode_lru_matches_a_plain_reference", "traces") else {
+        return;
+    };
+    let oracle_path = traces.join("cloudPhysicsIO.oracleGeneral.bin");
+    let oracle = read_oracle_general(&oracle_path);
     assert_eq!(oracle.len() as u64, CLOUD_PHYSICS_REQUESTS);
-    for c in check_lru_against_reference("cloudPhysicsIO.oracleGeneral.bin", &oracle, &sizes, false)
-    {
+    for c in check_lru_against_reference(&oracle_path, &oracle, &sizes, false) {
         assert!(
             c.evicted_keys > 0,
             "the cache must be under pressure: {c:?}"
@@ -278,21 +309,22 @@ fn byte_mode_lru_matches_a_plain_reference() {
     }
     // vscsi: the same LBN comes back with other sizes (16,469 requests), so this also checks
     // that the size stored at insert is kept on hits.
-    let vscsi = read_vscsi_v1("traces/cloudPhysicsIO.vscsi");
+    let vscsi_path = traces.join("cloudPhysicsIO.vscsi");
+    let vscsi = read_vscsi_v1(&vscsi_path);
     assert_eq!(vscsi.len() as u64, CLOUD_PHYSICS_REQUESTS);
-    check_lru_against_reference("cloudPhysicsIO.vscsi", &vscsi, &sizes, false);
+    check_lru_against_reference(&vscsi_path, &vscsi, &sizes, false);
 }
 
 #[test]
 fn ttl_lru_matches_a_plain_reference_with_lazy_expiry() {
-    let trace = "synthetic/synth_ttl_20k_200k.twr.bin";
-    let requests = read_twr(&format!("traces/{trace}"));
+    let trace = repo_data("traces/synthetic/synth_ttl_20k_200k.twr.bin");
+    let requests = read_twr(&trace);
     assert_eq!(requests.len(), 200_000);
     // 4 MiB and 16 MiB (working set 38 MB: eviction and expiry both happen), 64 MiB (above the
     // working set: only expiry), and object mode at 2,000 objects.
     let bytes =
-        check_lru_against_reference(trace, &requests, &[4 << 20, 16 << 20, 64 << 20], false);
-    let objects = check_lru_against_reference(trace, &requests, &[2_000], true);
+        check_lru_against_reference(&trace, &requests, &[4 << 20, 16 << 20, 64 << 20], false);
+    let objects = check_lru_against_reference(&trace, &requests, &[2_000], true);
     for c in bytes.iter().chain(&objects) {
         assert!(c.expired_keys > 0, "TTLs must matter here: {c:?}");
     }
