@@ -1,4 +1,5 @@
-//! `cacheplan run [SCENARIO]`: simulate every plan and write the run folder.
+//! `cacheplan run [SCENARIO]`: simulate every plan and write the run folder (staged beside the
+//! target and renamed into place when complete, `report::files`).
 
 use super::CliError;
 use crate::report::files::{OutError, RunFolder};
@@ -68,7 +69,7 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Overwrite an existing run folder.
+    /// Replace an existing run folder (once the new one is complete).
     #[arg(long)]
     pub force: bool,
 }

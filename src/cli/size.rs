@@ -35,7 +35,7 @@ pub struct SizeArgs {
     /// Output folder (default: output/<scenario-name>/size-<UTC time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Overwrite an existing folder.
+    /// Replace an existing output folder (once the new one is complete).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors (the table included).
