@@ -11,6 +11,7 @@ mod fidelity_grid;
 mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
+mod outputs;
 mod replay_exact;
 mod schema;
 mod size;
