@@ -203,7 +203,7 @@ pub enum CellFile {
     /// A file that is not that cell's complete record (why).
     Damaged(String),
     /// The file's text and its record.
-    Complete(String, CellRecord),
+    Complete(String, Box<CellRecord>),
 }
 
 /// Reads the cell file of `hash` in `dir`.
@@ -222,14 +222,14 @@ pub fn cell_file(dir: &Path, hash: &str) -> CellFile {
         Some(rec) if rec.cell_hash != hash => {
             CellFile::Damaged(format!("holds cell {} instead", rec.cell_hash))
         }
-        Some(rec) => CellFile::Complete(text, rec),
+        Some(rec) => CellFile::Complete(text, Box::new(rec)),
     }
 }
 
 /// A finished cell's record, if `dir` holds a complete file for `hash`.
 pub fn read_cell(dir: &Path, hash: &str) -> Option<(String, CellRecord)> {
     match cell_file(dir, hash) {
-        CellFile::Complete(text, rec) => Some((text, rec)),
+        CellFile::Complete(text, rec) => Some((text, *rec)),
         _ => None,
     }
 }
