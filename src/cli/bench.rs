@@ -71,17 +71,21 @@ const SWEEP_BENCH_GRID: &str = r#"seeds = [1, 2, 3, 4, 5, 6, 7, 8]
 /// Runs the 64-cell sweep into `dir` (emptied first) on `threads` rayon threads; wall seconds.
 fn sweep_seconds(sw: &crate::sweep::Sweep, dir: &Path, threads: usize) -> Result<f64, CliError> {
     let _ = std::fs::remove_dir_all(dir);
-    crate::sweep::folder::prepare(dir, &sw.manifest, true)
+    let staging = crate::sweep::folder::stage(dir, &sw.manifest, true, false)
         .map_err(|e| CliError::other(e.to_string()))?;
+    let work = staging.dir().to_path_buf();
     let started = Instant::now();
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| CliError::other(e.to_string()))?
         .install(|| {
-            crate::sweep::run_cells(sw, dir, crate::sweep::shard::Shard::WHOLE, None, &|| {})?;
-            crate::sweep::folder::write_outputs(dir, &sw.grid, &crate::sweep::cell_hashes(sw))
+            crate::sweep::run_cells(sw, &work, crate::sweep::shard::Shard::WHOLE, None, &|| {})?;
+            crate::sweep::folder::write_outputs(&work, &sw.grid, &crate::sweep::cell_hashes(sw))
         })
+        .map_err(|e| CliError::other(e.to_string()))?;
+    staging
+        .commit()
         .map_err(|e| CliError::other(e.to_string()))?;
     Ok(started.elapsed().as_secs_f64())
 }

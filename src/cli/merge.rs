@@ -1,5 +1,5 @@
 //! `cacheplan merge PARTS... --out DIR`: combine the part folders of a sharded sweep into the
-//! files a one-machine sweep writes.
+//! files a one-machine sweep writes (staged beside `--out` and renamed into place when complete).
 
 use super::sweep::from_sweep;
 use super::CliError;
@@ -14,7 +14,7 @@ pub struct MergeArgs {
     /// Folder for the merged sweep.
     #[arg(long)]
     pub out: PathBuf,
-    /// Overwrite a folder holding something else.
+    /// Replace a folder holding another sweep or a run (once the merge is complete).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.

@@ -1,7 +1,8 @@
-//! `cacheplan run [SCENARIO]`: simulate every plan and write the run folder.
+//! `cacheplan run [SCENARIO]`: simulate every plan and write the run folder (staged beside the
+//! target and renamed into place when complete, `report::files`).
 
 use super::CliError;
-use crate::report::files::RunFolder;
+use crate::report::files::{OutError, RunFolder};
 use crate::report::{manifest, tables};
 use crate::scenario::{self, Scenario};
 use std::io::IsTerminal;
@@ -68,7 +69,7 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Overwrite an existing run folder.
+    /// Replace an existing run folder (once the new one is complete).
     #[arg(long)]
     pub force: bool,
 }
@@ -128,8 +129,12 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
             .join(&scn.name)
             .join(format!("{}-seed{seed}", utc_stamp(now.as_secs())))
     });
-    let mut folder =
-        RunFolder::create(&dir, a.force).map_err(|e| CliError::input(e.to_string()))?;
+    let mut folder = RunFolder::create(&dir, a.force).map_err(out_error)?;
+    if !a.quiet {
+        for p in folder.cleaned() {
+            eprintln!("removed {}, left by an interrupted command", p.display());
+        }
+    }
     if !a.quiet {
         eprintln!(
             "simulating {} plan(s) of \"{}\" for {} of simulated time (seed {seed})",
@@ -152,7 +157,7 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
         r
     });
     let wall_seconds = started.elapsed().as_secs_f64();
-    let io = |e: std::io::Error| CliError::other(format!("cannot write the run folder: {e}"));
+    let io = out_error;
     folder
         .write("summary.csv", &tables::summary_csv(&scn, &results))
         .map_err(io)?;
@@ -181,8 +186,10 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
         seed,
         scenario_source: &source,
     };
-    crate::report::write_visuals(&mut folder, &scn, &results, &info)
-        .map_err(|e| CliError::other(format!("cannot write the charts and report: {e}")))?;
+    crate::report::write_visuals(&mut folder, &scn, &results, &info).map_err(|e| match e {
+        crate::report::VisualsError::Out(e) => out_error(e),
+        e => CliError::other(format!("cannot render the charts and report: {e}")),
+    })?;
     let mut files = folder.written().to_vec();
     files.push("manifest.json".to_string());
     let facts = manifest::RunFacts {
@@ -198,6 +205,7 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
     let doc = manifest::manifest_json(&scn, &facts);
     let text = serde_json::to_string_pretty(&doc).map_err(|e| CliError::other(e.to_string()))?;
     folder.write("manifest.json", text.as_bytes()).map_err(io)?;
+    folder.finish().map_err(out_error)?;
     if !a.quiet {
         print_summary(&scn, &results);
         for (p, r) in results.iter().enumerate() {
@@ -214,10 +222,15 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
             "{} requests, {} events in {wall_seconds:.2} s; wrote {}",
             facts.requests,
             facts.events,
-            folder.dir().display()
+            dir.display()
         );
     }
     Ok(())
+}
+
+/// An output-folder problem is about `--out`: exit code 2, the message names the path.
+pub(crate) fn out_error(e: OutError) -> CliError {
+    CliError::input(e.message)
 }
 
 fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {

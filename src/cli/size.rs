@@ -2,6 +2,7 @@
 //! SLOs on every seed (search in `sweep::size`), printed as a table and written as `size.csv`,
 //! `size_margins.csv`, `size_evaluations.csv` and one frontier chart per plan x cluster.
 
+use super::run::out_error;
 use super::sweep::from_sweep;
 use super::CliError;
 use crate::report::charts::{self, PassFailScatter, ScatterPoint, Size};
@@ -12,6 +13,9 @@ use crate::sweep::tables::{plain_table, EvaluationRow, MarginRow, SizeRow};
 use crate::sweep::{apply, slo};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The most shards a cluster can have: one per hash slot of Redis Cluster.
+const MAX_SHARDS: u32 = 16_384;
 
 /// Arguments of `size`.
 #[derive(clap::Args, Debug)]
@@ -31,7 +35,7 @@ pub struct SizeArgs {
     /// Output folder (default: output/<scenario-name>/size-<UTC time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Overwrite an existing folder.
+    /// Replace an existing output folder (once the new one is complete).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors (the table included).
@@ -77,7 +81,19 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
         )));
     }
     if a.seeds == 0 || a.seeds > 100 {
-        return Err(CliError::input("--seeds must be from 1 to 100"));
+        return Err(CliError::input(format!(
+            "--seeds {} is out of range: give from 1 to 100 seeds per shape",
+            a.seeds
+        )));
+    }
+    if let Some(m) = a.max_shards {
+        if !(1..=MAX_SHARDS).contains(&m) {
+            return Err(CliError::input(format!(
+                "--max-shards {m} is out of range: a Redis Cluster has {MAX_SHARDS} hash slots, \
+                 so it has from 1 to {MAX_SHARDS} shards\n  hint: give --max-shards from 1 to \
+                 {MAX_SHARDS}, or leave it out (default: twice the scenario's shards, at least 4)"
+            )));
+        }
     }
     let mut doc: toml_edit::DocumentMut = text
         .parse()
@@ -88,10 +104,19 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
             "simulation.duration_ms",
             &toml_edit::Value::from(d.as_str()),
         )
-        .map_err(CliError::input)?;
+        .map_err(|e| CliError::input(format!("--duration {d}: {e}")))?;
     }
-    let scn: Scenario = scenario::parse(&doc.to_string(), &source)
-        .map_err(|e| CliError::input(format!("with --duration {:?}: {e}", a.duration)))?;
+    let scn: Scenario = scenario::parse(&doc.to_string(), &source).map_err(|e| {
+        // The base scenario parsed, so only --duration can have made it invalid.
+        CliError::input(format!(
+            "--duration {}: {}\n  hint: give a simulated time longer than the scenario's \
+             warm-up ({}), e.g. --duration 6m, or leave it out to use the scenario's duration ({})",
+            a.duration.as_deref().unwrap_or_default(),
+            e.message,
+            base.warmup,
+            base.duration
+        ))
+    })?;
     let first = scn.seed.unwrap_or(1);
     let cfg = SizeConfig {
         seeds: (0..a.seeds).map(|i| first.wrapping_add(i)).collect(),
@@ -105,9 +130,11 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
             .join(&scn.name)
             .join(format!("size-{}", super::run::utc_stamp(now.as_secs())))
     });
-    let mut folder =
-        RunFolder::create(&dir, a.force).map_err(|e| CliError::input(e.to_string()))?;
+    let mut folder = RunFolder::create(&dir, a.force).map_err(out_error)?;
     if !a.quiet {
+        for p in folder.cleaned() {
+            eprintln!("removed {}, left by an interrupted command", p.display());
+        }
         eprintln!(
             "sizing {} plan(s) of \"{}\" ({} simulated per run, seeds {:?})",
             scn.plans.len(),
@@ -129,7 +156,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
         }
     })
     .map_err(from_sweep)?;
-    let io = |e: std::io::Error| CliError::other(format!("cannot write {}: {e}", dir.display()));
+    let io = out_error;
     folder
         .write("size.csv", &size_csv(&scn, &sizes, cfg.seeds.len()))
         .map_err(io)?;
@@ -139,7 +166,6 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
     folder
         .write("size_evaluations.csv", &evaluations_csv(&scn, &sizes))
         .map_err(io)?;
-    std::fs::create_dir_all(dir.join("charts")).map_err(io)?;
     for p in &sizes {
         for c in &p.clusters {
             let chosen = c.chosen;
@@ -181,6 +207,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
                 .map_err(io)?;
         }
     }
+    folder.finish().map_err(out_error)?;
     if !a.quiet {
         print_table(&scn, &sizes);
         let runs: usize = sizes
@@ -197,7 +224,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
             "{runs} shapes x {} seeds run in {:.1} s; wrote {}",
             cfg.seeds.len(),
             started.elapsed().as_secs_f64(),
-            folder.dir().display()
+            dir.display()
         );
     }
     Ok(())

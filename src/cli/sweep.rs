@@ -1,7 +1,9 @@
 //! `cacheplan sweep SCENARIO --grid GRID`: run every cell of a parameter grid (all plans per
 //! cell, cells in parallel), resuming from the cell files already in the folder, and write the
 //! sweep's tables and charts; with a shard (flags, Slurm or Kubernetes) only that shard's cells
-//! are run into a part folder for `cacheplan merge`.
+//! are run into a part folder for `cacheplan merge`. The folder is written as a partial folder
+//! beside it and renamed into place when complete; an interrupted sweep's partial folder is
+//! resumed by the next run of the same sweep (`sweep::folder`).
 
 use super::CliError;
 use crate::sweep::{self, folder, shard, SweepError};
@@ -25,7 +27,8 @@ pub struct SweepArgs {
     /// into its part folder <out>/part-<index>-of-<count>/.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Start over: discard cell files already in the folder (or overwrite another's folder).
+    /// Start over: discard the cells of an unfinished or finished run of this sweep (or replace
+    /// another sweep's or a run's folder), once this sweep is complete.
     #[arg(long)]
     pub force: bool,
     /// This process's shard, 0-based (with --shard-count); default from Slurm or Kubernetes.
@@ -112,11 +115,20 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
     } else {
         root.clone()
     };
-    folder::prepare(&dir, &sw.manifest, a.force).map_err(from_sweep)?;
+    let staging = folder::stage(&dir, &sw.manifest, a.force, true).map_err(from_sweep)?;
+    let work = staging.dir().to_path_buf();
+    if !a.quiet {
+        for p in &staging.cleaned {
+            eprintln!("removed {}, left by an interrupted command", p.display());
+        }
+        if let Some(p) = &staging.adopted {
+            eprintln!("resuming the unfinished sweep left in {}", p.display());
+        }
+    }
     let owned = sw.cells.iter().filter(|c| shard.owns(c.spec.index)).count();
     if shard.count > 1 {
         folder::write_part(
-            &dir,
+            &work,
             &folder::PartInfo {
                 sweep_hash: sw.manifest.sweep_hash.clone(),
                 shard_index: shard.index,
@@ -154,7 +166,7 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
         if draw {
             s.spawn(|| progress_bar(&done, todo_estimate, &stop, started));
         }
-        let r = sweep::run_cells(&sw, &dir, shard, stop_after, &|| {
+        let r = sweep::run_cells(&sw, &work, shard, stop_after, &|| {
             done.fetch_add(1, Ordering::Relaxed);
         });
         stop.store(true, Ordering::Relaxed);
@@ -172,11 +184,14 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
     }
     if counts.stopped {
         return Err(CliError::other(format!(
-            "stopped after {} cell(s) as {STOP_AFTER_ENV} asked; rerun the same command to finish",
-            counts.ran
+            "stopped after {} cell(s) as {STOP_AFTER_ENV} asked; the finished cells are in {}: \
+             rerun the same command to finish",
+            counts.ran,
+            work.display()
         )));
     }
     if shard.count > 1 {
+        staging.commit().map_err(|e| from_sweep(e.into()))?;
         if !a.quiet {
             eprintln!(
                 "wrote part {}; when every shard is done: cacheplan merge {}/part-*-of-{} --out {}",
@@ -189,7 +204,8 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let written =
-        folder::write_outputs(&dir, &sw.grid, &sweep::cell_hashes(&sw)).map_err(from_sweep)?;
+        folder::write_outputs(&work, &sw.grid, &sweep::cell_hashes(&sw)).map_err(from_sweep)?;
+    staging.commit().map_err(|e| from_sweep(e.into()))?;
     if !a.quiet {
         eprintln!("wrote {} ({})", dir.display(), written.join(", "));
     }

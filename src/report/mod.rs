@@ -18,24 +18,24 @@ use std::fmt;
 pub enum VisualsError {
     /// A chart failed to render (its name and the renderer's error).
     Chart(String, charts::ChartError),
-    /// Writing a file failed.
-    Io(std::io::Error),
+    /// Writing a file into the run folder failed.
+    Out(files::OutError),
 }
 
 impl fmt::Display for VisualsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VisualsError::Chart(name, e) => write!(f, "chart {name}: {e}"),
-            VisualsError::Io(e) => write!(f, "{e}"),
+            VisualsError::Out(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for VisualsError {}
 
-impl From<std::io::Error> for VisualsError {
-    fn from(e: std::io::Error) -> VisualsError {
-        VisualsError::Io(e)
+impl From<files::OutError> for VisualsError {
+    fn from(e: files::OutError) -> VisualsError {
+        VisualsError::Out(e)
     }
 }
 
@@ -51,7 +51,6 @@ pub fn write_visuals(
 ) -> Result<(), VisualsError> {
     let charts = run_charts::render_run_charts(scn, results)
         .map_err(|(name, e)| VisualsError::Chart(name, e))?;
-    std::fs::create_dir_all(folder.dir().join("charts"))?;
     for c in &charts {
         folder.write(&format!("charts/{}.png", c.name), &c.rendered.png)?;
         folder.write(&format!("charts/{}.svg", c.name), c.rendered.svg.as_bytes())?;

@@ -246,6 +246,20 @@ pub fn parse(src: &str, file: &str, default_seed: u64) -> Result<Grid, SweepErro
         }
         seen.push(p);
     }
+    for axis in &axes {
+        check_distinct(file, axis)?;
+    }
+    if let Some(list) = &seeds {
+        for (j, s) in list.iter().enumerate() {
+            if let Some(i) = list[..j].iter().position(|x| x == s) {
+                return Err(SweepError::input(format!(
+                    "{file}{}: `seeds` lists seed {s} twice (positions {i} and {j})\n  hint: \
+                     list each seed once: a repeated seed would run the same cells twice",
+                    line_of(src, root.get("seeds").and_then(|i| i.span()))
+                )));
+            }
+        }
+    }
     if axes.is_empty() && seeds.is_none() {
         return Err(SweepError::input(format!(
             "{file}: empty grid: no parameter and no seeds\n  hint: add a [grid] table such as \
@@ -256,6 +270,34 @@ pub fn parse(src: &str, file: &str, default_seed: u64) -> Result<Grid, SweepErro
         axes,
         seeds: seeds.unwrap_or_else(|| vec![default_seed]),
     })
+}
+
+/// Refuses an axis listing the same value (a zipped axis: the same row) twice: both positions
+/// would be the same cells.
+fn check_distinct(file: &str, axis: &Axis) -> Result<(), SweepError> {
+    let key = |row: &[Value]| row.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    for (j, row) in axis.values.iter().enumerate() {
+        let Some(i) = axis.values[..j].iter().position(|r| key(r) == key(row)) else {
+            continue;
+        };
+        let texts: Vec<String> = row.iter().map(value_text).collect();
+        let (what, value) = if axis.params.len() == 1 {
+            (
+                format!("grid parameter `{}`", axis.params[0]),
+                texts[0].clone(),
+            )
+        } else {
+            (
+                format!("the [[zip]] axis of `{}`", axis.params.join("`, `")),
+                format!("({})", texts.join(", ")),
+            )
+        };
+        return Err(SweepError::input(format!(
+            "{file}: {what} lists {value} twice (positions {i} and {j})\n  hint: list each \
+             value once: a repeated value would run the same cells twice"
+        )));
+    }
+    Ok(())
 }
 
 /// Collects `path = [values]` leaves of a table; dotted keys (nested tables) and quoted dotted
@@ -339,6 +381,18 @@ mod tests {
             ("seeds = []\n", "empty"),
             ("seeds = [1]\nreplications = 2\n", "both"),
             ("colour = 1\n", "not a grid field"),
+            (
+                "seeds = [1, 2, 1]\n",
+                "`seeds` lists seed 1 twice (positions 0 and 2)",
+            ),
+            (
+                "[grid]\n\"a.b\" = [\"1m\", \"2m\", \"1m\"]\n",
+                "grid parameter `a.b` lists 1m twice (positions 0 and 2)",
+            ),
+            (
+                "[[zip]]\n\"a.b\" = [1, 2, 1]\n\"a.c\" = [3, 4, 3]\n",
+                "the [[zip]] axis of `a.b`, `a.c` lists (1, 3) twice",
+            ),
         ] {
             let e = parse(src, "g.toml", 1).unwrap_err().to_string();
             assert!(e.contains(needle), "{src:?}: {e}");

@@ -9,7 +9,8 @@
 //! Architecture invariant: everything here is deterministic in grid order. No hash-map
 //! iteration reaches the output, and the final files are always assembled from the cell
 //! files' text, so a sweep gives the same bytes whatever the thread count and the shard split.
-//! Only `folder` touches the file system (through `report::files::write_atomic`).
+//! Only `folder` touches the file system (through `report::files`: staged folders, renamed into
+//! place when complete, and atomic file writes).
 
 pub mod apply;
 pub mod assemble;
@@ -50,6 +51,13 @@ impl fmt::Display for SweepError {
 }
 
 impl std::error::Error for SweepError {}
+
+/// An output-folder problem is a matter of `--out`: bad input (exit code 2).
+impl From<crate::report::files::OutError> for SweepError {
+    fn from(e: crate::report::files::OutError) -> SweepError {
+        SweepError::Input(e.message)
+    }
+}
 
 /// The cacheplan version hashed into every cell and sweep hash.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -105,6 +113,36 @@ pub fn prepare(
         .iter()
         .map(|spec| cell::build(&doc, spec, scenario_source))
         .collect::<Result<Vec<_>, _>>()?;
+    // `grid::parse` refuses repeated values and seeds; two cells can still resolve to the same
+    // configuration through different paths (`strategy` and `strategy.kind`): refused too, as
+    // both would be the same cell file.
+    let mut by_hash: std::collections::BTreeMap<&str, &BuiltCell> = Default::default();
+    for c in &cells {
+        if let Some(first) = by_hash.insert(&c.hash, c) {
+            let describe = |c: &BuiltCell| {
+                let values: Vec<String> = c
+                    .spec
+                    .assignments
+                    .iter()
+                    .map(|(p, v)| format!("{p} = {}", grid::value_text(v)))
+                    .collect();
+                format!(
+                    "cell {} ({}, seed {})",
+                    c.spec.index,
+                    values.join(", "),
+                    c.spec.seed
+                )
+            };
+            return Err(SweepError::input(format!(
+                "{grid_source}: {} and {} give the same scenario and seed (cell hash {})\n  \
+                 hint: each cell of a grid must differ; remove the value or path that repeats \
+                 another",
+                describe(first),
+                describe(c),
+                c.hash
+            )));
+        }
+    }
     let manifest = SweepManifest {
         sweep_format: 1,
         cacheplan_version: VERSION.to_string(),
@@ -194,8 +232,9 @@ pub fn cell_hashes(sweep: &Sweep) -> Vec<(grid::CellSpec, String)> {
 }
 
 /// Merges part folders of one sweep into `out`: checks they belong to the same sweep (same
-/// sweep hash) and together hold every cell, before touching `out`; then copies the cell
-/// files, writes `sweep.json` and assembles the outputs exactly as a one-machine sweep does.
+/// sweep hash) and together hold every cell complete, before touching `out`; then copies the
+/// cell files, writes `sweep.json` and assembles the outputs exactly as a one-machine sweep
+/// does, into a staged folder renamed to `out` when complete.
 /// Returns the number of cells and the files written.
 pub fn merge(
     parts: &[PathBuf],
@@ -251,11 +290,36 @@ pub fn merge(
     let cells = cell_hashes(&sweep);
     let mut found = Vec::with_capacity(cells.len());
     let mut missing = Vec::new();
+    let mut damaged = Vec::new();
     for (spec, hash) in &cells {
-        match parts.iter().find_map(|p| folder::read_cell(p, hash)) {
-            Some((text, _)) => found.push(text),
-            None => missing.push(spec.index),
+        let mut bad = None;
+        let text = parts.iter().find_map(|p| match folder::cell_file(p, hash) {
+            folder::CellFile::Complete(text, _) => Some(text),
+            folder::CellFile::Damaged(why) => {
+                bad.get_or_insert((folder::cell_path(p, hash), why));
+                None
+            }
+            folder::CellFile::Missing => None,
+        });
+        match (text, bad) {
+            (Some(text), _) => found.push(text),
+            (None, Some((path, why))) => damaged.push((spec.index, path, why)),
+            (None, None) => missing.push(spec.index),
         }
+    }
+    if let Some((index, path, why)) = damaged.first() {
+        return Err(SweepError::input(format!(
+            "{} cell file(s) are damaged and in no other part complete (first: cell {index}, \
+             {} {why}){}\n  hint: rerun the sweep of that part into its folder (it redoes \
+             damaged cells) or delete the file and rerun it, then merge again",
+            damaged.len(),
+            path.display(),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!("; {} more cells are in none of the parts", missing.len())
+            }
+        )));
     }
     if !missing.is_empty() {
         let shards = counts.first().copied().unwrap_or(1);
@@ -272,10 +336,11 @@ pub fn merge(
             owners
         )));
     }
-    folder::prepare(out, &sweep.manifest, force)?;
+    let staging = folder::stage(out, &sweep.manifest, force, false)?;
     for ((_, hash), text) in cells.iter().zip(&found) {
-        folder::copy_cell(out, hash, text)?;
+        folder::copy_cell(staging.dir(), hash, text)?;
     }
-    let written = folder::write_outputs(out, &sweep.grid, &cells)?;
+    let written = folder::write_outputs(staging.dir(), &sweep.grid, &cells)?;
+    staging.commit()?;
     Ok((cells.len(), written))
 }

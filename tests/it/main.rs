@@ -12,6 +12,7 @@ mod fidelity_grid;
 mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
+mod outputs;
 mod replay_exact;
 mod schema;
 mod size;
@@ -228,6 +229,21 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut names);
     names.sort();
     names
+}
+
+/// The leftover partial folders of target `name` in `parent` (`.<name>.partial-<pid>`), sorted.
+pub fn partial_folders(parent: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{name}.partial-");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(parent)
+        .expect("read the parent folder")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The CSV files of a run folder, sorted by name, with their bytes.

@@ -6,7 +6,7 @@ use crate::{arg, check_exit, TempDir, TINY_SCENARIO};
 use cacheplan::report::verdict::{checks, Outcome};
 
 /// One keyspace on one cluster whose hit ratio depends on its memory.
-const SMALL: &str = r#"version = 1
+pub const SMALL: &str = r#"version = 1
 name = "small"
 
 [simulation]

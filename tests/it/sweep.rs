@@ -1,6 +1,7 @@
 //! `cacheplan sweep` and `cacheplan merge`: the same grid gives the same bytes on one machine
-//! or split into shards and merged, on one thread or two; an interrupted sweep resumes without
-//! redoing finished cells; bad grids and bad merges exit 2 and write nothing.
+//! or split into shards and merged, on one thread or two; an interrupted sweep leaves nothing
+//! under its final name and resumes from its partial folder without redoing finished cells;
+//! bad grids and bad merges exit 2 and write nothing.
 
 use crate::{arg, cacheplan_env, check_exit, check_no_panic, file_names, TempDir, TINY_SCENARIO};
 use std::path::Path;
@@ -128,10 +129,12 @@ fn an_interrupted_sweep_resumes_where_it_stopped() {
         "{stopped:#?}"
     );
     assert!(
-        !dir.join("s/sweep.csv").exists(),
-        "no tables before every cell is done"
+        !dir.join("s").exists(),
+        "nothing under the final name before every cell is done"
     );
-    let before = mtimes(&dir.join("s"));
+    let partial = crate::partial_folders(dir.path(), "s");
+    assert_eq!(partial.len(), 1, "one partial folder: {partial:?}");
+    let before = mtimes(&partial[0]);
     assert_eq!(before.len(), 3, "{before:?}");
     std::thread::sleep(std::time::Duration::from_millis(20));
     let resumed = sweep(&dir, "s", &[], &[]);
@@ -140,6 +143,13 @@ fn an_interrupted_sweep_resumes_where_it_stopped() {
         resumed.stderr.contains("3 of 8 cells already done, ran 5"),
         "{resumed:#?}"
     );
+    assert!(
+        resumed
+            .stderr
+            .contains("resuming the unfinished sweep left in"),
+        "{resumed:#?}"
+    );
+    assert!(crate::partial_folders(dir.path(), "s").is_empty());
     let after = mtimes(&dir.join("s"));
     assert_eq!(after.len(), 8);
     for (name, t) in &before {
