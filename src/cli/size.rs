@@ -37,6 +37,9 @@ pub struct SizeArgs {
     /// Print nothing but errors (the table included).
     #[arg(long)]
     pub quiet: bool,
+    /// The limits checked before simulating (--memory-limit, --max-events; per shape).
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -92,6 +95,11 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
     }
     let scn: Scenario = scenario::parse(&doc.to_string(), &source)
         .map_err(|e| CliError::input(format!("with --duration {:?}: {e}", a.duration)))?;
+    let estimate = crate::scenario::budget::Budget::of(&scn).largest_plan_runs(a.seeds);
+    a.budget.check(
+        &format!("{source}: one shape on {} seeds", a.seeds),
+        &estimate,
+    )?;
     let first = scn.seed.unwrap_or(1);
     let cfg = SizeConfig {
         seeds: (0..a.seeds).map(|i| first.wrapping_add(i)).collect(),

@@ -3,6 +3,7 @@
 //! distributions (`dist`). Every user mistake becomes a `ScenarioError` naming the file, the
 //! line and column, the field path and a hint. The default CPQ scenario is embedded here.
 
+pub mod budget;
 pub mod dist;
 pub mod model;
 pub mod raw;
