@@ -11,6 +11,7 @@ mod fidelity_grid;
 mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
+mod hostile;
 mod replay_exact;
 mod schema;
 mod size;
