@@ -427,7 +427,7 @@ pub fn rate_integral(scn: &Scenario, ki: usize) -> (f64, f64) {
             edges.push((e, -b.multiplier.ln()));
         }
     }
-    edges.sort_by(|a, b| a.0.cmp(&b.0));
+    edges.sort_by_key(|e| e.0);
     let mut total = 0.0;
     let mut peak_ln: f64 = 0.0;
     let mut ln_m = 0.0;
