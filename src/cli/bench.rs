@@ -304,12 +304,14 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                     seed: None,
                     quiet: true,
                     force: true,
+                    budget: Default::default(),
                 };
                 let times = repeat_timed(a.repeat, || {
                     single_thread(|| {
                         super::run::execute(super::run::RunArgs {
                             scenario: args.scenario.clone(),
                             out: args.out.clone(),
+                            budget: args.budget.clone(),
                             ..args
                         })
                     })

@@ -3,6 +3,7 @@
 //! file-writing edges. `main` just maps the `CliError` to an exit code.
 
 mod bench;
+pub mod budget;
 mod keyslot;
 pub mod limits;
 mod merge;

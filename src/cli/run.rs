@@ -72,6 +72,9 @@ pub struct RunArgs {
     /// Replace an existing run folder (once the new one is complete).
     #[arg(long)]
     pub force: bool,
+    /// The limits checked before simulating (--memory-limit, --max-events).
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
 }
 
 /// UTC `YYYYMMDD-HHMMSS` of a unix time (civil-from-days, proleptic Gregorian).
@@ -111,6 +114,8 @@ fn load(a: &RunArgs) -> Result<(Scenario, String), CliError> {
 
 pub fn execute(a: RunArgs) -> Result<(), CliError> {
     let (scn, source) = load(&a)?;
+    let estimate = crate::scenario::budget::Budget::of(&scn).run();
+    a.budget.check(&format!("{source}: the run"), &estimate)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| CliError::other(e.to_string()))?;

@@ -41,6 +41,9 @@ pub struct SizeArgs {
     /// Print nothing but errors (the table included).
     #[arg(long)]
     pub quiet: bool,
+    /// The limits checked before simulating (--memory-limit, --max-events; per shape).
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -117,6 +120,11 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
             base.duration
         ))
     })?;
+    let estimate = crate::scenario::budget::Budget::of(&scn).largest_plan_runs(a.seeds);
+    a.budget.check(
+        &format!("{source}: one shape on {} seeds", a.seeds),
+        &estimate,
+    )?;
     let first = scn.seed.unwrap_or(1);
     let cfg = SizeConfig {
         seeds: (0..a.seeds).map(|i| first.wrapping_add(i)).collect(),

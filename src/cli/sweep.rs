@@ -40,6 +40,9 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// The limits checked before simulating (--memory-limit, --max-events).
+    #[command(flatten)]
+    pub budget: super::budget::BudgetArgs,
 }
 
 pub(crate) fn from_sweep(e: SweepError) -> CliError {
@@ -91,6 +94,14 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
     let grid_text = read(&a.grid, "grid")?;
     let (shard, source) = shard::resolve(a.shard_index, a.shard_count, &|k| std::env::var(k).ok())
         .map_err(from_sweep)?;
+    let (scenario_name, grid_name) = (a.scenario.display().to_string(), a.grid.display());
+    super::budget::check_sweep_grid(
+        &a.budget,
+        &scenario_text,
+        &scenario_name,
+        &grid_text,
+        &grid_name.to_string(),
+    )?;
     let sw = sweep::prepare(
         &scenario_text,
         &a.scenario.display().to_string(),
@@ -98,6 +109,7 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
         &a.grid.display().to_string(),
     )
     .map_err(from_sweep)?;
+    super::budget::check_sweep_cells(&a.budget, &sw, shard)?;
     let stop_after = match std::env::var(STOP_AFTER_ENV) {
         Ok(v) => Some(
             v.parse::<usize>()

@@ -3,6 +3,7 @@
 //! distributions (`dist`). Every user mistake becomes a `ScenarioError` naming the file, the
 //! line and column, the field path and a hint. The default CPQ scenario is embedded here.
 
+pub mod budget;
 pub mod dist;
 pub mod model;
 pub mod raw;
@@ -227,6 +228,33 @@ fn path_in_value(v: &toml_edit::Value, offset: usize, path: &mut Vec<PathSeg>) -
     }
 }
 
+/// Whether `path` leads to a table (a `[table]`, an entry of `[[tables]]`, an inline table).
+fn is_table_at(src: &str, path: &[PathSeg]) -> bool {
+    let Ok(doc) = toml_edit::ImDocument::parse(src.to_string()) else {
+        return false;
+    };
+    let mut node = Node::Item(doc.as_item());
+    for seg in path {
+        match node.child(seg) {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    matches!(
+        node,
+        Node::Table(_)
+            | Node::Item(toml_edit::Item::Table(_))
+            | Node::Item(toml_edit::Item::Value(toml_edit::Value::InlineTable(_)))
+            | Node::Value(toml_edit::Value::InlineTable(_))
+    )
+}
+
+/// The field a serde "missing field `x`" message names.
+fn missing_field_name(message: &str) -> Option<&str> {
+    let rest = &message[message.find("missing field `")? + "missing field `".len()..];
+    Some(&rest[..rest.find('`')?])
+}
+
 /// Parses and validates a scenario from TOML text; `file` names it in errors.
 #[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -238,12 +266,24 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             }
             None => (None, None),
         };
-        let field = e
-            .span()
-            .and_then(|span| path_at(src, span.start))
-            .filter(|p| !p.is_empty())
-            .map(|p| path_to_string(&p));
         let message = e.message().trim().to_string();
+        let field = match (missing_field_name(&message), e.span()) {
+            // A missing field's span is the table that lacks it: name the table plus the field.
+            (Some(name), Some(span)) => {
+                let mut path = path_at(src, span.start).unwrap_or_default();
+                // The root table has no header: its span starts at its first key.
+                if !is_table_at(src, &path) {
+                    path.clear();
+                }
+                path.push(PathSeg::Key(name.to_string()));
+                Some(path_to_string(&path))
+            }
+            (Some(name), None) => Some(name.to_string()),
+            (None, span) => span
+                .and_then(|span| path_at(src, span.start))
+                .filter(|p| !p.is_empty())
+                .map(|p| path_to_string(&p)),
+        };
         let hint = if message.contains("unknown field") {
             Some(
                 "check the spelling against workloads/README.md (unknown fields are errors)"

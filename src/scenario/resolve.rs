@@ -38,24 +38,141 @@ impl Path {
     }
 }
 
-fn positive_ms(p: &Path, v: Millis) -> R<SimTime> {
-    if !(v.0 > 0.0) {
-        return Err(p.err(
-            format!("must be positive, got {} ms", v.0),
-            "give a positive duration such as \"30s\"",
-        ));
-    }
-    Ok(SimTime::from_ns((v.0 * 1e6).round() as u64))
+/// The longest duration any `*_ms` field may give: 3650 days (about ten years). Simulated time
+/// is a u64 of nanoseconds (about 584 years); keeping every single duration this short keeps
+/// any sum of a few of them (a burst's start plus its length, a TTL after the end of the run)
+/// far inside that range.
+pub const MAX_TIME_MS: f64 = 3650.0 * 86_400_000.0;
+
+/// The latest `simulation.start_unix_ms`: 9999-12-31T23:59:59.999Z. The Redis model keeps
+/// expire times as 48-bit unix milliseconds (up to the year 10889); a clock beyond that would
+/// make every key look expired at once.
+pub const MAX_START_UNIX_MS: u64 = 253_402_300_799_999;
+
+/// The longest name (scenario, tenant, origin, cluster, keyspace, plan, event, fault) and key
+/// template, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The largest traffic multiplier (an hourly-profile entry, a burst, a traffic-burst fault).
+pub const MAX_RATE_MULTIPLIER: f64 = 1e6;
+
+/// The largest slowdown of a `shard-slow` or `latency-spike` fault.
+pub const MAX_SLOWDOWN: f64 = 1e3;
+
+/// The largest `rate_per_s` of a keyspace (the run's total requests are bounded separately,
+/// by the budget every command checks before simulating).
+pub const MAX_RATE_PER_S: f64 = 1e9;
+
+/// The largest tenant `traffic_weight` and `size`.
+pub const MAX_TENANT_FACTOR: f64 = 1e6;
+
+/// The largest cost per shard or per GB.
+pub const MAX_COST: f64 = 1e12;
+
+/// The largest `maxmemory_bytes` of one shard: 1 TiB.
+pub const MAX_MAXMEMORY_BYTES: u64 = 1 << 40;
+
+/// The most timeline events and faults (each is numbered in 16 bits).
+pub const MAX_TIMELINE_ENTRIES: usize = u16::MAX as usize;
+
+/// What a distribution measures, and the largest value it may reach.
+#[derive(Clone, Copy)]
+enum Quantity {
+    /// Milliseconds (service times, hold times, delays): at most one day.
+    Ms,
+    /// Microseconds (Redis service time, network round trip): at most one day.
+    Us,
+    /// Bytes (value sizes): at most 512 MiB, Redis's largest bulk string.
+    Bytes,
 }
 
-fn non_negative_ms(p: &Path, v: Millis) -> R<SimTime> {
-    if !(v.0 >= 0.0) {
+impl Quantity {
+    fn max(self) -> f64 {
+        match self {
+            Quantity::Ms => 86_400_000.0,
+            Quantity::Us => 86_400_000_000.0,
+            Quantity::Bytes => 536_870_912.0,
+        }
+    }
+    fn describe_max(self) -> &'static str {
+        match self {
+            Quantity::Ms => "86400000 ms (one day)",
+            Quantity::Us => "86400000000 µs (one day)",
+            Quantity::Bytes => "536870912 bytes (512 MiB, Redis's largest value)",
+        }
+    }
+}
+
+/// `-ln(1e-15)`: an exponential draw exceeds `mean` times this once in 10^15 draws.
+const EXP_TAIL_FACTOR: f64 = 34.54;
+/// The standard normal's 1 - 1e-15 quantile: a lognormal draw exceeds `median * exp(sigma *
+/// this)` once in 10^15 draws.
+const NORMAL_TAIL_Z: f64 = 7.94;
+
+/// A duration of at most [`MAX_TIME_MS`], in nanoseconds; `allow_zero` decides whether 0 is
+/// allowed (else the value must be positive and at least 1 ns).
+fn time_ms(p: &Path, v: Millis, allow_zero: bool) -> R<SimTime> {
+    if allow_zero && !(v.0 >= 0.0) {
         return Err(p.err(
             format!("must not be negative, got {} ms", v.0),
             "give a duration such as \"0s\" or \"30s\"",
         ));
     }
-    Ok(SimTime::from_ns((v.0 * 1e6).round() as u64))
+    if !allow_zero && !(v.0 > 0.0) {
+        return Err(p.err(
+            format!("must be positive, got {} ms", v.0),
+            "give a positive duration such as \"30s\"",
+        ));
+    }
+    if v.0 > MAX_TIME_MS {
+        return Err(p.err(
+            format!(
+                "{} ms is longer than the longest duration cacheplan simulates",
+                v.0
+            ),
+            format!("allowed: up to {MAX_TIME_MS} ms (\"3650d\", about ten years)"),
+        ));
+    }
+    let ns = (v.0 * 1e6).round();
+    if !allow_zero && ns < 1.0 {
+        return Err(p.err(
+            format!("{} ms is below the simulator's 1 ns resolution", v.0),
+            "give at least \"1ns\"",
+        ));
+    }
+    Ok(SimTime::from_ns(ns as u64))
+}
+
+fn positive_ms(p: &Path, v: Millis) -> R<SimTime> {
+    time_ms(p, v, false)
+}
+
+fn non_negative_ms(p: &Path, v: Millis) -> R<SimTime> {
+    time_ms(p, v, true)
+}
+
+/// A positive number of at most `max`.
+fn positive_at_most(p: &Path, v: f64, max: f64, what: &str) -> R<f64> {
+    let v = positive_f(p, v)?;
+    if v > max {
+        return Err(p.err(
+            format!("{v} is too large for {what}"),
+            format!("allowed: above 0, up to {max}"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A name or key template of at most [`MAX_NAME_CHARS`] characters.
+fn bounded_name(p: &Path, s: &str) -> R<()> {
+    let n = s.chars().count();
+    if n > MAX_NAME_CHARS {
+        return Err(p.err(
+            format!("is {n} characters long"),
+            format!("allowed: up to {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }
 
 fn int_in(p: &Path, v: i64, lo: i64, hi: i64) -> R<u32> {
@@ -88,6 +205,17 @@ fn non_negative_f(p: &Path, v: f64) -> R<f64> {
     Ok(v)
 }
 
+fn cost(p: &Path, v: f64) -> R<f64> {
+    let v = non_negative_f(p, v)?;
+    if v > MAX_COST {
+        return Err(p.err(
+            format!("{v} is too large for a cost"),
+            format!("allowed: 0 to {MAX_COST}"),
+        ));
+    }
+    Ok(v)
+}
+
 fn fraction(p: &Path, v: f64) -> R<f64> {
     if !(0.0..=1.0).contains(&v) {
         return Err(p.err(format!("{v} is not a fraction"), "allowed: 0 to 1"));
@@ -95,8 +223,9 @@ fn fraction(p: &Path, v: f64) -> R<f64> {
     Ok(v)
 }
 
-/// Resolves a distribution written as `{ dist = "...", ... }`.
-fn dist(p: &Path, d: &RawDist) -> R<Dist> {
+/// Resolves a distribution written as `{ dist = "...", ... }`; its values must stay within
+/// `q`'s range except with a probability below 1e-15 per draw.
+fn dist(p: &Path, d: &RawDist, q: Quantity) -> R<Dist> {
     let need = |name: &str, v: Option<f64>| -> R<f64> {
         let v = v.ok_or_else(|| {
             p.key(name).err(
@@ -133,13 +262,50 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
             ));
         }
     }
+    let too_large = |name: &str, v: f64, reach: &str| -> FieldError {
+        p.key(name).err(
+            format!("{v} is too large: the distribution {reach}"),
+            format!(
+                "keep its values (to a 1-in-10^15 draw) at most {}",
+                q.describe_max()
+            ),
+        )
+    };
+    let at_most = |name: &str, v: f64| -> R<f64> {
+        if v > q.max() {
+            return Err(too_large(name, v, "exceeds the field's range"));
+        }
+        Ok(v)
+    };
     let r = match d.dist.as_str() {
-        "fixed" => Dist::Fixed(need("value", d.value)?),
-        "exponential" => Dist::Exponential(need("mean", d.mean)?),
-        "lognormal" => Dist::Lognormal {
-            mu: need("median", d.median)?.ln(),
-            sigma: need("sigma", d.sigma)?,
-        },
+        "fixed" => Dist::Fixed(at_most("value", need("value", d.value)?)?),
+        "exponential" => {
+            let mean = need("mean", d.mean)?;
+            if mean * EXP_TAIL_FACTOR > q.max() {
+                return Err(too_large(
+                    "mean",
+                    mean,
+                    &format!("reaches {:.3e} once in 10^15 draws", mean * EXP_TAIL_FACTOR),
+                ));
+            }
+            Dist::Exponential(mean)
+        }
+        "lognormal" => {
+            let median = at_most("median", need("median", d.median)?)?;
+            let sigma = need("sigma", d.sigma)?;
+            let tail = median * (sigma * NORMAL_TAIL_Z).exp();
+            if !(tail <= q.max()) {
+                return Err(too_large(
+                    "sigma",
+                    sigma,
+                    &format!("reaches {tail:.3e} (median {median}) once in 10^15 draws"),
+                ));
+            }
+            Dist::Lognormal {
+                mu: median.ln(),
+                sigma,
+            }
+        }
         "uniform" => {
             let (min, max) = (need("min", d.min)?, need("max", d.max)?);
             if min > max {
@@ -147,7 +313,10 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
                     .key("min")
                     .err(format!("min {min} is above max {max}"), "swap them"));
             }
-            Dist::Uniform { min, max }
+            Dist::Uniform {
+                min,
+                max: at_most("max", max)?,
+            }
         }
         "empirical" => {
             let values = d.values.clone().ok_or_else(|| {
@@ -160,7 +329,13 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
                 return Err(p.key("values").err("is empty", "give at least one value"));
             }
             for (i, v) in values.iter().enumerate() {
-                positive_f(&p.key("values").idx(i), *v)?;
+                let v = positive_f(&p.key("values").idx(i), *v)?;
+                if v > q.max() {
+                    return Err(p.key("values").idx(i).err(
+                        format!("{v} is too large"),
+                        format!("allowed: up to {}", q.describe_max()),
+                    ));
+                }
             }
             let weights = d.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
             if weights.len() != values.len() {
@@ -173,6 +348,12 @@ fn dist(p: &Path, d: &RawDist) -> R<Dist> {
                 positive_f(&p.key("weights").idx(i), *w)?;
             }
             let total: f64 = weights.iter().sum();
+            if !total.is_finite() {
+                return Err(p.key("weights").err(
+                    "the weights add up to more than a 64-bit float holds",
+                    "weights are relative: scale them down (e.g. to sum to 1)",
+                ));
+            }
             let mut acc = 0.0;
             let mut cdf: Vec<f64> = weights
                 .iter()
@@ -209,6 +390,7 @@ fn unique_names<'a>(p: &Path, names: impl Iterator<Item = &'a str>) -> R<()> {
         if n.is_empty() {
             return Err(p.idx(i).key("name").err("is empty", "give it a name"));
         }
+        bounded_name(&p.idx(i).key("name"), n)?;
         if !seen.insert(n) {
             return Err(p
                 .idx(i)
@@ -339,9 +521,9 @@ fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTime) -> R<Str
             reject(&lock_fields)?;
             reject(&[("soft_ttl_ms", s.soft_ttl_ms.is_some())])?;
             let beta = s.beta.unwrap_or(1.0);
-            if !(beta > 0.0) || !beta.is_finite() {
+            if !(beta > 0.0) || !beta.is_finite() || beta > 1_000.0 {
                 return Err(p.key("beta").err(
-                    format!("beta must be > 0, got {beta}"),
+                    format!("beta must be above 0 and at most 1000, got {beta}"),
                     "beta = 1.0 is the paper's default; larger recomputes earlier",
                 ));
             }
@@ -426,6 +608,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             "use letters, digits, '-', '_' or '.' (it names the output folder)",
         ));
     }
+    bounded_name(&root.key("name"), &raw.name)?;
     let sim = root.key("simulation");
     let duration = positive_ms(&sim.key("duration_ms"), raw.simulation.duration_ms)?;
     let warmup = match raw.simulation.warmup_ms {
@@ -439,9 +622,28 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         ));
     }
     let window = match raw.simulation.window_ms {
-        Some(w) => positive_ms(&sim.key("window_ms"), w)?,
+        Some(w) => {
+            let window = positive_ms(&sim.key("window_ms"), w)?;
+            if window < SimTime::from_ms(1) {
+                return Err(sim.key("window_ms").err(
+                    format!("{} ms is below the shortest time-series window", w.0),
+                    "allowed: \"1ms\" and above (figures are kept per window)",
+                ));
+            }
+            window
+        }
         None => SimTime::from_secs(10).min(duration),
     };
+    let start_unix_ms = raw.simulation.start_unix_ms.unwrap_or(1_782_982_800_000); // 2026-07-02T09:00Z
+    if start_unix_ms > MAX_START_UNIX_MS {
+        return Err(sim.key("start_unix_ms").err(
+            format!("{start_unix_ms} is after the year 9999"),
+            format!(
+                "allowed: 0 to {MAX_START_UNIX_MS} (9999-12-31T23:59:59.999Z); the Redis model's \
+                 expire times end in the year 10889, beyond which every key would look expired"
+            ),
+        ));
+    }
     let app_instances = int_in(
         &sim.key("app_instances"),
         raw.simulation.app_instances.unwrap_or(4) as i64,
@@ -458,11 +660,18 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     let mut tenants = Vec::new();
     let mut weight_total = 0.0;
     for (i, t) in raw.tenants.iter().enumerate() {
-        let w = positive_f(
+        let w = positive_at_most(
             &tp.idx(i).key("traffic_weight"),
             t.traffic_weight.unwrap_or(1.0),
+            MAX_TENANT_FACTOR,
+            "a traffic weight (weights are relative)",
         )?;
-        let size = positive_f(&tp.idx(i).key("size"), t.size.unwrap_or(1.0))?;
+        let size = positive_at_most(
+            &tp.idx(i).key("size"),
+            t.size.unwrap_or(1.0),
+            MAX_TENANT_FACTOR,
+            "a tenant size (a multiplier of keys_per_tenant)",
+        )?;
         weight_total += w;
         tenants.push(Tenant {
             name: t.name.clone(),
@@ -484,7 +693,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         origins.push(Origin {
             name: o.name.clone(),
             concurrency: int_in(&p.key("concurrency"), o.concurrency, 1, 1_000_000)?,
-            service_time_ms: dist(&p.key("service_time_ms"), &o.service_time_ms)?,
+            service_time_ms: dist(&p.key("service_time_ms"), &o.service_time_ms, Quantity::Ms)?,
             queue_limit: int_in(
                 &p.key("queue_limit"),
                 o.queue_limit.unwrap_or(10_000),
@@ -506,7 +715,6 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     }
     unique_names(&cp, raw.clusters.iter().map(|c| c.name.as_str()))?;
     let mut clusters = Vec::new();
-    let start_unix_ms = raw.simulation.start_unix_ms.unwrap_or(1_782_982_800_000); // 2026-07-02T09:00Z
     for (i, c) in raw.clusters.iter().enumerate() {
         let p = cp.idx(i);
         let shards = int_in(&p.key("shards"), c.shards, 1, 16_384)?;
@@ -522,6 +730,15 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             return Err(p.key("cluster_enabled").err(
                 "several shards need cluster mode",
                 "set cluster_enabled = true or shards = 1",
+            ));
+        }
+        if c.maxmemory_bytes.0 > MAX_MAXMEMORY_BYTES {
+            return Err(p.key("maxmemory_bytes").err(
+                format!(
+                    "{} bytes is more than one shard can have",
+                    c.maxmemory_bytes.0
+                ),
+                "allowed: up to \"1tb\" per shard (0 = no limit)",
             ));
         }
         let redis = RedisConfig {
@@ -590,7 +807,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             }
         };
         let service_time_us = match &c.service_time_us {
-            Some(d) => dist(&p.key("service_time_us"), d)?,
+            Some(d) => dist(&p.key("service_time_us"), d, Quantity::Us)?,
             // Measured on the reference 2-vCPU machine: ~25-45 µs per unpipelined request with
             // client and server sharing the CPUs (REDIS-MODEL.md section 10); the server's share
             // is taken as a lognormal with median 15 µs.
@@ -600,7 +817,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             },
         };
         let network_rtt_us = match &c.network_rtt_us {
-            Some(d) => dist(&p.key("network_rtt_us"), d)?,
+            Some(d) => dist(&p.key("network_rtt_us"), d, Quantity::Us)?,
             None => Dist::Lognormal {
                 mu: 250f64.ln(),
                 sigma: 0.3,
@@ -613,11 +830,8 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             slot_map,
             service_time_us,
             network_rtt_us,
-            cost_per_shard: non_negative_f(
-                &p.key("cost_per_shard"),
-                c.cost_per_shard.unwrap_or(1.0),
-            )?,
-            cost_per_gb: non_negative_f(&p.key("cost_per_gb"), c.cost_per_gb.unwrap_or(0.0))?,
+            cost_per_shard: cost(&p.key("cost_per_shard"), c.cost_per_shard.unwrap_or(1.0))?,
+            cost_per_gb: cost(&p.key("cost_per_gb"), c.cost_per_gb.unwrap_or(0.0))?,
         });
     }
     let cluster_names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
@@ -659,13 +873,34 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 ))
             }
         };
-        let rate_per_s = positive_f(&p.key("rate_per_s"), k.rate_per_s)?;
+        let rate_per_s = positive_at_most(
+            &p.key("rate_per_s"),
+            k.rate_per_s,
+            MAX_RATE_PER_S,
+            "a keyspace's mean rate",
+        )?;
         let keys_per_tenant = int_in(
             &p.key("keys_per_tenant"),
             k.keys_per_tenant.unwrap_or(10_000),
             1,
             i64::from(u32::MAX),
         )? as u64;
+        for t in &tenants {
+            let n = (keys_per_tenant as f64 * t.size).round();
+            if n > crate::workload::popularity::MAX_ALIAS_RANKS as f64 {
+                return Err(p.key("keys_per_tenant").err(
+                    format!(
+                        "{keys_per_tenant} keys x tenant \"{}\"'s size {} = {n} keys, more than \
+                         one tenant's keys can be numbered",
+                        t.name, t.size
+                    ),
+                    format!(
+                        "keep keys_per_tenant x size at most {} per tenant",
+                        crate::workload::popularity::MAX_ALIAS_RANKS
+                    ),
+                ));
+            }
+        }
         let popularity = match &k.popularity {
             None => Popularity::Zipf(0.9),
             Some(pop) => {
@@ -717,7 +952,11 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 }
             }
         };
-        let value_size_bytes = dist(&p.key("value_size_bytes"), &k.value_size_bytes)?;
+        let value_size_bytes = dist(
+            &p.key("value_size_bytes"),
+            &k.value_size_bytes,
+            Quantity::Bytes,
+        )?;
         let ttl = match k.ttl_ms {
             Some(t) => non_negative_ms(&p.key("ttl_ms"), t)?,
             None => SimTime::ZERO,
@@ -846,6 +1085,12 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                             .idx(h)
                             .err("negative multiplier", "use >= 0"));
                     }
+                    if *m > MAX_RATE_MULTIPLIER {
+                        return Err(p.key("hourly_profile").idx(h).err(
+                            format!("{m} is too large for a rate multiplier"),
+                            format!("allowed: 0 to {MAX_RATE_MULTIPLIER}"),
+                        ));
+                    }
                 }
                 v.clone()
             }
@@ -855,7 +1100,12 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             let q = p.key("bursts").idx(j);
             let start = non_negative_ms(&q.key("start_ms"), b.start_ms)?;
             let len = positive_ms(&q.key("duration_ms"), b.duration_ms)?;
-            let multiplier = positive_f(&q.key("multiplier"), b.multiplier)?;
+            let multiplier = positive_at_most(
+                &q.key("multiplier"),
+                b.multiplier,
+                MAX_RATE_MULTIPLIER,
+                "a rate multiplier",
+            )?;
             if start >= duration {
                 return Err(q
                     .key("start_ms")
@@ -925,8 +1175,23 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             Some(w) => positive_ms(&p.key("window_ms"), w)?,
             None => SimTime::from_secs(60),
         };
+        if window_rl < SimTime::from_ms(1) {
+            return Err(p.key("window_ms").err(
+                "a rate-limit window under 1 ms",
+                "Redis expires in whole milliseconds (PX >= 1); use at least \"1ms\"",
+            ));
+        }
+        if operation == Operation::RateLimit
+            && duration.as_ns() / window_rl.as_ns() >= u64::from(u32::MAX)
+        {
+            return Err(p.key("window_ms").err(
+                "the run spans 2^32 rate-limit windows or more; a fixed window's key numbers \
+                 its window in 32 bits",
+                "make window_ms longer, or simulation.duration_ms shorter",
+            ));
+        }
         let hold_ms = match &k.hold_ms {
-            Some(d) => dist(&p.key("hold_ms"), d)?,
+            Some(d) => dist(&p.key("hold_ms"), d, Quantity::Ms)?,
             None => Dist::Fixed(50.0),
         };
         let retry_probability = fraction(
@@ -951,6 +1216,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
                 .key("key_template")
                 .err("is empty", "e.g. \"catalog:{tenant}:offering:{id}\""));
         }
+        bounded_name(&p.key("key_template"), template)?;
         keyspaces.push(Keyspace {
             name: k.name.clone(),
             key_template: template.clone(),
@@ -1020,9 +1286,16 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
 
     // Events.
     let ep = root.key("events");
+    if raw.events.len() > MAX_TIMELINE_ENTRIES {
+        return Err(ep.err(
+            format!("{} events", raw.events.len()),
+            format!("allowed: up to {MAX_TIMELINE_ENTRIES} timeline events"),
+        ));
+    }
     let mut events = Vec::new();
     for (i, e) in raw.events.iter().enumerate() {
         let p = ep.idx(i);
+        bounded_name(&p.key("name"), &e.name)?;
         let at = non_negative_ms(&p.key("at_ms"), e.at_ms)?;
         if at >= duration {
             return Err(p
@@ -1071,6 +1344,12 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
 
     // Faults.
     let fp = root.key("faults");
+    if raw.faults.len() > MAX_TIMELINE_ENTRIES {
+        return Err(fp.err(
+            format!("{} faults", raw.faults.len()),
+            format!("allowed: up to {MAX_TIMELINE_ENTRIES} faults"),
+        ));
+    }
     let mut faults = Vec::new();
     let mut fault_bursts: Vec<(usize, Burst)> = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -1262,7 +1541,7 @@ fn fallback(p: &Path, f: &RawFallback, operation: Operation, op_name: &str) -> R
         db_constraint: f.db_constraint.unwrap_or(d.db_constraint),
         pause_ms: match &f.pause_ms {
             None => None,
-            Some(x) => Some(dist(&p.key("pause_ms"), x)?),
+            Some(x) => Some(dist(&p.key("pause_ms"), x, Quantity::Ms)?),
         },
         db_idempotency: f.db_idempotency.unwrap_or(d.db_idempotency),
         redis_retries: match f.redis_retries {
@@ -1271,7 +1550,7 @@ fn fallback(p: &Path, f: &RawFallback, operation: Operation, op_name: &str) -> R
         },
         redis_retry_delay_ms: match &f.redis_retry_delay_ms {
             None => d.redis_retry_delay_ms,
-            Some(x) => dist(&p.key("redis_retry_delay_ms"), x)?,
+            Some(x) => dist(&p.key("redis_retry_delay_ms"), x, Quantity::Ms)?,
         },
         source_of_truth,
         final_use_fraction: match f.final_use_fraction {
@@ -1440,7 +1719,16 @@ fn fault(p: &Path, f: &RawFault, ctx: &FaultContext) -> R<Fault> {
                 "multiplier = 10",
             )
         })?;
-        positive_f(&p.key("multiplier"), m)
+        if kind_name == "traffic-burst" {
+            positive_at_most(
+                &p.key("multiplier"),
+                m,
+                MAX_RATE_MULTIPLIER,
+                "a rate multiplier",
+            )
+        } else {
+            positive_at_most(&p.key("multiplier"), m, MAX_SLOWDOWN, "a slowdown")
+        }
     };
     let kind = match kind_name {
         "shard-down" => FaultKind::ShardDown {
@@ -1541,7 +1829,10 @@ fn fault(p: &Path, f: &RawFault, ctx: &FaultContext) -> R<Fault> {
                 .key("name")
                 .err("is empty", "give it a label, or remove it"))
         }
-        Some(n) => n.clone(),
+        Some(n) => {
+            bounded_name(&p.key("name"), n)?;
+            n.clone()
+        }
         None => {
             let target = match (cluster, shard) {
                 (Some(c), Some(sh)) => format!(" {}/{sh}", ctx.cluster_names[c]),

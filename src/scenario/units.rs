@@ -69,7 +69,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
             ))
         }
     };
-    Ok((value * factor).round() as u64)
+    let bytes = (value * factor).round();
+    if !(bytes < u64::MAX as f64) {
+        return Err(format!("'{s}' is more bytes than a 64-bit count holds"));
+    }
+    Ok(bytes as u64)
 }
 
 struct MillisVisitor;
@@ -121,6 +125,11 @@ impl Visitor<'_> for BytesVisitor {
                 "a size must be a non-negative number ({v})"
             )));
         }
+        if v.round() >= u64::MAX as f64 {
+            return Err(E::custom(format!(
+                "{v} is more bytes than a 64-bit count holds"
+            )));
+        }
         Ok(Bytes(v.round() as u64))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
@@ -156,5 +165,7 @@ mod tests {
         assert_eq!(parse_bytes("512").unwrap(), 512);
         assert_eq!(parse_bytes("2KiB").unwrap(), 2048);
         assert!(parse_bytes("12 parsecs").is_err());
+        assert!(parse_bytes("1e30").is_err() || parse_bytes("100000000000000000000tb").is_err());
+        assert!(parse_bytes("100000000000000000000tb").is_err());
     }
 }

@@ -12,6 +12,7 @@ mod fidelity_grid;
 mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
+mod hostile;
 mod outputs;
 mod replay_exact;
 mod schema;
