@@ -120,42 +120,22 @@ fn random_scenario(seed: u64) -> String {
             r#"strategy = { kind = "cache-aside", breaker_failures = 5, breaker_open_ms = "100ms" }"#,
         ],
     );
-    let fault = pick(
-        &mut rng,
-        &[
-            "",
-            r#"[[faults]]
-kind = "shard-down"
-name = "down"
-cluster = "c"
-shard = 0
-mode = "timeout"
-start_ms = "5s"
-end_ms = "8s""#,
-            r#"[[faults]]
-kind = "shard-down"
-name = "down"
-cluster = "c"
-shard = 0
-mode = "refused"
-start_ms = "5s"
-end_ms = "8s""#,
-            r#"[[faults]]
-kind = "latency-spike"
-name = "spike"
-cluster = "c"
-multiplier = 200
-start_ms = "4s"
-end_ms = "8s""#,
-            r#"[[faults]]
-kind = "shard-slow"
-name = "slow"
-cluster = "c"
-multiplier = 50
-start_ms = "4s"
-end_ms = "8s""#,
-        ],
-    );
+    let fault_of = |kind: &str, fields: &str| {
+        format!("[[faults]]\nkind = \"{kind}\"\nname = \"{kind}\"\ncluster = \"c\"\n{fields}\nend_ms = \"8s\"")
+    };
+    let fault = match rng.below(5) {
+        0 => String::new(),
+        1 => fault_of(
+            "shard-down",
+            "shard = 0\nmode = \"timeout\"\nstart_ms = \"5s\"",
+        ),
+        2 => fault_of(
+            "shard-down",
+            "shard = 0\nmode = \"refused\"\nstart_ms = \"5s\"",
+        ),
+        3 => fault_of("latency-spike", "multiplier = 200\nstart_ms = \"4s\""),
+        _ => fault_of("shard-slow", "multiplier = 50\nstart_ms = \"4s\""),
+    };
     let rtt_us = [50.0, 500.0, 2_000.0][rng.below(3) as usize];
     let redis_us = [5.0, 50.0, 200.0][rng.below(3) as usize];
     let client_timeout = pick(&mut rng, &["5ms", "20ms", "1s"]);

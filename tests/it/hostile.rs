@@ -64,14 +64,7 @@ fn measured(dir: &TempDir, args: &[&str]) -> Measured {
         .and_then(|t| t.lines().last()?.trim().parse::<u64>().ok())
         .map(|kb| kb * 1024);
     Measured {
-        out: Output {
-            code: out
-                .status
-                .code()
-                .expect("cacheplan exits, not killed by a signal"),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        },
+        out: Output::of(out),
         max_rss_bytes,
     }
 }

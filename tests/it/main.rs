@@ -45,14 +45,20 @@ pub fn cacheplan_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("the cacheplan binary runs");
-    Output {
-        code: out
-            .status
-            .code()
-            .expect("cacheplan exits, not killed by a signal"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Output::of(cmd.output().expect("the cacheplan binary runs"))
+}
+
+impl Output {
+    /// What a finished `cacheplan` process did.
+    pub fn of(out: std::process::Output) -> Output {
+        Output {
+            code: out
+                .status
+                .code()
+                .expect("cacheplan exits, not killed by a signal"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
