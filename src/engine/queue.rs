@@ -70,6 +70,9 @@ pub struct EventQueue<E> {
     buckets: [Vec<(u64, u64, E)>; N_BUCKETS],
     /// The smallest time in each bucket (`u64::MAX` when the bucket is empty).
     bucket_min_ns: [u64; N_BUCKETS],
+    /// The sequence number of the first event pushed at `bucket_min_ns` into each bucket
+    /// (a bucket holds its events in increasing sequence order).
+    bucket_min_seq: [u64; N_BUCKETS],
     /// Bit `b` is set when `buckets[b]` is non-empty.
     nonempty_buckets: u64,
     /// The radix heap's base: the time of its last pop (zero before the first). Every time in
@@ -97,6 +100,7 @@ impl<E> EventQueue<E> {
             current: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
             bucket_min_ns: [u64::MAX; N_BUCKETS],
+            bucket_min_seq: [u64::MAX; N_BUCKETS],
             nonempty_buckets: 0,
             base_ns: 0,
             now_ns: 0,
@@ -207,9 +211,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The time and sequence number of the earliest pending event (among equal times, the one
-    /// pushed first), without removing it. `None` when empty. Finding the sequence number of
-    /// an event still in a bucket scans that bucket (the lowest non-empty one, where the next
-    /// event is; usually short).
+    /// pushed first), without removing it. `None` when empty.
     #[inline]
     pub fn peek(&self) -> Option<(SimTime, u64)> {
         if let Some((at_ns, seq, _)) = &self.next {
@@ -220,13 +222,10 @@ impl<E> EventQueue<E> {
             None
         } else {
             let bucket = self.nonempty_buckets.trailing_zeros() as usize;
-            let min_ns = self.bucket_min_ns[bucket];
-            let seq = self.buckets[bucket]
-                .iter()
-                .find(|(at_ns, _, _)| *at_ns == min_ns)
-                .map(|&(_, seq, _)| seq)
-                .expect("a bucket's minimum is one of its events");
-            Some((SimTime(min_ns), seq))
+            Some((
+                SimTime(self.bucket_min_ns[bucket]),
+                self.bucket_min_seq[bucket],
+            ))
         }
     }
 
@@ -277,7 +276,11 @@ impl<E> EventQueue<E> {
     fn push_to_bucket(&mut self, at_ns: u64, seq: u64, event: E) {
         let bucket = bucket_of(at_ns, self.base_ns);
         self.buckets[bucket].push((at_ns, seq, event));
-        self.bucket_min_ns[bucket] = self.bucket_min_ns[bucket].min(at_ns);
+        // Equal times keep the earlier push's number: a bucket's sequence numbers increase.
+        if at_ns < self.bucket_min_ns[bucket] {
+            self.bucket_min_ns[bucket] = at_ns;
+            self.bucket_min_seq[bucket] = seq;
+        }
         self.nonempty_buckets |= 1 << bucket;
     }
 
@@ -291,6 +294,7 @@ impl<E> EventQueue<E> {
         self.base_ns = new_last_ns;
         self.nonempty_buckets &= !(1 << bucket);
         self.bucket_min_ns[bucket] = u64::MAX;
+        self.bucket_min_seq[bucket] = u64::MAX;
         let mut moving = std::mem::take(&mut self.buckets[bucket]);
         for (at_ns, seq, event) in moving.drain(..) {
             if at_ns == new_last_ns {
