@@ -78,7 +78,8 @@ fn secs(t: crate::engine::SimTime) -> String {
     format!("{} s", short_num(t.as_secs_f64()))
 }
 
-fn fault_target(scn: &Scenario, fi: usize) -> String {
+/// What fault `fi` hits (cluster/shard, instances, keyspaces) and how hard.
+pub fn fault_target(scn: &Scenario, fi: usize) -> String {
     let f = &scn.faults[fi];
     let mut t = match (f.cluster, f.shard) {
         (Some(c), Some(s)) => format!("{}/{s}", scn.clusters[c].name),
