@@ -3,9 +3,11 @@
 //! verdict table (from [`super::verdict`]), the scenario in brief (its timeline's events and
 //! faults described by [`super::review`]), the charts (from [`super::run_charts`], rendered by
 //! the caller) and the design-review checklist of the CPQ/OMS Redis boundaries document
-//! (section 29), whose answers [`super::review`] derives from the scenario and the run. Pure:
-//! returns a `String`, touches no file, reads no clock; the same inputs give the same bytes.
-//! Every scenario-provided text is HTML-escaped.
+//! (section 29), whose answers [`super::review`] derives from the scenario and the run. Every
+//! table scrolls sideways in its own box and charts scale, so the page reads at 800 px without
+//! sideways page scroll (`tests/browser/check_report.sh` checks it). Pure: returns a `String`,
+//! touches no file, reads no clock; the same inputs give the same bytes. Every
+//! scenario-provided text is HTML-escaped.
 
 use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
 use super::run_charts::{hit_ratio, quantile_ms, short_num, RunChart};
@@ -85,18 +87,22 @@ pub fn report_html(
     origins_section(&mut h, scn, results);
     checklist_section(&mut h, scn, results);
     h.push_str("</body>\n</html>\n");
-    h
+    // Every table scrolls sideways in its own box, so a narrow window never scrolls the page
+    // (scenario text is escaped and charts hold no table: only the report's own tags match).
+    h.replace("<table", "<div class=\"scroll\"><table")
+        .replace("</table>", "</table></div>")
 }
 
 const CSS: &str = "\
-body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.4}
+body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.4;overflow-wrap:break-word}
 h1{font-size:1.7em;margin-bottom:.2em}
 h2{border-bottom:2px solid #0072B2;padding-bottom:.15em;margin-top:1.8em}
 h3{margin-top:1.3em}
 .lead{font-size:1.1em;color:#444}
 nav{margin:1em 0;padding:.5em 0;border-top:1px solid #ddd;border-bottom:1px solid #ddd}
 nav a{color:#0072B2}
-table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}
+.scroll{overflow-x:auto;max-width:100%;margin:.6em 0 1em}
+table{border-collapse:collapse;font-size:.9em}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f2f2f2}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -114,9 +120,9 @@ td.unknown{background:#eee;color:#555;font-style:italic}
 code{font-size:.92em;background:#f6f6f6;padding:0 2px}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:.5em 0}
 dl.facts dt{font-weight:bold}
-dl.facts dd{margin:0}
+dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 figure{margin:1.5em 0;border:1px solid #ddd;padding:8px}
-figure svg{width:100%;height:auto;display:block}
+figure svg,figure img{width:100%;max-width:100%;height:auto;display:block}
 figcaption{margin-bottom:6px}
 figcaption .files{color:#666;font-size:.85em}
 .muted{color:#666}
@@ -850,6 +856,11 @@ shard_utilization_max = 0.7
         assert!(page.contains("<b>new &lt;version&gt;</b> (<code>new-version</code>)"));
         assert!(!page.contains("new version of"));
         assert!(page.contains("id=\"staleness-rule\""));
+        // Every table scrolls in its own box (the page never scrolls sideways).
+        let tables = page.matches("<table").count();
+        assert!(tables > 5);
+        assert_eq!(page.matches("<div class=\"scroll\"><table").count(), tables);
+        assert_eq!(page.matches("</table></div>").count(), tables);
 
         let again = report_html(
             &scn,
