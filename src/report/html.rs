@@ -588,7 +588,7 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
          <th>can a key become hot?</th></tr></thead>\n<tbody>\n",
     );
     for (ki, k) in scn.keyspaces.iter().enumerate() {
-        let version_needed = matches!(k.operation, Operation::ReadThrough);
+        let (version, version_warn) = review::key_version(scn, ki);
         let (inval, inval_warn) = invalidation(scn, ki);
         let (bounded, bounded_warn) = value_bounded(k);
         let (hot, hot_warn) = hot_key(k);
@@ -609,14 +609,7 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
                 },
                 !k.key_has_tenant
             ),
-            td(
-                match (k.key_has_version, version_needed) {
-                    (true, _) => "yes",
-                    (false, true) => "no: freshness rests on TTL alone",
-                    (false, false) => "no (not needed for this operation)",
-                },
-                !k.key_has_version && version_needed
-            ),
+            td(&version, version_warn),
             td(
                 &if ttl_none {
                     "none".to_string()

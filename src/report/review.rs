@@ -168,6 +168,27 @@ pub fn invalidation_kinds(scn: &Scenario, ki: usize) -> Vec<Invalidation> {
     kinds
 }
 
+/// Whether keyspace `ki`'s key carries a version dimension (HTML) and, without one, what its
+/// freshness rests on; whether it needs attention (read-through copies without a version).
+pub fn key_version(scn: &Scenario, ki: usize) -> (String, bool) {
+    let k = &scn.keyspaces[ki];
+    if k.key_has_version {
+        return ("yes".into(), false);
+    }
+    if !copies_a_source(k) || k.operation != Operation::ReadThrough {
+        return ("no (not needed for this operation)".into(), false);
+    }
+    let kinds = invalidation_kinds(scn, ki);
+    let rests_on = if kinds.contains(&Invalidation::DeleteOnEvent) {
+        "on delete-on-event invalidation and its Pub/Sub delivery"
+    } else if kinds.contains(&Invalidation::None) {
+        "on nothing: no TTL, no invalidation"
+    } else {
+        "on the TTL alone"
+    };
+    (format!("no: freshness rests {rests_on}"), true)
+}
+
 /// Keyspace `ki`'s invalidation as configured (HTML), and whether it needs attention (a
 /// source change nothing invalidates, no TTL and no version, TTL-only read-through data).
 pub fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
@@ -1194,7 +1215,8 @@ fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
 }
 
 /// The closing line's evidence: whether Redis lost or refused what the business needs in this
-/// run (critical keys evicted or refused with OOM, records whose only copy was in Redis lost).
+/// run (critical keys evicted or refused with OOM, records whose only copy was in Redis lost,
+/// commands run twice and lock holders overlapping because a Redis key was missing).
 pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
     let mut flagged = Vec::new();
     for r in results {
@@ -1213,7 +1235,9 @@ pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
                 0
             };
             let lost = tally_sum(r, 0, &[ki], Invariant::LostRecord).violations;
-            if before == 0 && oom == 0 && lost == 0 {
+            let twice = tally_sum(r, 0, &[ki], Invariant::DuplicateExecution).violations;
+            let overlaps = tally_sum(r, 0, &[ki], Invariant::LockOverlap).violations;
+            if before == 0 && oom == 0 && lost == 0 && twice == 0 && overlaps == 0 {
                 continue;
             }
             let mut what = Vec::new();
@@ -1224,6 +1248,12 @@ pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
                 what.push(format!(
                     "{lost} records lost (their only copy was in Redis)"
                 ));
+            }
+            if twice > 0 {
+                what.push(format!("{twice} commands ran twice"));
+            }
+            if overlaps > 0 {
+                what.push(format!("{overlaps} overlapping lock holders"));
             }
             flagged.push(format!(
                 "{} in plan {} ({})",
@@ -1238,7 +1268,8 @@ pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
     });
     if flagged.is_empty() {
         let mut s = "In this run no critical key was lost to eviction, no critical write failed \
-                     with OOM and no record whose only copy was in Redis was lost."
+                     with OOM, no record whose only copy was in Redis was lost, no command ran \
+                     twice and no lock holders overlapped."
             .to_string();
         if !redis_only.is_empty() {
             s.push_str(&format!(
@@ -1387,6 +1418,12 @@ end_ms = "9s""#;
         assert_eq!(kinds, vec![Invalidation::TtlOnly]);
         assert!(warn && text.contains("the TTL (5m) bounds"), "{text}");
         let (kinds, (text, warn)) = case(PLAIN, "ttl_ms = \"5m\"", &event("delete"));
+        let scn = scenario(&catalog(PLAIN, "ttl_ms = \"5m\""), &event("delete"), "");
+        assert!(key_version(&scn, 0).0.contains("delete-on-event"));
+        let scn = scenario(&catalog(PLAIN, ""), &event("change"), "");
+        assert!(key_version(&scn, 0).0.contains("no TTL, no invalidation"));
+        let scn = scenario(&catalog(VERSIONED, ""), "", "");
+        assert_eq!(key_version(&scn, 0), ("yes".into(), false));
         assert_eq!(kinds, vec![Invalidation::DeleteOnEvent]);
         assert!(
             !warn && text.contains("delete-on-event at edit (6s)"),
@@ -1546,6 +1583,46 @@ end_ms = "9s""#;
             a.answer.contains("no <code>[[events]]</code>"),
             "{}",
             a.answer
+        );
+    }
+
+    #[test]
+    fn records_only_in_redis_lost_in_a_restart_break_the_business() {
+        let records = r#"[[keyspaces]]
+name = "catalog"
+key_template = "accepted:{tenant}:quote:{quoteId}"
+operation = "read-through"
+criticality = "critical"
+rate_per_s = 300
+keys_per_tenant = 200
+value_size_bytes = { dist = "fixed", value = 200 }
+origin = "db"
+fallback = { source_of_truth = "redis" }"#;
+        let scn = scenario(records, "", RESTART);
+        let results = crate::sim::run_all_plans(&scn, 5);
+        let lost = results[0].invariants.tallies[0][0][Invariant::LostRecord.index()];
+        assert!(lost.violations > 0, "the restart loses records: {lost:?}");
+        let text = business_breaks(&scn, &results);
+        assert!(
+            text.contains(&format!(
+                "{} records lost (their only copy was in Redis)",
+                lost.violations
+            )),
+            "{text}"
+        );
+        let answers = checklist_answers(&scn, &results);
+        let truth = &answers[0];
+        assert!(truth
+            .answer
+            .contains("<b>Redis is the source of truth</b> of <b>catalog</b>"));
+        let (inval, warn) = invalidation(&scn, 0);
+        assert!(inval.starts_with("not applicable: Redis is the source of truth") && !warn);
+        // Without the restart nothing is lost, but the line still names the Redis-only records.
+        let scn = scenario(records, "", "");
+        let text = business_breaks(&scn, &crate::sim::run_all_plans(&scn, 5));
+        assert!(
+            text.contains("Still, Redis is the only store of <b>catalog</b>"),
+            "{text}"
         );
     }
 
