@@ -1,12 +1,16 @@
 //! `report.html`: the architecture-review report of one run, as one self-contained page (inline
-//! CSS and SVG, no scripts, no external assets). It owns the page's words and layout: the run
-//! facts, the verdict table (from [`super::verdict`]), the scenario in brief, the charts (from
-//! [`super::run_charts`], rendered by the caller) and the design-review checklist of the CPQ/OMS
-//! Redis boundaries document (section 29) answered from the scenario and the run where they can
-//! be. Pure: returns a `String`, touches no file, reads no clock; the same inputs give the same
-//! bytes. Every scenario-provided text is HTML-escaped.
+//! CSS and SVG, no scripts, no external assets). It owns the page's layout: the run facts, the
+//! verdict table (from [`super::verdict`]), the scenario in brief (its timeline's events and
+//! faults described by [`super::review`]), the charts (from [`super::run_charts`], rendered by
+//! the caller) and the design-review checklist of the CPQ/OMS Redis boundaries document
+//! (section 29), whose answers [`super::review`] derives from the scenario and the run. Every
+//! table scrolls sideways in its own box and charts scale, so the page reads at 800 px without
+//! sideways page scroll (`tests/browser/check_report.sh` checks it). Pure: returns a `String`,
+//! touches no file, reads no clock; the same inputs give the same bytes. Every
+//! scenario-provided text is HTML-escaped.
 
-use super::run_charts::{hit_ratio, measured_s, quantile_ms, short_num, RunChart};
+use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
+use super::run_charts::{hit_ratio, quantile_ms, short_num, RunChart};
 use super::tables::origin_peaks;
 use super::verdict::{self, Check, Outcome};
 use crate::engine::SimTime;
@@ -83,18 +87,22 @@ pub fn report_html(
     origins_section(&mut h, scn, results);
     checklist_section(&mut h, scn, results);
     h.push_str("</body>\n</html>\n");
-    h
+    // Every table scrolls sideways in its own box, so a narrow window never scrolls the page
+    // (scenario text is escaped and charts hold no table: only the report's own tags match).
+    h.replace("<table", "<div class=\"scroll\"><table")
+        .replace("</table>", "</table></div>")
 }
 
 const CSS: &str = "\
-body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.4}
+body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#222;margin:24px auto;max-width:1240px;padding:0 16px;line-height:1.4;overflow-wrap:break-word}
 h1{font-size:1.7em;margin-bottom:.2em}
 h2{border-bottom:2px solid #0072B2;padding-bottom:.15em;margin-top:1.8em}
 h3{margin-top:1.3em}
 .lead{font-size:1.1em;color:#444}
 nav{margin:1em 0;padding:.5em 0;border-top:1px solid #ddd;border-bottom:1px solid #ddd}
 nav a{color:#0072B2}
-table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}
+.scroll{overflow-x:auto;max-width:100%;margin:.6em 0 1em}
+table{border-collapse:collapse;font-size:.9em}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f2f2f2}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -112,9 +120,9 @@ td.unknown{background:#eee;color:#555;font-style:italic}
 code{font-size:.92em;background:#f6f6f6;padding:0 2px}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:.5em 0}
 dl.facts dt{font-weight:bold}
-dl.facts dd{margin:0}
+dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
 figure{margin:1.5em 0;border:1px solid #ddd;padding:8px}
-figure svg{width:100%;height:auto;display:block}
+figure svg,figure img{width:100%;max-width:100%;height:auto;display:block}
 figcaption{margin-bottom:6px}
 figcaption .files{color:#666;font-size:.85em}
 .muted{color:#666}
@@ -168,7 +176,8 @@ fn run_facts(h: &mut String, scn: &Scenario, results: &[PlanResult], info: &Repo
     h.push_str("</dl>\n");
 }
 
-fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
+/// A plan's name (or "plan N" for a result without one).
+pub(super) fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
     scn.plans
         .get(res.plan)
         .map(|p| p.name.clone())
@@ -176,7 +185,7 @@ fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
 }
 
 /// A duration as the scenario would write it: "1h", "2m", "30s", "1.5s", "250ms".
-fn duration(t: SimTime) -> String {
+pub(super) fn duration(t: SimTime) -> String {
     let ms = t.as_ms();
     if ms == 0 {
         return "0".into();
@@ -262,7 +271,8 @@ fn verdict_row(h: &mut String, c: &Check) {
     h.push_str("</tr>\n");
 }
 
-fn dist_text(d: &Dist, unit: &str) -> String {
+/// A distribution in words, values in `unit`.
+pub(super) fn dist_text(d: &Dist, unit: &str) -> String {
     match d {
         Dist::Fixed(v) => format!("{} {unit}", short_num(*v)),
         Dist::Exponential(m) => format!("exponential, mean {} {unit}", short_num(*m)),
@@ -293,7 +303,8 @@ fn jitter_text(j: &Jitter) -> String {
     }
 }
 
-fn popularity_text(p: &Popularity) -> String {
+/// A popularity in words.
+pub(super) fn popularity_text(p: &Popularity) -> String {
     match p {
         Popularity::Zipf(a) => format!("zipf α {}", short_num(*a)),
         Popularity::Uniform => "uniform".into(),
@@ -308,7 +319,8 @@ fn popularity_text(p: &Popularity) -> String {
     }
 }
 
-fn origin_name(scn: &Scenario, k: &Keyspace) -> String {
+/// The name of keyspace `k`'s origin ("—" without one).
+pub(super) fn origin_name(scn: &Scenario, k: &Keyspace) -> String {
     k.origin
         .and_then(|o| scn.origins.get(o))
         .map(|o| o.name.clone())
@@ -390,21 +402,12 @@ fn scenario_section(h: &mut String, scn: &Scenario) {
         }
     }
     for e in &scn.events {
-        let names: Vec<String> = e
-            .keyspaces
-            .iter()
-            .filter_map(|ki| scn.keyspaces.get(*ki))
-            .map(|k| escape(&k.name))
-            .collect();
-        timeline.push((
-            e.at,
-            format!(
-                "<b>{}</b>: new version of {}",
-                escape(&e.name),
-                names.join(", ")
-            ),
-        ));
+        timeline.push((e.at, review::event_text(scn, e)));
     }
+    for (fi, f) in scn.faults.iter().enumerate() {
+        timeline.push((f.start, format!("fault {}", review::fault_text(scn, fi))));
+    }
+    // Stable: equal times keep bursts, then events, then faults, each in file order.
     timeline.sort_by_key(|t| t.0);
     if !timeline.is_empty() {
         h.push_str("<p>Timeline (simulated time):</p>\n<ul>\n");
@@ -553,104 +556,11 @@ fn origins_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
     h.push_str("</tbody>\n</table>\n");
 }
 
-/// Where a checklist answer comes from.
-#[derive(Clone, Copy)]
-enum Source {
-    Scenario,
-    Run,
-    Unknown,
-}
-
 fn source_badge(s: Source) -> &'static str {
     match s {
         Source::Scenario => "<span class=\"badge b-scenario\">from the scenario</span>",
         Source::Run => "<span class=\"badge b-run\">from the run</span>",
         Source::Unknown => "<span class=\"badge b-unknown\">the run cannot answer</span>",
-    }
-}
-
-fn names_list(scn: &Scenario, kss: &[usize]) -> String {
-    kss.iter()
-        .filter_map(|ki| scn.keyspaces.get(*ki))
-        .map(|k| format!("<b>{}</b>", escape(&k.name)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn keyspaces_where(scn: &Scenario, f: impl Fn(&Keyspace) -> bool) -> Vec<usize> {
-    (0..scn.keyspaces.len())
-        .filter(|&ki| f(&scn.keyspaces[ki]))
-        .collect()
-}
-
-fn source_of_truth(scn: &Scenario, k: &Keyspace) -> String {
-    match k.operation {
-        Operation::RateLimit => {
-            "none: Redis holds the counters; an empty Redis resets every window (limits fail open)"
-                .into()
-        }
-        Operation::Lock => {
-            "none: an empty Redis frees every lock; correctness must not rely on it".into()
-        }
-        Operation::Idempotency => format!(
-            "{}: a retry without its fast-path key runs the command again there",
-            escape(&origin_name(scn, k))
-        ),
-        Operation::ReadThrough | Operation::Session => format!(
-            "{}: every request loads from it",
-            escape(&origin_name(scn, k))
-        ),
-    }
-}
-
-fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
-    let k = &scn.keyspaces[ki];
-    let events: Vec<String> = scn
-        .events
-        .iter()
-        .filter(|e| e.keyspaces.contains(&ki))
-        .map(|e| escape(&e.name))
-        .collect();
-    if !events.is_empty() {
-        (
-            format!("versioned: new version on {}", events.join(", ")),
-            false,
-        )
-    } else if k.key_has_version {
-        (
-            "versioned keys (no version change in this run)".into(),
-            false,
-        )
-    } else if k.ttl.as_ns() > 0 {
-        let read = matches!(k.operation, Operation::ReadThrough);
-        ("TTL-only in this model".into(), read)
-    } else {
-        ("none modelled".into(), true)
-    }
-}
-
-fn value_bounded(k: &Keyspace) -> (String, bool) {
-    let text = escape(&dist_text(&k.value_size_bytes, "B"));
-    match k.value_size_bytes {
-        Dist::Fixed(_) | Dist::Uniform { .. } | Dist::Empirical { .. } => {
-            (format!("yes: {text}"), false)
-        }
-        Dist::Lognormal { .. } | Dist::Exponential(_) => {
-            (format!("no cap modelled: {text} (long tail)"), true)
-        }
-    }
-}
-
-fn hot_key(k: &Keyspace) -> (String, bool) {
-    if k.operation == Operation::Idempotency {
-        return ("no: a new key per command (retries reuse it)".into(), false);
-    }
-    let text = escape(&popularity_text(&k.popularity));
-    match k.popularity {
-        Popularity::Zipf(a) if a >= 0.9 => (format!("yes: {text}, a few keys dominate"), true),
-        Popularity::HotSet { .. } => (format!("yes: {text}"), true),
-        Popularity::Zipf(_) => (format!("moderately: {text}"), false),
-        Popularity::Uniform => ("no: uniform popularity".into(), false),
     }
 }
 
@@ -678,7 +588,7 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
          <th>can a key become hot?</th></tr></thead>\n<tbody>\n",
     );
     for (ki, k) in scn.keyspaces.iter().enumerate() {
-        let version_needed = matches!(k.operation, Operation::ReadThrough);
+        let (version, version_warn) = review::key_version(scn, ki);
         let (inval, inval_warn) = invalidation(scn, ki);
         let (bounded, bounded_warn) = value_bounded(k);
         let (hot, hot_warn) = hot_key(k);
@@ -699,14 +609,7 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
                 },
                 !k.key_has_tenant
             ),
-            td(
-                match (k.key_has_version, version_needed) {
-                    (true, _) => "yes",
-                    (false, true) => "no: freshness rests on TTL alone",
-                    (false, false) => "no (not needed for this operation)",
-                },
-                !k.key_has_version && version_needed
-            ),
+            td(&version, version_warn),
             td(
                 &if ttl_none {
                     "none".to_string()
@@ -782,431 +685,29 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
 
     // C. Every question, answered or marked.
     h.push_str(
-        "<h3>C. The questions</h3>\n<table id=\"checklist-questions\">\n<thead><tr>\
-         <th>question</th><th>answer</th><th>source</th></tr></thead>\n<tbody>\n",
+        "<h3>C. The questions</h3>\n<table id=\"checklist-questions\">\n\
+         <thead><tr><th>question</th><th>answer</th><th>source</th></tr></thead>\n<tbody>\n",
     );
-    let mut q = |question: &str, answer: String, source: Source| {
-        let class = match source {
+    for a in review::checklist_answers(scn, results) {
+        let class = match a.source {
             Source::Unknown => " class=\"unknown\"",
             _ => "",
         };
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td{class}>{answer}</td><td>{}</td></tr>",
-            escape(question),
-            source_badge(source)
+            "<tr><td>{}</td><td{class}>{}</td><td>{}</td></tr>",
+            escape(a.question),
+            a.answer,
+            source_badge(a.source)
         );
-    };
-    let n = scn.keyspaces.len();
-    let no_origin = keyspaces_where(scn, |k| {
-        matches!(k.operation, Operation::RateLimit | Operation::Lock)
-    });
-    q(
-        "What is the source of truth if Redis is empty?",
-        format!(
-            "Table A, first column. {}",
-            if no_origin.is_empty() {
-                "Every keyspace has an origin.".to_string()
-            } else {
-                format!(
-                    "No origin behind {}: Redis is their only store.",
-                    names_list(scn, &no_origin)
-                )
-            }
-        ),
-        Source::Scenario,
-    );
-    q(
-        "What happens if Redis is down?",
-        "This run does not take Redis down (no outage event is modelled); the origin load \
-         with a cold cache during the warm-up (chart <i>origin load</i>) is the nearest \
-         evidence."
-            .into(),
-        Source::Unknown,
-    );
-    q(
-        "What happens if Redis has a stale value?",
-        "The model serves what Redis holds; staleness after a source change is not measured. \
-         Versioned keys (Table A) avoid it by construction."
-            .into(),
-        Source::Unknown,
-    );
-    let no_tenant = keyspaces_where(scn, |k| !k.key_has_tenant);
-    q(
-        "Does the key include tenant?",
-        if no_tenant.is_empty() {
-            format!("Yes, in all {n} keyspaces.")
-        } else {
-            format!("No in {}.", names_list(scn, &no_tenant))
-        },
-        Source::Scenario,
-    );
-    let no_version = keyspaces_where(scn, |k| {
-        !k.key_has_version && matches!(k.operation, Operation::ReadThrough)
-    });
-    q(
-        "Does the key include version/publication/policy dimensions?",
-        if no_version.is_empty() {
-            "Yes, in every read-through keyspace.".into()
-        } else {
-            format!(
-                "Not in the read-through keyspaces {}: their freshness rests on the TTL.",
-                names_list(scn, &no_version)
-            )
-        },
-        Source::Scenario,
-    );
-    let no_ttl = keyspaces_where(scn, |k| k.ttl.as_ns() == 0);
-    q(
-        "What is the TTL?",
-        format!(
-            "Table A. {}",
-            if no_ttl.is_empty() {
-                "Every keyspace sets one.".into()
-            } else {
-                format!("No TTL in {}.", names_list(scn, &no_ttl))
-            }
-        ),
-        Source::Scenario,
-    );
-    let no_jitter = keyspaces_where(scn, |k| {
-        matches!(k.jitter, Jitter::None)
-            && k.ttl.as_ns() > 0
-            && matches!(k.operation, Operation::ReadThrough)
-    });
-    q(
-        "Is TTL jitter needed?",
-        if no_jitter.is_empty() {
-            "Every read-through keyspace jitters its TTL.".into()
-        } else {
-            format!(
-                "Read-through keyspaces without jitter: {}. Keys loaded together (after a \
-                 version change or a cold start) expire together; look for periodic spikes in \
-                 the origin-load chart.",
-                names_list(scn, &no_jitter)
-            )
-        },
-        Source::Scenario,
-    );
-    q(
-        "Is invalidation event-driven, versioned, or TTL-only?",
-        "Table A, column <i>invalidation</i>: versioned where the key carries a version and the \
-         timeline changes it, otherwise TTL-only. Event-driven deletes are not modelled."
-            .into(),
-        Source::Scenario,
-    );
-    q(
-        "Does cached value include schema version?",
-        "Values are modelled by size only.".into(),
-        Source::Unknown,
-    );
-    q(
-        "Does cached value include source version?",
-        "Values are modelled by size only; a version in the key (Table A) is the visible part."
-            .into(),
-        Source::Unknown,
-    );
-    q(
-        "Can this cache leak unauthorized fields?",
-        "Authorization is outside the model: check that sensitive fields are filtered after \
-         the cache read, not before it is written."
-            .into(),
-        Source::Unknown,
-    );
-    let unbounded = keyspaces_where(scn, |k| value_bounded(k).1);
-    q(
-        "Is the value size bounded?",
-        if unbounded.is_empty() {
-            "Yes: every value size distribution is bounded.".into()
-        } else {
-            format!(
-                "The scenario models long-tailed sizes for {}; the design should cap them.",
-                names_list(scn, &unbounded)
-            )
-        },
-        Source::Scenario,
-    );
-    q(
-        "Can this key become hot?",
-        hot_key_answer(scn, results),
-        Source::Run,
-    );
-    q(
-        "What metric proves hit/miss/latency/eviction?",
-        "This run measures them per keyspace (Table B, <code>summary.csv</code>, \
-         <code>timeseries.csv</code>). In production Redis reports <code>keyspace_hits</code>, \
-         <code>keyspace_misses</code> and <code>evicted_keys</code> per instance only: \
-         per-keyspace figures need client-side metrics tagged by keyspace."
-            .into(),
-        Source::Run,
-    );
-    q(
-        "Does the command remain correct without Redis?",
-        idempotency_answer(scn, results),
-        Source::Run,
-    );
-    let locks = keyspaces_where(scn, |k| k.operation == Operation::Lock);
-    q(
-        "Is Redis lock only an optimization?",
-        if locks.is_empty() {
-            "The scenario has no lock keyspace.".into()
-        } else {
-            let mut s = format!(
-                "Cannot be decided by a simulation: whether duplicates are prevented elsewhere \
-                 is a design fact. Contention on {}: ",
-                names_list(scn, &locks)
-            );
-            let parts: Vec<String> = results
-                .iter()
-                .map(|r| {
-                    let (acq, cont) = locks.iter().fold((0, 0), |(a, c), ki| {
-                        let m = &r.keyspaces[*ki];
-                        (a + m.lock_acquired, c + m.lock_contended)
-                    });
-                    format!(
-                        "{} {acq} acquired, {cont} found held",
-                        escape(&plan_name(scn, r))
-                    )
-                })
-                .collect();
-            s.push_str(&parts.join("; "));
-            s.push('.');
-            s
-        },
-        Source::Unknown,
-    );
-    q(
-        "Is critical idempotency also stored in PostgreSQL?",
-        "Not modelled: the run shows only whether Redis kept the keys (Table B, evicted before \
-         TTL). Any critical key lost there must be recoverable from the database."
-            .into(),
-        Source::Unknown,
-    );
-    q(
-        "Is Pub/Sub only best-effort?",
-        "Pub/Sub is not modelled.".into(),
-        Source::Unknown,
-    );
-    q(
-        "Is Redis Stream local-scope only?",
-        "Streams are not modelled.".into(),
-        Source::Unknown,
-    );
-    q(
-        "Were critical keys evicted?",
-        critical_evictions_answer(scn, results),
-        Source::Run,
-    );
-    q(
-        "What happened to the origins?",
-        origins_answer(scn, results),
-        Source::Run,
-    );
+    }
     h.push_str("</tbody>\n</table>\n");
     let _ = writeln!(
         h,
         "<p><b>If the answer to “what happens if Redis is empty?” is “business breaks”, review \
          the design.</b> {}</p>",
-        business_breaks(scn, results)
+        review::business_breaks(scn, results)
     );
-}
-
-fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> String {
-    let hot = keyspaces_where(scn, |k| hot_key(k).1);
-    let mut s = if hot.is_empty() {
-        "No keyspace has a strongly skewed popularity.".to_string()
-    } else {
-        format!("Skewed popularity in {}. ", names_list(scn, &hot))
-    };
-    // The busiest shard against the mean of its cluster, per plan.
-    let measured = measured_s(scn);
-    if measured > 0.0 {
-        let parts: Vec<String> = results
-            .iter()
-            .filter_map(|r| {
-                let busiest = r
-                    .shards
-                    .iter()
-                    .max_by_key(|sh| (sh.commands, std::cmp::Reverse(sh.shard)))?;
-                let siblings: Vec<u64> = r
-                    .shards
-                    .iter()
-                    .filter(|sh| sh.cluster == busiest.cluster)
-                    .map(|sh| sh.commands)
-                    .collect();
-                let mean = siblings.iter().sum::<u64>() as f64 / siblings.len() as f64;
-                let cluster = scn
-                    .clusters
-                    .get(busiest.cluster)
-                    .map(|c| c.name.as_str())
-                    .unwrap_or("?");
-                let ratio = if mean > 0.0 {
-                    busiest.commands as f64 / mean
-                } else {
-                    1.0
-                };
-                Some(format!(
-                    "{}: busiest shard {}/{} at {:.0} ops/s, {:.2}× its cluster's mean",
-                    escape(&plan_name(scn, r)),
-                    escape(cluster),
-                    busiest.shard,
-                    busiest.commands as f64 / measured,
-                    ratio
-                ))
-            })
-            .collect();
-        if !parts.is_empty() {
-            s.push_str(&format!(
-                " Shards in the run (chart <i>shard load</i>): {}.",
-                parts.join("; ")
-            ));
-        }
-    }
-    s
-}
-
-fn idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> String {
-    let idem = keyspaces_where(scn, |k| k.operation == Operation::Idempotency);
-    if idem.is_empty() {
-        return "The scenario has no idempotency keyspace.".into();
-    }
-    let parts: Vec<String> = results
-        .iter()
-        .map(|r| {
-            let (retries, rerun) = idem.iter().fold((0, 0), |(a, b), ki| {
-                let m = &r.keyspaces[*ki];
-                (a + m.retries, b + m.retries_reexecuted)
-            });
-            format!(
-                "{}: {rerun} of {retries} retries found no fast-path key and ran the command again",
-                escape(&plan_name(scn, r))
-            )
-        })
-        .collect();
-    format!(
-        "For {}: {}. Unless the origin deduplicates, each re-run is a duplicate command.",
-        names_list(scn, &idem),
-        parts.join("; ")
-    )
-}
-
-fn critical_evictions_answer(scn: &Scenario, results: &[PlanResult]) -> String {
-    let critical = keyspaces_where(scn, |k| k.criticality == Criticality::Critical);
-    if critical.is_empty() {
-        return "The scenario marks no keyspace critical.".into();
-    }
-    let parts: Vec<String> = results
-        .iter()
-        .map(|r| {
-            let lost: Vec<String> = critical
-                .iter()
-                .filter_map(|ki| {
-                    let n = r.keyspace_evictions_before_ttl.get(*ki).copied()?;
-                    (n > 0).then(|| format!("{} {n}", escape(&scn.keyspaces[*ki].name)))
-                })
-                .collect();
-            if lost.is_empty() {
-                format!("{}: none", escape(&plan_name(scn, r)))
-            } else {
-                format!(
-                    "{}: <b>yes</b>, before their TTL ({})",
-                    escape(&plan_name(scn, r)),
-                    lost.join(", ")
-                )
-            }
-        })
-        .collect();
-    format!(
-        "Critical keyspaces {}. {}.",
-        names_list(scn, &critical),
-        parts.join("; ")
-    )
-}
-
-fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
-    let mut parts = Vec::new();
-    for r in results {
-        let peaks = origin_peaks(scn, r);
-        let mut notes = Vec::new();
-        for (oi, o) in scn.origins.iter().enumerate() {
-            let Some(m) = r.origins.get(oi) else {
-                continue;
-            };
-            if let Some(t) = m.saturated_since {
-                notes.push(format!(
-                    "<b>{}</b> saturated from {} s ({} rejected, {} timed out)",
-                    escape(&o.name),
-                    short_num(t.as_secs_f64()),
-                    m.rejected,
-                    m.timed_out
-                ));
-            } else if m.rejected > 0 || m.timed_out > 0 {
-                notes.push(format!(
-                    "<b>{}</b> {} rejected, {} timed out",
-                    escape(&o.name),
-                    m.rejected,
-                    m.timed_out
-                ));
-            }
-        }
-        let top = peaks
-            .iter()
-            .enumerate()
-            .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
-                Some((_, b)) if b >= *v => best,
-                _ => Some((i, *v)),
-            });
-        let top_text = top
-            .and_then(|(oi, v)| {
-                scn.origins
-                    .get(oi)
-                    .map(|o| format!("highest peak {} at {v:.1} loads/s", escape(&o.name)))
-            })
-            .unwrap_or_default();
-        let state = if notes.is_empty() {
-            "no origin saturated, rejected or timed out".to_string()
-        } else {
-            notes.join("; ")
-        };
-        parts.push(format!(
-            "{}: {state}; {top_text}",
-            escape(&plan_name(scn, r))
-        ));
-    }
-    format!("{}. Details in the origins table.", parts.join(". "))
-}
-
-fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
-    let mut flagged = Vec::new();
-    for r in results {
-        for (ki, k) in scn.keyspaces.iter().enumerate() {
-            if k.criticality != Criticality::Critical {
-                continue;
-            }
-            let before = r
-                .keyspace_evictions_before_ttl
-                .get(ki)
-                .copied()
-                .unwrap_or(0);
-            let oom = r.keyspaces.get(ki).map(|m| m.oom_errors).unwrap_or(0);
-            if before > 0 || oom > 0 {
-                flagged.push(format!(
-                    "{} in plan {} ({before} evicted before TTL, {oom} OOM errors)",
-                    escape(&k.name),
-                    escape(&plan_name(scn, r))
-                ));
-            }
-        }
-    }
-    if flagged.is_empty() {
-        "In this run no critical key was lost to eviction and no critical write failed with OOM."
-            .into()
-    } else {
-        format!(
-            "In this run Redis lost or refused critical keys: {}.",
-            flagged.join("; ")
-        )
-    }
 }
 
 #[cfg(test)]
@@ -1344,6 +845,15 @@ shard_utilization_max = 0.7
         assert!(page.contains("abc&lt;def&gt;"));
         assert!(!page.contains("<alog>") && !page.contains("<version>"));
         assert!(page.contains("the run cannot answer"));
+        // Events are described by their action; the stale-read rule is stated.
+        assert!(page.contains("<b>new &lt;version&gt;</b> (<code>new-version</code>)"));
+        assert!(!page.contains("new version of"));
+        assert!(page.contains("id=\"staleness-rule\""));
+        // Every table scrolls in its own box (the page never scrolls sideways).
+        let tables = page.matches("<table").count();
+        assert!(tables > 5);
+        assert_eq!(page.matches("<div class=\"scroll\"><table").count(), tables);
+        assert_eq!(page.matches("</table></div>").count(), tables);
 
         let again = report_html(
             &scn,

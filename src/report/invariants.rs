@@ -1,6 +1,7 @@
 //! The report section "Does the business invariant hold?": per plan and per scope (the whole
 //! run after the warm-up, each fault's window) the violations of every monitored invariant,
-//! when the first happened and the largest staleness; the faults and what they did in each
+//! when the first happened and the largest staleness (and, apart, the reads of an older value
+//! that are not violations, with the reason); the faults and what they did in each
 //! plan; and the fallbacks and guards that acted. Pure: returns HTML text from a resolved
 //! [`Scenario`] and its [`PlanResult`]s, escapes every scenario-provided text, touches no file.
 //! The figures are those of `invariants.csv` (`super::tables::invariants_csv`).
@@ -8,7 +9,7 @@
 use super::html::escape;
 use super::run_charts::short_num;
 use super::tables::{has_guard, invariant_scopes};
-use crate::metrics::{Invariant, PlanResult};
+use crate::metrics::{Invariant, PlanResult, STALENESS_THRESHOLD};
 use crate::scenario::{FaultKind, Scenario};
 use std::fmt::Write;
 
@@ -52,11 +53,33 @@ pub fn meaning(inv: Invariant) -> &'static str {
     }
 }
 
+/// The staleness threshold as the report writes it ("1 ms").
+fn threshold_text() -> String {
+    format!("{} ms", short_num(STALENESS_THRESHOLD.as_ns() as f64 / 1e6))
+}
+
+/// How reads of an older value are counted, as the report explains it (the rule of
+/// `output/README.md`, `invariants.csv`).
+pub fn staleness_rule() -> String {
+    format!(
+        "A read served a value older than the source's last change is a violation only when \
+         its request started after the change and was served {t} or more after it. Reads \
+         whose request started before the change and got the value that was current when it \
+         started (<i>in flight at the change</i>), and reads less than {t} after the change \
+         (the <i>staleness threshold</i>: a real invalidation takes at least a network round \
+         trip, so a read this close cannot be told apart from that race) are counted apart, \
+         with their reason, in the cells below and in <code>invariants.csv</code> \
+         (<code>in_flight_reads</code>, <code>below_threshold_reads</code>).",
+        t = threshold_text()
+    )
+}
+
 fn secs(t: crate::engine::SimTime) -> String {
     format!("{} s", short_num(t.as_secs_f64()))
 }
 
-fn fault_target(scn: &Scenario, fi: usize) -> String {
+/// What fault `fi` hits (cluster/shard, instances, keyspaces) and how hard.
+pub fn fault_target(scn: &Scenario, fi: usize) -> String {
     let f = &scn.faults[fi];
     let mut t = match (f.cluster, f.shard) {
         (Some(c), Some(s)) => format!("{}/{s}", scn.clusters[c].name),
@@ -131,7 +154,11 @@ pub fn invariants_section(h: &mut String, scn: &Scenario, results: &[PlanResult]
             escape(meaning(*inv))
         );
     }
-    h.push_str("</dl>\n<ul>\n");
+    h.push_str("</dl>\n");
+    if monitored.iter().any(|inv| inv.has_staleness()) {
+        let _ = writeln!(h, "<p id=\"staleness-rule\">{}</p>", staleness_rule());
+    }
+    h.push_str("<ul>\n");
     for res in results {
         let broken: Vec<String> = Invariant::ALL
             .iter()
@@ -232,6 +259,19 @@ pub fn invariants_section(h: &mut String, scn: &Scenario, results: &[PlanResult]
                     }
                     if inv.has_staleness() && t.violations > 0 {
                         detail.push(format!("max staleness {}", secs(t.max_staleness)));
+                    }
+                    if inv.has_staleness() && t.in_flight > 0 {
+                        detail.push(format!(
+                            "not counted: {} in flight at the change",
+                            t.in_flight
+                        ));
+                    }
+                    if inv.has_staleness() && t.below_threshold > 0 {
+                        detail.push(format!(
+                            "not counted: {} under {} after the change",
+                            t.below_threshold,
+                            threshold_text()
+                        ));
                     }
                     if has_guard(inv) && t.prevented > 0 {
                         detail.push(format!("{} stopped by the database", t.prevented));

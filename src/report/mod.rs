@@ -5,6 +5,7 @@ pub mod files;
 pub mod html;
 pub mod invariants;
 pub mod manifest;
+pub mod review;
 pub mod run_charts;
 pub mod tables;
 pub mod verdict;

@@ -1,4 +1,4 @@
-//! CSV tables of a run (schema version 1, documented column by column in `output/README.md`):
+//! CSV tables of a run (schema version 2, documented column by column in `output/README.md`):
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
@@ -8,7 +8,7 @@ use crate::scenario::Scenario;
 use serde::Serialize;
 
 /// Version of the CSV schemas below; bump on any column change.
-pub const CSV_SCHEMA_VERSION: u32 = 1;
+pub const CSV_SCHEMA_VERSION: u32 = 2;
 
 /// Quantiles reported for latency.
 pub const QUANTILES: [(f64, &str); 5] = [
@@ -129,6 +129,8 @@ pub struct InvariantRow<'a> {
     pub first_violation_s: Option<f64>,
     pub last_violation_s: Option<f64>,
     pub max_staleness_ms: Option<f64>,
+    pub in_flight_reads: Option<u64>,
+    pub below_threshold_reads: Option<u64>,
 }
 
 impl CsvRow for InvariantRow<'_> {
@@ -145,6 +147,8 @@ impl CsvRow for InvariantRow<'_> {
         "first_violation_s",
         "last_violation_s",
         "max_staleness_ms",
+        "in_flight_reads",
+        "below_threshold_reads",
     ];
 }
 
@@ -202,6 +206,8 @@ pub fn invariants_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                         last_violation_s: t.last.map(|x| x.as_secs_f64()),
                         max_staleness_ms: (inv.has_staleness() && t.violations > 0)
                             .then(|| t.max_staleness.as_ns() as f64 / 1e6),
+                        in_flight_reads: inv.has_staleness().then_some(t.in_flight),
+                        below_threshold_reads: inv.has_staleness().then_some(t.below_threshold),
                     });
                 }
             }

@@ -8,12 +8,14 @@
 //! when, kept by the shard with the key, so a reader learns what it was served)
 //! and the tallies per scope (the run after the warm-up, each fault's window) and per time
 //! window. It must not schedule events or touch shards: `sim` calls it on each read, write,
-//! lock and execution. State is kept only for keyspaces whose invariants need it, so plain
+//! lock and execution. A read of a value older than the source's last change is a violation
+//! only when the request started after the change and read at least
+//! [`STALENESS_THRESHOLD`] after it ([`stale_reason`]); the others are counted apart. State is kept only for keyspaces whose invariants need it, so plain
 //! cache keyspaces pay nothing. Hash maps are only looked up, never iterated into output.
 
 use crate::engine::IdMap;
 use crate::engine::SimTime;
-use crate::metrics::{Invariant, InvariantResult, Tally, N_INVARIANTS};
+use crate::metrics::{Invariant, InvariantResult, Tally, N_INVARIANTS, STALENESS_THRESHOLD};
 use crate::scenario::{Criticality, EventAction, Operation, Scenario, SourceOfTruth};
 
 /// What the application knows about the value it wrote under a key.
@@ -43,6 +45,34 @@ impl ValueInfo {
             loaded_at: SimTime(((stamp & !STAMP_PRESENT) >> 16) * 1_000),
             tenant: stamp as u16,
         })
+    }
+}
+
+/// How a read served a value older than the source's last change is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StaleReason {
+    /// A violation: the request started at or after the change and was served the older
+    /// value at least [`STALENESS_THRESHOLD`] after it.
+    Stale,
+    /// Not a violation: the request started before the change and was served the value that
+    /// was current when it started (a read in flight at the change).
+    InFlight,
+    /// Not a violation: the request started at or after the change but was served less than
+    /// [`STALENESS_THRESHOLD`] after it.
+    BelowThreshold,
+}
+
+/// How a read is counted that started at `started`, was served at `now` a value loaded
+/// before the source's change at `changed` (the first change after the value's load;
+/// `changed <= now`).
+pub(super) fn stale_reason(changed: SimTime, started: SimTime, now: SimTime) -> StaleReason {
+    debug_assert!(changed <= now, "a change after the read");
+    if started < changed {
+        StaleReason::InFlight
+    } else if now - changed < STALENESS_THRESHOLD {
+        StaleReason::BelowThreshold
+    } else {
+        StaleReason::Stale
     }
 }
 
@@ -199,14 +229,36 @@ impl Monitor {
 
     /// Counts a would-be violation a guard stopped.
     pub fn prevented(&mut self, now: SimTime, ks: usize, inv: Invariant) {
+        self.count(now, ks, inv, |t| t.prevented += 1);
+    }
+
+    /// Applies `add` to the tally of `inv` by keyspace `ks` in every scope holding `now`.
+    fn count(&mut self, now: SimTime, ks: usize, inv: Invariant, add: impl Fn(&mut Tally)) {
         let i = inv.index();
         if now >= self.warmup {
-            self.tallies[0][ks][i].prevented += 1;
+            add(&mut self.tallies[0][ks][i]);
         }
         for (s, &(from, to)) in self.scopes.iter().enumerate() {
             if now >= from && now < to {
-                self.tallies[1 + s][ks][i].prevented += 1;
+                add(&mut self.tallies[1 + s][ks][i]);
             }
+        }
+    }
+
+    /// Counts a read of an older value of keyspace `ks` at `now` for `inv` by its reason: a
+    /// violation with `staleness`, or one of the reads counted apart.
+    fn stale(
+        &mut self,
+        now: SimTime,
+        ks: usize,
+        inv: Invariant,
+        reason: StaleReason,
+        staleness: SimTime,
+    ) {
+        match reason {
+            StaleReason::Stale => self.violation(now, ks, inv, staleness),
+            StaleReason::InFlight => self.count(now, ks, inv, |t| t.in_flight += 1),
+            StaleReason::BelowThreshold => self.count(now, ks, inv, |t| t.below_threshold += 1),
         }
     }
 
@@ -228,8 +280,9 @@ impl Monitor {
         }
     }
 
-    /// A read of keyspace `ks` by `tenant` at `now` was served `value`: checks staleness and
-    /// the tenant (and, for a final use without revalidation, the final price).
+    /// A read of keyspace `ks` by `tenant` at `now`, by a request that started at `started`,
+    /// was served `value`: checks staleness (see [`stale_reason`]) and the tenant (and, for a
+    /// final use without revalidation, the final price).
     pub fn read(
         &mut self,
         now: SimTime,
@@ -237,6 +290,7 @@ impl Monitor {
         tenant: u16,
         value: ValueInfo,
         final_use: bool,
+        started: SimTime,
     ) {
         let m = self.monitored[ks];
         if m[Invariant::CrossTenantRead.index()] && value.tenant != tenant {
@@ -246,11 +300,12 @@ impl Monitor {
         let next = changes.partition_point(|&c| c <= value.loaded_at);
         if let Some(&changed) = changes.get(next).filter(|&&c| c <= now) {
             let staleness = now - changed;
+            let reason = stale_reason(changed, started, now);
             if m[Invariant::StaleRead.index()] {
-                self.violation(now, ks, Invariant::StaleRead, staleness);
+                self.stale(now, ks, Invariant::StaleRead, reason, staleness);
             }
             if final_use {
-                self.violation(now, ks, Invariant::StaleFinalPrice, staleness);
+                self.stale(now, ks, Invariant::StaleFinalPrice, reason, staleness);
             }
         }
     }
@@ -369,5 +424,148 @@ mod tests {
             assert_eq!(back.tenant, tenant);
         }
         assert_eq!(ValueInfo::from_stamp(0), None);
+    }
+
+    /// One read-through keyspace (local cache, price previews used as final prices) whose
+    /// source changes at 10 s; a subscriber-disconnect fault from 9 s to 12 s (+ 1 s).
+    const CHANGING: &str = r#"
+version = 1
+name = "changing"
+[simulation]
+duration_ms = "30s"
+warmup_ms = "1s"
+app_instances = 2
+[[tenants]]
+name = "t1"
+[[origins]]
+name = "db"
+concurrency = 4
+service_time_ms = { dist = "fixed", value = 5 }
+[[clusters]]
+name = "cache"
+shards = 1
+maxmemory_bytes = "16mb"
+maxmemory_policy = "allkeys-lru"
+[[keyspaces]]
+name = "catalog"
+key_template = "catalog:{tenant}:offering:{id}"
+operation = "read-through"
+rate_per_s = 10
+keys_per_tenant = 10
+value_size_bytes = { dist = "fixed", value = 100 }
+ttl_ms = "5m"
+origin = "db"
+fallback = { final_use_fraction = 0.1 }
+[[plans]]
+name = "p"
+placement = { catalog = "cache" }
+[[events]]
+at_ms = "10s"
+name = "edit"
+action = "change"
+keyspaces = ["catalog"]
+[[faults]]
+kind = "subscriber-disconnect"
+start_ms = "9s"
+end_ms = "12s"
+attribution_ms = "1s"
+"#;
+
+    fn ms(v: u64) -> SimTime {
+        SimTime(v * 1_000_000)
+    }
+
+    /// The tallies of the `catalog` keyspace for `inv`: the run's and the fault's.
+    fn tallies(m: Monitor, inv: Invariant) -> (Tally, Tally) {
+        let r = m.finish();
+        (r.tallies[0][0][inv.index()], r.tallies[1][0][inv.index()])
+    }
+
+    fn monitor() -> Monitor {
+        let scn = crate::scenario::parse(CHANGING, "changing.toml").expect("test scenario parses");
+        Monitor::new(&scn)
+    }
+
+    const OLD: ValueInfo = ValueInfo {
+        loaded_at: SimTime(5_000_000_000),
+        tenant: 0,
+    };
+
+    #[test]
+    fn stale_reasons_split_at_the_change_and_the_threshold() {
+        let changed = ms(10_000);
+        assert_eq!(
+            stale_reason(changed, ms(9_999), ms(10_050)),
+            StaleReason::InFlight
+        );
+        // Started at the very instant of the change: the change came first.
+        assert_eq!(
+            stale_reason(changed, changed, changed),
+            StaleReason::BelowThreshold
+        );
+        let just_under = changed + STALENESS_THRESHOLD - SimTime(1);
+        assert_eq!(
+            stale_reason(changed, changed, just_under),
+            StaleReason::BelowThreshold
+        );
+        let at_threshold = changed + STALENESS_THRESHOLD;
+        assert_eq!(
+            stale_reason(changed, changed, at_threshold),
+            StaleReason::Stale
+        );
+        assert_eq!(
+            stale_reason(changed, ms(10_001), ms(10_002)),
+            StaleReason::Stale
+        );
+    }
+
+    #[test]
+    fn a_read_in_flight_at_the_change_is_not_a_stale_read() {
+        let mut m = monitor();
+        // Started 0.3 ms before the change, served 0.17 ms after it the value current when
+        // it started: a race, not a violation (also for a final use).
+        let started = ms(10_000) - SimTime(300_000);
+        m.read(ms(10_000) + SimTime(170_000), 0, 0, OLD, true, started);
+        let (run, fault) = tallies(m, Invariant::StaleRead);
+        assert_eq!(
+            (run.violations, run.in_flight, run.below_threshold),
+            (0, 1, 0)
+        );
+        assert_eq!(
+            (fault.violations, fault.in_flight),
+            (0, 1),
+            "inside the fault window"
+        );
+        assert_eq!(run.first, None);
+        let mut m = monitor();
+        m.read(ms(10_000) + SimTime(170_000), 0, 0, OLD, true, started);
+        let (final_price, _) = tallies(m, Invariant::StaleFinalPrice);
+        assert_eq!((final_price.violations, final_price.in_flight), (0, 1));
+    }
+
+    #[test]
+    fn a_read_started_after_the_change_served_an_older_value_is_a_stale_read() {
+        let mut m = monitor();
+        // Started 2 ms after the change, served the value loaded at 5 s: stale by 3 ms.
+        m.read(ms(10_003), 0, 0, OLD, false, ms(10_002));
+        // Started and served within the threshold of the change: counted apart.
+        m.read(ms(10_000) + SimTime(400_000), 0, 0, OLD, false, ms(10_000));
+        // A value loaded after the change is fresh.
+        let fresh = ValueInfo {
+            loaded_at: ms(10_001),
+            tenant: 0,
+        };
+        m.read(ms(20_000), 0, 0, fresh, false, ms(20_000));
+        // After the fault window: the run's tally only.
+        m.read(ms(25_000), 0, 0, OLD, false, ms(24_999));
+        let (run, fault) = tallies(m, Invariant::StaleRead);
+        assert_eq!(
+            (run.violations, run.in_flight, run.below_threshold),
+            (2, 0, 1)
+        );
+        assert_eq!(run.first, Some(ms(10_003)));
+        assert_eq!(run.max_staleness, ms(15_000));
+        assert_eq!((fault.violations, fault.below_threshold), (1, 1));
+        assert_eq!(fault.max_staleness, ms(3));
     }
 }

@@ -1157,7 +1157,8 @@ impl<'a> Sim<'a> {
                 }
                 if let Some(v) = self.monitor.copy(ks, r.instance, r.key.id) {
                     let final_use = r.has(FLAG_FINAL);
-                    self.monitor.read(now, ks, r.tenant, v, final_use);
+                    self.monitor
+                        .read(now, ks, r.tenant, v, final_use, r.started);
                 }
                 self.cur.keyspace_hits[ks] += 1;
                 self.answer(ks, req, now, false);
@@ -1865,7 +1866,8 @@ impl<'a> Sim<'a> {
         }
         if let Some(v) = ValueInfo::from_stamp(r.stamp) {
             let final_use = r.has(FLAG_FINAL);
-            self.monitor.read(now, ks, r.tenant, v, final_use);
+            self.monitor
+                .read(now, ks, r.tenant, v, final_use, r.started);
         }
         if k.operation == Operation::Session {
             self.send_background(now, &r, r.value_key, Stage::Refresh);
