@@ -141,7 +141,7 @@ fn random_scenario(seed: u64) -> String {
     let client_timeout = pick(&mut rng, &["5ms", "20ms", "1s"]);
     let origin_timeout = pick(&mut rng, &["10ms", "100ms", "1h"]);
     let shards = 1 + rng.below(3);
-    let ttl = pick(&mut rng, &["200ms", "1s", "3s"]);
+    let ttl = pick(&mut rng, &["500ms", "1s", "3s"]);
     let rate = 200 + rng.below(3000);
     let keys = [10, 1_000, 100_000][rng.below(3) as usize];
     format!(
