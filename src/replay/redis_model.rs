@@ -61,7 +61,7 @@ impl ReplayCache for RedisReplayCache {
             Command::Set {
                 key,
                 value_size: req.value_size,
-                ttl_ms: req.ttl_s as u64 * 1000,
+                ttl_ms: req.insert_ttl_ms(),
                 nx: false,
                 stamp: 0,
             },

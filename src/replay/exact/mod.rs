@@ -4,7 +4,8 @@
 //! until it fits. Capacity counts bytes, or objects when `ignore_obj_size` (every size is 1).
 //! An object's size is the one it had at insert; a hit does not change it.
 //!
-//! TTL: with `ttl_s > 0` the expiry is fixed at insert (`insert_ms + ttl_s * 1000`); a hit does
+//! TTL: with a TTL (`TraceRequest::insert_ttl_ms` > 0) the expiry is fixed at insert
+//! (`insert_ms + ttl_ms`); a hit does
 //! not extend it. As in libCacheSim (`exp_time < clock_time` in `cache_find_base`), an object is
 //! expired only when its expiry time is strictly before the request time, so it is still a hit
 //! at its expiry instant. A lookup of an expired object removes it (counted in `expired_keys`,
