@@ -4,7 +4,7 @@ use super::CliError;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
 use crate::redis::shard::RedisConfig;
-use crate::replay::driver::{replay, ReplayJob, TimeSource, TraceSourceAdapter};
+use crate::replay::driver::{replay, ClockKind, ReplayJob, TimeSource, TraceSourceAdapter};
 use crate::replay::exact::ExactPolicy;
 use crate::replay::output::{format_table, parse_cache_sizes, write_json_lines};
 use crate::replay::redis_model::RedisReplayCache;
@@ -186,6 +186,20 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
             (crate::replay::driver::ReplayError::Timeline(_), Some(t)) => {
                 CliError::input(format!("{}: {e}", t.display()))
             }
+            (
+                crate::replay::driver::ReplayError::TimeOutOfRange {
+                    clock: ClockKind::Trace,
+                    ..
+                },
+                _,
+            ) => CliError::input(format!("{}: {e}", a.trace.display())),
+            (
+                crate::replay::driver::ReplayError::TimeOutOfRange {
+                    clock: ClockKind::Timeline,
+                    ..
+                },
+                Some(t),
+            ) => CliError::input(format!("{}: {e}", t.display())),
             _ => CliError::input(e.to_string()),
         })?;
     let mut out = std::io::stdout().lock();
