@@ -91,12 +91,15 @@ impl ReplayCache for RedisReplayCache {
                 expired_keys: Some(0),
                 keys_end: Some(0),
                 used_memory_end: Some(self.cfg.base_used_memory_bytes),
+                rejected_writes: Some(0),
             },
             Some(s) => EndFigures {
                 evicted_keys: Some(s.stats().evicted_keys),
                 expired_keys: Some(s.stats().expired_keys),
                 keys_end: Some(s.keys()),
                 used_memory_end: Some(s.used_memory()),
+                // Only the miss's SET is a write (denyoom); the GET is never refused.
+                rejected_writes: Some(s.stats().oom_errors),
             },
         }
     }

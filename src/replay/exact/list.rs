@@ -268,6 +268,7 @@ impl Store {
             expired_keys: Some(self.expired_keys),
             keys_end: Some(self.n_resident),
             used_memory_end: Some(self.used),
+            rejected_writes: None,
         }
     }
 }
