@@ -38,6 +38,24 @@ impl RedisReplayCache {
         self
     }
 
+    /// An upper estimate of the model's memory with `maxmemory_bytes` (0 = no limit) over a
+    /// trace of at most `max_keys` distinct keys: Redis charges every key at least
+    /// `MIN_REDIS_BYTES_PER_KEY` (a 32-byte dict entry, an 8-byte sds for a 1-byte key, a
+    /// 32-byte embedded 1-byte value, bucket space), so it holds at most `maxmemory / 76` keys
+    /// (plus the one write that overshoots); the model keeps `MODEL_BYTES_PER_KEY` for each
+    /// (a 32-byte entry and two u32 bucket heads at most twice over, with room for a table's
+    /// growth).
+    pub fn memory_estimate_bytes(maxmemory_bytes: u64, max_keys: u64) -> u64 {
+        const MIN_REDIS_BYTES_PER_KEY: u64 = 76;
+        const MODEL_BYTES_PER_KEY: u64 = 64;
+        let keys = if maxmemory_bytes == 0 {
+            max_keys
+        } else {
+            (maxmemory_bytes / MIN_REDIS_BYTES_PER_KEY + 1).min(max_keys)
+        };
+        keys.saturating_mul(MODEL_BYTES_PER_KEY)
+    }
+
     /// The shard (None before the first request).
     pub fn shard(&self) -> Option<&Shard> {
         self.shard.as_ref()

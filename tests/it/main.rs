@@ -12,6 +12,7 @@ mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
 mod replay_exact;
+mod replay_inputs;
 mod schema;
 mod size;
 mod strategies;

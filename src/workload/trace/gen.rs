@@ -358,6 +358,59 @@ fn plan(cfg: &GenConfig) -> io::Result<Plan<'_>> {
     })
 }
 
+/// An upper estimate of what [`generate`] holds in memory for a config, part by part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GenMemoryEstimate {
+    /// The Zipf alias table and what building it needs, 40 bytes per object at the peak
+    /// (weights and their scaled copy 8 + 8, keep and alias columns 4 + 4, the small/large
+    /// work lists up to 8, the 8-byte cells); 0 for uniform popularity.
+    pub popularity_table_bytes: u64,
+    /// The set of objects seen: a bitmap up to 2^27 objects, else a hash set of up to
+    /// `min(objects, requests)` ids at 48 bytes each (its growth included).
+    pub seen_objects_bytes: u64,
+    /// oracleGeneral's `next_access_vtime` pass: 8 bytes per request plus a hash map of up to
+    /// `min(objects, requests)` ids at 48 bytes each; 0 for the other formats.
+    pub next_access_bytes: u64,
+    /// Write buffers.
+    pub buffer_bytes: u64,
+}
+
+impl GenMemoryEstimate {
+    /// All parts together.
+    pub fn total_bytes(&self) -> u64 {
+        self.popularity_table_bytes
+            .saturating_add(self.seen_objects_bytes)
+            .saturating_add(self.next_access_bytes)
+            .saturating_add(self.buffer_bytes)
+    }
+}
+
+/// Estimates the memory [`generate`] needs for `cfg`, from its sizes alone (nothing is
+/// allocated), so a caller can refuse hostile sizes before starting.
+pub fn memory_estimate(cfg: &GenConfig) -> GenMemoryEstimate {
+    const HASHED_ID_BYTES: u64 = 48;
+    let distinct = cfg.n_objects.min(cfg.n_requests);
+    GenMemoryEstimate {
+        popularity_table_bytes: match cfg.popularity {
+            Popularity::Zipf { .. } => cfg.n_objects.saturating_mul(40),
+            Popularity::Uniform => 0,
+        },
+        seen_objects_bytes: if cfg.n_objects <= 1 << 27 {
+            cfg.n_objects.div_ceil(64) * 8
+        } else {
+            distinct.saturating_mul(HASHED_ID_BYTES)
+        },
+        next_access_bytes: match cfg.format {
+            GenFormat::OracleGeneral => cfg
+                .n_requests
+                .saturating_mul(8)
+                .saturating_add(distinct.saturating_mul(HASHED_ID_BYTES)),
+            _ => 0,
+        },
+        buffer_bytes: 2 << 20,
+    }
+}
+
 /// Generates the trace `cfg` describes and writes it to `out` (buffered internally).
 ///
 /// For oracleGeneral the request ids are drawn twice from the same stream: once to compute

@@ -170,6 +170,10 @@ pub enum TraceFormat {
     Vscsi,
 }
 
+/// How many times smaller than its content a compressed trace is assumed to be at most, when
+/// estimating memory (see [`TraceFormat::max_requests`]).
+pub const ASSUMED_MAX_COMPRESSION: u64 = 64;
+
 /// The exact header line of a kv-csv stream.
 pub const KV_CSV_HEADER: &str = "key,value_size,ttl_s";
 
@@ -213,6 +217,32 @@ impl TraceFormat {
             ));
         }
         Ok(format)
+    }
+
+    /// The fewest bytes one request takes in an uncompressed file of this format: a record
+    /// (oracleGeneral 24, twr 20, vscsi 32) or the shortest line (`1\n` for txt and csv,
+    /// `k,1,\n` for kv-csv).
+    pub fn min_request_bytes(&self) -> u64 {
+        match self {
+            TraceFormat::OracleGeneral => 24,
+            TraceFormat::Twr => 20,
+            TraceFormat::Vscsi => 32,
+            TraceFormat::Txt | TraceFormat::Csv(_) => 2,
+            TraceFormat::KvCsv => 5,
+        }
+    }
+
+    /// The most requests (hence distinct objects) a trace file of `file_bytes` can hold, for
+    /// memory estimates: exact for an uncompressed file; for `.zst`/`.gz` (`compressed`) the
+    /// content is taken as at most `ASSUMED_MAX_COMPRESSION` times the file, an assumption
+    /// (a trace compressed further is estimated low).
+    pub fn max_requests(&self, file_bytes: u64, compressed: bool) -> u64 {
+        let content = if compressed {
+            file_bytes.saturating_mul(ASSUMED_MAX_COMPRESSION)
+        } else {
+            file_bytes
+        };
+        content / self.min_request_bytes()
     }
 
     /// The format's name in libCacheSim's spelling (`"kv-csv"` for ours).
