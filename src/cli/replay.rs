@@ -1,14 +1,16 @@
 //! `cacheplan replay TRACE`: trace-driven mode, exact policies and the Redis model side by side.
 
+use super::limits::{over_budget, MemoryLimitArg};
 use super::CliError;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
 use crate::redis::shard::RedisConfig;
-use crate::replay::driver::{replay, ReplayJob, TimeSource, TraceSourceAdapter};
+use crate::replay::driver::{replay, ClockKind, ReplayJob, TimeSource, TraceSourceAdapter};
 use crate::replay::exact::ExactPolicy;
 use crate::replay::output::{format_table, parse_cache_sizes, write_json_lines};
 use crate::replay::redis_model::RedisReplayCache;
 use crate::replay::timeline::Timeline;
+use crate::workload::trace::compress::Compression;
 use crate::workload::trace::{self, TraceFormat};
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,6 +74,61 @@ pub struct ReplayArgs {
     /// One JSON object per (policy, size) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The memory budget checked before replaying.
+    #[command(flatten)]
+    pub memory_limit: MemoryLimitArg,
+}
+
+/// One (policy, size) to replay, before its cache is built.
+#[derive(Clone, Copy, Debug)]
+enum JobSpec {
+    /// An exact policy and its capacity.
+    Exact(ExactPolicy, u64),
+    /// The Redis model: its policy, maxmemory, and the flag that gave the size.
+    Redis(MaxmemoryPolicy, u64, &'static str),
+}
+
+/// Memory the replay needs besides its caches: the driver's batch of requests and times, a
+/// trace reader's buffers, the output (an allowance).
+const REPLAY_FIXED_BYTES: u64 = 64 << 20;
+
+/// Refuses (exit 2) a replay whose caches could need more than `--memory-limit` (see
+/// README, "Trace replay"): each cache's estimate for as many objects as its size admits and
+/// the trace file can hold (`TraceFormat::max_requests`), summed over the jobs, which run
+/// side by side.
+fn check_memory(a: &ReplayArgs, format: &TraceFormat, specs: &[JobSpec]) -> Result<(), CliError> {
+    let limit = a.memory_limit.bytes()?;
+    let file_name = a
+        .trace
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let compressed =
+        Compression::from_name(file_name.as_deref().unwrap_or_default()) != Compression::None;
+    let max_objects = std::fs::metadata(&a.trace)
+        .map(|m| format.max_requests(m.len(), compressed))
+        .unwrap_or(u64::MAX);
+    let mut drivers: Vec<(String, u64)> = Vec::new();
+    let mut total = REPLAY_FIXED_BYTES;
+    for spec in specs {
+        let (field, bytes) = match *spec {
+            JobSpec::Exact(policy, size) => {
+                // Every object is charged at least one byte (or one object).
+                let objects = size.min(max_objects);
+                let bytes = policy.memory_estimate_bytes(size, a.ignore_obj_size, objects);
+                (format!("--cache-size {size} ({})", policy.name()), bytes)
+            }
+            JobSpec::Redis(policy, maxmemory, flag) => (
+                format!("{flag} {maxmemory} ({})", policy.as_str()),
+                RedisReplayCache::memory_estimate_bytes(maxmemory, max_objects),
+            ),
+        };
+        total = total.saturating_add(bytes);
+        drivers.push((field, bytes));
+    }
+    if total > limit {
+        return Err(over_budget("the replay", total, limit, &drivers));
+    }
+    Ok(())
 }
 
 fn sizes(text: &str, flag: &str) -> Result<Vec<u64>, CliError> {
@@ -101,28 +158,8 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
     if !(1..=64).contains(&a.maxmemory_samples) {
         return Err(CliError::input("--maxmemory-samples: allowed 1 to 64"));
     }
-    let redis_cache = |policy: MaxmemoryPolicy, maxmemory: u64| -> Result<ReplayJob, CliError> {
-        if maxmemory <= base {
-            return Err(CliError::input(format!(
-                "maxmemory {maxmemory} is not above the {base} bytes an empty server uses"
-            )));
-        }
-        let cfg = RedisConfig {
-            maxmemory_bytes: maxmemory,
-            maxmemory_policy: policy,
-            maxmemory_samples: a.maxmemory_samples,
-            hz: a.hz,
-            cluster_enabled: a.cluster_enabled,
-            base_used_memory_bytes: base,
-            ..RedisConfig::default()
-        };
-        Ok(ReplayJob {
-            label_policy: policy.as_str().to_string(),
-            cache_size: maxmemory,
-            cache: Box::new(RedisReplayCache::new(cfg, a.seed)),
-        })
-    };
-    let mut jobs = Vec::new();
+    // What to run, checked against the memory limit before any cache is built.
+    let mut specs: Vec<JobSpec> = Vec::new();
     if !a.policy.is_empty() {
         let text = a.cache_size.as_deref().ok_or_else(|| {
             CliError::input(
@@ -133,19 +170,15 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
         for name in &a.policy {
             let name = name.trim();
             if let Some(p) = MaxmemoryPolicy::parse(name) {
-                for &s in &cache_sizes {
-                    jobs.push(redis_cache(p, s)?);
-                }
+                specs.extend(
+                    cache_sizes
+                        .iter()
+                        .map(|&s| JobSpec::Redis(p, s, "--cache-size")),
+                );
                 continue;
             }
             let exact = ExactPolicy::parse(name).map_err(|e| CliError::input(e.to_string()))?;
-            for &s in &cache_sizes {
-                jobs.push(ReplayJob {
-                    label_policy: exact.name().to_string(),
-                    cache_size: s,
-                    cache: exact.build(s, a.ignore_obj_size),
-                });
-            }
+            specs.extend(cache_sizes.iter().map(|&s| JobSpec::Exact(exact, s)));
         }
     }
     if !a.maxmemory_policy.is_empty() {
@@ -160,18 +193,53 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
                     "unknown maxmemory-policy \"{name}\" (noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl)"
                 ))
             })?;
-            for &s in &mm {
-                jobs.push(redis_cache(p, s)?);
-            }
+            specs.extend(mm.iter().map(|&s| JobSpec::Redis(p, s, "--maxmemory")));
         }
     } else if a.maxmemory.is_some() {
         return Err(CliError::input("--maxmemory needs --maxmemory-policy"));
     }
-    if jobs.is_empty() {
+    if specs.is_empty() {
         return Err(CliError::input(
             "nothing to replay: give --policy with --cache-size, or --maxmemory-policy with --maxmemory",
         ));
     }
+    for spec in &specs {
+        if let JobSpec::Redis(_, maxmemory, _) = *spec {
+            if maxmemory <= base {
+                return Err(CliError::input(format!(
+                    "maxmemory {maxmemory} is not above the {base} bytes an empty server uses"
+                )));
+            }
+        }
+    }
+    let source = trace::open(&a.trace, &format).map_err(|e| CliError::input(e.to_string()))?;
+    check_memory(&a, &format, &specs)?;
+    let jobs: Vec<ReplayJob> = specs
+        .iter()
+        .map(|spec| match *spec {
+            JobSpec::Exact(exact, s) => ReplayJob {
+                label_policy: exact.name().to_string(),
+                cache_size: s,
+                cache: exact.build(s, a.ignore_obj_size),
+            },
+            JobSpec::Redis(policy, maxmemory, _) => {
+                let cfg = RedisConfig {
+                    maxmemory_bytes: maxmemory,
+                    maxmemory_policy: policy,
+                    maxmemory_samples: a.maxmemory_samples,
+                    hz: a.hz,
+                    cluster_enabled: a.cluster_enabled,
+                    base_used_memory_bytes: base,
+                    ..RedisConfig::default()
+                };
+                ReplayJob {
+                    label_policy: policy.as_str().to_string(),
+                    cache_size: maxmemory,
+                    cache: Box::new(RedisReplayCache::new(cfg, a.seed)),
+                }
+            }
+        })
+        .collect();
     let time = match (&a.timeline, a.rate) {
         (Some(p), _) => TimeSource::Timeline(
             Timeline::load(p).map_err(|e| CliError::input(format!("{}: {e}", p.display())))?,
@@ -179,13 +247,26 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
         (None, Some(r)) => TimeSource::Rate { requests_per_s: r },
         (None, None) => TimeSource::Trace,
     };
-    let source = trace::open(&a.trace, &format).map_err(|e| CliError::input(e.to_string()))?;
     let mut source = TraceSourceAdapter(source);
     let results =
         replay(&mut source, jobs, &time, a.split).map_err(|e| match (&e, &a.timeline) {
             (crate::replay::driver::ReplayError::Timeline(_), Some(t)) => {
                 CliError::input(format!("{}: {e}", t.display()))
             }
+            (
+                crate::replay::driver::ReplayError::TimeOutOfRange {
+                    clock: ClockKind::Trace,
+                    ..
+                },
+                _,
+            ) => CliError::input(format!("{}: {e}", a.trace.display())),
+            (
+                crate::replay::driver::ReplayError::TimeOutOfRange {
+                    clock: ClockKind::Timeline,
+                    ..
+                },
+                Some(t),
+            ) => CliError::input(format!("{}: {e}", t.display())),
             _ => CliError::input(e.to_string()),
         })?;
     let mut out = std::io::stdout().lock();

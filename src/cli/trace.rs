@@ -1,7 +1,10 @@
 //! `cacheplan trace gen`: write a synthetic trace (so tests and benchmarks need no download).
 
+use super::limits::{over_budget, MemoryLimitArg};
 use super::CliError;
-use crate::workload::trace::gen::{generate, GenConfig, GenFormat, Popularity, SizeDist};
+use crate::workload::trace::gen::{
+    generate, memory_estimate, GenConfig, GenFormat, Popularity, SizeDist,
+};
 use std::path::PathBuf;
 
 /// Arguments of `trace`.
@@ -59,6 +62,9 @@ pub struct GenArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+    /// The memory budget checked before generating.
+    #[command(flatten)]
+    pub memory_limit: MemoryLimitArg,
 }
 
 fn parse_size(text: &str) -> Result<SizeDist, CliError> {
@@ -125,6 +131,34 @@ pub fn execute(a: TraceArgs) -> Result<(), CliError> {
         seed: g.seed,
         format,
     };
+    let limit = g.memory_limit.bytes()?;
+    let estimate = memory_estimate(&cfg);
+    if estimate.total_bytes() > limit {
+        let drivers = [
+            (
+                format!("--objects {} (popularity table)", g.objects),
+                estimate.popularity_table_bytes,
+            ),
+            (
+                format!(
+                    "--objects {} / --requests {} (objects seen)",
+                    g.objects, g.requests
+                ),
+                estimate.seen_objects_bytes,
+            ),
+            (
+                format!("--requests {} (next_access_vtime pass)", g.requests),
+                estimate.next_access_bytes,
+            ),
+        ];
+        let drivers: Vec<(String, u64)> = drivers.into_iter().filter(|d| d.1 > 0).collect();
+        return Err(over_budget(
+            "trace gen",
+            estimate.total_bytes(),
+            limit,
+            &drivers,
+        ));
+    }
     let tmp = g.out.with_extension("partial");
     let file = std::fs::File::create(&tmp)
         .map_err(|e| CliError::input(format!("{}: {e}", tmp.display())))?;

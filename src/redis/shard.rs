@@ -9,6 +9,11 @@ use super::db::{Db, KeyRef};
 use super::evict::{self, EvictionContext, EvictionPool, MaxmemoryPolicy};
 use super::memory;
 use crate::engine::{RngStream, SimTime};
+use std::collections::HashMap;
+
+/// How many due serverCron ticks make `Shard::run_cron_until` look for a cycle of idle ticks
+/// to jump over; a shorter catch-up is simply stepped.
+pub const IDLE_JUMP_MIN_TICKS: u64 = 64;
 
 /// CPU cost constants of the main thread (nanoseconds), with where each comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -262,6 +267,57 @@ struct ExpireState {
     last_fast_start_ns: u64,
 }
 
+/// The state at the start of an idle serverCron tick (`Shard::run_cron_until`).
+#[derive(Clone, Copy, Debug)]
+struct IdleTickMark {
+    start_ns: u64,
+    /// The expire cursor (all 64 bits: a later, larger table reads more of them).
+    cursor: u64,
+    /// CPU of the run's earlier idle ticks.
+    cpu_before_ns: u64,
+}
+
+/// A cycle of idle ticks that repeats while no key with a TTL is due.
+#[derive(Clone, Copy, Debug)]
+struct IdleCycle {
+    ticks: u64,
+    cursor_advance: u64,
+    cpu_ns: u64,
+    /// From the first tick's start to the start of the tick after the last.
+    duration_ns: u64,
+    /// Start of the cycle's last tick.
+    last_tick_start_ns: u64,
+}
+
+/// What a serverCron tick must leave unchanged to count as idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IdleCheck {
+    expired_keys: u64,
+    time_cap_reached: u64,
+    keys: usize,
+    main_table_size: u64,
+    expires_table_size: u64,
+    last_fast_start_ns: u64,
+}
+
+impl IdleCheck {
+    fn of(shard: &Shard) -> IdleCheck {
+        IdleCheck {
+            expired_keys: shard.stats.expired_keys,
+            time_cap_reached: shard.stats.expired_time_cap_reached_count,
+            keys: shard.db.len(),
+            main_table_size: shard.db.main_table_size(),
+            expires_table_size: shard.db.expires_table_size(),
+            last_fast_start_ns: shard.expire.last_fast_start_ns,
+        }
+    }
+
+    /// True when the tick that ran since `self` was taken was idle.
+    fn still_idle(&self, shard: &Shard) -> bool {
+        *self == IdleCheck::of(shard) && !shard.expire.timelimit_exit
+    }
+}
+
 /// One Redis server's state.
 #[derive(Clone, Debug)]
 pub struct Shard {
@@ -275,6 +331,8 @@ pub struct Shard {
     lfu_rng: RngStream,
     stats: ShardStats,
     tags: TagCounters,
+    /// serverCron ticks run since the start (server.c cronloops).
+    cron_ticks: u64,
     /// Counter values of INCR keys are not modelled; INT encoding sizes are.
     int_value_bytes: u64,
 }
@@ -298,6 +356,7 @@ impl Shard {
             lfu_rng: rng.child(2),
             stats: ShardStats::default(),
             tags: TagCounters::default(),
+            cron_ticks: 0,
             int_value_bytes,
             cfg,
         }
@@ -371,12 +430,188 @@ impl Shard {
     /// CPU used (ns).
     pub fn cron(&mut self, start: SimTime) -> u64 {
         debug_assert!(start.as_ns() >= self.next_cron_ns);
+        self.cron_ticks += 1;
         self.lru_clock = evict::lru_clock(self.unix_ms(start));
         self.db.resize_tables();
         let slow = self.active_expire_cycle(start, false);
         let cpu = slow + self.active_expire_cycle(SimTime(start.as_ns() + slow), true);
-        self.next_cron_ns = start.as_ns() + cpu + self.cfg.cron_period_ns();
+        self.next_cron_ns = start
+            .as_ns()
+            .saturating_add(cpu)
+            .saturating_add(self.cfg.cron_period_ns());
         cpu
+    }
+
+    /// serverCron ticks run so far (server.c `cronloops`).
+    pub fn cron_ticks(&self) -> u64 {
+        self.cron_ticks
+    }
+
+    /// Runs every serverCron tick due at or before `now`, each at its due time (a main thread
+    /// with nothing else to do), leaving the shard exactly as
+    /// `while let Some(t) = cron_due(now) { cron(t) }` would, in time independent of how long
+    /// the idle stretch is. Returns the CPU the ticks used (ns).
+    ///
+    /// How the jump stays exact: a tick is *idle* when it expires nothing, resizes no dict,
+    /// does not hit the cycle's time limit and runs no fast cycle. With the keys unchanged, an
+    /// idle tick's whole effect (the expire cursor's advance, the CPU it charges, hence when the
+    /// next tick starts) depends only on the expire cursor's bucket (`cursor & mask`), and it
+    /// stays the same at any later time at which no key with a TTL is due (`now_ms > when`
+    /// for none). So, stepping ticks for real, this records the cursor's bucket at the start of
+    /// each idle tick; when a bucket comes back, the ticks in between form a cycle (P ticks,
+    /// cursor advance C, CPU T, duration D = P·period + T) that repeats for as long as no key
+    /// is due. It then applies k whole cycles at once, k bounded so that the tick after them
+    /// is still due by `now` and no skipped tick starts after the earliest TTL in the expires
+    /// dict: cursor += k·C, next tick += k·D, ticks += k·P, expire CPU += k·T, the LRU clock
+    /// of the last skipped tick, and the expired-stale EWMA times 0.95 once per skipped tick
+    /// (each idle tick scores 0; the product reaches its floating-point fixed point within
+    /// about 15,000 steps, so the loop is bounded). Ticks that do work (due keys, resizes)
+    /// are always stepped.
+    #[inline]
+    pub fn run_cron_until(&mut self, now: SimTime) -> u64 {
+        if self.next_cron_ns > now.as_ns() {
+            return 0;
+        }
+        // Few ticks (the usual case between two requests): just step them. The number due
+        // only falls as they run, so this choice holds for the whole catch-up.
+        if (now.as_ns() - self.next_cron_ns) / self.cfg.cron_period_ns() < IDLE_JUMP_MIN_TICKS {
+            let mut cpu_total = 0;
+            while let Some(tick) = self.cron_due(now) {
+                cpu_total += self.cron(tick);
+            }
+            return cpu_total;
+        }
+        self.run_cron_jumping(now)
+    }
+
+    /// `run_cron_until` over a long stretch: steps ticks while looking for a cycle of idle
+    /// ticks, and jumps whole cycles.
+    #[inline(never)]
+    fn run_cron_jumping(&mut self, now: SimTime) -> u64 {
+        let period = self.cfg.cron_period_ns();
+        let mut cpu_total = 0u64;
+        // The current run of consecutive idle ticks: the state at each one's start, and the
+        // index of the latest mark per expire-cursor bucket.
+        let mut marks: Vec<IdleTickMark> = Vec::new();
+        let mut seen: HashMap<u64, usize> = HashMap::new();
+        let mut cpu_in_run = 0u64;
+        // The earliest expire time in the expires dict (None = no TTL key), computed once per
+        // run of idle ticks (they change no key).
+        let mut earliest_expire: Option<Option<u64>> = None;
+        while let Some(tick) = self.cron_due(now) {
+            let start = tick.as_ns();
+            let probing =
+                !marks.is_empty() || (now.as_ns() - start) / period >= IDLE_JUMP_MIN_TICKS;
+            if probing {
+                let bucket = self.expire_cursor_bucket();
+                if let Some(&i) = seen.get(&bucket) {
+                    let earliest =
+                        *earliest_expire.get_or_insert_with(|| self.earliest_expire_ms());
+                    let cycle = IdleCycle {
+                        ticks: (marks.len() - i) as u64,
+                        cursor_advance: self.expire.cursor.wrapping_sub(marks[i].cursor),
+                        cpu_ns: cpu_in_run - marks[i].cpu_before_ns,
+                        duration_ns: start - marks[i].start_ns,
+                        last_tick_start_ns: marks[marks.len() - 1].start_ns,
+                    };
+                    if let Some(skipped_cpu) = self.jump_idle_cycles(&cycle, now, earliest) {
+                        cpu_total += skipped_cpu;
+                        marks.clear();
+                        seen.clear();
+                        cpu_in_run = 0;
+                        continue;
+                    }
+                }
+                seen.insert(bucket, marks.len());
+                marks.push(IdleTickMark {
+                    start_ns: start,
+                    cursor: self.expire.cursor,
+                    cpu_before_ns: cpu_in_run,
+                });
+            }
+            let before = IdleCheck::of(self);
+            let cpu = self.cron(tick);
+            cpu_total += cpu;
+            if probing {
+                if before.still_idle(self) {
+                    cpu_in_run += cpu;
+                } else {
+                    marks.clear();
+                    seen.clear();
+                    cpu_in_run = 0;
+                    earliest_expire = None;
+                }
+            }
+        }
+        cpu_total
+    }
+
+    /// The expire cursor's bucket in the expires dict (0 with no table).
+    fn expire_cursor_bucket(&self) -> u64 {
+        match self.db.expires_table_size() {
+            0 => 0,
+            size => self.expire.cursor & (size - 1),
+        }
+    }
+
+    /// The earliest expire time (unix ms) of a key with a TTL; None without one. Linear.
+    fn earliest_expire_ms(&self) -> Option<u64> {
+        self.db
+            .positions(true)
+            .map(|pos| self.db.entry(pos).expire_at_ms())
+            .min()
+    }
+
+    /// Applies as many whole repetitions of the idle `cycle` as allowed (see
+    /// `run_cron_until`): the next tick, at `next_cron_ns + k·duration`, must still be due at
+    /// `now`, and no skipped tick may start after `earliest_expire_ms`. Returns the CPU of the
+    /// skipped ticks, or None when not one whole cycle could be skipped.
+    fn jump_idle_cycles(
+        &mut self,
+        cycle: &IdleCycle,
+        now: SimTime,
+        earliest_expire_ms: Option<u64>,
+    ) -> Option<u64> {
+        let start = self.next_cron_ns as u128;
+        let duration = cycle.duration_ns as u128;
+        let mut k = (now.as_ns() as u128 - start) / duration;
+        if let Some(when_ms) = earliest_expire_ms {
+            // Every skipped tick starts before start + k·duration; a tick at ns t sees unix
+            // ms epoch + t / 1e6, which must not pass `when_ms`.
+            let since_epoch_ms = when_ms.checked_sub(self.cfg.epoch_unix_ms)?;
+            let last_ok_ns = since_epoch_ms as u128 * 1_000_000;
+            k = k.min(last_ok_ns.checked_sub(start)? / duration);
+        }
+        if k == 0 {
+            return None;
+        }
+        // k·duration ≤ now - start fits in u64, and so do k·ticks and k·cpu (each ≤ it).
+        let k = k as u64;
+        let skipped_ticks = k * cycle.ticks;
+        #[cfg(test)]
+        tests::TICKS_JUMPED.with(|n| n.set(n.get() + skipped_ticks));
+        let cpu = k * cycle.cpu_ns;
+        self.next_cron_ns += k * cycle.duration_ns;
+        self.cron_ticks += skipped_ticks;
+        self.expire.cursor = self
+            .expire
+            .cursor
+            .wrapping_add(k.wrapping_mul(cycle.cursor_advance));
+        self.stats.expire_cycle_cpu_ns += cpu;
+        let last_start = SimTime(cycle.last_tick_start_ns + k * cycle.duration_ns);
+        self.lru_clock = evict::lru_clock(self.unix_ms(last_start));
+        let mut stale = self.expire.stale_perc;
+        for _ in 0..skipped_ticks {
+            // An idle tick scores 0 expired of its sample: `0.0 * 0.05 + stale * 0.95`, and
+            // adding +0.0 to a non-negative float changes nothing.
+            let next = stale * 0.95;
+            if next == stale {
+                break;
+            }
+            stale = next;
+        }
+        self.expire.stale_perc = stale;
+        Some(cpu)
     }
 
     /// Executes one command at `now` (the time it starts on the main thread): a fast expire
@@ -743,6 +978,145 @@ mod tests {
             nx: false,
             stamp: 0,
         }
+    }
+
+    thread_local! {
+        /// Ticks `run_cron_until` skipped on this thread (so a test can tell a jump happened).
+        pub(super) static TICKS_JUMPED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn ticks_jumped() -> u64 {
+        TICKS_JUMPED.with(|n| n.get())
+    }
+
+    /// The reference: every due tick stepped.
+    fn step_cron(s: &mut Shard, now: SimTime) -> u64 {
+        let mut cpu = 0;
+        while let Some(tick) = s.cron_due(now) {
+            cpu += s.cron(tick);
+        }
+        cpu
+    }
+
+    /// Runs `s` to each checkpoint both ways and asserts the same CPU and the same state
+    /// (the whole shard's `Debug` text: db, pool, clocks, cursor, EWMA, counters).
+    fn jump_matches_stepping(s: Shard, checkpoints_ms: &[u64]) -> Shard {
+        let (mut stepped, mut jumped) = (s.clone(), s);
+        for &ms in checkpoints_ms {
+            let now = SimTime::from_ms(ms);
+            assert_eq!(
+                step_cron(&mut stepped, now),
+                jumped.run_cron_until(now),
+                "at {ms} ms"
+            );
+            let (a, b) = (format!("{stepped:?}"), format!("{jumped:?}"));
+            if a != b {
+                let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+                let from = at.saturating_sub(200);
+                panic!(
+                    "at {ms} ms the states differ:\nstepped ...{}\njumped  ...{}",
+                    &a[from..(at + 100).min(a.len())],
+                    &b[from..(at + 100).min(b.len())]
+                );
+            }
+            assert_eq!(stepped.cron_ticks(), jumped.cron_ticks());
+        }
+        jumped
+    }
+
+    fn small_set(id: u64, ttl_ms: u64) -> Command {
+        Command::Set {
+            key: key(id),
+            value_size: 100,
+            ttl_ms,
+            nx: false,
+            stamp: 0,
+        }
+    }
+
+    #[test]
+    fn idle_jump_matches_stepping_without_ttl_keys() {
+        let mut s = shard(MaxmemoryPolicy::AllkeysLru, 0);
+        jump_matches_stepping(s.clone(), &[600_000]);
+        for id in 0..1_000 {
+            s.execute(SimTime::from_ms(id), small_set(id, 0));
+        }
+        let s = jump_matches_stepping(s, &[1_000, 600_000, 600_050, 1_200_000]);
+        assert_eq!(s.cron_ticks(), 12_001);
+        assert!(ticks_jumped() > 11_000, "{}", ticks_jumped());
+        assert_eq!(s.keys(), 1_000);
+    }
+
+    #[test]
+    fn idle_jump_matches_stepping_with_ttl_keys_due_and_not_due_in_the_gap() {
+        let mut rng = RngStream::new(9, 9);
+        for (hz, effort) in [(10, 1), (100, 1), (7, 10)] {
+            let cfg = RedisConfig {
+                hz,
+                active_expire_effort: effort,
+                cron_phase_ms: 3,
+                ..RedisConfig::default()
+            };
+            let mut s = Shard::new(cfg, &RngStream::new(1, 1));
+            for id in 0..3_000u64 {
+                // A third without TTL, a third expiring within ten minutes, a third after.
+                let ttl_ms = match id % 3 {
+                    0 => 0,
+                    1 => 1 + rng.below(600_000),
+                    _ => 3_600_000 + rng.below(3_600_000),
+                };
+                s.execute(SimTime::from_ms(id / 10), small_set(id, ttl_ms));
+            }
+            let jumped_before = ticks_jumped();
+            let s = jump_matches_stepping(s, &[400, 10_000, 610_000, 700_000, 9_000_000]);
+            let ticks = s.cron_ticks();
+            assert!(
+                ticks_jumped() - jumped_before > ticks / 2,
+                "hz {hz}: {ticks}"
+            );
+            assert_eq!(s.expires(), 0, "hz {hz}");
+            assert_eq!(s.stats().expired_keys_active, 2_000, "hz {hz}");
+        }
+    }
+
+    #[test]
+    fn idle_jump_matches_stepping_after_mass_expiry_and_shrinking() {
+        let mut s = shard(MaxmemoryPolicy::VolatileLru, 0);
+        for id in 0..20_000u64 {
+            s.execute(
+                SimTime::from_ms(1),
+                small_set(id, 5_000 + (id % 4) * 60_000),
+            );
+        }
+        for id in 0..50u64 {
+            s.execute(SimTime::from_ms(2), small_set(1_000_000 + id, 0));
+        }
+        let s = jump_matches_stepping(s, &[3, 5_000, 66_000, 600_000]);
+        assert!(ticks_jumped() > 1_000, "{}", ticks_jumped());
+        assert_eq!(s.keys(), 50);
+        assert_eq!(s.stats().expired_keys, 20_000);
+    }
+
+    #[test]
+    fn idle_jump_crosses_centuries_in_bounded_work() {
+        let mut s = shard(MaxmemoryPolicy::AllkeysLru, 0);
+        for id in 0..2_000u64 {
+            let ttl_ms = if id % 2 == 0 { 0 } else { 1_000 * (1 + id) };
+            s.execute(SimTime::from_ms(id), small_set(id, ttl_ms));
+        }
+        let started = std::time::Instant::now();
+        // 500 years at hz 10: 1.6e11 ticks, far too many to step.
+        let now = SimTime::from_secs(500 * 365 * 86_400);
+        s.run_cron_until(now);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        assert_eq!((s.keys(), s.expires()), (1_000, 0));
+        assert_eq!(s.stats().expired_keys, 1_000);
+        // The next tick is due within one period after `now`, the LRU clock reads the last.
+        let next = s.cron_due(SimTime::MAX).unwrap();
+        assert!(next > now && next.as_ns() <= now.as_ns() + s.config().cron_period_ns());
+        let last_tick_ms = s.unix_ms(SimTime(next.as_ns() - s.config().cron_period_ns()));
+        assert_eq!(s.lru_clock, evict::lru_clock(last_tick_ms));
+        assert!(s.cron_ticks() > 157_000_000_000);
     }
 
     #[test]

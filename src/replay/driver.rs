@@ -12,6 +12,21 @@ use std::fmt;
 /// Requests read and fed per batch: bounds memory whatever the trace length.
 pub const BATCH_REQUESTS: usize = 65_536;
 
+/// The latest request time the replay accepts, in ms: simulated time is a `u64` count of
+/// nanoseconds (about 584 years), and the Redis model runs on it.
+pub const MAX_TIME_MS: u64 = u64::MAX / 1_000_000;
+
+/// Which clock gave a request its time (for errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockKind {
+    /// The trace's own times.
+    Trace,
+    /// `TimeSource::Rate`.
+    Rate,
+    /// `TimeSource::Timeline`.
+    Timeline,
+}
+
 /// Error type a request source returns.
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -139,6 +154,17 @@ pub enum ReplayError {
         /// The rate given.
         requests_per_s: f64,
     },
+    /// A request's time lies past `MAX_TIME_MS`, where simulated time (u64 ns) would wrap.
+    TimeOutOfRange {
+        /// The 0-based request index.
+        request_index: u64,
+        /// The time the clock gave it in ms, as text (a rate's time can exceed any integer).
+        time_ms: String,
+        /// Which clock.
+        clock: ClockKind,
+        /// The rate, for `ClockKind::Rate`.
+        requests_per_s: f64,
+    },
 }
 
 impl fmt::Display for ReplayError {
@@ -156,6 +182,29 @@ impl fmt::Display for ReplayError {
                 f,
                 "request rate must be a finite number of requests/s above 0, got {requests_per_s}"
             ),
+            ReplayError::TimeOutOfRange {
+                request_index,
+                time_ms,
+                clock,
+                requests_per_s,
+            } => {
+                let record = request_index + 1;
+                match clock {
+                    ClockKind::Trace => write!(f, "request {record} has trace time {time_ms} ms"),
+                    ClockKind::Rate => write!(
+                        f,
+                        "--rate {requests_per_s}: request {record} would come at {time_ms} ms"
+                    ),
+                    ClockKind::Timeline => {
+                        write!(f, "request {record} has timeline time {time_ms} ms")
+                    }
+                }?;
+                write!(
+                    f,
+                    ", past the end of simulated time ({MAX_TIME_MS} ms, about 584 years: a \
+                     u64 count of nanoseconds)"
+                )
+            }
         }
     }
 }
@@ -165,7 +214,7 @@ impl std::error::Error for ReplayError {
         match self {
             ReplayError::Source { source, .. } => Some(source.as_ref()),
             ReplayError::Timeline(e) => Some(e),
-            ReplayError::BadRate { .. } => None,
+            ReplayError::BadRate { .. } | ReplayError::TimeOutOfRange { .. } => None,
         }
     }
 }
@@ -245,15 +294,31 @@ pub fn replay(
         }
         let first_index = n_req;
         times_ms.clear();
+        let out_of_range = |offset: usize, time_ms: String, clock: ClockKind| {
+            let requests_per_s = match time {
+                TimeSource::Rate { requests_per_s } => *requests_per_s,
+                _ => 0.0,
+            };
+            ReplayError::TimeOutOfRange {
+                request_index: first_index + offset as u64,
+                time_ms,
+                clock,
+                requests_per_s,
+            }
+        };
         match time {
             TimeSource::Trace => times_ms.extend(batch.iter().map(|r| r.time_ms)),
             TimeSource::Rate { requests_per_s } => {
                 // `i * 1000` is exact in f64 below 2^53, so one correctly rounded division
                 // lands exactly on whole milliseconds when the true value is whole.
-                times_ms.extend(
-                    (first_index..first_index + batch.len() as u64)
-                        .map(|i| ((i as f64 * 1000.0) / requests_per_s).floor() as u64),
-                );
+                for i in first_index..first_index + batch.len() as u64 {
+                    let t = ((i as f64 * 1000.0) / requests_per_s).floor();
+                    if !(t <= MAX_TIME_MS as f64) {
+                        let offset = (i - first_index) as usize;
+                        return Err(out_of_range(offset, format!("{t:e}"), ClockKind::Rate));
+                    }
+                    times_ms.push(t as u64);
+                }
             }
             TimeSource::Timeline(_) => {
                 let cursor = cursor.as_mut().expect("cursor exists for a timeline");
@@ -261,6 +326,13 @@ pub fn replay(
                     times_ms.push(cursor.time_ms(i)?);
                 }
             }
+        }
+        if let Some(offset) = times_ms.iter().position(|&t| t > MAX_TIME_MS) {
+            let clock = match time {
+                TimeSource::Timeline(_) => ClockKind::Timeline,
+                _ => ClockKind::Trace,
+            };
+            return Err(out_of_range(offset, times_ms[offset].to_string(), clock));
         }
         let split_offset = match split_index {
             Some(split) => split.saturating_sub(first_index).min(batch.len() as u64) as usize,
@@ -395,6 +467,53 @@ mod tests {
             times_with(&bad, 1),
             Err(ReplayError::BadRate { .. })
         ));
+    }
+
+    #[test]
+    fn times_past_the_u64_ns_range_are_errors_not_wraps() {
+        let rate = TimeSource::Rate {
+            requests_per_s: 1e-9,
+        };
+        // Request i comes at i * 1e12 ms: request 19 (0-based) is the first past 1.8e13 ms.
+        assert_eq!(times_with(&rate, 19).unwrap()[18], 18_000_000_000_000);
+        let err = times_with(&rate, 20).unwrap_err();
+        assert!(matches!(
+            err,
+            ReplayError::TimeOutOfRange {
+                request_index: 19,
+                clock: ClockKind::Rate,
+                ..
+            }
+        ));
+        let text = err.to_string();
+        assert!(text.contains("--rate 0.000000001: request 20 would come at 1.9e13 ms, past the end of simulated time"), "{text}");
+        let tiny = TimeSource::Rate {
+            requests_per_s: 1e-300,
+        };
+        assert!(times_with(&tiny, 2).is_err());
+        // The trace's own clock.
+        let mut requests = trace(3);
+        requests[2].time_ms = MAX_TIME_MS + 1;
+        let jobs = vec![ReplayJob {
+            label_policy: "lru".into(),
+            cache_size: 1,
+            cache: ExactPolicy::Lru.build(1, true),
+        }];
+        let err = replay(
+            &mut SliceSource::new(&requests),
+            jobs,
+            &TimeSource::Trace,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "request 3 has trace time {} ms, past the end of simulated time \
+                 (18446744073709 ms, about 584 years: a u64 count of nanoseconds)",
+                MAX_TIME_MS + 1
+            )
+        );
     }
 
     #[test]

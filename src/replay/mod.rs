@@ -18,6 +18,10 @@ pub struct EndFigures {
     pub keys_end: Option<u64>,
     /// Bytes in use at the end as the cache counts them.
     pub used_memory_end: Option<u64>,
+    /// Writes refused with `-OOM` (the Redis model under `noeviction`, or a `volatile-*`
+    /// policy with no key holding a TTL to evict); `None` for the exact policies, which have
+    /// no such error (an object larger than the cache is simply not admitted).
+    pub rejected_writes: Option<u64>,
 }
 
 /// One cache under replay. Each request is a GET; a miss inserts the object (libCacheSim's

@@ -24,6 +24,7 @@ pub fn format_table(results: &[ReplayResult]) -> String {
         "expired_keys",
         "keys_end",
         "used_memory_end",
+        "rejected_writes",
     ];
     if with_split {
         header.push("hit_ratio_after_split");
@@ -43,6 +44,7 @@ pub fn format_table(results: &[ReplayResult]) -> String {
             count(r.end.expired_keys),
             count(r.end.keys_end),
             count(r.end.used_memory_end),
+            count(r.end.rejected_writes),
         ];
         if with_split {
             row.push(ratio(r.hit_ratio_after_split()));
@@ -88,6 +90,7 @@ struct JsonRow<'a> {
     expired_keys: Option<u64>,
     keys_end: Option<u64>,
     used_memory_end: Option<u64>,
+    rejected_writes: Option<u64>,
     /// Outer `None`: no split was given (key left out); inner `None`: `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     hit_ratio_after_split: Option<Option<f64>>,
@@ -111,6 +114,7 @@ pub fn json_line(result: &ReplayResult) -> String {
         expired_keys: result.end.expired_keys,
         keys_end: result.end.keys_end,
         used_memory_end: result.end.used_memory_end,
+        rejected_writes: result.end.rejected_writes,
         hit_ratio_after_split: result
             .n_req_after_split
             .map(|_| result.hit_ratio_after_split()),
@@ -213,6 +217,7 @@ mod tests {
                 expired_keys: None,
                 keys_end: Some(2),
                 used_memory_end: Some(2),
+                rejected_writes: None,
             },
         }
     }
@@ -250,11 +255,17 @@ mod tests {
             "expired_keys",
             "keys_end",
             "used_memory_end",
+            "rejected_writes",
         ];
         let line = json_line(&result(false));
         assert_eq!(keys_of(&line), base);
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["expired_keys"], serde_json::Value::Null);
+        assert_eq!(value["rejected_writes"], serde_json::Value::Null);
+        let mut redis = result(false);
+        redis.end.rejected_writes = Some(7);
+        let value: serde_json::Value = serde_json::from_str(&json_line(&redis)).unwrap();
+        assert_eq!(value["rejected_writes"], 7);
         assert_eq!(value["hit_ratio"], 0.4);
         assert_eq!(value["byte_miss_ratio"], 0.25);
         assert_eq!(value["policy"], "lru");

@@ -15,6 +15,7 @@ mod fidelity_support;
 mod hostile;
 mod outputs;
 mod replay_exact;
+mod replay_inputs;
 mod schema;
 mod size;
 mod strategies;

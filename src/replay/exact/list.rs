@@ -192,8 +192,9 @@ impl Store {
         now_ms: u64,
         resident: bool,
     ) -> u32 {
-        let expiry_ms = if req.ttl_s > 0 {
-            now_ms.saturating_add(req.ttl_s as u64 * 1000)
+        let ttl_ms = req.insert_ttl_ms();
+        let expiry_ms = if ttl_ms > 0 {
+            now_ms.saturating_add(ttl_ms)
         } else {
             NO_EXPIRY_MS
         };
@@ -267,6 +268,7 @@ impl Store {
             expired_keys: Some(self.expired_keys),
             keys_end: Some(self.n_resident),
             used_memory_end: Some(self.used),
+            rejected_writes: None,
         }
     }
 }

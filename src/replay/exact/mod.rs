@@ -4,7 +4,8 @@
 //! until it fits. Capacity counts bytes, or objects when `ignore_obj_size` (every size is 1).
 //! An object's size is the one it had at insert; a hit does not change it.
 //!
-//! TTL: with `ttl_s > 0` the expiry is fixed at insert (`insert_ms + ttl_s * 1000`); a hit does
+//! TTL: with a TTL (`TraceRequest::insert_ttl_ms` > 0) the expiry is fixed at insert
+//! (`insert_ms + ttl_ms`); a hit does
 //! not extend it. As in libCacheSim (`exp_time < clock_time` in `cache_find_base`), an object is
 //! expired only when its expiry time is strictly before the request time, so it is still a hit
 //! at its expiry instant. A lookup of an expired object removes it (counted in `expired_keys`,
@@ -78,6 +79,34 @@ impl ExactPolicy {
             .ok_or_else(|| UnknownPolicy {
                 name: name.to_string(),
             })
+    }
+
+    /// An upper estimate of the memory a cache of `capacity` takes once it holds
+    /// `max_objects` objects (the caller bounds them by the capacity and by the trace): what
+    /// `Store::new` reserves up front (in object mode a node and two id-table slots per object
+    /// of capacity, up to 2^24), plus per object a 32-byte node and up to four 16-byte id-table
+    /// slots, twice over for S3-FIFO (its ghost FIFO indexes as many ids again).
+    pub fn memory_estimate_bytes(
+        self,
+        capacity: u64,
+        ignore_obj_size: bool,
+        max_objects: u64,
+    ) -> u64 {
+        const NODE_BYTES: u64 = 32;
+        const SLOT_BYTES: u64 = 16;
+        let expected = if ignore_obj_size {
+            capacity.min(1 << 24)
+        } else {
+            1024
+        };
+        let up_front =
+            expected * NODE_BYTES + (expected * 2).max(16).next_power_of_two() * SLOT_BYTES;
+        let per_object = NODE_BYTES + 4 * SLOT_BYTES;
+        let ids = match self {
+            ExactPolicy::S3Fifo => max_objects.saturating_mul(2),
+            _ => max_objects,
+        };
+        up_front.saturating_add(ids.saturating_mul(per_object))
     }
 
     /// A fresh cache of this policy with `capacity` bytes, or objects when `ignore_obj_size`.

@@ -24,6 +24,7 @@ pub(crate) fn read_cloud_physics_oracle_general(test: &str) -> Option<Vec<TraceR
                 key_size: 0,
                 value_size: obj_size,
                 ttl_s: 0,
+                ttl_ms: 0,
                 next_access_vtime: i64::from_le_bytes(r[16..24].try_into().unwrap()),
             }
         })
@@ -224,8 +225,8 @@ impl RefCache {
         while self.used() + size > self.capacity {
             self.evict_one();
         }
-        let expiry_ms = if req.ttl_s > 0 {
-            now_ms + req.ttl_s as u64 * 1000
+        let expiry_ms = if req.insert_ttl_ms() > 0 {
+            now_ms + req.insert_ttl_ms()
         } else {
             u64::MAX
         };
@@ -293,14 +294,16 @@ fn random_trace(rng: &mut RngStream, n: usize) -> Vec<TraceRequest> {
             } else {
                 base
             };
-            let ttl_s = [0, 0, 1, 2, 5][rng.below(5) as usize];
+            // Whole and fractional seconds (kv-csv's `5.326` is 5,326 ms).
+            let ttl_ms = [0, 0, 1_000, 2_000, 5_326][rng.below(5) as usize];
             TraceRequest {
                 time_ms,
                 obj_id,
                 obj_size,
                 key_size: 0,
                 value_size: obj_size,
-                ttl_s,
+                ttl_s: 0,
+                ttl_ms,
                 next_access_vtime: -2,
             }
         })
@@ -439,8 +442,8 @@ impl RefS3Fifo {
                 }
             }
         }
-        let expiry = if req.ttl_s > 0 {
-            now + req.ttl_s as u64 * 1000
+        let expiry = if req.insert_ttl_ms() > 0 {
+            now + req.insert_ttl_ms()
         } else {
             u64::MAX
         };

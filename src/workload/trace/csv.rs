@@ -388,13 +388,13 @@ impl CsvSource {
             }
             None => 1,
         };
-        let ttl_s = match o.ttl_col {
+        let ttl_ms = match o.ttl_col {
             Some(c) => {
                 let f = self.field(c);
                 if f.is_empty() {
                     0
                 } else {
-                    parse_u32(f).ok_or_else(|| {
+                    parse_u32(f).map(|s| s as u64 * 1000).ok_or_else(|| {
                         err(format!(
                             "TTL \"{}\" (column {c}) is not a number of seconds",
                             show_field(f)
@@ -410,7 +410,8 @@ impl CsvSource {
             obj_size,
             key_size,
             value_size: obj_size,
-            ttl_s,
+            ttl_s: 0,
+            ttl_ms,
             next_access_vtime: NO_NEXT_ACCESS_INFO,
         })
     }

@@ -35,16 +35,18 @@ pub fn write_oracle_general_record(out: &mut dyn Write, req: &TraceRequest) -> i
 }
 
 /// Writes one twr record: time `req.time_ms / 1000` seconds, `req.obj_id`, `req.key_size`,
-/// `req.value_size`, `op`, `req.ttl_s`. Fails with `InvalidInput` if a field does not fit its
-/// bits (key size ≤ 1023, value size ≤ 4,194,303, TTL ≤ 16,777,215 s).
+/// `req.value_size`, `op`, the TTL in seconds. Fails with `InvalidInput` if a field does not
+/// fit its bits (key size ≤ 1023, value size ≤ 4,194,303, TTL whole seconds ≤ 16,777,215 s).
 pub fn write_twr_record(out: &mut dyn Write, req: &TraceRequest, op: u8) -> io::Result<()> {
+    let ttl_ms = req.insert_ttl_ms();
     if req.key_size > TWR_MAX_KEY_SIZE
         || req.value_size > TWR_MAX_VALUE_SIZE
-        || req.ttl_s > TWR_MAX_TTL_S
+        || ttl_ms % 1000 != 0
+        || ttl_ms / 1000 > TWR_MAX_TTL_S as u64
     {
         return Err(invalid(format!(
-            "twr cannot hold key size {} / value size {} / TTL {} s",
-            req.key_size, req.value_size, req.ttl_s
+            "twr cannot hold key size {} / value size {} / TTL {} ms (whole seconds only)",
+            req.key_size, req.value_size, ttl_ms
         )));
     }
     let mut rec = [0u8; TWR_RECORD_BYTES];
@@ -52,7 +54,7 @@ pub fn write_twr_record(out: &mut dyn Write, req: &TraceRequest, op: u8) -> io::
     rec[4..12].copy_from_slice(&req.obj_id.to_le_bytes());
     let sizes = (req.key_size << TWR_VALUE_SIZE_BITS) | req.value_size;
     rec[12..16].copy_from_slice(&sizes.to_le_bytes());
-    let op_ttl = ((op as u32) << 24) | req.ttl_s;
+    let op_ttl = ((op as u32) << 24) | (ttl_ms / 1000) as u32;
     rec[16..20].copy_from_slice(&op_ttl.to_le_bytes());
     out.write_all(&rec)
 }
@@ -62,7 +64,8 @@ pub fn write_kv_csv_header(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{KV_CSV_HEADER}")
 }
 
-/// Writes one kv-csv line for `key` with `req.value_size` and `req.ttl_s` (0 written empty).
+/// Writes one kv-csv line for `key` with `req.value_size` and the TTL in decimal seconds with
+/// up to three decimals (`5.326` for 5,326 ms; no TTL written empty).
 /// The key must not contain a comma, quote, CR or LF (`InvalidInput` otherwise).
 pub fn write_kv_csv_record(out: &mut dyn Write, key: &str, req: &TraceRequest) -> io::Result<()> {
     if key.is_empty()
@@ -74,10 +77,15 @@ pub fn write_kv_csv_record(out: &mut dyn Write, key: &str, req: &TraceRequest) -
             "kv-csv key {key:?} is empty or needs quoting"
         )));
     }
-    if req.ttl_s == 0 {
+    let ttl_ms = req.insert_ttl_ms();
+    if ttl_ms == 0 {
         writeln!(out, "{key},{},", req.value_size)
+    } else if ttl_ms % 1000 == 0 {
+        writeln!(out, "{key},{},{}", req.value_size, ttl_ms / 1000)
     } else {
-        writeln!(out, "{key},{},{}", req.value_size, req.ttl_s)
+        let millis = format!("{:03}", ttl_ms % 1000);
+        let millis = millis.trim_end_matches('0');
+        writeln!(out, "{key},{},{}.{millis}", req.value_size, ttl_ms / 1000)
     }
 }
 
@@ -283,7 +291,8 @@ impl Plan<'_> {
             obj_size,
             key_size,
             value_size,
-            ttl_s,
+            ttl_s: 0,
+            ttl_ms: ttl_s as u64 * 1000,
             next_access_vtime: super::NO_NEXT_ACCESS_INFO,
         }
     }
@@ -347,6 +356,59 @@ fn plan(cfg: &GenConfig) -> io::Result<Plan<'_>> {
         props_seed: RngStream::named(cfg.seed, "trace-gen/object-props").next_u64(),
         max_value_size,
     })
+}
+
+/// An upper estimate of what [`generate`] holds in memory for a config, part by part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GenMemoryEstimate {
+    /// The Zipf alias table and what building it needs, 40 bytes per object at the peak
+    /// (weights and their scaled copy 8 + 8, keep and alias columns 4 + 4, the small/large
+    /// work lists up to 8, the 8-byte cells); 0 for uniform popularity.
+    pub popularity_table_bytes: u64,
+    /// The set of objects seen: a bitmap up to 2^27 objects, else a hash set of up to
+    /// `min(objects, requests)` ids at 48 bytes each (its growth included).
+    pub seen_objects_bytes: u64,
+    /// oracleGeneral's `next_access_vtime` pass: 8 bytes per request plus a hash map of up to
+    /// `min(objects, requests)` ids at 48 bytes each; 0 for the other formats.
+    pub next_access_bytes: u64,
+    /// Write buffers.
+    pub buffer_bytes: u64,
+}
+
+impl GenMemoryEstimate {
+    /// All parts together.
+    pub fn total_bytes(&self) -> u64 {
+        self.popularity_table_bytes
+            .saturating_add(self.seen_objects_bytes)
+            .saturating_add(self.next_access_bytes)
+            .saturating_add(self.buffer_bytes)
+    }
+}
+
+/// Estimates the memory [`generate`] needs for `cfg`, from its sizes alone (nothing is
+/// allocated), so a caller can refuse hostile sizes before starting.
+pub fn memory_estimate(cfg: &GenConfig) -> GenMemoryEstimate {
+    const HASHED_ID_BYTES: u64 = 48;
+    let distinct = cfg.n_objects.min(cfg.n_requests);
+    GenMemoryEstimate {
+        popularity_table_bytes: match cfg.popularity {
+            Popularity::Zipf { .. } => cfg.n_objects.saturating_mul(40),
+            Popularity::Uniform => 0,
+        },
+        seen_objects_bytes: if cfg.n_objects <= 1 << 27 {
+            cfg.n_objects.div_ceil(64) * 8
+        } else {
+            distinct.saturating_mul(HASHED_ID_BYTES)
+        },
+        next_access_bytes: match cfg.format {
+            GenFormat::OracleGeneral => cfg
+                .n_requests
+                .saturating_mul(8)
+                .saturating_add(distinct.saturating_mul(HASHED_ID_BYTES)),
+            _ => 0,
+        },
+        buffer_bytes: 2 << 20,
+    }
 }
 
 /// Generates the trace `cfg` describes and writes it to `out` (buffered internally).
@@ -494,8 +556,8 @@ mod tests {
         // Properties are fixed per object.
         let mut props = HashMap::new();
         for r in &reqs {
-            let p = props.entry(r.obj_id).or_insert((r.obj_size, r.ttl_s));
-            assert_eq!(*p, (r.obj_size, r.ttl_s));
+            let p = props.entry(r.obj_id).or_insert((r.obj_size, r.ttl_ms));
+            assert_eq!(*p, (r.obj_size, r.ttl_ms));
         }
         // Rank 0 is the most requested id.
         let zero = ids.iter().filter(|&&id| id == 0).count();
@@ -514,9 +576,9 @@ mod tests {
         for r in &reqs {
             assert_eq!(r.key_size, GEN_TWR_KEY_SIZE);
             assert_eq!(r.obj_size, r.key_size + r.value_size);
-            assert!([30, 60, 0].contains(&r.ttl_s));
-            let p = props.entry(r.obj_id).or_insert((r.value_size, r.ttl_s));
-            assert_eq!(*p, (r.value_size, r.ttl_s));
+            assert!([30_000, 60_000, 0].contains(&r.ttl_ms));
+            let p = props.entry(r.obj_id).or_insert((r.value_size, r.ttl_ms));
+            assert_eq!(*p, (r.value_size, r.ttl_ms));
         }
         let oracle = read_back(
             {
@@ -556,7 +618,7 @@ mod tests {
                 crate::workload::trace::key_to_obj_id(key.as_bytes())
             );
             assert_eq!(
-                (r.key_size as usize, r.value_size, r.ttl_s),
+                (r.key_size as usize, r.value_size, r.ttl_ms),
                 (key.len(), 512, 0)
             );
         }

@@ -1,6 +1,6 @@
 //! Our `kv-csv` key/value request stream (used by the Redis fidelity runs): a CSV file with the
-//! header `key,value_size,ttl_s` and one request per line (`ttl_s` empty = no TTL). This module
-//! owns its reader.
+//! header `key,value_size,ttl_s` and one request per line (`ttl_s` empty = no TTL; decimal
+//! seconds with millisecond precision, as `SET ... PX` takes). This module owns its reader.
 
 use std::io::Read;
 
@@ -8,20 +8,73 @@ use ::csv::{ByteRecord, Reader, ReaderBuilder};
 
 use super::csv::csv_error;
 use super::{
-    key_to_obj_id, parse_u32, show_field, TraceError, TraceRequest, TraceSource, KV_CSV_HEADER,
-    NO_NEXT_ACCESS_INFO,
+    key_to_obj_id, parse_u32, parse_u64, show_field, TraceError, TraceRequest, TraceSource,
+    KV_CSV_HEADER, MAX_TTL_MS, NO_NEXT_ACCESS_INFO,
 };
 
 /// Fields per kv-csv line.
 const KV_CSV_FIELDS: usize = 3;
 
+/// Reads a kv-csv `ttl_s` field: decimal seconds (`30`, `5.326`, `.5`, `7.`) to whole
+/// milliseconds, as Redis keeps TTLs (`SET ... PX`). More than three decimals are rounded to
+/// the nearest millisecond, a half upwards (`5.3265` is 5,327 ms), on the decimal digits
+/// themselves (no floating point). `0` (or `0.000`) means no TTL, as an empty field does. Refused,
+/// with the reason as the error: a sign, an exponent, `nan`/`inf`, anything but digits and one
+/// point, a TTL above 4,294,967,295 s ([`MAX_TTL_MS`]), and a TTL above zero that rounds to
+/// 0 ms (Redis's shortest TTL is 1 ms).
+pub fn parse_ttl_s(text: &[u8]) -> Result<u64, String> {
+    let lower = text.to_ascii_lowercase();
+    let unsigned = lower.strip_prefix(b"+").unwrap_or(&lower);
+    if lower.starts_with(b"-") {
+        return Err("is negative: a TTL is a number of seconds of at least 0.001".to_string());
+    }
+    if [&b"nan"[..], b"inf", b"infinity"].contains(&unsigned) {
+        return Err("is not a finite number of seconds".to_string());
+    }
+    let (whole, frac) = match text.iter().position(|&b| b == b'.') {
+        Some(dot) => (&text[..dot], &text[dot + 1..]),
+        None => (text, &b""[..]),
+    };
+    let digits_only = |t: &[u8]| t.iter().all(u8::is_ascii_digit);
+    if (whole.is_empty() && frac.is_empty()) || !digits_only(whole) || !digits_only(frac) {
+        return Err("is not a number of seconds (write e.g. 30 or 5.326)".to_string());
+    }
+    let too_long = || format!("is above the longest TTL, {} s", MAX_TTL_MS / 1000);
+    // Leading zeros are harmless; more than 20 significant digits is too long anyway.
+    let whole = &whole[whole.iter().take_while(|&&b| b == b'0').count()..];
+    let seconds = if whole.is_empty() {
+        0
+    } else {
+        parse_u64(whole).ok_or_else(too_long)?
+    };
+    let digit = |i: usize| frac.get(i).map_or(0, |&b| (b - b'0') as u64);
+    let mut ms = seconds
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(digit(0) * 100 + digit(1) * 10 + digit(2)))
+        .ok_or_else(too_long)?;
+    if digit(3) >= 5 {
+        ms += 1;
+    }
+    if ms > MAX_TTL_MS {
+        return Err(too_long());
+    }
+    if ms == 0 && frac.iter().any(|&b| b != b'0') {
+        return Err(
+            "rounds to 0 ms: Redis's shortest TTL is 1 ms (0.001; leave it empty for none)"
+                .to_string(),
+        );
+    }
+    Ok(ms)
+}
+
 /// A streaming reader of a kv-csv stream. The first line must be exactly
 /// `key,value_size,ttl_s`. Each later line is one GET: `obj_id` = [`key_to_obj_id`] of the key
 /// bytes (taken as they are, not trimmed), `key_size` = the key's length in bytes,
-/// `value_size = obj_size` = the `value_size` column (at least 1), `ttl_s` = the `ttl_s` column
-/// (empty = 0 = none), `time_ms = 0`. A line with another field count, an empty key, or a
-/// non-numeric size or TTL is an error naming the line. One record buffer is reused: no
-/// allocation per line.
+/// `value_size = obj_size` = the `value_size` column (at least 1), `ttl_ms` = the `ttl_s` column
+/// read by [`parse_ttl_s`] (decimal seconds to whole ms; empty or 0 = none), `time_ms = 0`. A
+/// line with another field count, an empty key, a non-numeric size or a TTL `parse_ttl_s`
+/// refuses is an error naming the line and field. One record buffer is reused: no allocation
+/// per line.
 pub struct KvCsvSource {
     reader: Reader<Box<dyn Read + Send>>,
     record: ByteRecord,
@@ -99,15 +152,10 @@ impl KvCsvSource {
                 )))
             }
         };
-        let ttl_s = if ttl.is_empty() {
+        let ttl_ms = if ttl.is_empty() {
             0
         } else {
-            parse_u32(ttl).ok_or_else(|| {
-                err(format!(
-                    "ttl_s \"{}\" is not a number of seconds",
-                    show_field(ttl)
-                ))
-            })?
+            parse_ttl_s(ttl).map_err(|why| err(format!("ttl_s \"{}\" {why}", show_field(ttl))))?
         };
         Ok(TraceRequest {
             time_ms: 0,
@@ -115,7 +163,8 @@ impl KvCsvSource {
             obj_size: value_size,
             key_size,
             value_size,
-            ttl_s,
+            ttl_s: 0,
+            ttl_ms,
             next_access_vtime: NO_NEXT_ACCESS_INFO,
         })
     }
@@ -193,9 +242,58 @@ mod tests {
             (3, 512, 512, 0)
         );
         assert_eq!(
-            (got[1].key_size, got[1].value_size, got[1].ttl_s),
-            (4, 100, 30)
+            (got[1].key_size, got[1].value_size, got[1].ttl_ms),
+            (4, 100, 30_000)
         );
+    }
+
+    #[test]
+    fn ttl_s_takes_decimal_seconds_to_the_millisecond() {
+        let ok = |t: &str| parse_ttl_s(t.as_bytes());
+        assert_eq!(ok("5.326"), Ok(5_326));
+        assert_eq!(ok("30"), Ok(30_000));
+        assert_eq!(ok("0.001"), Ok(1));
+        assert_eq!(ok(".5"), Ok(500));
+        assert_eq!(ok("7."), Ok(7_000));
+        assert_eq!(ok("0"), Ok(0));
+        assert_eq!(ok("0.000"), Ok(0));
+        assert_eq!(ok("007.25"), Ok(7_250));
+        // More than three decimals: to the nearest ms, a half upwards.
+        assert_eq!(ok("5.3264999"), Ok(5_326));
+        assert_eq!(ok("5.3265"), Ok(5_327));
+        assert_eq!(ok("0.9995"), Ok(1_000));
+        assert_eq!(ok("4294967295"), Ok(MAX_TTL_MS));
+        assert_eq!(ok("4294967294.9996"), Ok(MAX_TTL_MS));
+        for bad in [
+            "-1",
+            "-0.5",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "+inf",
+            "Infinity",
+            "1e3",
+            "5,3",
+            "",
+            ".",
+            "1.2.3",
+            " 5",
+            "5 ",
+            "0x10",
+            "4294967295.001",
+            "99999999999999999999999",
+            "0.0004",
+            "0.00049",
+        ] {
+            assert!(ok(bad).is_err(), "{bad:?} -> {:?}", ok(bad));
+        }
+        assert!(ok("-3").unwrap_err().contains("negative"));
+        assert!(ok("NaN").unwrap_err().contains("finite"));
+        assert!(ok("0.0004").unwrap_err().contains("rounds to 0 ms"));
+        let got = read_all("key,value_size,ttl_s\nk:1,512,5.326\nk:2,1,0.0005\n").unwrap();
+        assert_eq!((got[0].ttl_ms, got[0].insert_ttl_ms()), (5_326, 5_326));
+        assert_eq!(got[1].ttl_ms, 1);
     }
 
     #[test]
@@ -215,5 +313,20 @@ mod tests {
             Some("kv.csv: line 2: wrong column count: expected 3, got 2")
         );
         assert_eq!(read_all("").ok().map(|v| v.len()), Some(0));
+        assert_eq!(
+            read_all("key,value_size,ttl_s\nk:1,512,1\nk:2,5,-2.5\n")
+                .err()
+                .as_deref(),
+            Some(
+                "kv.csv: line 3: ttl_s \"-2.5\" is negative: a TTL is a number of seconds of at \
+                 least 0.001"
+            )
+        );
+        assert_eq!(
+            read_all("key,value_size,ttl_s\nk:1,512,NaN\n")
+                .err()
+                .as_deref(),
+            Some("kv.csv: line 2: ttl_s \"NaN\" is not a finite number of seconds")
+        );
     }
 }

@@ -46,11 +46,30 @@ pub struct TraceRequest {
     pub key_size: u32,
     /// Value length in bytes for the Redis memory model.
     pub value_size: u32,
-    /// Time to live in seconds set on insert; 0 = no TTL.
+    /// Whole-second time to live, for requests built by hand (the in-process L1 cache); read
+    /// only when `ttl_ms` is 0. Trace readers leave it 0 and fill `ttl_ms`.
     pub ttl_s: u32,
+    /// Time to live in milliseconds set on insert (as `SET ... PX`); 0 = none (then `ttl_s`
+    /// applies). Use [`TraceRequest::insert_ttl_ms`] to read the TTL.
+    pub ttl_ms: u64,
     /// oracleGeneral's `next_access_vtime` (absolute 1-based position, -1 none); -2 elsewhere.
     pub next_access_vtime: i64,
 }
+
+impl TraceRequest {
+    /// The TTL an insert gives the object, in ms: `ttl_ms`, or else `ttl_s` seconds; 0 = none.
+    #[inline]
+    pub fn insert_ttl_ms(&self) -> u64 {
+        if self.ttl_ms > 0 {
+            self.ttl_ms
+        } else {
+            self.ttl_s as u64 * 1000
+        }
+    }
+}
+
+/// The longest TTL a trace may give: 4,294,967,295 s (about 136 years), in ms.
+pub const MAX_TTL_MS: u64 = u32::MAX as u64 * 1000;
 
 /// `next_access_vtime` value for formats that do not carry it.
 pub const NO_NEXT_ACCESS_INFO: i64 = -2;
@@ -151,6 +170,10 @@ pub enum TraceFormat {
     Vscsi,
 }
 
+/// How many times smaller than its content a compressed trace is assumed to be at most, when
+/// estimating memory (see [`TraceFormat::max_requests`]).
+pub const ASSUMED_MAX_COMPRESSION: u64 = 64;
+
 /// The exact header line of a kv-csv stream.
 pub const KV_CSV_HEADER: &str = "key,value_size,ttl_s";
 
@@ -194,6 +217,32 @@ impl TraceFormat {
             ));
         }
         Ok(format)
+    }
+
+    /// The fewest bytes one request takes in an uncompressed file of this format: a record
+    /// (oracleGeneral 24, twr 20, vscsi 32) or the shortest line (`1\n` for txt and csv,
+    /// `k,1,\n` for kv-csv).
+    pub fn min_request_bytes(&self) -> u64 {
+        match self {
+            TraceFormat::OracleGeneral => 24,
+            TraceFormat::Twr => 20,
+            TraceFormat::Vscsi => 32,
+            TraceFormat::Txt | TraceFormat::Csv(_) => 2,
+            TraceFormat::KvCsv => 5,
+        }
+    }
+
+    /// The most requests (hence distinct objects) a trace file of `file_bytes` can hold, for
+    /// memory estimates: exact for an uncompressed file; for `.zst`/`.gz` (`compressed`) the
+    /// content is taken as at most `ASSUMED_MAX_COMPRESSION` times the file, an assumption
+    /// (a trace compressed further is estimated low).
+    pub fn max_requests(&self, file_bytes: u64, compressed: bool) -> u64 {
+        let content = if compressed {
+            file_bytes.saturating_mul(ASSUMED_MAX_COMPRESSION)
+        } else {
+            file_bytes
+        };
+        content / self.min_request_bytes()
     }
 
     /// The format's name in libCacheSim's spelling (`"kv-csv"` for ours).

@@ -36,6 +36,7 @@ impl RecordDecoder for OracleDecoder {
             key_size: 0,
             value_size: obj_size,
             ttl_s: 0,
+            ttl_ms: 0,
             next_access_vtime,
         })
     }
@@ -110,6 +111,7 @@ mod tests {
                 key_size: 0,
                 value_size: 4096,
                 ttl_s: 0,
+                ttl_ms: 0,
                 next_access_vtime: -1,
             }
         );

@@ -146,7 +146,7 @@ fn synthetic_twr_with_ttls() {
     assert_eq!(stats(&reqs), (200_000, 18_473, 38_071_148, 437_998_102));
     let mut by_ttl: HashMap<u32, u64> = HashMap::new();
     for r in &reqs {
-        *by_ttl.entry(r.ttl_s).or_default() += 1;
+        *by_ttl.entry((r.ttl_ms / 1000) as u32).or_default() += 1;
         assert_eq!(r.key_size, 24);
         assert_eq!(r.obj_size, r.key_size + r.value_size);
     }
@@ -167,7 +167,7 @@ fn redis_fidelity_kv_csv_gz() {
     assert_eq!((n, ids, total), (1_000_000, 96_580, 512_000_000));
     assert!(reqs
         .iter()
-        .all(|r| r.value_size == 512 && r.ttl_s == 0 && r.time_ms == 0));
+        .all(|r| r.value_size == 512 && r.ttl_ms == 0 && r.time_ms == 0));
     assert_eq!(reqs[0].obj_id, key_to_obj_id(b"k:79114"));
     assert_eq!(reqs[0].key_size, 7);
 }

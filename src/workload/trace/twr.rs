@@ -56,14 +56,15 @@ impl RecordDecoder for TwrDecoder {
             obj_size,
             key_size,
             value_size,
-            ttl_s: op_ttl & TWR_MAX_TTL_S,
+            ttl_s: 0,
+            ttl_ms: (op_ttl & TWR_MAX_TTL_S) as u64 * 1000,
             next_access_vtime: NO_NEXT_ACCESS_INFO,
         })
     }
 }
 
 /// A streaming reader of a twr trace. `obj_size = key_size + value_size` (as libCacheSim
-/// counts it), `ttl_s` from the TTL bits (0 = none), `time_ms` = seconds times 1000.
+/// counts it), `ttl_ms` from the TTL bits (seconds) (0 = none), `time_ms` = seconds times 1000.
 ///
 /// The op byte is not checked: every record, whatever its op (get, set, delete, ...), is kept
 /// as a request, because the replay treats every request as a GET that inserts on a miss (as
@@ -100,6 +101,6 @@ mod tests {
         let r = buf[0];
         assert_eq!((r.time_ms, r.obj_id), (7000, 42));
         assert_eq!((r.key_size, r.value_size, r.obj_size), (24, 3999, 4023));
-        assert_eq!((r.ttl_s, r.next_access_vtime), (3600, -2));
+        assert_eq!((r.ttl_ms, r.next_access_vtime), (3_600_000, -2));
     }
 }

@@ -102,6 +102,7 @@ impl TraceSource for TxtSource {
                 key_size,
                 value_size: 1,
                 ttl_s: 0,
+                ttl_ms: 0,
                 next_access_vtime: NO_NEXT_ACCESS_INFO,
             });
         }

@@ -89,6 +89,7 @@ impl RecordDecoder for VscsiDecoder {
             key_size: 0,
             value_size: obj_size,
             ttl_s: 0,
+            ttl_ms: 0,
             next_access_vtime: NO_NEXT_ACCESS_INFO,
         })
     }
