@@ -855,7 +855,7 @@ impl Shard {
             evicted += 1;
             self.stats.evicted_keys += 1;
             cpu_ns += self.cfg.cpu.evict_delete_ns;
-            if evicted % 16 == 0 && limit_ns.is_some_and(|l| cpu_ns > l) {
+            if evicted.is_multiple_of(16) && limit_ns.is_some_and(|l| cpu_ns > l) {
                 break; // the eviction timer proc goes on before later commands
             }
         }
@@ -930,7 +930,7 @@ impl Shard {
             self.expire.sampled = batch;
             total_sampled += sampled;
             total_expired += expired;
-            if iteration % 16 == 0 && cpu_ns > timelimit_ns {
+            if iteration.is_multiple_of(16) && cpu_ns > timelimit_ns {
                 self.expire.timelimit_exit = true;
                 self.stats.expired_time_cap_reached_count += 1;
                 break;

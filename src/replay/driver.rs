@@ -395,7 +395,7 @@ mod tests {
     impl ReplayCache for TimeRecorder {
         fn access(&mut self, req: &TraceRequest, now_ms: u64) -> bool {
             self.times_ms.lock().unwrap().push(now_ms);
-            req.obj_id % 2 == 0
+            req.obj_id.is_multiple_of(2)
         }
         fn end_figures(&self) -> EndFigures {
             EndFigures::default()

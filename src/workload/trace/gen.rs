@@ -41,7 +41,7 @@ pub fn write_twr_record(out: &mut dyn Write, req: &TraceRequest, op: u8) -> io::
     let ttl_ms = req.insert_ttl_ms();
     if req.key_size > TWR_MAX_KEY_SIZE
         || req.value_size > TWR_MAX_VALUE_SIZE
-        || ttl_ms % 1000 != 0
+        || !ttl_ms.is_multiple_of(1000)
         || ttl_ms / 1000 > TWR_MAX_TTL_S as u64
     {
         return Err(invalid(format!(
@@ -80,7 +80,7 @@ pub fn write_kv_csv_record(out: &mut dyn Write, key: &str, req: &TraceRequest) -
     let ttl_ms = req.insert_ttl_ms();
     if ttl_ms == 0 {
         writeln!(out, "{key},{},", req.value_size)
-    } else if ttl_ms % 1000 == 0 {
+    } else if ttl_ms.is_multiple_of(1000) {
         writeln!(out, "{key},{},{}", req.value_size, ttl_ms / 1000)
     } else {
         let millis = format!("{:03}", ttl_ms % 1000);
