@@ -7,6 +7,16 @@ use crate::redis::shard::RedisConfig;
 use crate::redis::slots::SlotMap;
 
 /// A validated scenario.
+/// What the clusters hold at simulated time zero (`[simulation] start`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Empty clusters: the run shows the cache warming up.
+    Cold,
+    /// Every cluster holds the keys a long run would leave resident (the stationary state of
+    /// each keyspace's traffic, TTL and operation), built through the Redis model before time 0.
+    SteadyState,
+}
+
 #[derive(Clone, Debug)]
 pub struct Scenario {
     /// Scenario name (names the output folder).
@@ -23,6 +33,8 @@ pub struct Scenario {
     pub window: SimTime,
     /// Unix ms at simulated time zero (Redis's LRU/LFU clocks read it).
     pub start_unix_ms: u64,
+    /// What the clusters hold at simulated time zero.
+    pub start: Start,
     /// Application instances (each with its own in-process state).
     pub app_instances: u32,
     /// Tenants.

@@ -46,6 +46,8 @@ pub struct RawSimulation {
     pub start_unix_ms: Option<u64>,
     #[serde(default)]
     pub app_instances: Option<u32>,
+    #[serde(default)]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -644,6 +644,16 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
             ),
         ));
     }
+    let start = match raw.simulation.start.as_deref() {
+        None | Some("cold") => Start::Cold,
+        Some("steady-state") => Start::SteadyState,
+        Some(other) => {
+            return Err(sim.key("start").err(
+                format!("unknown start \"{other}\""),
+                "use \"steady-state\" (clusters hold what a long run leaves resident) or \"cold\" (empty clusters)",
+            ))
+        }
+    };
     let app_instances = int_in(
         &sim.key("app_instances"),
         raw.simulation.app_instances.unwrap_or(4) as i64,
@@ -1421,6 +1431,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         seed: raw.simulation.seed,
         duration,
         warmup,
+        start,
         window,
         start_unix_ms,
         app_instances,
