@@ -211,6 +211,9 @@ pub struct Window {
 /// Everything one plan's simulation produced.
 #[derive(Clone, Debug)]
 pub struct PlanResult {
+    /// Per keyspace: keys of the steady-state set its cluster refused at the warm start (OOM:
+    /// a `noeviction` or `volatile-*` cluster that cannot hold it); all zero for a cold start.
+    pub warm_start_refused: Vec<u64>,
     /// Plan index in the scenario.
     pub plan: usize,
     /// Per keyspace.

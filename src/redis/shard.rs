@@ -733,6 +733,41 @@ impl Shard {
         }
     }
 
+    /// Writes a key that a long run would leave resident, before simulated time 0 (the warm
+    /// start): `cmd` (a SET, INCR or object write, its TTL the time the key has left) runs as a
+    /// write would, evicting first in the policy's order, and the key then carries the LRU or
+    /// LFU field of a key last touched `idle_ms` ago (`lfu_counter` under an LFU policy).
+    /// Returns false when the write is refused (OOM: `noeviction`, or `volatile-*` with nothing
+    /// volatile left to evict). Counters include these writes until `clear_counters`.
+    pub fn warm_write(&mut self, cmd: Command, idle_ms: u64, lfu_counter: u8) -> bool {
+        let done = self.execute(SimTime::ZERO, cmd);
+        if done.reply == Reply::Oom {
+            return false;
+        }
+        let key = match cmd {
+            Command::Set { key, .. }
+            | Command::IncrExpire { key, .. }
+            | Command::WriteObject { key, .. } => key,
+            Command::Get(_) | Command::Del(_) | Command::Expire { .. } => return true,
+        };
+        if let Some(pos) = self.db.find(key.id) {
+            let touched_ms = self.unix_ms(SimTime::ZERO).saturating_sub(idle_ms);
+            self.db.entry_mut(pos).lru = if self.cfg.maxmemory_policy.is_lfu() {
+                (evict::lfu_minutes(touched_ms) << 8) | lfu_counter as u32
+            } else {
+                evict::lru_clock(touched_ms)
+            };
+        }
+        true
+    }
+
+    /// Zeroes the shard's counters (stats and per-tag counts), keeping its keys: what the warm
+    /// start did is not part of the run.
+    pub fn clear_counters(&mut self) {
+        self.stats = ShardStats::default();
+        self.tags = TagCounters::default();
+    }
+
     /// Deletes every resident key whose tag (`key_tag`) is `tag`, as a client sending one DEL
     /// per key would (delete-on-event invalidation). Returns the keys deleted and the deletion
     /// CPU in ns (the DEL commands' own service time is the caller's to charge).

@@ -20,6 +20,7 @@
 
 mod faults;
 mod invariants;
+mod warm;
 
 pub use invariants::monitored;
 
@@ -40,7 +41,7 @@ use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::dist::{Dist, DrawBuffer};
 use crate::scenario::{
     DownMode, EventAction, Jitter, LockWhenDown, Operation, Popularity, RateLimitAlgorithm,
-    RateLimitWhenDown, Scenario, StrategyKind,
+    RateLimitWhenDown, Scenario, Start, StrategyKind,
 };
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
 use invariants::{Monitor, ValueInfo};
@@ -80,6 +81,24 @@ impl Sampler {
             }
             Sampler::Uniform(u) => Pending::Ready(u.sample(rng)),
             Sampler::HotSet(h) => Pending::Ready(h.sample(rng)),
+        }
+    }
+
+    /// The number of items (ranks) it draws from.
+    fn n(&self) -> u64 {
+        match self {
+            Sampler::Zipf(z) => z.n(),
+            Sampler::Uniform(u) => u.n(),
+            Sampler::HotSet(h) => h.n(),
+        }
+    }
+
+    /// The probability that a draw is item `k`.
+    fn probability(&self, k: u64) -> f64 {
+        match self {
+            Sampler::Zipf(z) => z.probability(k),
+            Sampler::Uniform(u) => u.probability(k),
+            Sampler::HotSet(h) => h.probability(k),
         }
     }
 
@@ -377,6 +396,8 @@ struct Sim<'a> {
     /// Per keyspace: the times its client state (L1, breaker, envelopes, monitors) and its
     /// recorders are handed never go back.
     ks_clock: Vec<MonotoneClock>,
+    /// Per keyspace: warm-start writes the clusters refused (OOM).
+    warm_refused: Vec<u64>,
 }
 
 #[inline]
@@ -588,6 +609,7 @@ impl<'a> Sim<'a> {
                 .map(|r| r.next_u64())
                 .collect(),
             ks_clock: vec![MonotoneClock::default(); n_ks],
+            warm_refused: vec![0; n_ks],
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
         for ks in 0..n_ks {
@@ -598,6 +620,9 @@ impl<'a> Sim<'a> {
                     node.shard.enable_value_stamps();
                 }
             }
+        }
+        if scn.start == Start::SteadyState {
+            sim.warm_refused = sim.warm_start(seed);
         }
         for ks in 0..n_ks {
             sim.draw_next_key(ks);
@@ -2160,6 +2185,7 @@ impl<'a> Sim<'a> {
             requests_total: self.requests_total,
             invariants,
             faults: self.fault_outcomes,
+            warm_start_refused: self.warm_refused,
         }
     }
 }

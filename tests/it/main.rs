@@ -20,6 +20,7 @@ mod schema;
 mod size;
 mod strategies;
 mod sweep;
+mod warm_start;
 // The unit tests' file-location helper, compiled into this binary too: one skip rule for both.
 #[path = "../../src/test_data.rs"]
 mod test_data;
