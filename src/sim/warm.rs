@@ -77,6 +77,10 @@ impl Sim<'_> {
                 refused[w.ks as usize] += 1;
                 continue;
             }
+            if let Command::Set { key, .. } = w.cmd {
+                // Where Redis is the source of truth, the record was written before time 0.
+                self.monitor.written(w.ks as usize, key.id);
+            }
             self.warm_envelope(w);
         }
         for node in &mut self.nodes {
