@@ -87,7 +87,7 @@ fn warm_sessions_are_present_with_probability_one_minus_e_to_the_minus_lambda_t(
     for (rate, lambda_t) in [(200.0, 0.5), (1_200.0, 3.0)] {
         let toml = uniform_keyspace("session", n, rate, "50s", "steady-state", "1ms");
         let share = resident_share(&run(&toml, 3), n);
-        let want = 1.0 - (-lambda_t as f64).exp();
+        let want = 1.0 - f64::exp(-lambda_t);
         assert!(
             (share - want).abs() < 0.01,
             "λT {lambda_t}: warm share {share:.4}, theory {want:.4}"
