@@ -240,10 +240,11 @@ pub(crate) fn out_error(e: OutError) -> CliError {
 
 fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
     println!(
-        "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10}",
-        "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict"
+        "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7}",
+        "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict", "steady"
     );
-    for r in results {
+    let horizons = crate::report::horizon::judge_all(scn, results);
+    for (r, horizon) in results.iter().zip(&horizons) {
         let plan = &scn.plans[r.plan].name;
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &r.keyspaces[ki];
@@ -270,9 +271,55 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 "-".to_string()
             };
             println!(
-                "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10}",
-                plan, k.name, m.requests, hit, p99, r.keyspace_evictions[ki], crit
+                "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7}",
+                plan,
+                k.name,
+                m.requests,
+                hit,
+                p99,
+                r.keyspace_evictions[ki],
+                crit,
+                horizon.keyspaces[ki].yes_no()
             );
+        }
+    }
+    print_not_steady(scn, results, &horizons);
+}
+
+/// The footnote under the console table: every plan × keyspace and shard that was not at
+/// steady state, with its reasons (nothing when all were).
+fn print_not_steady(
+    scn: &Scenario,
+    results: &[crate::metrics::PlanResult],
+    horizons: &[crate::report::horizon::PlanHorizon],
+) {
+    let mut lines = Vec::new();
+    for (r, horizon) in results.iter().zip(horizons) {
+        let plan = &scn.plans[r.plan].name;
+        for (k, j) in scn.keyspaces.iter().zip(&horizon.keyspaces) {
+            if !j.steady() {
+                lines.push(format!("  {plan} / {}: {}", k.name, j.reason_text()));
+            }
+        }
+        for (s, j) in r.shards.iter().zip(&horizon.shards) {
+            if !j.steady() {
+                let cluster = &scn.clusters[s.cluster].name;
+                lines.push(format!(
+                    "  {plan} / shard {cluster}/{}: {}",
+                    s.shard,
+                    j.reason_text()
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        println!("every plan × keyspace and shard was at steady state by the end of the run");
+    } else {
+        println!(
+            "not at steady state by the end of the run (see output/README.md, \"Steady state\"):"
+        );
+        for l in lines {
+            println!("{l}");
         }
     }
 }

@@ -9,6 +9,7 @@
 //! touches no file, reads no clock; the same inputs give the same bytes. Every
 //! scenario-provided text is HTML-escaped.
 
+use super::horizon::{self, PlanHorizon};
 use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
 use super::run_charts::{hit_ratio, quantile_ms, short_num, RunChart};
 use super::tables::origin_peaks;
@@ -76,11 +77,14 @@ pub fn report_html(
     let _ = writeln!(
         h,
         "<nav><a href=\"#verdict-section\">Verdict</a> · \
+         <a href=\"#steady-state\">Steady state</a> · \
          <a href=\"#invariants\">Business invariants</a> · <a href=\"#scenario\">Scenario</a> · \
          <a href=\"#charts\">Charts</a> · <a href=\"#origins\">Origins</a> · \
          <a href=\"#checklist\">Design-review checklist</a></nav>"
     );
-    verdict_section(&mut h, scn, results);
+    let horizons = horizon::judge_all(scn, results);
+    verdict_section(&mut h, scn, results, &horizons);
+    steady_state_section(&mut h, scn, results, &horizons);
     super::invariants::invariants_section(&mut h, scn, results);
     scenario_section(&mut h, scn);
     charts_section(&mut h, charts);
@@ -117,6 +121,7 @@ td.unknown{background:#eee;color:#555;font-style:italic}
 .b-scenario{background:#dcecf7}
 .b-run{background:#d5efe6}
 .b-unknown{background:#ddd}
+.b-warn{background:#E69F00;color:#000}
 code{font-size:.92em;background:#f6f6f6;padding:0 2px}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:.5em 0}
 dl.facts dt{font-weight:bold}
@@ -207,7 +212,28 @@ fn mb(bytes: u64) -> String {
     format!("{} MB", short_num(bytes as f64 / (1024.0 * 1024.0)))
 }
 
-fn verdict_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
+/// Plan × keyspaces and shards of one plan that were not at steady state.
+fn not_steady_counts(p: &PlanHorizon) -> (usize, usize) {
+    (
+        p.keyspaces.iter().filter(|j| !j.steady()).count(),
+        p.shards.iter().filter(|j| !j.steady()).count(),
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn verdict_section(
+    h: &mut String,
+    scn: &Scenario,
+    results: &[PlanResult],
+    horizons: &[PlanHorizon],
+) {
     let checks = verdict::checks(scn, results);
     h.push_str("<h2 id=\"verdict-section\">Verdict against the scenario's SLOs</h2>\n");
     if checks.is_empty() {
@@ -221,14 +247,49 @@ fn verdict_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
             } else {
                 format!("<span class=\"badge b-fail\">fails {fail}</span>")
             };
+            let steady = match horizons.get(pos).map(not_steady_counts) {
+                Some((0, 0)) | None => String::new(),
+                Some((k, s)) => format!(
+                    " <a href=\"#steady-state\"><span class=\"badge b-warn\">not at steady \
+                     state: {}, {}</span></a>",
+                    plural(k, "keyspace"),
+                    plural(s, "shard")
+                ),
+            };
             let _ = writeln!(
                 h,
-                "<li><b>{}</b>: {badge} — {pass} of {} objectives met</li>",
+                "<li><b>{}</b>: {badge} — {pass} of {} objectives met{steady}</li>",
                 escape(&plan_name(scn, res)),
                 checks.len()
             );
         }
         h.push_str("</ul>\n");
+    }
+    let unsteady: Vec<String> = results
+        .iter()
+        .zip(horizons)
+        .filter_map(|(res, p)| match not_steady_counts(p) {
+            (0, 0) => None,
+            (k, s) => Some(format!(
+                "<b>{}</b> ({}, {})",
+                escape(&plan_name(scn, res)),
+                plural(k, "keyspace"),
+                plural(s, "shard")
+            )),
+        })
+        .collect();
+    if unsteady.is_empty() {
+        h.push_str(
+            "<p>Every plan × keyspace and shard was at steady state by the end of the run.</p>\n",
+        );
+    } else {
+        let _ = writeln!(
+            h,
+            "<p><span class=\"badge b-warn\">⚠ not at steady state</span> {}: these verdicts \
+             describe a cache still changing at the end of the run (see \
+             <a href=\"#steady-state\">Was the run at steady state?</a>).</p>",
+            unsteady.join(", ")
+        );
     }
     let _ = writeln!(h, "<table id=\"{VERDICT_TABLE_ID}\">");
     h.push_str("<thead><tr><th>objective</th><th>on</th><th>target</th>");
@@ -245,6 +306,78 @@ fn verdict_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
          end-to-end HdrHistogram. Origin peak = the highest loads per second in one window after \
          the warm-up. Evictions before TTL count keys of critical keyspaces evicted while their \
          TTL had not passed. Utilization = main-thread busy time / measured seconds.</p>\n",
+    );
+}
+
+fn steady_state_section(
+    h: &mut String,
+    scn: &Scenario,
+    results: &[PlanResult],
+    horizons: &[PlanHorizon],
+) {
+    h.push_str("<h2 id=\"steady-state\">Was the run at steady state?</h2>\n");
+    let mut rows = String::new();
+    for (res, p) in results.iter().zip(horizons) {
+        let plan = escape(&plan_name(scn, res));
+        for (k, j) in scn.keyspaces.iter().zip(&p.keyspaces) {
+            if !j.steady() {
+                let _ = writeln!(
+                    rows,
+                    "<tr><td>{plan}</td><td>keyspace {}</td><td>{}</td></tr>",
+                    escape(&k.name),
+                    escape(&j.reason_text())
+                );
+            }
+        }
+        for (s, j) in res.shards.iter().zip(&p.shards) {
+            if !j.steady() {
+                let cluster = scn
+                    .clusters
+                    .get(s.cluster)
+                    .map(|c| c.name.as_str())
+                    .unwrap_or("?");
+                let _ = writeln!(
+                    rows,
+                    "<tr><td>{plan}</td><td>shard {}/{}</td><td>{}</td></tr>",
+                    escape(cluster),
+                    s.shard,
+                    escape(&j.reason_text())
+                );
+            }
+        }
+    }
+    if rows.is_empty() {
+        h.push_str(
+            "<p>Yes: every plan × keyspace and every shard was at steady state by the end of the \
+             run (no material used_memory or hit-ratio trend over the last third of the counted \
+             horizon, and every TTL shorter than the horizon).</p>\n",
+        );
+    } else {
+        h.push_str(
+            "<p>Not everywhere. A capacity plan speaks of steady state; these figures were still \
+             changing when the run ended (<code>steady_state</code> in <code>summary.csv</code> \
+             and <code>shards.csv</code>):</p>\n",
+        );
+        h.push_str(
+            "<table id=\"steady-state-table\">\n<thead><tr><th>plan</th><th>what</th>\
+                    <th>why not</th></tr></thead>\n<tbody>\n",
+        );
+        h.push_str(&rows);
+        h.push_str("</tbody>\n</table>\n");
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">Judged over the last third of the counted horizon (from {}): a \
+         least-squares trend of each shard's used_memory and each keyspace's hit ratio counts when \
+         it is at least {} standard errors from zero and would move used_memory by more than {}% \
+         of its mean, or the hit ratio by more than {} point, over that third. A full shard that \
+         is evicting is at steady state. On a cold start a keyspace whose TTL is longer than the \
+         run has not turned over. Timeline events and bursts in that third are transients. \
+         Details in output/README.md, \"Steady state\".</p>",
+        duration(horizon::trend_start(scn)),
+        short_num(horizon::TREND_T_MIN),
+        short_num(horizon::MEMORY_DRIFT_MAX_FRACTION * 100.0),
+        short_num(horizon::HIT_RATIO_DRIFT_MAX * 100.0)
     );
 }
 

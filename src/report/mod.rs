@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod files;
+pub mod horizon;
 pub mod html;
 pub mod invariants;
 pub mod manifest;

@@ -1,4 +1,4 @@
-//! CSV tables of a run (schema version 2, documented column by column in `output/README.md`):
+//! CSV tables of a run (schema version 3, documented column by column in `output/README.md`):
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
@@ -8,7 +8,7 @@ use crate::scenario::Scenario;
 use serde::Serialize;
 
 /// Version of the CSV schemas below; bump on any column change.
-pub const CSV_SCHEMA_VERSION: u32 = 2;
+pub const CSV_SCHEMA_VERSION: u32 = 3;
 
 /// Quantiles reported for latency.
 pub const QUANTILES: [(f64, &str); 5] = [
@@ -56,6 +56,8 @@ pub struct SummaryRow<'a> {
     pub stampede_episodes: u64,
     pub stampede_size_mean: Option<f64>,
     pub stampede_size_max: Option<u64>,
+    pub steady_state: &'static str,
+    pub steady_state_reason: String,
 }
 
 /// One row of `latency_quantiles.csv`.
@@ -85,6 +87,8 @@ pub struct ShardRow<'a> {
     pub expired_keys: u64,
     pub oom_errors: u64,
     pub max_queue_len: u64,
+    pub steady_state: &'static str,
+    pub steady_state_reason: String,
 }
 
 /// One row of `origins.csv`.
@@ -262,6 +266,8 @@ impl CsvRow for SummaryRow<'_> {
         "stampede_episodes",
         "stampede_size_mean",
         "stampede_size_max",
+        "steady_state",
+        "steady_state_reason",
     ];
 }
 
@@ -286,6 +292,8 @@ impl CsvRow for ShardRow<'_> {
         "expired_keys",
         "oom_errors",
         "max_queue_len",
+        "steady_state",
+        "steady_state_reason",
     ];
 }
 
@@ -342,8 +350,10 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
+        let horizon = super::horizon::judge(scn, res);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
+            let steady = &horizon.keyspaces[ki];
             let counts_hits = !matches!(
                 k.operation,
                 crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
@@ -384,6 +394,8 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 stampede_episodes: m.stampede_size.len(),
                 stampede_size_mean: (!m.stampede_size.is_empty()).then(|| m.stampede_size.mean()),
                 stampede_size_max: (!m.stampede_size.is_empty()).then(|| m.stampede_size.max()),
+                steady_state: steady.yes_no(),
+                steady_state_reason: steady.reason_text(),
             });
         }
     }
@@ -425,7 +437,11 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
-        for (s, (cluster, shard, maxmemory)) in res.shards.iter().zip(shard_labels(scn, res)) {
+        let horizon = super::horizon::judge(scn, res);
+        for (si, (s, (cluster, shard, maxmemory))) in
+            res.shards.iter().zip(shard_labels(scn, res)).enumerate()
+        {
+            let steady = &horizon.shards[si];
             rows.push(ShardRow {
                 plan: &plan.name,
                 cluster,
@@ -441,6 +457,8 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 expired_keys: s.expired_keys,
                 oom_errors: s.oom_errors,
                 max_queue_len: s.max_queue_len,
+                steady_state: steady.yes_no(),
+                steady_state_reason: steady.reason_text(),
             });
         }
     }

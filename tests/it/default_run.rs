@@ -147,3 +147,22 @@ fn separated_plan_evicts_no_critical_key_before_its_ttl() {
         );
     }
 }
+
+#[test]
+fn the_ten_minute_cold_run_says_which_keyspaces_never_turned_over() {
+    // Catalog (1h ± 10 %), idem-fast and session (30m) outlive the 10-minute cold run: no
+    // steady state, whatever the seed; the reason names both times.
+    let rows = summary();
+    for plan in PLANS {
+        for (ks, ttl) in [("catalog", "66m"), ("idem-fast", "30m"), ("session", "30m")] {
+            let row = &rows[&(plan.to_string(), ks.to_string())];
+            assert_eq!(row["steady_state"], "no", "{plan} {ks}");
+            let expected = format!("horizon 10m < TTL {ttl} (cold start)");
+            assert!(
+                row["steady_state_reason"].starts_with(&expected),
+                "{plan} {ks}: {}",
+                row["steady_state_reason"]
+            );
+        }
+    }
+}

@@ -18,6 +18,7 @@ mod replay_exact;
 mod replay_inputs;
 mod schema;
 mod size;
+mod steady_state;
 mod strategies;
 mod sweep;
 mod warm_start;
