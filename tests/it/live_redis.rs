@@ -99,7 +99,6 @@ impl RedisServer {
     }
 
     /// One numeric field of `INFO <section>`.
-    #[allow(dead_code)] // for the live fidelity tests to come
     pub fn info_u64(&self, con: &mut redis_client::Connection, section: &str, field: &str) -> u64 {
         self.info(con, section)
             .into_iter()
