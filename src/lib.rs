@@ -77,6 +77,7 @@
 //! - `cli`: arguments (clap) resolved into commands; the only reader of the wall clock.
 //! - `engine`: simulated time, the event queue (radix heap), seeded RNG streams.
 //! - `scenario`: the TOML format, validation with file/line/field errors, distributions.
+//! - `profile`: `cacheplan profile`'s pure inference from sampled data (key templates so far).
 //! - `redis`: Redis 7.0 model: memory accounting, dicts, eviction pool, expiry, slots.
 //! - `client`: application-side state: local L1, coalescing, breaker, stampede tracking.
 //! - `origin`: databases and services behind the cache (pools, queues, timeouts).
@@ -97,6 +98,7 @@ pub mod client;
 pub mod engine;
 pub mod metrics;
 pub mod origin;
+pub mod profile;
 pub mod redis;
 pub mod replay;
 pub mod report;

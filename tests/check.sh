@@ -11,6 +11,19 @@ export CARGO_TERM_COLOR=never
 
 step() { printf '\n=== %s\n' "$*"; }
 
+step "redis-server for the live tests (installs Debian's redis-server when missing)"
+# The live tests (tests/it/live_*.rs) start private instances on loopback ports; in CI
+# (CI=true) a missing redis-server fails them, elsewhere they print "skipped: redis-server
+# absent". Debian 12's package is Redis 7.0.x, the version the model follows.
+if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    fi
+fi
+redis-server --version
+
 step "cargo fmt --check"
 cargo fmt --check
 

@@ -340,10 +340,12 @@ pub struct Shard {
 impl Shard {
     /// A new, empty server. `rng` seeds its sampling and LFU streams.
     pub fn new(cfg: RedisConfig, rng: &RngStream) -> Shard {
+        // object.c createStringObjectFromLongLongWithOptions: shared integers unless a
+        // maxmemory is set and the policy needs each object's own LRU/LFU field.
         let int_value_bytes = memory::value_object_bytes(
             1,
             memory::StringEncoding::Int,
-            !cfg.maxmemory_policy.needs_own_lru_field(),
+            cfg.maxmemory_bytes == 0 || !cfg.maxmemory_policy.needs_own_lru_field(),
         );
         let lru_clock = evict::lru_clock(cfg.epoch_unix_ms);
         Shard {

@@ -13,6 +13,8 @@ mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
 mod hostile;
+mod live_fidelity;
+mod live_redis;
 mod outputs;
 mod replay_exact;
 mod replay_inputs;
