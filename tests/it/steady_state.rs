@@ -111,6 +111,20 @@ fn a_cold_run_shorter_than_the_ttl_is_not_at_steady_state() {
 }
 
 #[test]
+fn the_same_short_run_warm_started_is_at_steady_state() {
+    // The scenario above, started from its stationary set: no TTL reason, and its trends
+    // are flat over the last third.
+    let dir = TempDir::new("horizon-short-warm");
+    let toml =
+        scenario("2m", "20s", "5s", "10m").replace("start = \"cold\"", "start = \"steady-state\"");
+    let summary = run(&dir, &toml, "summary.csv");
+    assert_eq!(summary.len(), 2);
+    for row in &summary {
+        assert_eq!(row["steady_state"], "yes", "{row:?}");
+    }
+}
+
+#[test]
 fn a_cold_run_many_ttls_long_is_at_steady_state() {
     // TTL 10 s, 5 minutes with 1 minute of warm-up: the last third (3m40s to 5m) holds 16
     // windows of 5 s, and the keys turned over 30 times. Memory stays far below maxmemory.
