@@ -27,7 +27,9 @@
 //!   is present when the actor made a request in it, until its TTL runs out.
 //! - lock: not warmed (held for milliseconds; the first requests take them as a long run's
 //!   would).
-//!   λ is the rate averaged over the hour-of-day profile across the TTL before time 0.
+//!
+//! λ is the keyspace's rate averaged over the hour-of-day profile across the TTL before time
+//! 0, times the tenant's traffic share and the key's popularity.
 //!
 //! The LFU counter of a key of rate λ is where its increments (probability 1/((c−5)·f + 1)
 //! per access) balance the decay (one per `lfu-decay-time` minutes): c = 5 + (60λd − 1)/f,
