@@ -68,21 +68,11 @@ pub fn version_line() -> String {
     }
 }
 
-/// The commit of the source tree this binary was built from, if it is a git checkout.
+/// The commit of the source tree this binary was built from, if it was a git checkout
+/// (recorded at build time by `build.rs`; nothing is spawned at run time).
 pub fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short=12",
-            "HEAD",
-        ])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !s.is_empty()).then_some(s)
+    let commit = env!("CACHEPLAN_GIT_COMMIT");
+    (!commit.is_empty()).then(|| commit.to_string())
 }
 
 /// cacheplan: simulate Redis caches for CPQ/OMS systems and plan their capacity.
