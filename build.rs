@@ -13,14 +13,20 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=CACHEPLAN_GIT_COMMIT={commit}");
-    // Build again when HEAD moves: a checkout, a commit (the branch's ref), a fetch or gc
-    // (packed refs).
+    // Build again when HEAD moves: a checkout, a commit (the branch's ref), a gc (packed
+    // refs). Only paths that exist are named: cargo reruns a script whose path is missing on
+    // every build.
+    let mut watched = vec!["build.rs".to_string()];
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
+        watched.push(format!("{dir}/HEAD"));
     }
     if let Some(dir) = git(&["rev-parse", "--git-common-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/refs/heads");
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        watched.push(format!("{dir}/refs/heads"));
+        watched.push(format!("{dir}/packed-refs"));
     }
-    println!("cargo:rerun-if-changed=build.rs");
+    for path in watched {
+        if std::path::Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
 }
