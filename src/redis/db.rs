@@ -681,6 +681,21 @@ impl Db {
         walk
     }
 
+    /// Where a key with a TTL sits in the active expire walk: its expires-dict bucket and the
+    /// table's size (the warm start places ghosts by it).
+    pub fn expires_bucket_of(&self, key_id: u64) -> (u64, u64) {
+        let size = self.expires_table_size().max(1);
+        (hash(key_id) & (size - 1), size)
+    }
+
+    /// Grows the expires dict's bucket array now to the size it will reach holding `keys`
+    /// keys (dict.c's expand rule), as a dict that has held that many keys for a while has.
+    pub fn reserve_expires(&mut self, keys: u64) {
+        if keys >= self.expires_table_size() {
+            self.rehash(Dict::Expires, memory::next_table_size(keys));
+        }
+    }
+
     /// Positions of all keys of the main dict (or the expires dict), bucket by bucket in chain
     /// order (a dict iterator: for metrics, tests and bulk deletes).
     pub fn positions(&self, from_expires: bool) -> impl Iterator<Item = usize> + '_ {

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod evict;
+pub mod expiry_steady;
 pub mod memory;
 pub mod objects;
 pub mod shard;

@@ -741,7 +741,16 @@ impl Shard {
     /// LFU field of a key last touched `idle_ms` ago (`lfu_counter` under an LFU policy).
     /// Returns false when the write is refused (OOM: `noeviction`, or `volatile-*` with nothing
     /// volatile left to evict). Counters include these writes until `clear_counters`.
-    pub fn warm_write(&mut self, cmd: Command, idle_ms: u64, lfu_counter: u8) -> bool {
+    ///
+    /// `expired_ago_ms` > 0 writes a key whose TTL ran out that long before time 0 and that
+    /// active expiry has not reached yet (`redis::expiry_steady`); `cmd` must carry a TTL.
+    pub fn warm_write(
+        &mut self,
+        cmd: Command,
+        idle_ms: u64,
+        lfu_counter: u8,
+        expired_ago_ms: u64,
+    ) -> bool {
         let done = self.execute(SimTime::ZERO, cmd);
         if done.reply == Reply::Oom {
             return false;
@@ -759,8 +768,18 @@ impl Shard {
             } else {
                 evict::lru_clock(touched_ms)
             };
+            if expired_ago_ms > 0 {
+                debug_assert!(self.db.entry(pos).has_ttl(), "a warm ghost carries a TTL");
+                let at_ms = self.unix_ms(SimTime::ZERO).saturating_sub(expired_ago_ms);
+                self.db.set_expire(pos, at_ms.max(1), None);
+            }
         }
         true
+    }
+
+    /// The database for the warm start's placement of ghosts (`Db::reserve_expires`).
+    pub fn db_mut_for_warm_start(&mut self) -> &mut Db {
+        &mut self.db
     }
 
     /// Zeroes the shard's counters (stats and per-tag counts), keeping its keys: what the warm

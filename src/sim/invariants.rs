@@ -273,6 +273,13 @@ impl Monitor {
         self.copies[ks].is_some()
     }
 
+    /// Forgets what keyspace `ks` wrote (the warm start draws a full cluster again).
+    pub fn forget_written(&mut self, ks: usize) {
+        if let Some(w) = &mut self.written[ks] {
+            w.clear();
+        }
+    }
+
     /// A value was written to Redis under `key` (remembered where losing it is a violation).
     pub fn written(&mut self, ks: usize, key: u64) {
         if let Some(w) = &mut self.written[ks] {

@@ -31,6 +31,22 @@
 //! λ is the keyspace's rate averaged over the hour-of-day profile across the TTL before time
 //! 0, times the tenant's traffic share and the key's popularity.
 //!
+//! Keys whose TTL has run out but that active expiry has not reached ("ghosts") hold memory
+//! in a long run too: a key that expired a ago is still resident when no request came since
+//! (e^(−λa)) and the expire cursor, passing every P seconds, has not reached its bucket
+//! (1 − a/P). P comes from expire.c's equilibrium (`redis::expiry_steady`, per cluster); a
+//! key is a ghost with probability e·G(λ, P) (e: its expiries per second), written with an
+//! expiry a before 0 and its last access a + d ago (d: how long before expiring it was last
+//! touched: T for sessions, rate limits and idempotency keys, min(Exp(λ), T) read-through).
+//!
+//! A `noeviction` cluster whose stationary set does not fit holds, in a long run, what got in
+//! when expiry had made room: every write (SET, INCR, ZADD…; never EXPIRE) finds room with a
+//! probability s. The first fill measures what each keyspace's keys cost; s is then solved
+//! so that the expected live keys and ghosts under s fill maxmemory, and the cluster is
+//! drawn again under s (read-through λsT/(1+λsT); sessions D/(D + 1/(λs)) with
+//! D = (e^(λT) − 1)/λ, so popular sessions, renewed by their hits, stay; idempotency keys
+//! s·rate·T; rate-limit objects 1 − e^(−λsT)).
+//!
 //! The LFU counter of a key of rate λ is where its increments (probability 1/((c−5)·f + 1)
 //! per access) balance the decay (one per `lfu-decay-time` minutes): c = 5 + (60λd − 1)/f,
 //! 0 when 60λd < 1, at most 255.
@@ -39,6 +55,8 @@ use super::Sim;
 use crate::client::ValueMeta;
 use crate::engine::time::NS_PER_MS;
 use crate::engine::{RngStream, SimTime};
+use crate::redis::evict::MaxmemoryPolicy;
+use crate::redis::expiry_steady::{self, ExpiringKeys};
 use crate::redis::objects;
 use crate::redis::shard::Command;
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm, StrategyKind};
@@ -54,6 +72,71 @@ struct WarmWrite {
     /// For value envelopes (stale-while-revalidate, XFetch): the key's age and TTL, ms.
     age_ms: u64,
     ttl_ms: u64,
+    /// A ghost candidate, placed after the live keys (`place_ghosts`).
+    ghost: Option<Ghost>,
+}
+
+/// What the first fill of live keys did, per keyspace.
+struct Fill {
+    refused: Vec<u64>,
+    accepted: Vec<u64>,
+    /// used_memory the accepted writes added.
+    bytes: Vec<u64>,
+}
+
+/// A keyspace's keys as the closed forms see them: their request rates before time 0.
+struct KeyRates {
+    op: Operation,
+    /// Mean TTL, s.
+    ttl_s: f64,
+    /// Each key's request rate, /s (not for idempotency keys).
+    lambdas: Vec<f64>,
+    /// Idempotency: new keys per second, each never requested again.
+    new_keys_per_s: f64,
+}
+
+impl KeyRates {
+    /// Adds these keys' expiry processes, writes admitted with probability `admission`.
+    fn expiring(&self, admission: f64, into: &mut ExpiringKeys) {
+        if self.op == Operation::Idempotency {
+            into.live += admission * self.new_keys_per_s * self.ttl_s;
+            into.add(0.0, admission * self.new_keys_per_s);
+            return;
+        }
+        for &lambda in &self.lambdas {
+            let (live, e) = expiry_process(self.op, lambda, self.ttl_s, admission);
+            into.live += live;
+            into.add(lambda, e);
+        }
+    }
+
+    /// Expected resident keys, live and ghosts.
+    fn resident(&self, admission: f64, pass_s: f64) -> f64 {
+        let mut keys = ExpiringKeys::default();
+        self.expiring(admission, &mut keys);
+        keys.live + keys.ghosts(pass_s)
+    }
+}
+
+/// The conditions of one cluster the warm start draws under.
+#[derive(Clone, Copy, Debug)]
+struct Regime {
+    /// The expire cursor's pass period, s (`redis::expiry_steady`).
+    pass_s: f64,
+    /// The probability that a write finds room: 1, but on a `noeviction` cluster whose
+    /// stationary set does not fit (`solve_admission`).
+    admission: f64,
+}
+
+/// A key that may be resident with its TTL run out at time 0 (see the module doc).
+#[derive(Clone, Copy)]
+struct Ghost {
+    /// Its request rate, /s (0: never requested again).
+    lambda: f64,
+    /// How long before expiring it was last touched, ms.
+    touched_before_ms: u64,
+    /// Its cluster's expire-cursor pass period, s.
+    pass_s: f64,
 }
 
 /// How long a key without a TTL has had to be requested: "a long run".
@@ -61,34 +144,194 @@ const NO_TTL_HORIZON_S: f64 = 86_400.0;
 
 impl Sim<'_> {
     /// Fills every cluster of the plan with its stationary set (see the module doc) and zeroes
-    /// the shards' counters. Returns, per keyspace, the warm writes the clusters refused (OOM).
+    /// the shards' counters. Returns, per keyspace, the warm writes the clusters refused (OOM)
+    /// when drawn as if every write found room.
     pub(super) fn warm_start(&mut self, seed: u64) -> Vec<u64> {
         let n_ks = self.scn.keyspaces.len();
-        let mut writes = Vec::new();
-        let mut order_rng = RngStream::named(seed, "warm-start/order");
-        for ks in 0..n_ks {
-            let name = &self.scn.keyspaces[ks].name;
-            let mut rng = RngStream::named(seed, &format!("keyspace/{name}/warm-start"));
-            self.warm_keyspace(ks, &mut rng, &mut order_rng, &mut writes);
-        }
-        writes.sort_unstable_by_key(|w| w.order);
-        let mut refused = vec![0u64; n_ks];
-        for w in &writes {
-            let node = &mut self.nodes[w.node as usize];
-            if !node.shard.warm_write(w.cmd, w.idle_ms, w.lfu_counter) {
-                refused[w.ks as usize] += 1;
-                continue;
+        let rates: Vec<Option<KeyRates>> = (0..n_ks).map(|ks| self.key_rates(ks)).collect();
+        let mut regimes: Vec<Regime> = (0..self.scn.clusters.len())
+            .map(|c| Regime {
+                pass_s: self.pass_period_s(c, &rates, 1.0),
+                admission: 1.0,
+            })
+            .collect();
+        let all: Vec<usize> = (0..n_ks).collect();
+        let (writes, mut ghosts) = self.warm_draws(seed, "warm-start", &all, &regimes);
+        let fill = self.write_live(&writes);
+        // A `noeviction` cluster that cannot hold its stationary set: in a long run, writes
+        // get in only when expiry has made room. Solve for that admission probability and
+        // draw the cluster again under it.
+        let full: Vec<usize> = (0..self.scn.clusters.len())
+            .filter(|&c| {
+                let cfg = &self.scn.clusters[c].redis;
+                cfg.maxmemory_policy == MaxmemoryPolicy::Noeviction
+                    && cfg.maxmemory_bytes > 0
+                    && (0..n_ks).any(|ks| self.cluster_of_ks[ks] == c && fill.refused[ks] > 0)
+            })
+            .collect();
+        if !full.is_empty() {
+            for &c in &full {
+                let admission = self.solve_admission(c, &rates, &fill);
+                regimes[c] = Regime {
+                    pass_s: self.pass_period_s(c, &rates, admission),
+                    admission,
+                };
             }
-            if let Command::Set { key, .. } = w.cmd {
-                // Where Redis is the source of truth, the record was written before time 0.
-                self.monitor.written(w.ks as usize, key.id);
+            let again: Vec<usize> = (0..n_ks)
+                .filter(|&ks| full.contains(&self.cluster_of_ks[ks]))
+                .collect();
+            for node in &mut self.nodes {
+                if full.contains(&node.metrics.cluster) {
+                    node.shard.flush_all();
+                }
             }
-            self.warm_envelope(w);
+            for &ks in &again {
+                self.monitor.forget_written(ks);
+                self.clients[ks].meta.clear();
+            }
+            ghosts.retain(|w| !again.contains(&(w.ks as usize)));
+            let (writes, more) = self.warm_draws(seed, "warm-start/admitted", &again, &regimes);
+            ghosts.extend(more);
+            self.write_live(&writes);
         }
+        let mut ghost_rng = RngStream::named(seed, "warm-start/ghosts");
+        self.place_ghosts(&ghosts, &mut ghost_rng);
         for node in &mut self.nodes {
             node.shard.clear_counters();
         }
-        refused
+        fill.refused
+    }
+
+    /// Draws the stationary keys of keyspaces `which` under their clusters' `regimes`, each
+    /// from its stream `keyspace/<name>/<stream>`, in a seeded random order: the live writes
+    /// and the ghost candidates.
+    fn warm_draws(
+        &self,
+        seed: u64,
+        stream: &str,
+        which: &[usize],
+        regimes: &[Regime],
+    ) -> (Vec<WarmWrite>, Vec<WarmWrite>) {
+        let mut writes = Vec::new();
+        let mut order_rng = RngStream::named(seed, &format!("{stream}/order"));
+        for &ks in which {
+            let name = &self.scn.keyspaces[ks].name;
+            let mut rng = RngStream::named(seed, &format!("keyspace/{name}/{stream}"));
+            let regime = regimes[self.cluster_of_ks[ks]];
+            self.warm_keyspace(ks, regime, &mut rng, &mut order_rng, &mut writes);
+        }
+        writes.sort_unstable_by_key(|w| w.order);
+        writes.into_iter().partition(|w| w.ghost.is_none())
+    }
+
+    /// Writes live keys through the shards; what each keyspace's accepted keys cost in memory
+    /// and how many writes were refused.
+    fn write_live(&mut self, writes: &[WarmWrite]) -> Fill {
+        let n_ks = self.scn.keyspaces.len();
+        let mut fill = Fill {
+            refused: vec![0; n_ks],
+            accepted: vec![0; n_ks],
+            bytes: vec![0; n_ks],
+        };
+        for w in writes {
+            let ks = w.ks as usize;
+            let shard = &mut self.nodes[w.node as usize].shard;
+            let before = shard.used_memory();
+            if !shard.warm_write(w.cmd, w.idle_ms, w.lfu_counter, 0) {
+                fill.refused[ks] += 1;
+                continue;
+            }
+            fill.accepted[ks] += 1;
+            fill.bytes[ks] += shard.used_memory().saturating_sub(before);
+            if let Command::Set { key, .. } = w.cmd {
+                // Where Redis is the source of truth, the record was written before time 0.
+                self.monitor.written(ks, key.id);
+            }
+            self.warm_envelope(w);
+        }
+        fill
+    }
+
+    /// The admission probability s of full `noeviction` cluster `c`: the one at which its
+    /// keyspaces' expected live keys and ghosts, at the memory per key the first fill
+    /// measured, just fill maxmemory (bisection; memory falls with s).
+    fn solve_admission(&self, c: usize, rates: &[Option<KeyRates>], fill: &Fill) -> f64 {
+        let cluster = &self.scn.clusters[c];
+        let empty_bytes = crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
+        let room = cluster.redis.maxmemory_bytes.saturating_sub(empty_bytes) as f64
+            * f64::from(cluster.shards);
+        let needed = |s: f64| {
+            let pass_s = self.pass_period_s(c, rates, s);
+            let mut bytes = 0.0;
+            for (ks, r) in rates.iter().enumerate() {
+                if self.cluster_of_ks[ks] != c || fill.accepted[ks] == 0 {
+                    continue;
+                }
+                let per_key = fill.bytes[ks] as f64 / fill.accepted[ks] as f64;
+                let keys = match r {
+                    Some(r) => r.resident(s, pass_s),
+                    // Keys the closed forms leave out (no TTL, locks, fixed windows): as drawn.
+                    None => (fill.accepted[ks] + fill.refused[ks]) as f64,
+                };
+                bytes += keys * per_key;
+            }
+            bytes
+        };
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..30 {
+            let mid = 0.5 * (lo + hi);
+            if needed(mid) > room {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        lo.max(1e-6)
+    }
+
+    /// Writes the ghosts: a candidate whose bucket the expire cursor (at bucket 0 at time 0,
+    /// walking up one pass per P) last visited w = (1 − bucket/size)·P ago stays with
+    /// probability F(λ, w)/F(λ, P), expired a ago, a ~ Exp(λ) truncated to [0, w]. Each
+    /// node's expires dict is first grown to the size its live keys and ghosts need, so the
+    /// buckets are where the run's cursor will find them.
+    fn place_ghosts(&mut self, ghosts: &[WarmWrite], rng: &mut RngStream) {
+        let mut expected = vec![0.0f64; self.nodes.len()];
+        for w in ghosts {
+            let g = w.ghost.expect("partitioned");
+            // E over w uniform on [0, P] of F(λ, w)/F(λ, P) = G(λ, P)·λ/(1 − e^(−λP)).
+            expected[w.node as usize] += expiry_steady::ghost_time_s(g.lambda, g.pass_s)
+                / expiry_steady::front_time_s(g.lambda, g.pass_s);
+        }
+        for (node, extra) in self.nodes.iter_mut().zip(&expected) {
+            let db = node.shard.db_mut_for_warm_start();
+            let keys = db.expires_len() as u64 + extra.round() as u64;
+            db.reserve_expires(keys);
+        }
+        for w in ghosts {
+            let g = w.ghost.expect("partitioned");
+            let shard = &mut self.nodes[w.node as usize].shard;
+            let key_id = match w.cmd {
+                Command::Set { key, .. } | Command::WriteObject { key, .. } => key.id,
+                _ => continue,
+            };
+            let (bucket, size) = shard.db().expires_bucket_of(key_id);
+            let since_visit_s = (1.0 - bucket as f64 / size as f64) * g.pass_s;
+            let keep = expiry_steady::front_time_s(g.lambda, since_visit_s)
+                / expiry_steady::front_time_s(g.lambda, g.pass_s);
+            if rng.next_f64() >= keep {
+                continue;
+            }
+            // Exp(λ) truncated to [0, w] by inversion (uniform when λw is tiny).
+            let u = rng.next_f64();
+            let a_s = if g.lambda * since_visit_s < 1e-9 {
+                u * since_visit_s
+            } else {
+                -(u * (-g.lambda * since_visit_s).exp_m1()).ln_1p() / g.lambda
+            };
+            let a_ms = (a_s * 1000.0) as u64 + 1;
+            let idle_ms = a_ms + g.touched_before_ms;
+            shard.warm_write(w.cmd, idle_ms, w.lfu_counter, a_ms);
+        }
     }
 
     /// The value envelope (soft expiry, XFetch delta) a warm key of a strategy that reads one
@@ -143,10 +386,58 @@ impl Sim<'_> {
         }
     }
 
-    /// Draws keyspace `ks`'s stationary keys into `out`.
+    /// Keyspace `ks`'s keys as the closed forms see them (None for keys without a TTL,
+    /// locks, and fixed-window counters: the expiry equilibrium leaves them out).
+    fn key_rates(&self, ks: usize) -> Option<KeyRates> {
+        let k = &self.scn.keyspaces[ks];
+        let ttl_ms = k.ttl.as_ms();
+        let fixed = k.operation == Operation::RateLimit
+            && k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow;
+        if ttl_ms == 0 || k.operation == Operation::Lock || fixed {
+            return None;
+        }
+        let rate_per_s = k.rate_per_s * self.rate_before_start(ks, max_ttl_ms(ttl_ms, &k.jitter));
+        let mut r = KeyRates {
+            op: k.operation,
+            ttl_s: mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0,
+            lambdas: Vec::new(),
+            new_keys_per_s: 0.0,
+        };
+        if k.operation == Operation::Idempotency {
+            r.new_keys_per_s = rate_per_s;
+            return Some(r);
+        }
+        for (tenant, t) in self.scn.tenants.iter().enumerate() {
+            let sampler = &self.traffic.samplers[ks][tenant];
+            for item in 0..sampler.n() {
+                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
+                if lambda > 0.0 {
+                    r.lambdas.push(lambda);
+                }
+            }
+        }
+        Some(r)
+    }
+
+    /// Cluster `c`'s expire-cursor pass period, s (`redis::expiry_steady`), its writes
+    /// admitted with probability `admission`.
+    fn pass_period_s(&self, c: usize, rates: &[Option<KeyRates>], admission: f64) -> f64 {
+        let mut keys = ExpiringKeys::default();
+        for (ks, r) in rates.iter().enumerate() {
+            if let Some(r) = r.as_ref().filter(|_| self.cluster_of_ks[ks] == c) {
+                r.expiring(admission, &mut keys);
+            }
+        }
+        let cluster = &self.scn.clusters[c];
+        let redis = &cluster.redis;
+        expiry_steady::pass_period_s(&keys, cluster.shards, redis.hz, redis.active_expire_effort)
+    }
+
+    /// Draws keyspace `ks`'s stationary keys into `out` under its cluster's `regime`.
     fn warm_keyspace(
         &self,
         ks: usize,
+        regime: Regime,
         rng: &mut RngStream,
         order_rng: &mut RngStream,
         out: &mut Vec<WarmWrite>,
@@ -174,11 +465,13 @@ impl Sim<'_> {
                 lfu_counter: lfu_counter(w.rate_per_s, lfu.0, lfu.1),
                 age_ms: w.age_ms,
                 ttl_ms: w.ttl_ms,
+                ghost: w.ghost,
             });
         };
         if k.operation == Operation::Idempotency {
             // The last T of traffic: rate × T keys (its Poisson count's mean), uniform ages.
-            let n = (rate_per_s * mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0).round() as u64;
+            let n = (regime.admission * rate_per_s * mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0)
+                .round() as u64;
             for j in 0..n {
                 let tenant = self.warm_tenant(rng);
                 // Items from the top of the range: the run's own keys count up from 1.
@@ -195,6 +488,21 @@ impl Sim<'_> {
                 let w = Warm::new(cmd, age_ms, age_ms, t_ms, 0.0);
                 push(out, node, w);
             }
+            // Ghost candidates: the rate × P keys that expired within the last pass.
+            let candidates = (regime.admission * rate_per_s * regime.pass_s).round() as u64;
+            for j in 0..candidates {
+                let tenant = self.warm_tenant(rng);
+                let (key, node) = self.key_for(ks, tenant, u64::MAX - n - j);
+                let t_ms = length_biased_ttl_ms(ttl_ms, &k.jitter, rng);
+                let cmd = Command::Set {
+                    key,
+                    value_size: self.value_size(ks, key.id),
+                    ttl_ms: 1,
+                    nx: false,
+                    stamp: 0,
+                };
+                push(out, node, ghost_candidate(cmd, 0.0, t_ms, regime.pass_s));
+            }
             return;
         }
         if k.operation == Operation::Lock {
@@ -208,7 +516,7 @@ impl Sim<'_> {
                 if lambda <= 0.0 {
                     continue;
                 }
-                if let Some((node, w)) = self.warm_key(ks, tenant, item, lambda, rng) {
+                if let Some((node, w)) = self.warm_key(ks, tenant, item, lambda, regime, rng) {
                     push(out, node, w);
                 }
             }
@@ -249,10 +557,12 @@ impl Sim<'_> {
         tenant: usize,
         item: u64,
         lambda: f64,
+        regime: Regime,
         rng: &mut RngStream,
     ) -> Option<(u32, Warm)> {
         let k = &self.scn.keyspaces[ks];
         let base_ttl_ms = k.ttl.as_ms();
+        let pass_s = regime.pass_s;
         match k.operation {
             Operation::ReadThrough => {
                 let (key, node) = self.key_for(ks, tenant, item);
@@ -268,8 +578,24 @@ impl Sim<'_> {
                     (0, 0)
                 } else {
                     let mean_t_s = mean_ttl_ms(ttl_ms, jitter) / 1000.0;
-                    if rng.next_f64() >= lambda * mean_t_s / (1.0 + lambda * mean_t_s) {
-                        return None;
+                    let (live, e) =
+                        expiry_process(Operation::ReadThrough, lambda, mean_t_s, regime.admission);
+                    let u = rng.next_f64();
+                    if u >= live {
+                        let ghost = e * expiry_steady::front_time_s(lambda, pass_s);
+                        if u >= live + ghost {
+                            return None;
+                        }
+                        let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
+                        let touched_ms = exp_ms(lambda, rng).min(t_ms);
+                        let cmd = Command::Set {
+                            key,
+                            value_size,
+                            ttl_ms: 1,
+                            nx: false,
+                            stamp: 0,
+                        };
+                        return Some((node, ghost_candidate(cmd, lambda, touched_ms, pass_s)));
                     }
                     let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
                     ((rng.next_f64() * t_ms as f64) as u64, t_ms)
@@ -291,10 +617,25 @@ impl Sim<'_> {
             }
             Operation::Session => {
                 let (key, node) = self.key_for(ks, tenant, item);
-                let idle_ms = recent_access_ms(lambda, base_ttl_ms, rng)?;
+                let value_size = self.value_size(ks, key.id);
+                let op = Operation::Session;
+                let idle_ms = match draw_renewed(op, lambda, base_ttl_ms, regime, rng) {
+                    Renewed::Live(idle_ms) => idle_ms,
+                    Renewed::Absent => return None,
+                    Renewed::Ghost => {
+                        let cmd = Command::Set {
+                            key,
+                            value_size,
+                            ttl_ms: 1,
+                            nx: false,
+                            stamp: 0,
+                        };
+                        return Some((node, ghost_candidate(cmd, lambda, base_ttl_ms, pass_s)));
+                    }
+                };
                 let cmd = Command::Set {
                     key,
-                    value_size: self.value_size(ks, key.id),
+                    value_size,
                     ttl_ms: if base_ttl_ms == 0 {
                         0
                     } else {
@@ -305,7 +646,7 @@ impl Sim<'_> {
                 };
                 Some((node, Warm::new(cmd, idle_ms, idle_ms, base_ttl_ms, lambda)))
             }
-            Operation::RateLimit => self.warm_rate_limit(ks, tenant, item, lambda, rng),
+            Operation::RateLimit => self.warm_rate_limit(ks, tenant, item, lambda, regime, rng),
             Operation::Idempotency | Operation::Lock => None,
         }
     }
@@ -317,6 +658,7 @@ impl Sim<'_> {
         tenant: usize,
         item: u64,
         lambda: f64,
+        regime: Regime,
         rng: &mut RngStream,
     ) -> Option<(u32, Warm)> {
         let k = &self.scn.keyspaces[ks];
@@ -348,13 +690,26 @@ impl Sim<'_> {
                 ))
             }
             algorithm => {
-                let idle_ms = recent_access_ms(lambda, ttl_ms, rng)?;
+                let recent = draw_renewed(Operation::RateLimit, lambda, ttl_ms, regime, rng);
                 let (key, node) = self.key_for(ks, tenant, item);
                 let object_bytes = if algorithm == RateLimitAlgorithm::SlidingWindow {
                     let in_window = poisson(lambda * window_ms as f64 / 1000.0, rng).max(1);
                     objects::zset_bytes(in_window, 16) as u32
                 } else {
                     objects::token_bucket_bytes() as u32
+                };
+                let idle_ms = match recent {
+                    Renewed::Live(idle_ms) => idle_ms,
+                    Renewed::Absent => return None,
+                    Renewed::Ghost => {
+                        let cmd = Command::WriteObject {
+                            key,
+                            object_bytes,
+                            ttl_ms: 1,
+                        };
+                        let touched = ghost_candidate(cmd, lambda, ttl_ms, regime.pass_s);
+                        return Some((node, touched));
+                    }
                 };
                 let cmd = Command::WriteObject {
                     key,
@@ -378,6 +733,7 @@ struct Warm {
     age_ms: u64,
     ttl_ms: u64,
     rate_per_s: f64,
+    ghost: Option<Ghost>,
 }
 
 impl Warm {
@@ -388,8 +744,107 @@ impl Warm {
             age_ms,
             ttl_ms,
             rate_per_s,
+            ghost: None,
         }
     }
+}
+
+/// The share of time a key of request rate `lambda`/s and mean TTL `ttl_s` is live, and how
+/// often its TTL runs out (per second), when a write finds room with probability `admission`
+/// (1 but on a full `noeviction` cluster; EXPIRE is never refused):
+/// - read-through: cycles of T live, then absent until a write gets in (Exp(λs)):
+///   λsT/(1+λsT), λs/(1+λsT);
+/// - session (a hit renews the TTL; a miss writes): live while gaps stay under T, for
+///   D = (e^(λT) − 1)/λ on average, absent 1/(λs): D/(D + 1/(λs)), 1/(D + 1/(λs)) — with
+///   s = 1, 1 − e^(−λT) and λ·e^(−λT);
+/// - rate-limit objects (every request writes): renewed at λs: 1 − e^(−λsT), λs·e^(−λsT).
+fn expiry_process(op: Operation, lambda: f64, ttl_s: f64, admission: f64) -> (f64, f64) {
+    let ls = lambda * admission;
+    match op {
+        Operation::ReadThrough => {
+            let x = ls * ttl_s;
+            (x / (1.0 + x), ls / (1.0 + x))
+        }
+        Operation::Session => {
+            // s·(e^(λT) − 1); beyond f64's range the key never lapses.
+            let grown = admission * (lambda * ttl_s).exp_m1();
+            if !grown.is_finite() {
+                return (1.0, 0.0);
+            }
+            (grown / (grown + 1.0), ls / (grown + 1.0))
+        }
+        _ => {
+            let gone = (-ls * ttl_s).exp();
+            (1.0 - gone, ls * gone)
+        }
+    }
+}
+
+/// What a key whose TTL each request renews (session, rate-limit object) is at time 0.
+enum Renewed {
+    /// Live, last touched this many ms ago.
+    Live(u64),
+    /// A ghost candidate (see `place_ghosts`).
+    Ghost,
+    Absent,
+}
+
+/// Draws a renewed key's state at 0 (`expiry_process`); a live key was last touched
+/// Exp(rate) truncated to [0, T) ago, the rate being λ for a session (reads touch it) and
+/// λs for a rate-limit object (refused writes do not). Without a TTL, live when requested in
+/// the last 24 hours.
+fn draw_renewed(
+    op: Operation,
+    lambda: f64,
+    ttl_ms: u64,
+    regime: Regime,
+    rng: &mut RngStream,
+) -> Renewed {
+    if ttl_ms == 0 {
+        return match recent_access_ms(lambda, 0, rng) {
+            Some(idle_ms) => Renewed::Live(idle_ms),
+            None => Renewed::Absent,
+        };
+    }
+    let (live, e) = expiry_process(op, lambda, ttl_ms as f64 / 1000.0, regime.admission);
+    let u = rng.next_f64();
+    if u < live {
+        let touch_rate = if op == Operation::Session {
+            lambda
+        } else {
+            lambda * regime.admission
+        };
+        return Renewed::Live(truncated_exp_ms(touch_rate, ttl_ms, rng));
+    }
+    if u < live + e * expiry_steady::front_time_s(lambda, regime.pass_s) {
+        Renewed::Ghost
+    } else {
+        Renewed::Absent
+    }
+}
+
+/// Exp(`rate`/s) truncated to [0, `within_ms`), ms, by inversion.
+fn truncated_exp_ms(rate: f64, within_ms: u64, rng: &mut RngStream) -> u64 {
+    let u = rng.next_f64();
+    let mass = -(-rate * within_ms as f64 / 1000.0).exp_m1();
+    let x_ms = if mass < 1e-12 {
+        u * within_ms as f64
+    } else {
+        -(-u * mass).ln_1p() / rate * 1000.0
+    };
+    (x_ms as u64).min(within_ms.saturating_sub(1))
+}
+
+/// A ghost candidate's write (`cmd` with a TTL of 1 ms; its expiry is set when placed),
+/// last touched `touched_before_ms` before it expired.
+fn ghost_candidate(cmd: Command, lambda: f64, touched_before_ms: u64, pass_s: f64) -> Warm {
+    let mut w = Warm::new(cmd, 0, 0, touched_before_ms, lambda);
+    w.ghost = Some(Ghost {
+        lambda,
+        touched_before_ms,
+        pass_s,
+    });
+    w
 }
 
 /// The largest TTL the jitter can give, ms.
