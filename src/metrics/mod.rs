@@ -141,6 +141,11 @@ pub struct ShardMetrics {
     pub oom_errors: u64,
     /// Longest queue (commands waiting or in service) seen by an arriving command.
     pub max_queue_len: u64,
+    /// The closed-form steady-state used_memory without maxmemory (`sim::projection`).
+    pub projected_used_memory_bytes: u64,
+    /// When the projection exceeds maxmemory: when a cold start fills the shard (0 on a
+    /// warm start); None when it never fills.
+    pub fills_at: Option<SimTime>,
 }
 
 /// Figures of one origin in one plan.

@@ -8,7 +8,7 @@ use crate::scenario::Scenario;
 use serde::Serialize;
 
 /// Version of the CSV schemas below; bump on any column change.
-pub const CSV_SCHEMA_VERSION: u32 = 3;
+pub const CSV_SCHEMA_VERSION: u32 = 4;
 
 /// Quantiles reported for latency.
 pub const QUANTILES: [(f64, &str); 5] = [
@@ -89,6 +89,9 @@ pub struct ShardRow<'a> {
     pub max_queue_len: u64,
     pub steady_state: &'static str,
     pub steady_state_reason: String,
+    pub steady_state_used_memory_bytes: u64,
+    pub fills_at_s: Option<f64>,
+    pub when_full: &'static str,
 }
 
 /// One row of `origins.csv`.
@@ -294,6 +297,9 @@ impl CsvRow for ShardRow<'_> {
         "max_queue_len",
         "steady_state",
         "steady_state_reason",
+        "steady_state_used_memory_bytes",
+        "fills_at_s",
+        "when_full",
     ];
 }
 
@@ -459,10 +465,35 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 max_queue_len: s.max_queue_len,
                 steady_state: steady.yes_no(),
                 steady_state_reason: steady.reason_text(),
+                steady_state_used_memory_bytes: s.projected_used_memory_bytes,
+                fills_at_s: s.fills_at.map(|t| t.as_secs_f64()),
+                when_full: if s.fills_at.is_some() {
+                    when_full(scn, res, s.cluster)
+                } else {
+                    ""
+                },
             });
         }
     }
     to_csv(&rows)
+}
+
+/// What a full cluster does under its policy, for a shard whose projection exceeds maxmemory.
+pub fn when_full(scn: &Scenario, res: &PlanResult, cluster: usize) -> &'static str {
+    use crate::redis::evict::MaxmemoryPolicy as P;
+    let critical = scn.plans[res.plan]
+        .cluster_of_keyspace
+        .iter()
+        .zip(&scn.keyspaces)
+        .any(|(&c, k)| c == cluster && k.criticality == crate::scenario::Criticality::Critical);
+    match scn.clusters[cluster].redis.maxmemory_policy {
+        P::Noeviction => "writes refused (OOM)",
+        P::VolatileLru | P::VolatileLfu | P::VolatileRandom | P::VolatileTtl => {
+            "keys with a TTL evicted; writes refused (OOM) when none is left"
+        }
+        _ if critical => "keys evicted, critical keys included",
+        _ => "keys evicted in policy order",
+    }
 }
 
 /// Peak loads per second over the windows after the warm-up, per origin.

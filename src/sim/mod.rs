@@ -20,6 +20,8 @@
 
 mod faults;
 mod invariants;
+mod projection;
+mod stationary;
 mod warm;
 
 pub use invariants::monitored;
@@ -621,6 +623,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        sim.project_memory();
         if scn.start == Start::SteadyState {
             sim.warm_refused = sim.warm_start(seed);
         }

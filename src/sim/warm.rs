@@ -51,12 +51,16 @@
 //! per access) balance the decay (one per `lfu-decay-time` minutes): c = 5 + (60λd − 1)/f,
 //! 0 when 60λd < 1, at most 255.
 
+use super::stationary::{
+    draw_renewed, exp_ms, expiry_process, first_arrival_ms, length_biased_ttl_ms, lfu_counter,
+    max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, NO_TTL_HORIZON_S,
+};
 use super::Sim;
 use crate::client::ValueMeta;
 use crate::engine::time::NS_PER_MS;
 use crate::engine::{RngStream, SimTime};
 use crate::redis::evict::MaxmemoryPolicy;
-use crate::redis::expiry_steady::{self, ExpiringKeys};
+use crate::redis::expiry_steady;
 use crate::redis::objects;
 use crate::redis::shard::Command;
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm, StrategyKind};
@@ -84,50 +88,6 @@ struct Fill {
     bytes: Vec<u64>,
 }
 
-/// A keyspace's keys as the closed forms see them: their request rates before time 0.
-struct KeyRates {
-    op: Operation,
-    /// Mean TTL, s.
-    ttl_s: f64,
-    /// Each key's request rate, /s (not for idempotency keys).
-    lambdas: Vec<f64>,
-    /// Idempotency: new keys per second, each never requested again.
-    new_keys_per_s: f64,
-}
-
-impl KeyRates {
-    /// Adds these keys' expiry processes, writes admitted with probability `admission`.
-    fn expiring(&self, admission: f64, into: &mut ExpiringKeys) {
-        if self.op == Operation::Idempotency {
-            into.live += admission * self.new_keys_per_s * self.ttl_s;
-            into.add(0.0, admission * self.new_keys_per_s);
-            return;
-        }
-        for &lambda in &self.lambdas {
-            let (live, e) = expiry_process(self.op, lambda, self.ttl_s, admission);
-            into.live += live;
-            into.add(lambda, e);
-        }
-    }
-
-    /// Expected resident keys, live and ghosts.
-    fn resident(&self, admission: f64, pass_s: f64) -> f64 {
-        let mut keys = ExpiringKeys::default();
-        self.expiring(admission, &mut keys);
-        keys.live + keys.ghosts(pass_s)
-    }
-}
-
-/// The conditions of one cluster the warm start draws under.
-#[derive(Clone, Copy, Debug)]
-struct Regime {
-    /// The expire cursor's pass period, s (`redis::expiry_steady`).
-    pass_s: f64,
-    /// The probability that a write finds room: 1, but on a `noeviction` cluster whose
-    /// stationary set does not fit (`solve_admission`).
-    admission: f64,
-}
-
 /// A key that may be resident with its TTL run out at time 0 (see the module doc).
 #[derive(Clone, Copy)]
 struct Ghost {
@@ -138,9 +98,6 @@ struct Ghost {
     /// Its cluster's expire-cursor pass period, s.
     pass_s: f64,
 }
-
-/// How long a key without a TTL has had to be requested: "a long run".
-const NO_TTL_HORIZON_S: f64 = 86_400.0;
 
 impl Sim<'_> {
     /// Fills every cluster of the plan with its stationary set (see the module doc) and zeroes
@@ -361,76 +318,6 @@ impl Sim<'_> {
                 delta,
             },
         );
-    }
-
-    /// The mean rate multiplier of keyspace `ks` over the `span_ms` before time 0 (the hourly
-    /// profile is periodic by day; bursts lie at or after 0).
-    fn rate_before_start(&self, ks: usize, span_ms: u64) -> f64 {
-        const HOUR_MS: u64 = 3_600_000;
-        let profile = &self.scn.keyspaces[ks].hourly_profile;
-        let span_ms = span_ms.clamp(1, 24 * HOUR_MS);
-        let end = self.scn.start_unix_ms;
-        let start = end.saturating_sub(span_ms);
-        let mut t = start;
-        let mut acc = 0.0;
-        while t < end {
-            let hour_end = (t / HOUR_MS + 1) * HOUR_MS;
-            let seg = hour_end.min(end) - t;
-            acc += profile[(t / HOUR_MS % 24) as usize] * seg as f64;
-            t += seg;
-        }
-        if end == start {
-            profile[(end / HOUR_MS % 24) as usize]
-        } else {
-            acc / (end - start) as f64
-        }
-    }
-
-    /// Keyspace `ks`'s keys as the closed forms see them (None for keys without a TTL,
-    /// locks, and fixed-window counters: the expiry equilibrium leaves them out).
-    fn key_rates(&self, ks: usize) -> Option<KeyRates> {
-        let k = &self.scn.keyspaces[ks];
-        let ttl_ms = k.ttl.as_ms();
-        let fixed = k.operation == Operation::RateLimit
-            && k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow;
-        if ttl_ms == 0 || k.operation == Operation::Lock || fixed {
-            return None;
-        }
-        let rate_per_s = k.rate_per_s * self.rate_before_start(ks, max_ttl_ms(ttl_ms, &k.jitter));
-        let mut r = KeyRates {
-            op: k.operation,
-            ttl_s: mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0,
-            lambdas: Vec::new(),
-            new_keys_per_s: 0.0,
-        };
-        if k.operation == Operation::Idempotency {
-            r.new_keys_per_s = rate_per_s;
-            return Some(r);
-        }
-        for (tenant, t) in self.scn.tenants.iter().enumerate() {
-            let sampler = &self.traffic.samplers[ks][tenant];
-            for item in 0..sampler.n() {
-                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
-                if lambda > 0.0 {
-                    r.lambdas.push(lambda);
-                }
-            }
-        }
-        Some(r)
-    }
-
-    /// Cluster `c`'s expire-cursor pass period, s (`redis::expiry_steady`), its writes
-    /// admitted with probability `admission`.
-    fn pass_period_s(&self, c: usize, rates: &[Option<KeyRates>], admission: f64) -> f64 {
-        let mut keys = ExpiringKeys::default();
-        for (ks, r) in rates.iter().enumerate() {
-            if let Some(r) = r.as_ref().filter(|_| self.cluster_of_ks[ks] == c) {
-                r.expiring(admission, &mut keys);
-            }
-        }
-        let cluster = &self.scn.clusters[c];
-        let redis = &cluster.redis;
-        expiry_steady::pass_period_s(&keys, cluster.shards, redis.hz, redis.active_expire_effort)
     }
 
     /// Draws keyspace `ks`'s stationary keys into `out` under its cluster's `regime`.
@@ -749,92 +636,6 @@ impl Warm {
     }
 }
 
-/// The share of time a key of request rate `lambda`/s and mean TTL `ttl_s` is live, and how
-/// often its TTL runs out (per second), when a write finds room with probability `admission`
-/// (1 but on a full `noeviction` cluster; EXPIRE is never refused):
-/// - read-through: cycles of T live, then absent until a write gets in (Exp(λs)):
-///   λsT/(1+λsT), λs/(1+λsT);
-/// - session (a hit renews the TTL; a miss writes): live while gaps stay under T, for
-///   D = (e^(λT) − 1)/λ on average, absent 1/(λs): D/(D + 1/(λs)), 1/(D + 1/(λs)) — with
-///   s = 1, 1 − e^(−λT) and λ·e^(−λT);
-/// - rate-limit objects (every request writes): renewed at λs: 1 − e^(−λsT), λs·e^(−λsT).
-fn expiry_process(op: Operation, lambda: f64, ttl_s: f64, admission: f64) -> (f64, f64) {
-    let ls = lambda * admission;
-    match op {
-        Operation::ReadThrough => {
-            let x = ls * ttl_s;
-            (x / (1.0 + x), ls / (1.0 + x))
-        }
-        Operation::Session => {
-            // s·(e^(λT) − 1); beyond f64's range the key never lapses.
-            let grown = admission * (lambda * ttl_s).exp_m1();
-            if !grown.is_finite() {
-                return (1.0, 0.0);
-            }
-            (grown / (grown + 1.0), ls / (grown + 1.0))
-        }
-        _ => {
-            let gone = (-ls * ttl_s).exp();
-            (1.0 - gone, ls * gone)
-        }
-    }
-}
-
-/// What a key whose TTL each request renews (session, rate-limit object) is at time 0.
-enum Renewed {
-    /// Live, last touched this many ms ago.
-    Live(u64),
-    /// A ghost candidate (see `place_ghosts`).
-    Ghost,
-    Absent,
-}
-
-/// Draws a renewed key's state at 0 (`expiry_process`); a live key was last touched
-/// Exp(rate) truncated to [0, T) ago, the rate being λ for a session (reads touch it) and
-/// λs for a rate-limit object (refused writes do not). Without a TTL, live when requested in
-/// the last 24 hours.
-fn draw_renewed(
-    op: Operation,
-    lambda: f64,
-    ttl_ms: u64,
-    regime: Regime,
-    rng: &mut RngStream,
-) -> Renewed {
-    if ttl_ms == 0 {
-        return match recent_access_ms(lambda, 0, rng) {
-            Some(idle_ms) => Renewed::Live(idle_ms),
-            None => Renewed::Absent,
-        };
-    }
-    let (live, e) = expiry_process(op, lambda, ttl_ms as f64 / 1000.0, regime.admission);
-    let u = rng.next_f64();
-    if u < live {
-        let touch_rate = if op == Operation::Session {
-            lambda
-        } else {
-            lambda * regime.admission
-        };
-        return Renewed::Live(truncated_exp_ms(touch_rate, ttl_ms, rng));
-    }
-    if u < live + e * expiry_steady::front_time_s(lambda, regime.pass_s) {
-        Renewed::Ghost
-    } else {
-        Renewed::Absent
-    }
-}
-
-/// Exp(`rate`/s) truncated to [0, `within_ms`), ms, by inversion.
-fn truncated_exp_ms(rate: f64, within_ms: u64, rng: &mut RngStream) -> u64 {
-    let u = rng.next_f64();
-    let mass = -(-rate * within_ms as f64 / 1000.0).exp_m1();
-    let x_ms = if mass < 1e-12 {
-        u * within_ms as f64
-    } else {
-        -(-u * mass).ln_1p() / rate * 1000.0
-    };
-    (x_ms as u64).min(within_ms.saturating_sub(1))
-}
-
 /// A ghost candidate's write (`cmd` with a TTL of 1 ms; its expiry is set when placed),
 /// last touched `touched_before_ms` before it expired.
 fn ghost_candidate(cmd: Command, lambda: f64, touched_before_ms: u64, pass_s: f64) -> Warm {
@@ -845,107 +646,4 @@ fn ghost_candidate(cmd: Command, lambda: f64, touched_before_ms: u64, pass_s: f6
         pass_s,
     });
     w
-}
-
-/// The largest TTL the jitter can give, ms.
-fn max_ttl_ms(base_ms: u64, jitter: &Jitter) -> u64 {
-    match jitter {
-        Jitter::None => base_ms,
-        Jitter::UniformPct(p) => (base_ms as f64 * (1.0 + p / 100.0)).round() as u64,
-        Jitter::UpTo(max) => base_ms + max.as_ms(),
-    }
-}
-
-/// The mean TTL under the jitter, ms.
-fn mean_ttl_ms(base_ms: u64, jitter: &Jitter) -> f64 {
-    match jitter {
-        Jitter::None | Jitter::UniformPct(_) => base_ms as f64,
-        Jitter::UpTo(max) => base_ms as f64 + max.as_ms() as f64 / 2.0,
-    }
-}
-
-/// A TTL drawn as the jitter draws it, weighted by its length (the TTL of the cycle a random
-/// moment falls in), by rejection against the largest TTL.
-fn length_biased_ttl_ms(base_ms: u64, jitter: &Jitter, rng: &mut RngStream) -> u64 {
-    let max = max_ttl_ms(base_ms, jitter).max(1);
-    loop {
-        let t = match jitter {
-            Jitter::None => return base_ms,
-            Jitter::UniformPct(p) => {
-                let f = 1.0 + (rng.next_f64() * 2.0 - 1.0) * *p / 100.0;
-                ((base_ms as f64 * f).round() as u64).max(1)
-            }
-            Jitter::UpTo(j) => base_ms + rng.below(j.as_ms() + 1),
-        };
-        if rng.next_f64() * max as f64 <= t as f64 {
-            return t;
-        }
-    }
-}
-
-/// An exponential time of rate `lambda`/s, ms.
-fn exp_ms(lambda: f64, rng: &mut RngStream) -> u64 {
-    (-rng.next_f64_open0().ln() / lambda * 1000.0).min(1e15) as u64
-}
-
-/// The time since the last request of a key requested at `lambda`/s, when it lies within
-/// `within_ms` (None when the last request is older: the key is gone). Without a bound
-/// (`within_ms` 0, no TTL) the key is present when requested in the last 24 hours.
-fn recent_access_ms(lambda: f64, within_ms: u64, rng: &mut RngStream) -> Option<u64> {
-    let bound_s = if within_ms == 0 {
-        NO_TTL_HORIZON_S
-    } else {
-        within_ms as f64 / 1000.0
-    };
-    // P(last request within the bound) = 1 − e^(−λ·bound); the time since it, truncated
-    // exponential, by inversion.
-    let present = -(-lambda * bound_s).exp_m1();
-    let u = rng.next_f64();
-    if u >= present {
-        return None;
-    }
-    let e_ms = (-(-u).ln_1p() / lambda * 1000.0) as u64;
-    Some(if within_ms == 0 {
-        e_ms
-    } else {
-        e_ms.min(within_ms - 1)
-    })
-}
-
-/// The time of the first request within a window of `window_ms` for a rate of `lambda`/s, ms
-/// from the window's start (None: no request in it).
-fn first_arrival_ms(lambda: f64, window_ms: u64, rng: &mut RngStream) -> Option<u64> {
-    let t = exp_ms(lambda, rng);
-    (t < window_ms).then_some(t)
-}
-
-/// A Poisson count of mean `mean` (inversion for small means, normal above 30).
-fn poisson(mean: f64, rng: &mut RngStream) -> u64 {
-    if mean > 30.0 {
-        let z = (-2.0 * rng.next_f64_open0().ln()).sqrt()
-            * (2.0 * std::f64::consts::PI * rng.next_f64()).cos();
-        return (mean + mean.sqrt() * z).round().max(0.0) as u64;
-    }
-    let limit = (-mean).exp();
-    let mut p = rng.next_f64();
-    let mut n = 0;
-    while p > limit {
-        p *= rng.next_f64();
-        n += 1;
-    }
-    n
-}
-
-/// The LFU counter a key of rate `lambda`/s settles at (see the module doc).
-fn lfu_counter(lambda: f64, log_factor: u32, decay_time_min: u32) -> u8 {
-    if decay_time_min == 0 {
-        // No decay: the counter climbs to saturation for any key seen often.
-        return if lambda > 0.0 { 255 } else { 0 };
-    }
-    let per_decay = 60.0 * lambda * decay_time_min as f64;
-    if per_decay < 1.0 {
-        return 0;
-    }
-    let c = 5.0 + (per_decay - 1.0) / log_factor.max(1) as f64;
-    c.min(255.0) as u8
 }
