@@ -57,15 +57,17 @@ export CACHEPLAN
 # slurmctld listens on every address of its port (CommunicationParameters=NoInAddrAny does not
 # apply to it), so the script re-runs itself in a new network namespace whose only interface is
 # its own loopback: nothing outside can reach the cluster, and its ports collide with nothing.
-# Where no namespace can be made (not root, no user namespaces), the cluster runs on this
-# machine's network: slurmd then binds 127.0.0.1 only, slurmctld a free port on every address,
-# answering only requests signed with this run's own MUNGE key.
+# Where no namespace can be made (not root), the cluster runs on this machine's network:
+# slurmd then binds 127.0.0.1 only, slurmctld a free port on every address, answering only
+# requests signed with this run's own MUNGE key. (A user namespace is no way out: slurmctld
+# must drop supplementary groups, which setgroups refuses there.)
 if [ "${CACHEPLAN_SLURM_NETNS:-}" = "" ]; then
     if unshare --net true 2>/dev/null; then
         exec unshare --net env CACHEPLAN_SLURM_NETNS=private bash "$0" "$@"
     fi
     export CACHEPLAN_SLURM_NETNS=host
-    say "no network namespace can be made here: the cluster uses this machine's network"
+    say "no network namespace can be made here (not root): the cluster uses this machine's" \
+        "network, slurmctld on a free port of every address (answering this run's MUNGE key only)"
 fi
 if [ "$CACHEPLAN_SLURM_NETNS" = private ]; then
     # Slurm resolves addresses with AI_ADDRCONFIG, for which glibc counts every IPv4 address but
@@ -230,11 +232,12 @@ for i in $(seq 1 150); do
     sleep 0.2
 done
 [ "$state" = idle ] || die "the node is '$state', not idle"
-# Loopback only: every listening socket on the two ports is bound to 127.0.0.1, or the network
-# namespace has no interface but loopback.
+# Loopback only: the network namespace has no interface but loopback, or (on this machine's
+# network) slurmd's listening socket is bound to 127.0.0.1; slurmctld's then is on every address.
 python3 - "$ctld_port" "$slurmd_port" <<'PY' || die "a daemon of this cluster listens beyond loopback"
 import sys
-ports = {int(p) for p in sys.argv[1:]}
+ctld_port, slurmd_port = map(int, sys.argv[1:])
+ports = {ctld_port, slurmd_port}
 seen, bad = set(), []
 for table in ("/proc/net/tcp", "/proc/net/tcp6"):
     try:
@@ -247,7 +250,7 @@ for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         if state != "0A" or int(port, 16) not in ports:
             continue
         seen.add(int(port, 16))
-        if addr != "0100007F":
+        if addr != "0100007F" and int(port, 16) == slurmd_port:
             bad.append(f"port {int(port, 16)} bound to {addr} ({table})")
 interfaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]]
 if interfaces == ["lo"]:
