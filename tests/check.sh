@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every check the project
 # has — formatting, lints, the whole test suite (slow tests included), the test suite again on
-# a copy with no ../shared beside it, doctests, and the default scenario end to end. Exits
-# non-zero on the first failure.
+# a copy with no ../shared beside it, doctests, the default scenario end to end, and the
+# scale-out examples (a real Slurm array job, the Kubernetes Job schema). Exits non-zero on
+# the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +82,13 @@ cargo run --release --quiet -- run --out target/smoke-run --quiet
 test -s target/smoke-run/summary.csv
 test -s target/smoke-run/manifest.json
 test -s target/smoke-run/report.html
+
+step "scale-out examples: the Slurm array on a real single-node Slurm, the Kubernetes Job"
+# workloads/scale-out/: slurm.sh installs Debian's slurm-wlm and munge when missing, runs the
+# array job on a private cluster it starts and stops, and compares the merge with one process;
+# k8s.sh validates the Indexed Job against the Job schema and runs its pods by hand.
+bash tests/scale_out/slurm.sh
+bash tests/scale_out/k8s.sh
 
 step "report.html in headless Chromium (installs Debian's chromium when missing)"
 bash tests/browser/check_report.sh target/smoke-run
