@@ -240,8 +240,8 @@ pub(crate) fn out_error(e: OutError) -> CliError {
 
 fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
     println!(
-        "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7}",
-        "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict", "steady"
+        "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>7}",
+        "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict", "OOM", "steady"
     );
     let horizons = crate::report::horizon::judge_all(scn, results);
     for (r, horizon) in results.iter().zip(&horizons) {
@@ -271,7 +271,7 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 "-".to_string()
             };
             println!(
-                "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7}",
+                "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>7}",
                 plan,
                 k.name,
                 m.requests,
@@ -279,11 +279,41 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 p99,
                 r.keyspace_evictions[ki],
                 crit,
+                m.oom_errors,
                 horizon.keyspaces[ki].yes_no()
             );
         }
     }
+    print_verdicts(scn, results);
     print_not_steady(scn, results, &horizons);
+}
+
+/// One line per plan: whether it meets every objective, and if not, which it breaks with
+/// the measured value (OOM rejections named in the error-ratio checks).
+fn print_verdicts(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
+    use crate::report::verdict::{checks, tally, Outcome};
+    let checks = checks(scn, results);
+    if checks.is_empty() {
+        return;
+    }
+    for (pos, r) in results.iter().enumerate() {
+        let plan = &scn.plans[r.plan].name;
+        let (pass, fail) = tally(&checks, pos);
+        if fail == 0 {
+            println!("{plan}: meets every objective ({pass} checked)");
+            continue;
+        }
+        println!("{plan}: fails {fail} of {} objectives:", pass + fail);
+        for c in &checks {
+            let cell = &c.cells[pos];
+            if cell.outcome == Outcome::Fail {
+                println!(
+                    "  {} {} {}: {}",
+                    c.metric, c.subject, c.target, cell.measured
+                );
+            }
+        }
+    }
 }
 
 /// The footnote under the console table: every plan × keyspace and shard that was not at

@@ -5,7 +5,8 @@
 
 use super::run_charts::{hit_ratio, measured_s, quantile_ms, short_num};
 use super::tables::origin_peaks;
-use crate::metrics::PlanResult;
+use crate::engine::SimTime;
+use crate::metrics::{Invariant, PlanResult};
 use crate::scenario::{Criticality, Scenario};
 
 /// Whether one plan meets one objective.
@@ -42,8 +43,11 @@ pub struct Check {
 }
 
 /// Every objective of the scenario checked against every result, in a fixed order: hit
-/// ratios and p99s by keyspace order, origin peaks by origin order, critical evictions, shard
-/// utilization.
+/// ratios and p99s by keyspace order, error ratios (errors + OOM rejections per request) by
+/// keyspace order, duplicate executions and lock overlaps where monitored, the projected fill
+/// of shards whose fill is harmful (`noeviction` and `volatile-*` refuse writes, `allkeys-*`
+/// holding critical keys evict them) within `fill_horizon`, origin peaks by origin order,
+/// critical evictions, shard utilization.
 pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
     let mut out = Vec::new();
     for (ki, k) in scn.keyspaces.iter().enumerate() {
@@ -84,6 +88,98 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
             });
         }
     }
+    for (ki, k) in scn.keyspaces.iter().enumerate() {
+        if let Some(max) = scn.slo.error_ratio_max.get(ki).copied().flatten() {
+            out.push(Check {
+                metric: "errors + OOM rejections / requests".into(),
+                subject: k.name.clone(),
+                target: format!("≤ {}", short_num(max)),
+                cells: results
+                    .iter()
+                    .map(|res| match res.keyspaces.get(ki) {
+                        Some(m) if m.requests > 0 => {
+                            let ratio = (m.errors + m.oom_errors) as f64 / m.requests as f64;
+                            let text = if m.oom_errors > 0 {
+                                format!("{ratio:.4} ({} OOM rejections)", group(m.oom_errors))
+                            } else {
+                                format!("{ratio:.4}")
+                            };
+                            cell(ratio <= max, text)
+                        }
+                        _ => no_data("no requests"),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    for (inv, metric) in [
+        (Invariant::DuplicateExecution, "duplicate executions"),
+        (Invariant::LockOverlap, "lock overlaps"),
+    ] {
+        for (ki, k) in scn.keyspaces.iter().enumerate() {
+            let monitored = |res: &PlanResult| {
+                res.invariants
+                    .monitored
+                    .get(ki)
+                    .is_some_and(|m| m[inv as usize])
+            };
+            if !results.iter().any(monitored) {
+                continue;
+            }
+            out.push(Check {
+                metric: metric.into(),
+                subject: k.name.clone(),
+                target: "= 0".into(),
+                cells: results
+                    .iter()
+                    .map(|res| {
+                        if !monitored(res) {
+                            return no_data("not monitored");
+                        }
+                        let n = res.invariants.tallies[0][ki][inv as usize].violations;
+                        cell(n == 0, group(n))
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let horizon = scn.slo.fill_horizon;
+    out.push(Check {
+        metric: "projected fill".into(),
+        subject: "OOM-prone or critical shards".into(),
+        target: format!("none within {}", human_duration(horizon)),
+        cells: results
+            .iter()
+            .map(|res| {
+                // The earliest fill among shards whose policy makes a fill harmful: OOM
+                // rejections, or critical keys evicted.
+                let first = res
+                    .shards
+                    .iter()
+                    .filter_map(|s| {
+                        let harm = super::tables::when_full(scn, res, s.cluster);
+                        let at = s.fills_at?;
+                        (harm != "keys evicted in policy order").then_some((at, s, harm))
+                    })
+                    .min_by_key(|(at, s, _)| (*at, s.cluster, s.shard));
+                match first {
+                    Some((at, s, harm)) => {
+                        let cluster = &scn.clusters[s.cluster].name;
+                        let when = if at == SimTime::ZERO {
+                            "full from the start".to_string()
+                        } else {
+                            format!("fills at {}", human_duration(at))
+                        };
+                        cell(
+                            at > horizon,
+                            format!("{cluster}/{} {when}: {harm}", s.shard),
+                        )
+                    }
+                    None => cell(true, "none fills".into()),
+                }
+            })
+            .collect(),
+    });
     let peaks: Vec<Vec<f64>> = results.iter().map(|r| origin_peaks(scn, r)).collect();
     let measured = measured_s(scn);
     for (oi, o) in scn.origins.iter().enumerate() {
@@ -193,6 +289,31 @@ pub fn tally(checks: &[Check], plan_pos: usize) -> (usize, usize) {
         }
     }
     (pass, fail)
+}
+
+/// A count with thousands separators: 1203362 → "1,203,362".
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration as people say it: "23.6 min", "24 h", "40 s".
+fn human_duration(t: SimTime) -> String {
+    let s = t.as_secs_f64();
+    if s >= 3600.0 {
+        format!("{} h", short_num(s / 3600.0))
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{} s", short_num(s))
+    }
 }
 
 fn cell(pass: bool, measured: String) -> Cell {

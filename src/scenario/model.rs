@@ -585,6 +585,12 @@ pub struct Slo {
     pub critical_evictions_max: Option<u64>,
     /// Maximum shard utilization (0..1).
     pub shard_utilization_max: Option<f64>,
+    /// Maximum (errors + OOM rejections) / requests per keyspace index; 0 by default for
+    /// keyspaces of criticality `critical` and `high`.
+    pub error_ratio_max: Vec<Option<f64>>,
+    /// A shard whose memory projection fills it (OOM, or evicting critical keys) within this
+    /// horizon fails the plan (default 24 h).
+    pub fill_horizon: SimTime,
 }
 
 /// How a rate-limit keyspace counts, and what it costs Redis.

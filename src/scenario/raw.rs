@@ -339,4 +339,8 @@ pub struct RawSlo {
     pub critical_evictions_max: Option<u64>,
     #[serde(default)]
     pub shard_utilization_max: Option<f64>,
+    #[serde(default)]
+    pub error_ratio_max: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub fill_horizon_ms: Option<Millis>,
 }

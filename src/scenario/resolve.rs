@@ -75,6 +75,9 @@ pub const MAX_MAXMEMORY_BYTES: u64 = 1 << 40;
 /// The most timeline events and faults (each is numbered in 16 bits).
 pub const MAX_TIMELINE_ENTRIES: usize = u16::MAX as usize;
 
+/// `[slo] fill_horizon_ms` when not given: a day.
+pub const DEFAULT_FILL_HORIZON_MS: u64 = 86_400_000;
+
 /// What a distribution measures, and the largest value it may reach.
 #[derive(Clone, Copy)]
 enum Quantity {
@@ -1396,6 +1399,13 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         hit_ratio_min: vec![None; keyspaces.len()],
         latency_p99_ms_max: vec![None; keyspaces.len()],
         origin_peak_per_s_max: vec![None; origins.len()],
+        error_ratio_max: keyspaces
+            .iter()
+            .map(|k| {
+                matches!(k.criticality, Criticality::Critical | Criticality::High).then_some(0.0)
+            })
+            .collect(),
+        fill_horizon: SimTime::from_ms(DEFAULT_FILL_HORIZON_MS),
         ..Slo::default()
     };
     if let Some(s) = &raw.slo {
@@ -1417,6 +1427,14 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         slo.critical_evictions_max = s.critical_evictions_max;
         if let Some(u) = s.shard_utilization_max {
             slo.shard_utilization_max = Some(fraction(&sp.key("shard_utilization_max"), u)?);
+        }
+        for (ks, v) in &s.error_ratio_max {
+            let q = sp.key("error_ratio_max").key(ks);
+            slo.error_ratio_max[find(&q, &keyspace_names, ks, "keyspace")?] =
+                Some(fraction(&q, *v)?);
+        }
+        if let Some(h) = s.fill_horizon_ms {
+            slo.fill_horizon = non_negative_ms(&sp.key("fill_horizon_ms"), h)?;
         }
     }
 

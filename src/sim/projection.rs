@@ -178,9 +178,7 @@ impl Sim<'_> {
         let tenants = self.scn.tenants.len().max(1);
         let window_s = k.window.as_ms() as f64 / 1000.0;
         let per_actor_per_s = k.rate_per_s
-            / self
-                .traffic
-                .samplers[ks]
+            / self.traffic.samplers[ks]
                 .iter()
                 .map(|s| s.n() as f64)
                 .sum::<f64>()
@@ -222,7 +220,10 @@ impl Sim<'_> {
             shard.execute(SimTime::ZERO, cmd);
         }
         let keys = shard.keys().max(1);
-        shard.used_memory().saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES) as f64 / keys as f64
+        shard
+            .used_memory()
+            .saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES) as f64
+            / keys as f64
     }
 }
 
@@ -246,7 +247,13 @@ fn compress(lambdas: &[f64]) -> Vec<(f64, f64)> {
 fn fill_time(bytes_at: &dyn Fn(f64) -> f64, maxmemory: f64, parts: &[Part]) -> SimTime {
     let longest_s = parts
         .iter()
-        .map(|p| if p.ttl_s == 0.0 { NO_TTL_HORIZON_S } else { p.ttl_s })
+        .map(|p| {
+            if p.ttl_s == 0.0 {
+                NO_TTL_HORIZON_S
+            } else {
+                p.ttl_s
+            }
+        })
         .fold(0.0, f64::max);
     // Step to the first crossing (coarse), then bisect inside the step.
     let steps = 500;
