@@ -4,6 +4,7 @@
 //! line and column, the field path and a hint. The default CPQ scenario is embedded here.
 
 pub mod budget;
+pub mod defaults;
 pub mod dist;
 pub mod model;
 pub mod raw;
@@ -255,6 +256,215 @@ fn missing_field_name(message: &str) -> Option<&str> {
     Some(&rest[..rest.find('`')?])
 }
 
+/// A serde error placed on the field it is about.
+struct Refined {
+    path: Vec<PathSeg>,
+    offset: usize,
+    message: String,
+    hint: Option<String>,
+}
+
+/// A key or scalar value inside a table, with where it is.
+struct Entry {
+    path: Vec<PathSeg>,
+    key: String,
+    key_start: Option<usize>,
+    value_start: Option<usize>,
+    /// A scalar as serde quotes it in messages: `"text"` for strings, `` `3` `` otherwise.
+    quoted: Vec<String>,
+    /// The string, for a string value.
+    text: Option<String>,
+}
+
+fn entries_of_value(v: &toml_edit::Value, path: &mut Vec<PathSeg>, out: &mut Vec<Entry>) {
+    match v {
+        toml_edit::Value::InlineTable(t) => {
+            for (k, inner) in t.iter() {
+                path.push(PathSeg::Key(k.to_string()));
+                push_entry(k, t.key(k).and_then(|k| k.span()), inner, path, out);
+                entries_of_value(inner, path, out);
+                path.pop();
+            }
+        }
+        toml_edit::Value::Array(a) => {
+            for (i, inner) in a.iter().enumerate() {
+                path.push(PathSeg::Index(i));
+                entries_of_value(inner, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_entry(
+    key: &str,
+    key_span: Option<std::ops::Range<usize>>,
+    v: &toml_edit::Value,
+    path: &[PathSeg],
+    out: &mut Vec<Entry>,
+) {
+    let (quoted, text) = match v {
+        toml_edit::Value::String(s) => {
+            let s = s.value();
+            (
+                vec![format!("\"{s}\""), format!("'{s}'"), format!("`{s}`")],
+                Some(s.clone()),
+            )
+        }
+        toml_edit::Value::Integer(i) => (vec![format!("`{}`", i.value())], None),
+        toml_edit::Value::Float(f) => (vec![format!("`{}`", f.value())], None),
+        toml_edit::Value::Boolean(b) => (vec![format!("`{}`", b.value())], None),
+        _ => (Vec::new(), None),
+    };
+    out.push(Entry {
+        path: path.to_vec(),
+        key: key.to_string(),
+        key_start: key_span.map(|s| s.start),
+        value_start: v.span().map(|s| s.start),
+        quoted,
+        text,
+    });
+}
+
+fn entries_of_table(t: &toml_edit::Table, path: &mut Vec<PathSeg>, out: &mut Vec<Entry>) {
+    for (k, item) in t.iter() {
+        path.push(PathSeg::Key(k.to_string()));
+        let key_span = t.key(k).and_then(|k| k.span());
+        match item {
+            toml_edit::Item::Value(v) => {
+                push_entry(k, key_span, v, path, out);
+                entries_of_value(v, path, out);
+            }
+            toml_edit::Item::Table(inner) => entries_of_table(inner, path, out),
+            toml_edit::Item::ArrayOfTables(a) => {
+                for (i, inner) in a.iter().enumerate() {
+                    path.push(PathSeg::Index(i));
+                    entries_of_table(inner, path, out);
+                    path.pop();
+                }
+            }
+            toml_edit::Item::None => {}
+        }
+        path.pop();
+    }
+}
+
+/// Every key and value inside the table at `table` (depth first, outer keys first).
+fn entries_under(src: &str, table: &[PathSeg]) -> Vec<Entry> {
+    let Ok(doc) = toml_edit::ImDocument::parse(src.to_string()) else {
+        return Vec::new();
+    };
+    let mut node = Node::Item(doc.as_item());
+    for seg in table {
+        match node.child(seg) {
+            Some(n) => node = n,
+            None => return Vec::new(),
+        }
+    }
+    let mut out = Vec::new();
+    let mut path = table.to_vec();
+    match node {
+        Node::Table(t) | Node::Item(toml_edit::Item::Table(t)) => {
+            entries_of_table(t, &mut path, &mut out)
+        }
+        Node::Item(toml_edit::Item::Value(v)) | Node::Value(v) => {
+            entries_of_value(v, &mut path, &mut out)
+        }
+        _ => {}
+    }
+    // Shallow entries first: a field of the table itself before one of a table inside it.
+    out.sort_by_key(|e| e.path.len());
+    out
+}
+
+/// The tag and kind of the tagged table at `table` (`("kind", "failover")`), if it is one.
+fn kind_of_table(src: &str, table: &[PathSeg]) -> Option<(&'static str, String)> {
+    let PathSeg::Key(at) = table.iter().rev().find(|s| matches!(s, PathSeg::Key(_)))? else {
+        return None;
+    };
+    let t = raw::tagged_tables().into_iter().find(|t| t.at == at)?;
+    let kind = entries_under(src, table)
+        .into_iter()
+        .find(|e| e.path.len() == table.len() + 1 && e.key == t.tag)?
+        .text?;
+    Some((t.tag, kind))
+}
+
+/// The text between the first pair of backticks after `prefix`.
+fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = message.strip_prefix(prefix)?;
+    Some(&rest[..rest.find('`')?])
+}
+
+/// A serde error that names no position inside a table (the table is a tagged enum's, which
+/// serde reads as a whole): the field it is about, and for a field of another kind, which
+/// kind it belongs to (from `raw::tagged_tables`).
+fn refine_in_tagged_table(src: &str, table: &[PathSeg], message: &str) -> Option<Refined> {
+    let entries = entries_under(src, table);
+    let direct = |e: &&Entry| e.path.len() == table.len() + 1;
+    let tagged = match table.iter().rev().find(|s| matches!(s, PathSeg::Key(_))) {
+        Some(PathSeg::Key(at)) => raw::tagged_tables().into_iter().find(|t| t.at == at),
+        _ => None,
+    };
+    if let Some(name) = quoted_after(message, "unknown field `") {
+        let entry = entries.iter().find(|e| e.key == name)?;
+        let mut refined = Refined {
+            path: entry.path.clone(),
+            offset: entry.key_start?,
+            message: message.to_string(),
+            hint: None,
+        };
+        let Some(t) = tagged.filter(|_| entry.path.len() == table.len() + 1) else {
+            return Some(refined);
+        };
+        let kind = entries
+            .iter()
+            .filter(direct)
+            .find(|e| e.key == t.tag)
+            .and_then(|e| e.text.clone())?;
+        let owners: Vec<String> = t
+            .kinds
+            .iter()
+            .filter(|(k, fields)| *k != kind && fields.contains(&name))
+            .map(|(k, _)| format!("\"{k}\""))
+            .collect();
+        if let Some((last, first)) = owners.split_last() {
+            refined.message = format!("`{name}` does not apply to {} = \"{kind}\"", t.tag);
+            let owners = match first {
+                [] => last.clone(),
+                _ => format!("{} or {last}", first.join(", ")),
+            };
+            refined.hint = Some(format!("remove it (it belongs to {} = {owners})", t.tag));
+        } else if t.flattened {
+            // serde's list names only the kind's own fields, not the table's others.
+            refined.message = format!("unknown field `{name}`");
+        }
+        return Some(refined);
+    }
+    if let Some(variant) = quoted_after(message, "unknown variant `") {
+        let entry = entries
+            .iter()
+            .find(|e| e.text.as_deref() == Some(variant))?;
+        return Some(Refined {
+            path: entry.path.clone(),
+            offset: entry.value_start?,
+            message: message.to_string(),
+            hint: None,
+        });
+    }
+    // A wrong type or value: the entry whose value the message quotes.
+    let entry = entries
+        .iter()
+        .find(|e| e.quoted.iter().any(|q| message.contains(q.as_str())))?;
+    Some(Refined {
+        path: entry.path.clone(),
+        offset: entry.value_start?,
+        message: message.to_string(),
+        hint: None,
+    })
+}
+
 /// Parses and validates a scenario from TOML text; `file` names it in errors.
 #[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -266,14 +476,34 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             }
             None => (None, None),
         };
-        let message = e.message().trim().to_string();
-        let field = match (missing_field_name(&message), e.span()) {
+        let mut message = e.message().trim().to_string();
+        let mut line_column = (line, column);
+        let mut refined_field = None;
+        let mut refined_hint = None;
+        // Inside a tagged table serde reports the whole table: find the field it means.
+        if let (None, Some(span)) = (missing_field_name(&message), e.span()) {
+            if let Some(table) = path_at(src, span.start).filter(|p| is_table_at(src, p)) {
+                if let Some(r) = refine_in_tagged_table(src, &table, &message) {
+                    let (l, c) = line_col(src, r.offset);
+                    line_column = (Some(l), Some(c));
+                    refined_field = Some(path_to_string(&r.path));
+                    message = r.message;
+                    refined_hint = r.hint;
+                }
+            }
+        }
+        let (line, column) = line_column;
+        let field = match (missing_field_name(&message).map(str::to_string), e.span()) {
+            _ if refined_field.is_some() => refined_field,
             // A missing field's span is the table that lacks it: name the table plus the field.
             (Some(name), Some(span)) => {
                 let mut path = path_at(src, span.start).unwrap_or_default();
                 // The root table has no header: its span starts at its first key.
                 if !is_table_at(src, &path) {
                     path.clear();
+                }
+                if let Some((tag, kind)) = kind_of_table(src, &path) {
+                    message = format!("{message} ({tag} = \"{kind}\" needs it)");
                 }
                 path.push(PathSeg::Key(name.to_string()));
                 Some(path_to_string(&path))
@@ -284,7 +514,9 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
                 .filter(|p| !p.is_empty())
                 .map(|p| path_to_string(&p)),
         };
-        let hint = if message.contains("unknown field") {
+        let hint = if refined_hint.is_some() {
+            refined_hint
+        } else if message.contains("unknown field") {
             Some(
                 "check the spelling against workloads/README.md (unknown fields are errors)"
                     .to_string(),

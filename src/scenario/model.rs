@@ -412,11 +412,11 @@ impl Default for Fallback {
             db_constraint: false,
             pause_ms: None,
             db_idempotency: false,
-            redis_retries: 0,
-            redis_retry_delay_ms: Dist::Fixed(50.0),
+            redis_retries: super::defaults::REDIS_RETRIES,
+            redis_retry_delay_ms: Dist::Fixed(super::defaults::REDIS_RETRY_DELAY_MS),
             source_of_truth: SourceOfTruth::Origin,
-            final_use_fraction: 0.0,
-            revalidate_before_final: true,
+            final_use_fraction: super::defaults::FINAL_USE_FRACTION,
+            revalidate_before_final: super::defaults::REVALIDATE_BEFORE_FINAL,
         }
     }
 }
