@@ -113,6 +113,12 @@ pub const BREAKER_OPEN_MS: u64 = 10_000;
 
 // `fallback`
 
+/// `lock_owner_token`: a plain `DEL` releases the lock.
+pub const LOCK_OWNER_TOKEN: bool = false;
+/// `db_constraint`: no database constraint behind the lock.
+pub const DB_CONSTRAINT: bool = false;
+/// `db_idempotency`: no database idempotency table.
+pub const DB_IDEMPOTENCY: bool = false;
 /// `redis_retries`.
 pub const REDIS_RETRIES: u32 = 0;
 /// `redis_retry_delay_ms`: fixed at this many milliseconds.
@@ -146,7 +152,7 @@ mod tests {
 
     /// A duration as the README writes it: whole seconds as `5s`, else `50ms`.
     fn ms(v: u64) -> String {
-        if v > 0 && v % 1000 == 0 {
+        if v > 0 && v.is_multiple_of(1000) {
             format!("{}s", v / 1000)
         } else {
             format!("{v}ms")
@@ -343,6 +349,9 @@ mod tests {
                 "breaker_open_ms",
                 format!("`{}`", ms(BREAKER_OPEN_MS)),
             ),
+            (fb, "lock_owner_token", format!("`{LOCK_OWNER_TOKEN}`")),
+            (fb, "db_constraint", format!("`{DB_CONSTRAINT}`")),
+            (fb, "db_idempotency", format!("`{DB_IDEMPOTENCY}`")),
             (fb, "redis_retries", format!("`{REDIS_RETRIES}`")),
             (
                 fb,
