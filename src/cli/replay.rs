@@ -190,7 +190,8 @@ pub fn execute(a: ReplayArgs) -> Result<(), CliError> {
         for name in &a.maxmemory_policy {
             let p = MaxmemoryPolicy::parse(name.trim()).ok_or_else(|| {
                 CliError::input(format!(
-                    "unknown maxmemory-policy \"{name}\" (noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl)"
+                    "unknown maxmemory-policy \"{name}\" ({})",
+                    MaxmemoryPolicy::ALL.map(MaxmemoryPolicy::as_str).join(", ")
                 ))
             })?;
             specs.extend(mm.iter().map(|&s| JobSpec::Redis(p, s, "--maxmemory")));

@@ -1,10 +1,13 @@
 //! The scenario format (TOML, `version = 1`): serde types that mirror the file (`raw`),
 //! validation into a resolved `Scenario` (`resolve`, `model`), human units (`units`) and
-//! distributions (`dist`). Every user mistake becomes a `ScenarioError` naming the file, the
-//! line and column, the field path and a hint. The default CPQ scenario is embedded here.
+//! distributions (`dist`), every default (`defaults`). Every user mistake becomes a
+//! `ScenarioError` naming the file, the line and column (`locate`), the field path and a
+//! hint. The default CPQ scenario is embedded here.
 
 pub mod budget;
+pub mod defaults;
 pub mod dist;
+mod locate;
 pub mod model;
 pub mod raw;
 pub mod resolve;
@@ -12,6 +15,10 @@ pub mod units;
 
 pub use model::*;
 
+use locate::{
+    is_table_at, kind_of_table, line_col, locate, missing_field_name, path_at,
+    refine_in_tagged_table,
+};
 use std::fmt;
 use std::path::Path;
 
@@ -94,167 +101,6 @@ pub fn path_to_string(path: &[PathSeg]) -> String {
     s
 }
 
-fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, col)
-}
-
-enum Node<'a> {
-    Item(&'a toml_edit::Item),
-    Table(&'a toml_edit::Table),
-    Value(&'a toml_edit::Value),
-}
-
-impl<'a> Node<'a> {
-    fn span(&self) -> Option<std::ops::Range<usize>> {
-        match self {
-            Node::Item(i) => i.span().or_else(|| i.as_table().and_then(|t| t.span())),
-            Node::Table(t) => t.span(),
-            Node::Value(v) => v.span(),
-        }
-    }
-
-    fn child(&self, seg: &PathSeg) -> Option<Node<'a>> {
-        match (self, seg) {
-            (Node::Item(i), PathSeg::Key(k)) => match i {
-                toml_edit::Item::Table(t) => t.get(k).map(Node::Item),
-                toml_edit::Item::Value(v) => Node::Value(v).child(seg),
-                _ => None,
-            },
-            (Node::Item(i), PathSeg::Index(n)) => match i {
-                toml_edit::Item::ArrayOfTables(a) => a.get(*n).map(Node::Table),
-                toml_edit::Item::Value(v) => Node::Value(v).child(seg),
-                _ => None,
-            },
-            (Node::Table(t), PathSeg::Key(k)) => t.get(k).map(Node::Item),
-            (Node::Value(toml_edit::Value::InlineTable(t)), PathSeg::Key(k)) => {
-                t.get(k).map(Node::Value)
-            }
-            (Node::Value(toml_edit::Value::Array(a)), PathSeg::Index(n)) => {
-                a.get(*n).map(Node::Value)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Finds the byte span of the deepest item of `path` present in the document.
-fn locate(src: &str, path: &[PathSeg]) -> Option<std::ops::Range<usize>> {
-    let doc = toml_edit::ImDocument::parse(src.to_string()).ok()?;
-    let mut node = Node::Item(doc.as_item());
-    let mut best = None;
-    for seg in path {
-        match node.child(seg) {
-            Some(n) => {
-                best = n.span().or(best);
-                node = n;
-            }
-            None => break,
-        }
-    }
-    best
-}
-
-/// Whether `span` holds byte `offset` (an empty span holds its start).
-fn covers(span: Option<std::ops::Range<usize>>, offset: usize) -> bool {
-    span.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
-}
-
-/// The field path of the deepest key or value whose text holds byte `offset`: how a serde
-/// error (unknown field, wrong type), which knows only a position, names its field.
-fn path_at(src: &str, offset: usize) -> Option<Vec<PathSeg>> {
-    let doc = toml_edit::ImDocument::parse(src.to_string()).ok()?;
-    let mut path = Vec::new();
-    path_in_table(doc.as_table(), offset, &mut path).then_some(path)
-}
-
-fn path_in_table(t: &toml_edit::Table, offset: usize, path: &mut Vec<PathSeg>) -> bool {
-    for (k, item) in t.iter() {
-        path.push(PathSeg::Key(k.to_string()));
-        if covers(t.key(k).and_then(|k| k.span()), offset) || path_in_item(item, offset, path) {
-            return true;
-        }
-        path.pop();
-    }
-    false
-}
-
-fn path_in_item(item: &toml_edit::Item, offset: usize, path: &mut Vec<PathSeg>) -> bool {
-    match item {
-        toml_edit::Item::None => false,
-        toml_edit::Item::Value(v) => path_in_value(v, offset, path),
-        toml_edit::Item::Table(t) => path_in_table(t, offset, path) || covers(t.span(), offset),
-        toml_edit::Item::ArrayOfTables(a) => {
-            for (i, t) in a.iter().enumerate() {
-                path.push(PathSeg::Index(i));
-                if path_in_table(t, offset, path) || covers(t.span(), offset) {
-                    return true;
-                }
-                path.pop();
-            }
-            false
-        }
-    }
-}
-
-fn path_in_value(v: &toml_edit::Value, offset: usize, path: &mut Vec<PathSeg>) -> bool {
-    match v {
-        toml_edit::Value::InlineTable(t) => {
-            for (k, inner) in t.iter() {
-                path.push(PathSeg::Key(k.to_string()));
-                if covers(t.key(k).and_then(|k| k.span()), offset)
-                    || path_in_value(inner, offset, path)
-                {
-                    return true;
-                }
-                path.pop();
-            }
-            covers(t.span(), offset)
-        }
-        toml_edit::Value::Array(a) => {
-            for (i, inner) in a.iter().enumerate() {
-                path.push(PathSeg::Index(i));
-                if path_in_value(inner, offset, path) {
-                    return true;
-                }
-                path.pop();
-            }
-            covers(a.span(), offset)
-        }
-        _ => covers(v.span(), offset),
-    }
-}
-
-/// Whether `path` leads to a table (a `[table]`, an entry of `[[tables]]`, an inline table).
-fn is_table_at(src: &str, path: &[PathSeg]) -> bool {
-    let Ok(doc) = toml_edit::ImDocument::parse(src.to_string()) else {
-        return false;
-    };
-    let mut node = Node::Item(doc.as_item());
-    for seg in path {
-        match node.child(seg) {
-            Some(n) => node = n,
-            None => return false,
-        }
-    }
-    matches!(
-        node,
-        Node::Table(_)
-            | Node::Item(toml_edit::Item::Table(_))
-            | Node::Item(toml_edit::Item::Value(toml_edit::Value::InlineTable(_)))
-            | Node::Value(toml_edit::Value::InlineTable(_))
-    )
-}
-
-/// The field a serde "missing field `x`" message names.
-fn missing_field_name(message: &str) -> Option<&str> {
-    let rest = &message[message.find("missing field `")? + "missing field `".len()..];
-    Some(&rest[..rest.find('`')?])
-}
-
 /// Parses and validates a scenario from TOML text; `file` names it in errors.
 #[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -266,14 +112,34 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             }
             None => (None, None),
         };
-        let message = e.message().trim().to_string();
-        let field = match (missing_field_name(&message), e.span()) {
+        let mut message = e.message().trim().to_string();
+        let mut line_column = (line, column);
+        let mut refined_field = None;
+        let mut refined_hint = None;
+        // Inside a tagged table serde reports the whole table: find the field it means.
+        if let (None, Some(span)) = (missing_field_name(&message), e.span()) {
+            if let Some(table) = path_at(src, span.start).filter(|p| is_table_at(src, p)) {
+                if let Some(r) = refine_in_tagged_table(src, &table, &message) {
+                    let (l, c) = line_col(src, r.offset);
+                    line_column = (Some(l), Some(c));
+                    refined_field = Some(path_to_string(&r.path));
+                    message = r.message;
+                    refined_hint = r.hint;
+                }
+            }
+        }
+        let (line, column) = line_column;
+        let field = match (missing_field_name(&message).map(str::to_string), e.span()) {
+            _ if refined_field.is_some() => refined_field,
             // A missing field's span is the table that lacks it: name the table plus the field.
             (Some(name), Some(span)) => {
                 let mut path = path_at(src, span.start).unwrap_or_default();
                 // The root table has no header: its span starts at its first key.
                 if !is_table_at(src, &path) {
                     path.clear();
+                }
+                if let Some((tag, kind)) = kind_of_table(src, &path) {
+                    message = format!("{message} ({tag} = \"{kind}\" needs it)");
                 }
                 path.push(PathSeg::Key(name.to_string()));
                 Some(path_to_string(&path))
@@ -284,7 +150,9 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
                 .filter(|p| !p.is_empty())
                 .map(|p| path_to_string(&p)),
         };
-        let hint = if message.contains("unknown field") {
+        let hint = if refined_hint.is_some() {
+            refined_hint
+        } else if message.contains("unknown field") {
             Some(
                 "check the spelling against workloads/README.md (unknown fields are errors)"
                     .to_string(),
@@ -349,32 +217,4 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 pub fn default_scenario() -> Scenario {
     parse(DEFAULT_SCENARIO_TOML, DEFAULT_SCENARIO_NAME)
         .expect("the embedded default scenario is valid (checked by tests)")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn path_of(src: &str, needle: &str) -> Option<String> {
-        let offset = src.find(needle).expect("needle in source");
-        path_at(src, offset).map(|p| path_to_string(&p))
-    }
-
-    #[test]
-    fn positions_name_their_field() {
-        let src = "version = 1\n[simulation]\nseed = -1\n[[keyspaces]]\nname = \"a\"\n\
-                   [[keyspaces]]\nbursts = [ { start_ms = 1, multiplier = \"x\" } ]\n\
-                   hold_ms = { dist = \"fixed\", value = \"y\" }\n";
-        assert_eq!(path_of(src, "-1").as_deref(), Some("simulation.seed"));
-        assert_eq!(
-            path_of(src, "\"x\"").as_deref(),
-            Some("keyspaces[1].bursts[0].multiplier")
-        );
-        assert_eq!(
-            path_of(src, "\"y\"").as_deref(),
-            Some("keyspaces[1].hold_ms.value")
-        );
-        assert_eq!(path_of(src, "name").as_deref(), Some("keyspaces[0].name"));
-        assert_eq!(path_of(src, "version").as_deref(), Some("version"));
-    }
 }

@@ -408,15 +408,15 @@ impl Default for Fallback {
             origin_max_in_flight: u32::MAX,
             rate_limit: RateLimitWhenDown::Open,
             lock: LockWhenDown::Skip,
-            lock_owner_token: false,
-            db_constraint: false,
+            lock_owner_token: super::defaults::LOCK_OWNER_TOKEN,
+            db_constraint: super::defaults::DB_CONSTRAINT,
             pause_ms: None,
-            db_idempotency: false,
-            redis_retries: 0,
-            redis_retry_delay_ms: Dist::Fixed(50.0),
+            db_idempotency: super::defaults::DB_IDEMPOTENCY,
+            redis_retries: super::defaults::REDIS_RETRIES,
+            redis_retry_delay_ms: Dist::Fixed(super::defaults::REDIS_RETRY_DELAY_MS),
             source_of_truth: SourceOfTruth::Origin,
-            final_use_fraction: 0.0,
-            revalidate_before_final: true,
+            final_use_fraction: super::defaults::FINAL_USE_FRACTION,
+            revalidate_before_final: super::defaults::REVALIDATE_BEFORE_FINAL,
         }
     }
 }

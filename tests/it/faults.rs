@@ -645,7 +645,7 @@ fn bad_faults_and_fallbacks_are_rejected_with_the_field_path() {
             "unknown-kind",
             BASE.replace("kind = \"shard-down\"", "kind = \"meteor\""),
             "faults[0].kind",
-            "unknown fault kind",
+            "unknown variant `meteor`, expected one of `shard-down`",
         ),
         (
             "stray-field",

@@ -18,6 +18,7 @@ mod live_redis;
 mod outputs;
 mod replay_exact;
 mod replay_inputs;
+mod scenario_kinds;
 mod schema;
 mod size;
 mod steady_state;

@@ -1,0 +1,126 @@
+//! A keyspace's `strategy` table into a `Strategy`: the kind's own settings (serde has already
+//! refused fields of another kind) with their defaults and cross-checks against the keyspace's
+//! TTL and the run's length, then the in-process options every kind takes.
+
+use super::checks::{fraction, int_in, positive_ms};
+use super::{Path, R};
+use crate::engine::SimTime;
+use crate::scenario::defaults;
+use crate::scenario::model::*;
+use crate::scenario::raw::{RawClientOptions, RawStrategy};
+use crate::scenario::units::Millis;
+
+/// A duration field of a strategy, or its default.
+fn ms_or(p: &Path, name: &str, v: Option<Millis>, default_ms: u64) -> R<SimTime> {
+    match v {
+        Some(v) => positive_ms(&p.key(name), v),
+        None => Ok(SimTime::from_ms(default_ms)),
+    }
+}
+
+/// Resolves a keyspace's `strategy` table; `ttl` is the keyspace's (hard) TTL.
+pub(super) fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTime) -> R<Strategy> {
+    let kind = match s {
+        RawStrategy::CacheAside(_) => StrategyKind::CacheAside,
+        RawStrategy::SingleFlight(s) => {
+            let lock_ttl = ms_or(p, "lock_ttl_ms", s.lock_ttl_ms, defaults::LOCK_TTL_MS)?;
+            let poll = ms_or(p, "lock_poll_ms", s.lock_poll_ms, defaults::LOCK_POLL_MS)?;
+            let max_wait = ms_or(
+                p,
+                "lock_max_wait_ms",
+                s.lock_max_wait_ms,
+                defaults::LOCK_MAX_WAIT_MS,
+            )?;
+            if max_wait >= duration {
+                return Err(p.key("lock_max_wait_ms").err(
+                    "the lock wait is longer than the run",
+                    "make lock_max_wait_ms shorter than duration_ms",
+                ));
+            }
+            if poll > max_wait {
+                return Err(p.key("lock_poll_ms").err(
+                    "the poll interval is longer than the maximum wait",
+                    "make lock_poll_ms at most lock_max_wait_ms",
+                ));
+            }
+            StrategyKind::SingleFlight {
+                lock_ttl,
+                poll,
+                max_wait,
+            }
+        }
+        RawStrategy::StaleWhileRevalidate(s) => {
+            let soft_ttl = positive_ms(&p.key("soft_ttl_ms"), s.soft_ttl_ms)?;
+            if ttl < soft_ttl {
+                return Err(p.key("soft_ttl_ms").err(
+                    "the hard TTL (the keyspace's ttl_ms) is shorter than the soft TTL",
+                    "make soft_ttl_ms at most ttl_ms",
+                ));
+            }
+            StrategyKind::StaleWhileRevalidate {
+                soft_ttl,
+                lock_ttl: ms_or(p, "lock_ttl_ms", s.lock_ttl_ms, defaults::LOCK_TTL_MS)?,
+            }
+        }
+        RawStrategy::XFetch(s) => {
+            let beta = s.beta.unwrap_or(defaults::XFETCH_BETA);
+            if !(beta > 0.0) || !beta.is_finite() || beta > 1_000.0 {
+                return Err(p.key("beta").err(
+                    format!("beta must be above 0 and at most 1000, got {beta}"),
+                    "beta = 1.0 is the paper's default; larger recomputes earlier",
+                ));
+            }
+            StrategyKind::XFetch { beta }
+        }
+    };
+    client_options(p, kind, &s.options())
+}
+
+/// The in-process options (coalescing, L1, negative caching, breaker) around `kind`.
+fn client_options(p: &Path, kind: StrategyKind, o: &RawClientOptions) -> R<Strategy> {
+    let local_cache = match (o.local_cache_keys, o.local_cache_ttl_ms) {
+        (None, None) => None,
+        (Some(n), t) => Some(LocalCache {
+            capacity_keys: int_in(&p.key("local_cache_keys"), n, 1, 100_000_000)? as u64,
+            ttl: ms_or(p, "local_cache_ttl_ms", t, defaults::LOCAL_CACHE_TTL_MS)?,
+        }),
+        (None, Some(_)) => {
+            return Err(p.key("local_cache_ttl_ms").err(
+                "a local cache TTL without a size",
+                "add local_cache_keys = <keys per instance>",
+            ))
+        }
+    };
+    let negative = match (o.negative_fraction, o.negative_ttl_ms) {
+        (None, None) => None,
+        (Some(f), t) => Some(NegativeCache {
+            fraction: fraction(&p.key("negative_fraction"), f)?,
+            ttl: ms_or(p, "negative_ttl_ms", t, defaults::NEGATIVE_TTL_MS)?,
+        }),
+        (None, Some(_)) => {
+            return Err(p.key("negative_ttl_ms").err(
+                "a negative TTL without a fraction",
+                "add negative_fraction = <share of lookups that find nothing>",
+            ))
+        }
+    };
+    let breaker = match (o.breaker_failures, o.breaker_open_ms) {
+        (None, None) => None,
+        (f, t) => Some(Breaker {
+            failures: int_in(
+                &p.key("breaker_failures"),
+                f.unwrap_or(defaults::BREAKER_FAILURES),
+                1,
+                1_000_000,
+            )?,
+            open_for: ms_or(p, "breaker_open_ms", t, defaults::BREAKER_OPEN_MS)?,
+        }),
+    };
+    Ok(Strategy {
+        kind,
+        coalesce: o.coalesce.unwrap_or(defaults::COALESCE),
+        local_cache,
+        negative,
+        breaker,
+    })
+}
