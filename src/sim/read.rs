@@ -1,0 +1,421 @@
+//! A user request's life at its client: arrival, the in-process steps (L1, coalescing,
+//! breaker), the read strategy's decisions on each reply (`client::Strategy`), answers.
+
+use super::invariants::ValueInfo;
+use super::request::{
+    Request, Stage, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_FINAL, FLAG_HOLDS_LOCK, FLAG_LEADER,
+    FLAG_RETRY, FLAG_WILL_RETRY,
+};
+use super::traffic::Pending;
+use super::{Event, Sim};
+use crate::client::{xfetch_recompute, ValueMeta};
+use crate::engine::SimTime;
+use crate::redis::shard::Reply;
+use crate::scenario::{Operation, RateLimitAlgorithm, StrategyKind};
+
+impl Sim<'_> {
+    pub(super) fn on_arrival(&mut self, now: SimTime, ks: usize) {
+        let (tenant, pending) = self.next_key[ks]
+            .pop_front()
+            .expect("a draw is made for every scheduled arrival");
+        self.schedule_arrival(ks, now);
+        self.requests_total += 1;
+        let k = &self.scn.keyspaces[ks];
+        let mut actor = 0;
+        let item = match k.operation {
+            Operation::Idempotency => {
+                self.idem_counter[ks] += 1;
+                self.idem_counter[ks]
+            }
+            Operation::RateLimit => {
+                let rank = self.traffic.samplers[ks][tenant].resolve(pending);
+                actor = self.actor_number(ks, tenant, rank);
+                match k.rate_limit_algorithm {
+                    // A fixed window's counter key names the window.
+                    RateLimitAlgorithm::FixedWindow => {
+                        rank ^ ((now.as_ns() / k.window.as_ns()) << 32)
+                    }
+                    _ => rank,
+                }
+            }
+            _ => self.traffic.samplers[ks][tenant].resolve(pending),
+        };
+        let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
+        let (key, shard) = match pending {
+            Pending::Keyed {
+                key,
+                shard,
+                version,
+                ..
+            } if version == self.version[ks] => (key, shard),
+            _ => self.key_for(ks, tenant, item),
+        };
+        let counted = now >= self.scn.warmup;
+        let mut flags = if counted { FLAG_COUNTED } else { 0 };
+        let fb = &k.fallback;
+        if fb.final_use_fraction > 0.0 && self.final_rng[ks].next_f64() < fb.final_use_fraction {
+            flags |= FLAG_FINAL;
+        }
+        let token = match k.operation {
+            Operation::Lock => self.monitor.token(),
+            // A fixed window without a limit needs no client-side count.
+            Operation::RateLimit
+                if k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow
+                    && k.rate_limit_per_window.is_none() =>
+            {
+                0
+            }
+            Operation::RateLimit => {
+                let a = self.clients[ks].rate.admit(
+                    actor,
+                    key.id,
+                    now.as_ms(),
+                    k.window.as_ms().max(1),
+                    k.rate_limit_per_window,
+                    k.rate_limit_algorithm,
+                );
+                if !a.allowed && counted {
+                    self.ks_metrics[ks].rate_limited += 1;
+                }
+                a.entries
+            }
+            _ => 0,
+        };
+        let r = Request {
+            ks: ks as u16,
+            instance,
+            stage: Stage::First,
+            flags,
+            tenant: tenant as u16,
+            attempt: 0,
+            token,
+            key,
+            value_key: key,
+            stamp: 0,
+            shard,
+            started: now,
+            sent: now,
+            arrived: now,
+            waited_since: now,
+            load_started: now,
+            reply: Reply::Nil,
+            timers: 0,
+        };
+        let id = self.alloc(r);
+        if k.operation == Operation::Idempotency
+            && k.retry_probability > 0.0
+            && self.op_rng[ks].next_f64() < k.retry_probability
+        {
+            // The client retries the same command later (same idempotency key).
+            let at = now + k.retry_delay;
+            if at < self.scn.duration {
+                let retry = Request {
+                    flags: (if at >= self.scn.warmup {
+                        FLAG_COUNTED
+                    } else {
+                        0
+                    }) | FLAG_RETRY,
+                    started: at,
+                    ..r
+                };
+                let rid = self.alloc(retry);
+                self.queue.push(at, Event::Retry { req: rid });
+                self.requests[id as usize].flags |= FLAG_WILL_RETRY;
+            }
+        }
+        self.begin(now, id);
+    }
+
+    pub(super) fn on_retry(&mut self, now: SimTime, req: u32) {
+        self.requests_total += 1;
+        self.begin(now, req);
+    }
+
+    /// A user request starts at its instance: L1, coalescing, breaker, then Redis.
+    pub(super) fn begin(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
+        if r.has(FLAG_COUNTED) {
+            self.ks_metrics[ks].requests += 1;
+        }
+        self.cur.keyspace_requests[ks] += 1;
+        let k = &self.scn.keyspaces[ks];
+        let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
+        if r.has(FLAG_FINAL) && k.fallback.revalidate_before_final {
+            // A final use does not trust the cache: recompute at the origin, then write back.
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks].final_revalidations += 1;
+            }
+            self.load(now, req);
+            return;
+        }
+        if reads && !self.clients[ks].local.is_empty() {
+            let l1 = &mut self.clients[ks].local[r.instance as usize];
+            let held = l1.get(r.key.id, now);
+            // A copy an invalidation message dropped is gone (the LRU slot is reused later).
+            if held && !self.monitor.copy_invalidated(ks, r.instance, r.key.id) {
+                if r.has(FLAG_COUNTED) {
+                    self.ks_metrics[ks].l1_hits += 1;
+                }
+                if let Some(v) = self.monitor.copy(ks, r.instance, r.key.id) {
+                    let final_use = r.has(FLAG_FINAL);
+                    self.monitor
+                        .read(now, ks, r.tenant, v, final_use, r.started);
+                }
+                self.cur.keyspace_hits[ks] += 1;
+                self.answer(ks, req, now, false);
+                self.release(req);
+                return;
+            }
+        }
+        if reads && k.strategy.coalesce {
+            if !self.coalescer.join(r.instance as u32, r.key.id, req) {
+                if r.has(FLAG_COUNTED) {
+                    self.ks_metrics[ks].coalesced += 1;
+                }
+                return; // answered when the leader's fetch finishes
+            }
+            self.requests[req as usize].flags |= FLAG_LEADER;
+        }
+        if k.strategy.breaker.is_some() && !self.breaker(r.instance, ks).allows(now) {
+            self.fallback(now, req);
+            return;
+        }
+        self.send(now, req, Stage::First);
+    }
+
+    pub(super) fn on_reply(&mut self, now: SimTime, req: u32, reply: Reply) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
+        let k = &self.scn.keyspaces[ks];
+        let counted = r.has(FLAG_COUNTED);
+        // Back to the value key after a lock step.
+        self.requests[req as usize].key = r.value_key;
+        match (r.stage, k.operation) {
+            (Stage::First, Operation::RateLimit) => match reply {
+                Reply::Integer(_) | Reply::Ok => {
+                    self.answer(ks, req, now, false);
+                    self.release(req);
+                }
+                _ => self.fail(ks, req),
+            },
+            (Stage::First, Operation::Lock) => match reply {
+                Reply::Ok | Reply::Nil => {
+                    if reply == Reply::Ok {
+                        if counted {
+                            self.ks_metrics[ks].lock_acquired += 1;
+                        }
+                        self.lock_work(now, req, true);
+                    } else if counted {
+                        self.ks_metrics[ks].lock_contended += 1;
+                    }
+                    self.answer(ks, req, now, false);
+                    self.release(req);
+                }
+                _ => self.fail(ks, req),
+            },
+            (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => self.on_hit(now, req),
+            (Stage::First, _) => {
+                self.monitor.missed(now, ks, r.value_key.id);
+                if counted {
+                    let m = &mut self.ks_metrics[ks];
+                    m.misses += 1;
+                    if r.has(FLAG_RETRY) {
+                        m.retries += 1;
+                        m.retries_reexecuted += 1;
+                    }
+                }
+                match k.strategy.kind {
+                    StrategyKind::SingleFlight { .. } if reply == Reply::Nil => {
+                        self.requests[req as usize].key = self.lock_key(r.value_key);
+                        self.requests[req as usize].waited_since = now;
+                        self.send(now, req, Stage::SfLock);
+                    }
+                    _ => self.load(now, req),
+                }
+            }
+            (Stage::SfLock, _) => {
+                if reply == Reply::Ok {
+                    self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
+                    self.load(now, req);
+                } else {
+                    if counted {
+                        self.ks_metrics[ks].lock_waits += 1;
+                    }
+                    self.wait_or_fallback(now, req);
+                }
+            }
+            (Stage::SfPoll, _) => self.wait_or_fallback(now, req),
+            (Stage::BgLock, _) => {
+                if reply == Reply::Ok {
+                    self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
+                    self.load(now, req);
+                } else {
+                    self.release(req); // another instance is refreshing
+                }
+            }
+            (Stage::WriteBack | Stage::Refresh | Stage::Release, _) => {
+                unreachable!("background stages end at the shard")
+            }
+        }
+    }
+
+    /// Single-flight waiter: poll again after `poll`, or give up after `max_wait` and load.
+    pub(super) fn wait_or_fallback(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let StrategyKind::SingleFlight { poll, max_wait, .. } =
+            self.scn.keyspaces[ks].strategy.kind
+        else {
+            unreachable!("only single-flight waits for a lock")
+        };
+        if now + poll - r.waited_since > max_wait {
+            if r.has(FLAG_COUNTED) {
+                self.ks_metrics[ks].lock_wait_timeouts += 1;
+            }
+            self.load(now, req);
+        } else {
+            self.queue.push(now + poll, Event::Poll { req });
+        }
+    }
+
+    /// A Redis hit of a user request (first GET or a single-flight poll).
+    pub(super) fn on_hit(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let counted = r.has(FLAG_COUNTED);
+        if r.has(FLAG_RETRY) && counted {
+            self.ks_metrics[ks].retries += 1;
+        }
+        if r.has(FLAG_RETRY) {
+            self.monitor.retry_answered(r.value_key.id);
+        }
+        if let Some(v) = ValueInfo::from_stamp(r.stamp) {
+            let final_use = r.has(FLAG_FINAL);
+            self.monitor
+                .read(now, ks, r.tenant, v, final_use, r.started);
+        }
+        if k.operation == Operation::Session {
+            self.send_background(now, &r, r.value_key, Stage::Refresh);
+        }
+        let meta = self.clients[ks].meta.get(&r.value_key.id).copied();
+        match (&k.strategy.kind, meta) {
+            (StrategyKind::StaleWhileRevalidate { .. }, Some(m)) if now > m.soft_expiry => {
+                if counted {
+                    let km = &mut self.ks_metrics[ks];
+                    km.stale_serves += 1;
+                    km.background_loads += 1;
+                }
+                let lock = self.lock_key(r.value_key);
+                self.send_background(now, &r, lock, Stage::BgLock);
+            }
+            (StrategyKind::XFetch { beta }, Some(m)) => {
+                let beta = *beta;
+                let rng = &mut self.clients[ks].rng;
+                if xfetch_recompute(now, m.delta, beta, m.expiry, rng) {
+                    if counted {
+                        self.ks_metrics[ks].background_loads += 1;
+                    }
+                    let bg = Request {
+                        flags: (r.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+                        started: now,
+                        ..r
+                    };
+                    let id = self.alloc(bg);
+                    self.load(now, id);
+                }
+            }
+            _ => {}
+        }
+        self.answer(ks, req, now, true);
+        self.finish_fetch(now, req, true);
+        self.release(req);
+    }
+
+    /// A write-back landed: close the key's stampede episode, record the value's envelope.
+    pub(super) fn written(&mut self, now: SimTime, r: &Request) {
+        let ks = r.ks as usize;
+        self.ks_clock[ks].advance(now, "a keyspace's client");
+        let k = &self.scn.keyspaces[ks];
+        self.monitor.written(ks, r.key.id);
+        if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
+            if r.has(FLAG_COUNTED) {
+                self.stampede_size[ks].record(size as u64);
+            }
+        }
+        let soft = match k.strategy.kind {
+            StrategyKind::StaleWhileRevalidate { soft_ttl, .. } => Some(soft_ttl),
+            StrategyKind::XFetch { .. } => Some(k.ttl),
+            _ => None,
+        };
+        if let Some(soft_ttl) = soft {
+            let ttl = SimTime::from_ms(self.ttl_ms(r));
+            self.clients[ks].meta.insert(
+                r.key.id,
+                ValueMeta {
+                    soft_expiry: now + soft_ttl,
+                    expiry: now + ttl,
+                    delta: r.sent.saturating_sub(r.load_started),
+                },
+            );
+        }
+    }
+
+    /// The leader of a coalesced fetch finished: answer the requests that waited for it.
+    pub(super) fn finish_fetch(&mut self, now: SimTime, req: u32, hit: bool) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        if !self.clients[ks].local.is_empty() {
+            self.clients[ks].local[r.instance as usize].put(r.value_key.id, now);
+            if self.monitor.tracks_copies(ks) {
+                let loaded = ValueInfo {
+                    loaded_at: r.load_started,
+                    tenant: r.tenant,
+                };
+                let value = if hit {
+                    ValueInfo::from_stamp(r.stamp).unwrap_or(loaded)
+                } else {
+                    loaded
+                };
+                self.monitor
+                    .copy_put(now, ks, r.instance, r.value_key.id, value);
+            }
+        }
+        if r.has(FLAG_LEADER) {
+            for w in self.coalescer.finish(r.instance as u32, r.value_key.id) {
+                if hit {
+                    self.cur.keyspace_hits[ks] += 1;
+                }
+                self.answer(ks, w, now, false);
+                self.release(w);
+            }
+        }
+    }
+
+    /// Records a user-visible answer at `at` (`hit`: answered by a Redis hit).
+    pub(super) fn answer(&mut self, ks: usize, req: u32, at: SimTime, hit: bool) {
+        self.ks_clock[ks].advance(at, "a keyspace's recorders");
+        let r = self.requests[req as usize];
+        let lat = ((at - r.started).as_ns() / 1000).max(1);
+        self.cur_p99[ks].record(lat);
+        if hit {
+            self.cur.keyspace_hits[ks] += 1;
+        }
+        if r.has(FLAG_COUNTED) {
+            if hit {
+                self.ks_metrics[ks].redis_hits += 1;
+            }
+            self.latency_us[ks].record(lat);
+        }
+    }
+
+    pub(super) fn fail(&mut self, ks: usize, req: u32) {
+        if self.requests[req as usize].has(FLAG_COUNTED) {
+            self.ks_metrics[ks].errors += 1;
+        }
+        self.release(req);
+    }
+}
