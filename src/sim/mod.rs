@@ -32,7 +32,9 @@ mod windows;
 
 pub use invariants::monitored;
 
-use crate::client::{Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, ValueMeta};
+use crate::client::{
+    Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, Strategy, ValueMeta,
+};
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
 use crate::metrics::{
@@ -87,6 +89,8 @@ enum Event {
 
 /// Per-keyspace client state of a plan.
 struct KsClient {
+    /// The read strategy.
+    strategy: Strategy,
     /// Local caches per instance (when the strategy has one).
     local: Vec<LocalCache>,
     /// Value envelopes (soft expiry, delta) for strategies that read them.
@@ -291,6 +295,7 @@ impl<'a> Sim<'a> {
             .iter()
             .enumerate()
             .map(|(ki, k)| KsClient {
+                strategy: Strategy::of(&k.strategy.kind),
                 local: match &k.strategy.local_cache {
                     Some(l) => (0..scn.app_instances)
                         .map(|_| LocalCache::new(l.capacity_keys, l.ttl))

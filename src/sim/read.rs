@@ -8,10 +8,10 @@ use super::request::{
 };
 use super::traffic::Pending;
 use super::{Event, Sim};
-use crate::client::{xfetch_recompute, ValueMeta};
+use crate::client::{Happened, Step, ValueMeta};
 use crate::engine::SimTime;
 use crate::redis::shard::Reply;
-use crate::scenario::{Operation, RateLimitAlgorithm, StrategyKind};
+use crate::scenario::{Operation, RateLimitAlgorithm};
 
 impl Sim<'_> {
     pub(super) fn on_arrival(&mut self, now: SimTime, ks: usize) {
@@ -185,6 +185,8 @@ impl Sim<'_> {
         self.send(now, req, Stage::First);
     }
 
+    /// A reply reaches the request's client: the operation's own handling (rate limits,
+    /// locks), or the read strategy's next step after what the reply says happened.
     pub(super) fn on_reply(&mut self, now: SimTime, req: u32, reply: Reply) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
@@ -193,30 +195,39 @@ impl Sim<'_> {
         let counted = r.has(FLAG_COUNTED);
         // Back to the value key after a lock step.
         self.requests[req as usize].key = r.value_key;
-        match (r.stage, k.operation) {
-            (Stage::First, Operation::RateLimit) => match reply {
-                Reply::Integer(_) | Reply::Ok => {
-                    self.answer(ks, req, now, false);
-                    self.release(req);
-                }
-                _ => self.fail(ks, req),
-            },
-            (Stage::First, Operation::Lock) => match reply {
-                Reply::Ok | Reply::Nil => {
-                    if reply == Reply::Ok {
-                        if counted {
-                            self.ks_metrics[ks].lock_acquired += 1;
-                        }
-                        self.lock_work(now, req, true);
-                    } else if counted {
-                        self.ks_metrics[ks].lock_contended += 1;
+        let happened = match (r.stage, k.operation) {
+            (Stage::First, Operation::RateLimit) => {
+                match reply {
+                    Reply::Integer(_) | Reply::Ok => {
+                        self.answer(ks, req, now, false);
+                        self.release(req);
                     }
-                    self.answer(ks, req, now, false);
-                    self.release(req);
+                    _ => self.fail(ks, req),
                 }
-                _ => self.fail(ks, req),
-            },
-            (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => self.on_hit(now, req),
+                return;
+            }
+            (Stage::First, Operation::Lock) => {
+                match reply {
+                    Reply::Ok | Reply::Nil => {
+                        if reply == Reply::Ok {
+                            if counted {
+                                self.ks_metrics[ks].lock_acquired += 1;
+                            }
+                            self.lock_work(now, req, true);
+                        } else if counted {
+                            self.ks_metrics[ks].lock_contended += 1;
+                        }
+                        self.answer(ks, req, now, false);
+                        self.release(req);
+                    }
+                    _ => self.fail(ks, req),
+                }
+                return;
+            }
+            (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => {
+                self.on_hit(now, req);
+                return;
+            }
             (Stage::First, _) => {
                 self.monitor.missed(now, ks, r.value_key.id);
                 if counted {
@@ -227,27 +238,25 @@ impl Sim<'_> {
                         m.retries_reexecuted += 1;
                     }
                 }
-                match k.strategy.kind {
-                    StrategyKind::SingleFlight { .. } if reply == Reply::Nil => {
-                        self.requests[req as usize].key = self.lock_key(r.value_key);
-                        self.requests[req as usize].waited_since = now;
-                        self.send(now, req, Stage::SfLock);
-                    }
-                    _ => self.load(now, req),
+                if reply != Reply::Nil {
+                    self.load(now, req);
+                    return;
                 }
+                Happened::Miss
             }
             (Stage::SfLock, _) => {
-                if reply == Reply::Ok {
-                    self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
-                    self.load(now, req);
-                } else {
-                    if counted {
-                        self.ks_metrics[ks].lock_waits += 1;
-                    }
-                    self.wait_or_fallback(now, req);
+                let acquired = reply == Reply::Ok;
+                if !acquired && counted {
+                    self.ks_metrics[ks].lock_waits += 1;
+                }
+                Happened::Locked {
+                    acquired,
+                    waited: now - r.waited_since,
                 }
             }
-            (Stage::SfPoll, _) => self.wait_or_fallback(now, req),
+            (Stage::SfPoll, _) => Happened::PollMissed {
+                waited: now - r.waited_since,
+            },
             (Stage::BgLock, _) => {
                 if reply == Reply::Ok {
                     self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
@@ -255,33 +264,41 @@ impl Sim<'_> {
                 } else {
                     self.release(req); // another instance is refreshing
                 }
+                return;
             }
             (Stage::WriteBack | Stage::Refresh | Stage::Release, _) => {
                 unreachable!("background stages end at the shard")
             }
-        }
-    }
-
-    /// Single-flight waiter: poll again after `poll`, or give up after `max_wait` and load.
-    pub(super) fn wait_or_fallback(&mut self, now: SimTime, req: u32) {
-        let r = self.requests[req as usize];
-        let ks = r.ks as usize;
-        let StrategyKind::SingleFlight { poll, max_wait, .. } =
-            self.scn.keyspaces[ks].strategy.kind
-        else {
-            unreachable!("only single-flight waits for a lock")
         };
-        if now + poll - r.waited_since > max_wait {
-            if r.has(FLAG_COUNTED) {
-                self.ks_metrics[ks].lock_wait_timeouts += 1;
+        let client = &mut self.clients[ks];
+        match client.strategy.next(happened, &mut client.rng) {
+            Step::Load => self.load(now, req),
+            Step::TakeLock => {
+                let lock = self.lock_key(r.value_key);
+                let slot = &mut self.requests[req as usize];
+                slot.key = lock;
+                slot.waited_since = now;
+                self.send(now, req, Stage::SfLock);
             }
-            self.load(now, req);
-        } else {
-            self.queue.push(now + poll, Event::Poll { req });
+            Step::LoadHoldingLock => {
+                self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
+                self.load(now, req);
+            }
+            Step::Poll { after } => self.queue.push(now + after, Event::Poll { req }),
+            Step::LoadAfterWaiting => {
+                if counted {
+                    self.ks_metrics[ks].lock_wait_timeouts += 1;
+                }
+                self.load(now, req);
+            }
+            Step::Answer | Step::AnswerAndRefresh { .. } => {
+                unreachable!("a strategy answers hits only")
+            }
         }
     }
 
-    /// A Redis hit of a user request (first GET or a single-flight poll).
+    /// A Redis hit of a user request (first GET or a single-flight poll): the strategy may
+    /// refresh the value in the background.
     pub(super) fn on_hit(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
@@ -301,34 +318,29 @@ impl Sim<'_> {
         if k.operation == Operation::Session {
             self.send_background(now, &r, r.value_key, Stage::Refresh);
         }
-        let meta = self.clients[ks].meta.get(&r.value_key.id).copied();
-        match (&k.strategy.kind, meta) {
-            (StrategyKind::StaleWhileRevalidate { .. }, Some(m)) if now > m.soft_expiry => {
-                if counted {
-                    let km = &mut self.ks_metrics[ks];
-                    km.stale_serves += 1;
-                    km.background_loads += 1;
-                }
+        let client = &mut self.clients[ks];
+        let envelope = client.meta.get(&r.value_key.id).copied();
+        let step = client
+            .strategy
+            .next(Happened::Hit { now, envelope }, &mut client.rng);
+        if let Step::AnswerAndRefresh { stale, behind_lock } = step {
+            if counted {
+                let km = &mut self.ks_metrics[ks];
+                km.stale_serves += stale as u64;
+                km.background_loads += 1;
+            }
+            if behind_lock {
                 let lock = self.lock_key(r.value_key);
                 self.send_background(now, &r, lock, Stage::BgLock);
+            } else {
+                let bg = Request {
+                    flags: (r.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+                    started: now,
+                    ..r
+                };
+                let id = self.alloc(bg);
+                self.load(now, id);
             }
-            (StrategyKind::XFetch { beta }, Some(m)) => {
-                let beta = *beta;
-                let rng = &mut self.clients[ks].rng;
-                if xfetch_recompute(now, m.delta, beta, m.expiry, rng) {
-                    if counted {
-                        self.ks_metrics[ks].background_loads += 1;
-                    }
-                    let bg = Request {
-                        flags: (r.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
-                        started: now,
-                        ..r
-                    };
-                    let id = self.alloc(bg);
-                    self.load(now, id);
-                }
-            }
-            _ => {}
         }
         self.answer(ks, req, now, true);
         self.finish_fetch(now, req, true);
@@ -346,12 +358,7 @@ impl Sim<'_> {
                 self.stampede_size[ks].record(size as u64);
             }
         }
-        let soft = match k.strategy.kind {
-            StrategyKind::StaleWhileRevalidate { soft_ttl, .. } => Some(soft_ttl),
-            StrategyKind::XFetch { .. } => Some(k.ttl),
-            _ => None,
-        };
-        if let Some(soft_ttl) = soft {
+        if let Some(soft_ttl) = self.clients[ks].strategy.soft_ttl(k.ttl) {
             let ttl = SimTime::from_ms(self.ttl_ms(r));
             self.clients[ks].meta.insert(
                 r.key.id,

@@ -3,6 +3,7 @@
 //! their prefetch pipeline, and how an item becomes a Redis key and a shard.
 
 use super::Sim;
+use crate::engine::rng::mix64;
 use crate::engine::{RngStream, SimTime};
 use crate::redis::db::KeyRef;
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
@@ -134,13 +135,6 @@ impl Traffic {
             item_offset,
         }
     }
-}
-
-#[inline]
-pub(super) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl Sim<'_> {

@@ -3,13 +3,14 @@
 
 use super::invariants::ValueInfo;
 use super::request::{Request, Stage};
-use super::traffic::mix64;
 use super::Sim;
+use crate::client::negative;
+use crate::engine::rng::mix64;
 use crate::engine::RngStream;
 use crate::redis::db::KeyRef;
 use crate::redis::objects;
 use crate::redis::shard::Command;
-use crate::scenario::{Jitter, Operation, RateLimitAlgorithm, StrategyKind};
+use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 impl Sim<'_> {
     /// The lock key guarding the refill of `key` (same slot: lock keys carry the value key's
@@ -52,20 +53,15 @@ impl Sim<'_> {
             (Stage::SfLock | Stage::BgLock, _) => Command::Set {
                 key: r.key,
                 value_size: 36,
-                ttl_ms: match k.strategy.kind {
-                    StrategyKind::SingleFlight { lock_ttl, .. }
-                    | StrategyKind::StaleWhileRevalidate { lock_ttl, .. } => lock_ttl.as_ms(),
-                    _ => 5_000,
-                },
+                ttl_ms: self.clients[r.ks as usize].strategy.lock_ttl_ms(),
                 nx: true,
                 stamp: 0,
             },
             (Stage::WriteBack, _) => {
-                let negative = self.is_negative(r.ks as usize, r.key.id);
-                let (value_size, ttl_ms) = match (&k.strategy.negative, negative) {
-                    (Some(n), true) => (16, n.ttl.as_ms()),
-                    _ => (self.value_size(r.ks as usize, r.key.id), self.ttl_ms(r)),
-                };
+                let negative = k.strategy.negative.as_ref().map(|n| (n.fraction, n.ttl));
+                let (value_size, ttl_ms) = negative::write_back(r.key.id, negative, || {
+                    (self.value_size(r.ks as usize, r.key.id), self.ttl_ms(r))
+                });
                 let stamp = if self.monitor.tracks_values(r.ks as usize) {
                     ValueInfo {
                         loaded_at: r.load_started,
@@ -88,17 +84,6 @@ impl Sim<'_> {
                 ttl_ms: k.ttl.as_ms(),
             },
             (Stage::Release, _) => Command::Del(r.key),
-        }
-    }
-
-    /// Whether the origin has nothing for this key (negative caching).
-    pub(super) fn is_negative(&self, ks: usize, key_id: u64) -> bool {
-        match &self.scn.keyspaces[ks].strategy.negative {
-            Some(n) => {
-                let u = (mix64(key_id ^ 0x4E45_4741) >> 11) as f64 / (1u64 << 53) as f64;
-                u < n.fraction
-            }
-            None => false,
         }
     }
 
