@@ -2,7 +2,7 @@
 //! open or closed, locks skipped or given up, reads to the origin behind a bulkhead); a lock
 //! holder's work.
 
-use super::request::{Stage, FLAG_COUNTED, FLAG_FALLBACK_LOAD, FLAG_RETRY};
+use super::request::{Stage, FLAG_FALLBACK_LOAD, FLAG_RETRY};
 use super::{ns, Event, Sim};
 use crate::client::Breaker;
 use crate::engine::SimTime;
@@ -34,9 +34,7 @@ impl Sim<'_> {
         let fb = &self.scn.keyspaces[ks].fallback;
         if (r.attempt as u32) < fb.redis_retries {
             self.requests[req as usize].attempt += 1;
-            if r.has(FLAG_COUNTED) {
-                self.ks_metrics[ks].redis_retries += 1;
-            }
+            self.counters.of(&r).redis_retries += 1;
             let delay_ms = fb.redis_retry_delay_ms.sample(&mut self.retry_rng[ks]);
             self.queue
                 .push(now + SimTime(ns(delay_ms * 1000.0)), Event::Resend { req });
@@ -52,10 +50,7 @@ impl Sim<'_> {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         let k = &self.scn.keyspaces[ks];
-        let counted = r.has(FLAG_COUNTED);
-        if counted {
-            self.ks_metrics[ks].fallbacks += 1;
-        }
+        self.counters.of(&r).fallbacks += 1;
         match k.operation {
             Operation::RateLimit => match k.fallback.rate_limit {
                 RateLimitWhenDown::Open => {
@@ -63,32 +58,26 @@ impl Sim<'_> {
                     self.release(req);
                 }
                 RateLimitWhenDown::Closed => {
-                    if counted {
-                        self.ks_metrics[ks].rate_limit_rejected += 1;
-                    }
+                    self.counters.of(&r).rate_limit_rejected += 1;
                     self.fail(ks, req);
                 }
             },
             Operation::Lock => {
                 match k.fallback.lock {
                     LockWhenDown::Skip => {
-                        if counted {
-                            self.ks_metrics[ks].lock_skipped += 1;
-                        }
+                        self.counters.of(&r).lock_skipped += 1;
                         self.lock_work(now, req, false);
                     }
                     LockWhenDown::GiveUp => {
-                        if counted {
-                            self.ks_metrics[ks].lock_contended += 1;
-                        }
+                        self.counters.of(&r).lock_contended += 1;
                     }
                 }
                 self.answer(ks, req, now, false);
                 self.release(req);
             }
             Operation::ReadThrough | Operation::Session | Operation::Idempotency => {
-                if asked && counted {
-                    let m = &mut self.ks_metrics[ks];
+                if asked {
+                    let m = self.counters.of(&r);
                     m.misses += 1;
                     if r.has(FLAG_RETRY) {
                         m.retries += 1;
@@ -97,9 +86,7 @@ impl Sim<'_> {
                 }
                 let slot = ks * self.scn.app_instances as usize + r.instance as usize;
                 if self.fallback_in_flight[slot] >= k.fallback.origin_max_in_flight {
-                    if counted {
-                        self.ks_metrics[ks].fallback_rejected += 1;
-                    }
+                    self.counters.of(&r).fallback_rejected += 1;
                     self.load_failed(now, req);
                 } else {
                     self.fallback_in_flight[slot] += 1;

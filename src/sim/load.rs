@@ -2,7 +2,7 @@
 //! lock release) or failure, and the bulkhead of fallback loads.
 
 use super::request::{
-    Request, Stage, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_FALLBACK_LOAD, FLAG_HOLDS_LOCK, FLAG_RETRY,
+    Request, Stage, FLAG_BACKGROUND, FLAG_FALLBACK_LOAD, FLAG_HOLDS_LOCK, FLAG_RETRY,
     FLAG_WILL_RETRY,
 };
 use super::{Event, Sim};
@@ -19,9 +19,7 @@ impl Sim<'_> {
         self.ks_clock[ks].advance(now, "a keyspace's client");
         self.requests[req as usize].load_started = now;
         self.clients[ks].stampede.load_started(r.value_key.id);
-        if r.has(FLAG_COUNTED) {
-            self.ks_metrics[ks].origin_loads += 1;
-        }
+        self.counters.of(&r).origin_loads += 1;
         // The load reaches the origin now (no network delay is modelled on this side).
         self.on_origin(now, req);
     }
@@ -31,7 +29,7 @@ impl Sim<'_> {
         let oi = self.scn.keyspaces[r.ks as usize]
             .origin
             .expect("validated: operations that load have an origin");
-        match self.origins[oi].arrive(now, req, r.has(FLAG_COUNTED)) {
+        match self.origins[oi].arrive(now, req, r.counted()) {
             Admit::Started { service } => self.queue.push(now + service, Event::OriginDone { req }),
             Admit::Queued { deadline } => {
                 if let Some(at) = deadline {
@@ -46,7 +44,7 @@ impl Sim<'_> {
     /// Loads that have waited their origin's timeout by `now` give up, at their own time.
     pub(super) fn on_origin_timeout(&mut self, now: SimTime, oi: usize) {
         let requests = &self.requests;
-        let expired = self.origins[oi].expire(now, |id| requests[id as usize].has(FLAG_COUNTED));
+        let expired = self.origins[oi].expire(now, |id| requests[id as usize].counted());
         for id in expired {
             self.load_failed(now, id);
         }
@@ -56,7 +54,7 @@ impl Sim<'_> {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         let oi = self.scn.keyspaces[ks].origin.expect("validated");
-        let counted_of = |reqs: &Vec<Request>, id: u32| reqs[id as usize].has(FLAG_COUNTED);
+        let counted_of = |reqs: &Vec<Request>, id: u32| reqs[id as usize].counted();
         let requests = &self.requests;
         for next in self.origins[oi].complete(now, |id| counted_of(requests, id)) {
             match next {

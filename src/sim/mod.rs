@@ -18,6 +18,7 @@
 //! fail open or closed, skip the lock). The business-invariant monitors (`invariants`) watch
 //! every read, lock and critical command and count violations with their time.
 
+mod counters;
 mod fallback;
 mod faults;
 mod invariants;
@@ -38,19 +39,19 @@ use crate::client::{
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
 use crate::metrics::{
-    FaultOutcome, KeyspaceMetrics, LatencyRecorder, PlanResult, ShardMetrics, Window,
-    LATENCY_HIGHEST_US, LATENCY_SIGFIG,
+    FaultOutcome, LatencyRecorder, PlanResult, ShardMetrics, Window, LATENCY_HIGHEST_US,
 };
 use crate::origin::OriginState;
 use crate::redis::shard::Shard;
 use crate::scenario::dist::{Dist, DrawBuffer};
 use crate::scenario::{EventAction, Operation, Scenario, Start};
+use counters::Counters;
 use invariants::Monitor;
-use node::*;
-use request::*;
+use node::Node;
+use request::{Request, Stage, DELETE_JOB};
 use std::collections::VecDeque;
+use traffic::Pending;
 pub use traffic::Traffic;
-use traffic::*;
 
 /// The closed set of events of a plan's simulation.
 #[derive(Clone, Copy, Debug)]
@@ -133,16 +134,11 @@ struct Sim<'a> {
     breakers: Vec<Breaker>,
     version: Vec<u64>,
     idem_counter: Vec<u64>,
-    ks_metrics: Vec<KeyspaceMetrics>,
+    /// What is counted after the warm-up.
+    counters: Counters,
     windows: Vec<Window>,
     cur: Window,
     cur_p99: Vec<LatencyRecorder>,
-    /// Per keyspace: end-to-end and Redis latencies after the warm-up (µs), turned into the
-    /// metrics' HdrHistograms at the end.
-    latency_us: Vec<LatencyRecorder>,
-    redis_latency_us: Vec<LatencyRecorder>,
-    /// Per keyspace: recomputations per expiry of a key (stampede sizes).
-    stampede_size: Vec<LatencyRecorder>,
     last_evictions: Vec<u64>,
     /// Shard-kept counters at the end of the warm-up: per keyspace (evicted, evicted before
     /// TTL, expired) and per shard (evicted, expired, OOM).
@@ -338,22 +334,13 @@ impl<'a> Sim<'a> {
             breakers: vec![Breaker::default(); scn.app_instances as usize * scn.clusters.len()],
             version: vec![0; n_ks],
             idem_counter: vec![0; n_ks],
-            ks_metrics: (0..n_ks).map(|_| KeyspaceMetrics::default()).collect(),
+            counters: Counters::new(n_ks),
             windows: Vec::new(),
             cur: Window::default(),
             // Per-window p99s need 2 significant digits (1 %), not the totals' 3: an 8x smaller
             // counts array keeps the per-request record in cache.
             cur_p99: (0..n_ks)
                 .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, 2))
-                .collect(),
-            latency_us: (0..n_ks)
-                .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG))
-                .collect(),
-            redis_latency_us: (0..n_ks)
-                .map(|_| LatencyRecorder::new(LATENCY_HIGHEST_US, LATENCY_SIGFIG))
-                .collect(),
-            stampede_size: (0..n_ks)
-                .map(|_| LatencyRecorder::new(1 << 40, 3))
                 .collect(),
             last_evictions: vec![0; n_ks],
             warmup_keyspace: vec![[0; 3]; n_ks],

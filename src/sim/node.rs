@@ -2,8 +2,8 @@
 //! waiting commands, serverCron catch-up, `execute`), replies and client timeouts.
 
 use super::request::{
-    Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_ORPHAN,
-    FLAG_QUEUED, FLAG_RELEASED,
+    Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
+    FLAG_RELEASED,
 };
 use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
@@ -96,7 +96,7 @@ impl Sim<'_> {
         let r = Request {
             key,
             stage,
-            flags: (of.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+            flags: of.background_flags(),
             started: now,
             ..*of
         };
@@ -289,8 +289,8 @@ impl Sim<'_> {
         node.window_busy_ns += service;
         // The way back takes as long as the way there.
         let reply_at = finish + (r.arrived - r.sent);
-        if done.reply == Reply::Oom && r.has(FLAG_COUNTED) {
-            self.ks_metrics[ks].oom_errors += 1;
+        if done.reply == Reply::Oom {
+            self.counters.of(&r).oom_errors += 1;
         }
         if r.stage == Stage::First && k.operation == Operation::Lock && done.reply == Reply::Ok {
             self.monitor.lock_set(r.key.id, r.token);
@@ -298,8 +298,8 @@ impl Sim<'_> {
         if lock_release {
             if let Command::Del(_) = cmd {
                 if done.reply == Reply::Integer(1) {
-                    if !self.monitor.lock_owned_by(r.key.id, r.token) && r.has(FLAG_COUNTED) {
-                        self.ks_metrics[ks].foreign_lock_deletes += 1;
+                    if !self.monitor.lock_owned_by(r.key.id, r.token) {
+                        self.counters.of(&r).foreign_lock_deletes += 1;
                     }
                     self.monitor.lock_deleted(r.key.id);
                 }
@@ -344,12 +344,10 @@ impl Sim<'_> {
     pub(super) fn on_reply_event(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
         self.requests[req as usize].flags &= !FLAG_AWAITING;
-        let ks = r.ks as usize;
+        let _ks = r.ks as usize;
         if !r.has(FLAG_BACKGROUND) {
-            if r.has(FLAG_COUNTED) {
-                let us = (now - r.sent).as_ns() / 1000;
-                self.redis_latency_us[ks].record(us.max(1));
-            }
+            let us = (now - r.sent).as_ns() / 1000;
+            self.counters.redis_latency(&r, us.max(1));
             self.breaker_outcome(now, &r, true);
         }
         self.on_reply(now, req, r.reply);
@@ -393,11 +391,9 @@ impl Sim<'_> {
             self.requests[req as usize].flags &= !FLAG_AWAITING;
             req
         };
-        if r.has(FLAG_COUNTED) {
-            let us = (now - r.sent).as_ns() / 1000;
-            self.redis_latency_us[r.ks as usize].record(us.max(1));
-            self.ks_metrics[r.ks as usize].redis_timeouts += 1;
-        }
+        let us = (now - r.sent).as_ns() / 1000;
+        self.counters.redis_latency(&r, us.max(1));
+        self.counters.of(&r).redis_timeouts += 1;
         self.breaker_outcome(now, &r, false);
         self.on_redis_failed(now, client);
     }

@@ -3,8 +3,8 @@
 
 use super::invariants::ValueInfo;
 use super::request::{
-    Request, Stage, FLAG_BACKGROUND, FLAG_COUNTED, FLAG_FINAL, FLAG_HOLDS_LOCK, FLAG_LEADER,
-    FLAG_RETRY, FLAG_WILL_RETRY,
+    Request, Stage, FLAG_COUNTED, FLAG_FINAL, FLAG_HOLDS_LOCK, FLAG_LEADER, FLAG_RETRY,
+    FLAG_WILL_RETRY,
 };
 use super::traffic::Pending;
 use super::{Event, Sim};
@@ -74,8 +74,8 @@ impl Sim<'_> {
                     k.rate_limit_per_window,
                     k.rate_limit_algorithm,
                 );
-                if !a.allowed && counted {
-                    self.ks_metrics[ks].rate_limited += 1;
+                if !a.allowed {
+                    self.counters.keyspace(ks, counted).rate_limited += 1;
                 }
                 a.entries
             }
@@ -136,17 +136,13 @@ impl Sim<'_> {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         self.ks_clock[ks].advance(now, "a keyspace's client");
-        if r.has(FLAG_COUNTED) {
-            self.ks_metrics[ks].requests += 1;
-        }
+        self.counters.of(&r).requests += 1;
         self.cur.keyspace_requests[ks] += 1;
         let k = &self.scn.keyspaces[ks];
         let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
         if r.has(FLAG_FINAL) && k.fallback.revalidate_before_final {
             // A final use does not trust the cache: recompute at the origin, then write back.
-            if r.has(FLAG_COUNTED) {
-                self.ks_metrics[ks].final_revalidations += 1;
-            }
+            self.counters.of(&r).final_revalidations += 1;
             self.load(now, req);
             return;
         }
@@ -155,9 +151,7 @@ impl Sim<'_> {
             let held = l1.get(r.key.id, now);
             // A copy an invalidation message dropped is gone (the LRU slot is reused later).
             if held && !self.monitor.copy_invalidated(ks, r.instance, r.key.id) {
-                if r.has(FLAG_COUNTED) {
-                    self.ks_metrics[ks].l1_hits += 1;
-                }
+                self.counters.of(&r).l1_hits += 1;
                 if let Some(v) = self.monitor.copy(ks, r.instance, r.key.id) {
                     let final_use = r.has(FLAG_FINAL);
                     self.monitor
@@ -171,9 +165,7 @@ impl Sim<'_> {
         }
         if reads && k.strategy.coalesce {
             if !self.coalescer.join(r.instance as u32, r.key.id, req) {
-                if r.has(FLAG_COUNTED) {
-                    self.ks_metrics[ks].coalesced += 1;
-                }
+                self.counters.of(&r).coalesced += 1;
                 return; // answered when the leader's fetch finishes
             }
             self.requests[req as usize].flags |= FLAG_LEADER;
@@ -192,7 +184,6 @@ impl Sim<'_> {
         let ks = r.ks as usize;
         self.ks_clock[ks].advance(now, "a keyspace's client");
         let k = &self.scn.keyspaces[ks];
-        let counted = r.has(FLAG_COUNTED);
         // Back to the value key after a lock step.
         self.requests[req as usize].key = r.value_key;
         let happened = match (r.stage, k.operation) {
@@ -210,12 +201,10 @@ impl Sim<'_> {
                 match reply {
                     Reply::Ok | Reply::Nil => {
                         if reply == Reply::Ok {
-                            if counted {
-                                self.ks_metrics[ks].lock_acquired += 1;
-                            }
+                            self.counters.of(&r).lock_acquired += 1;
                             self.lock_work(now, req, true);
-                        } else if counted {
-                            self.ks_metrics[ks].lock_contended += 1;
+                        } else {
+                            self.counters.of(&r).lock_contended += 1;
                         }
                         self.answer(ks, req, now, false);
                         self.release(req);
@@ -230,13 +219,11 @@ impl Sim<'_> {
             }
             (Stage::First, _) => {
                 self.monitor.missed(now, ks, r.value_key.id);
-                if counted {
-                    let m = &mut self.ks_metrics[ks];
-                    m.misses += 1;
-                    if r.has(FLAG_RETRY) {
-                        m.retries += 1;
-                        m.retries_reexecuted += 1;
-                    }
+                let m = self.counters.of(&r);
+                m.misses += 1;
+                if r.has(FLAG_RETRY) {
+                    m.retries += 1;
+                    m.retries_reexecuted += 1;
                 }
                 if reply != Reply::Nil {
                     self.load(now, req);
@@ -246,8 +233,8 @@ impl Sim<'_> {
             }
             (Stage::SfLock, _) => {
                 let acquired = reply == Reply::Ok;
-                if !acquired && counted {
-                    self.ks_metrics[ks].lock_waits += 1;
+                if !acquired {
+                    self.counters.of(&r).lock_waits += 1;
                 }
                 Happened::Locked {
                     acquired,
@@ -286,9 +273,7 @@ impl Sim<'_> {
             }
             Step::Poll { after } => self.queue.push(now + after, Event::Poll { req }),
             Step::LoadAfterWaiting => {
-                if counted {
-                    self.ks_metrics[ks].lock_wait_timeouts += 1;
-                }
+                self.counters.of(&r).lock_wait_timeouts += 1;
                 self.load(now, req);
             }
             Step::Answer | Step::AnswerAndRefresh { .. } => {
@@ -303,9 +288,8 @@ impl Sim<'_> {
         let r = self.requests[req as usize];
         let ks = r.ks as usize;
         let k = &self.scn.keyspaces[ks];
-        let counted = r.has(FLAG_COUNTED);
-        if r.has(FLAG_RETRY) && counted {
-            self.ks_metrics[ks].retries += 1;
+        if r.has(FLAG_RETRY) {
+            self.counters.of(&r).retries += 1;
         }
         if r.has(FLAG_RETRY) {
             self.monitor.retry_answered(r.value_key.id);
@@ -324,17 +308,15 @@ impl Sim<'_> {
             .strategy
             .next(Happened::Hit { now, envelope }, &mut client.rng);
         if let Step::AnswerAndRefresh { stale, behind_lock } = step {
-            if counted {
-                let km = &mut self.ks_metrics[ks];
-                km.stale_serves += stale as u64;
-                km.background_loads += 1;
-            }
+            let km = self.counters.of(&r);
+            km.stale_serves += stale as u64;
+            km.background_loads += 1;
             if behind_lock {
                 let lock = self.lock_key(r.value_key);
                 self.send_background(now, &r, lock, Stage::BgLock);
             } else {
                 let bg = Request {
-                    flags: (r.flags & FLAG_COUNTED) | FLAG_BACKGROUND,
+                    flags: r.background_flags(),
                     started: now,
                     ..r
                 };
@@ -354,9 +336,7 @@ impl Sim<'_> {
         let k = &self.scn.keyspaces[ks];
         self.monitor.written(ks, r.key.id);
         if let Some(size) = self.clients[ks].stampede.written(r.key.id) {
-            if r.has(FLAG_COUNTED) {
-                self.stampede_size[ks].record(size as u64);
-            }
+            self.counters.stampede(r, size);
         }
         if let Some(soft_ttl) = self.clients[ks].strategy.soft_ttl(k.ttl) {
             let ttl = SimTime::from_ms(self.ttl_ms(r));
@@ -411,18 +391,16 @@ impl Sim<'_> {
         if hit {
             self.cur.keyspace_hits[ks] += 1;
         }
-        if r.has(FLAG_COUNTED) {
-            if hit {
-                self.ks_metrics[ks].redis_hits += 1;
-            }
-            self.latency_us[ks].record(lat);
+        if hit {
+            self.counters.of(&r).redis_hits += 1;
         }
+        self.counters.latency(&r, lat);
     }
 
     pub(super) fn fail(&mut self, ks: usize, req: u32) {
-        if self.requests[req as usize].has(FLAG_COUNTED) {
-            self.ks_metrics[ks].errors += 1;
-        }
+        let r = self.requests[req as usize];
+        debug_assert_eq!(r.ks as usize, ks);
+        self.counters.of(&r).errors += 1;
         self.release(req);
     }
 }

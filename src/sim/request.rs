@@ -25,14 +25,16 @@ pub(super) enum Stage {
     Release,
 }
 
+/// The request began at or after the end of the warm-up: what it causes is counted
+/// (`Counters`).
 pub(super) const FLAG_COUNTED: u16 = 1;
-
+/// A client's retry of an idempotent command.
 pub(super) const FLAG_RETRY: u16 = 2;
-
+/// Nobody waits for this command (a write-back, a release, a refresh).
 pub(super) const FLAG_BACKGROUND: u16 = 4;
-
+/// The request holds its key's refill lock (released after its write-back).
 pub(super) const FLAG_HOLDS_LOCK: u16 = 8;
-
+/// The request leads an in-process coalesced fetch.
 pub(super) const FLAG_LEADER: u16 = 16;
 
 /// An idempotent command whose client will retry it (its executions are counted).
@@ -95,6 +97,18 @@ pub(super) struct Request {
 impl Request {
     pub(super) fn has(&self, f: u16) -> bool {
         self.flags & f != 0
+    }
+
+    /// The flags of a background command on this request's behalf (counted as it is).
+    #[inline]
+    pub(super) fn background_flags(&self) -> u16 {
+        (self.flags & FLAG_COUNTED) | FLAG_BACKGROUND
+    }
+
+    /// Whether what this request causes is counted (it began after the warm-up).
+    #[inline]
+    pub(super) fn counted(&self) -> bool {
+        self.has(FLAG_COUNTED)
     }
 }
 

@@ -124,14 +124,9 @@ impl Sim<'_> {
                 invariants.tallies[0][ki][i].violations = n;
             }
         }
-        for (k, m) in self.ks_metrics.iter_mut().enumerate() {
-            m.latency_us = self.latency_us[k].histogram();
-            m.redis_latency_us = self.redis_latency_us[k].histogram();
-            m.stampede_size = self.stampede_size[k].histogram();
-        }
         PlanResult {
             plan,
-            keyspaces: self.ks_metrics,
+            keyspaces: self.counters.finish(),
             keyspace_evictions: evictions,
             keyspace_evictions_before_ttl: before_ttl,
             keyspace_expirations: expirations,
