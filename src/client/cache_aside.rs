@@ -1,6 +1,6 @@
 //! Cache-aside: GET; on a miss load from the origin and SET. A hit is answered as found.
 
-use super::strategy::{Happened, Step};
+use super::step::{Happened, Step};
 
 /// Cache-aside (no lock, no envelope).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Single-flight with a Redis lock: on a miss take `SET lock NX PX`; the holder loads and
 //! SETs; the others poll with GET every `poll` until `max_wait`, then load themselves.
 
-use super::strategy::{Happened, Step};
+use super::step::{Happened, Step};
 use crate::engine::SimTime;
 
 /// Single-flight's parameters.

@@ -2,7 +2,7 @@
 //! served (stale) and one background refresh, behind a Redis lock, reloads it. The Redis TTL
 //! is the hard expiry: a miss loads as cache-aside does.
 
-use super::strategy::{Happened, Step};
+use super::step::{Happened, Step};
 use crate::engine::SimTime;
 
 /// Stale-while-revalidate's parameters.

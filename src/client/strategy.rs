@@ -8,67 +8,13 @@
 //! Must not: schedule events, touch shards or count anything (`sim` counts from the steps).
 
 use super::cache_aside::CacheAside;
-use super::envelope::ValueMeta;
+use super::refresh_ahead::RefreshAhead;
 use super::single_flight::SingleFlight;
 use super::stale_while_revalidate::StaleWhileRevalidate;
+use super::step::{Happened, Step};
 use super::xfetch::XFetch;
 use crate::engine::{RngStream, SimTime};
 use crate::scenario::StrategyKind;
-
-/// What just happened to a user request, as its read strategy sees it.
-#[derive(Clone, Copy, Debug)]
-pub enum Happened {
-    /// The first GET found nothing.
-    Miss,
-    /// The reply to the refill lock (`SET lock NX PX`) taken after a miss, `waited` after the
-    /// request began waiting for it.
-    Locked {
-        /// Whether the lock was taken.
-        acquired: bool,
-        /// How long the request has waited for the value so far.
-        waited: SimTime,
-    },
-    /// A GET made after waiting for a lock holder found nothing, `waited` after the request
-    /// began waiting.
-    PollMissed {
-        /// How long the request has waited for the value so far.
-        waited: SimTime,
-    },
-    /// A GET found the value at `now`; its envelope when the application keeps one.
-    Hit {
-        /// When the reply reached the client.
-        now: SimTime,
-        /// The value's envelope (soft expiry, delta), if written by a strategy that keeps one.
-        envelope: Option<ValueMeta>,
-    },
-}
-
-/// The next step of a user request, decided by its read strategy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Load from the origin and write back.
-    Load,
-    /// Take the refill lock (`SET lock NX PX`) before loading.
-    TakeLock,
-    /// The refill lock is held: load from the origin, write back, release the lock.
-    LoadHoldingLock,
-    /// Wait for the lock holder: GET the value again `after` from now.
-    Poll {
-        /// Wait before the next GET.
-        after: SimTime,
-    },
-    /// Waited too long for a lock holder: load from the origin without the lock.
-    LoadAfterWaiting,
-    /// Answer with the value found.
-    Answer,
-    /// Answer with the value found and refresh it in the background.
-    AnswerAndRefresh {
-        /// The value served is past its soft expiry (stale).
-        stale: bool,
-        /// The refresh first takes a Redis lock so that one instance refreshes.
-        behind_lock: bool,
-    },
-}
 
 /// One keyspace's read strategy.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +27,8 @@ pub enum Strategy {
     StaleWhileRevalidate(StaleWhileRevalidate),
     /// XFetch (probabilistic early recomputation).
     XFetch(XFetch),
+    /// Refresh-ahead (background refresh in the last part of the TTL).
+    RefreshAhead(RefreshAhead),
 }
 
 impl Strategy {
@@ -101,6 +49,9 @@ impl Strategy {
                 Strategy::StaleWhileRevalidate(StaleWhileRevalidate { soft_ttl, lock_ttl })
             }
             StrategyKind::XFetch { beta } => Strategy::XFetch(XFetch { beta }),
+            StrategyKind::RefreshAhead { fraction, lock_ttl } => {
+                Strategy::RefreshAhead(RefreshAhead { fraction, lock_ttl })
+            }
         }
     }
 
@@ -113,6 +64,7 @@ impl Strategy {
             Strategy::SingleFlight(s) => s.next(happened),
             Strategy::StaleWhileRevalidate(s) => s.next(happened),
             Strategy::XFetch(s) => s.next(happened, rng),
+            Strategy::RefreshAhead(s) => s.next(happened),
         }
     }
 
@@ -122,6 +74,7 @@ impl Strategy {
         match self {
             Strategy::StaleWhileRevalidate(s) => Some(s.soft_ttl),
             Strategy::XFetch(_) => Some(ttl),
+            Strategy::RefreshAhead(s) => Some(s.soft_ttl(ttl)),
             Strategy::CacheAside(_) | Strategy::SingleFlight(_) => None,
         }
     }
@@ -131,6 +84,7 @@ impl Strategy {
         match self {
             Strategy::SingleFlight(s) => s.lock_ttl.as_ms(),
             Strategy::StaleWhileRevalidate(s) => s.lock_ttl.as_ms(),
+            Strategy::RefreshAhead(s) => s.lock_ttl.as_ms(),
             // Never taken; the value Redis clients commonly use.
             Strategy::CacheAside(_) | Strategy::XFetch(_) => 5_000,
         }

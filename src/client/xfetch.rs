@@ -2,7 +2,7 @@
 //! on a hit, recompute in the background when `now - delta * beta * ln(u) >= expiry`, u
 //! uniform in (0, 1]; a miss loads as cache-aside does.
 
-use super::strategy::{Happened, Step};
+use super::step::{Happened, Step};
 use crate::engine::{RngStream, SimTime};
 
 /// XFetch's parameter.

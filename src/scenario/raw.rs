@@ -186,6 +186,8 @@ pub struct RawStrategy {
     #[serde(default)]
     pub beta: Option<f64>,
     #[serde(default)]
+    pub refresh_ahead_fraction: Option<f64>,
+    #[serde(default)]
     pub coalesce: Option<bool>,
     #[serde(default)]
     pub local_cache_keys: Option<i64>,

@@ -529,13 +529,34 @@ fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTime) -> R<Str
             }
             StrategyKind::XFetch { beta }
         }
+        "refresh-ahead" => {
+            reject(&lock_fields[1..])?;
+            reject(&[
+                ("soft_ttl_ms", s.soft_ttl_ms.is_some()),
+                ("beta", s.beta.is_some()),
+            ])?;
+            let fraction = s.refresh_ahead_fraction.unwrap_or(0.2);
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(p.key("refresh_ahead_fraction").err(
+                    format!("refresh_ahead_fraction must be above 0 and below 1, got {fraction}"),
+                    "refresh_ahead_fraction = 0.2 refreshes in the last fifth of the TTL",
+                ));
+            }
+            StrategyKind::RefreshAhead {
+                fraction,
+                lock_ttl: ms_or("lock_ttl_ms", s.lock_ttl_ms, 5_000)?,
+            }
+        }
         other => {
             return Err(p.key("kind").err(
                 format!("unknown strategy \"{other}\""),
-                "use cache-aside, single-flight, stale-while-revalidate or xfetch",
+                "use cache-aside, single-flight, stale-while-revalidate, xfetch or refresh-ahead",
             ))
         }
     };
+    if !matches!(kind, StrategyKind::RefreshAhead { .. }) {
+        reject(&[("refresh_ahead_fraction", s.refresh_ahead_fraction.is_some())])?;
+    }
     let local_cache = match (s.local_cache_keys, s.local_cache_ttl_ms) {
         (None, None) => None,
         (Some(n), t) => Some(LocalCache {
