@@ -192,7 +192,7 @@ impl Sim<'_> {
     ) {
         let r = self.requests[req as usize];
         self.fault_outcomes[fault].commands_failed += 1;
-        if r.has(FLAG_ORPHAN) || (r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock) {
+        if r.has(FLAG_ORPHAN) || (r.has(FLAG_BACKGROUND) && r.stage != Stage::RefreshLock) {
             self.release(req); // a write-back, refresh or release that never happened
             return;
         }

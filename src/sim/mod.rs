@@ -6,9 +6,10 @@
 //! otherwise the command goes to the shard owning the key's slot (half a round trip), the
 //! shard's single thread serves commands in arrival order (Lindley recursion over
 //! `busy_until`: queueing, eviction and expiry work all delay later commands), the reply comes
-//! back (the other half), and on a miss the strategy decides: load from the origin's connection
-//! pool and write back (cache-aside), take a Redis lock first (single-flight), serve stale and
-//! refresh in the background (stale-while-revalidate), or recompute early (XFetch).
+//! back (the other half), and the keyspace's read strategy (`client::Strategy`) turns what
+//! happened into the next step, which `sim` carries out without knowing the strategy: load
+//! from the origin's connection pool and write back, take a Redis lock first and poll while
+//! another holds it, or answer and refresh in the background.
 //!
 //! Traffic uses streams named by keyspace, never by plan, so every plan sees the same requests
 //! (common random numbers).
@@ -18,6 +19,7 @@
 //! fail open or closed, skip the lock). The business-invariant monitors (`invariants`) watch
 //! every read, lock and critical command and count violations with their time.
 
+mod arrivals;
 mod counters;
 mod fallback;
 mod faults;
@@ -43,15 +45,34 @@ use crate::metrics::{
 };
 use crate::origin::OriginState;
 use crate::redis::shard::Shard;
-use crate::scenario::dist::{Dist, DrawBuffer};
+use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{EventAction, Operation, Scenario, Start};
+use arrivals::{Arrivals, Lookahead};
 use counters::Counters;
 use invariants::Monitor;
 use node::Node;
 use request::{Request, Stage, DELETE_JOB};
 use std::collections::VecDeque;
-use traffic::Pending;
+use traffic::Placement;
 pub use traffic::Traffic;
+
+/// The arrival source's read-only view of plan `$sim` (a macro, so that the borrow of each
+/// field stays apart from `arrivals` and `queue`).
+macro_rules! lookahead {
+    ($sim:ident) => {
+        Lookahead {
+            place: Placement {
+                scn: $sim.scn,
+                traffic: $sim.traffic,
+                version: &$sim.version,
+                cluster_of_ks: &$sim.cluster_of_ks,
+                cluster_first_node: &$sim.cluster_first_node,
+            },
+            nodes: &$sim.nodes,
+            clients: &$sim.clients,
+        }
+    };
+}
 
 /// The closed set of events of a plan's simulation.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +83,7 @@ enum Event {
     AtShard { req: u32 },
     /// An origin finished a load.
     OriginDone { req: u32 },
-    /// A single-flight waiter polls again.
+    /// A request waiting for a lock holder polls again.
     Poll { req: u32 },
     /// A timeline event.
     Timeline { index: u16 },
@@ -107,12 +128,10 @@ struct Sim<'a> {
     progress: Option<&'a std::sync::atomic::AtomicU64>,
     traffic: &'a Traffic,
     queue: EventQueue<Event>,
-    /// Per keyspace: the time of its next arrival in ns (`u64::MAX`: none before the end) and
-    /// its sequence number from the queue's counter. Arrivals are a third of all events and
-    /// each keyspace has exactly one pending, so they wait here rather than in the queue;
+    /// The pending arrivals (a third of all events, one per keyspace), beside the queue:
     /// `run` takes the earlier by (time, sequence number), so equal times run in the order
     /// they were scheduled, arrivals and queued events alike.
-    next_arrival: Vec<(u64, u64)>,
+    arrivals: Arrivals,
     nodes: Vec<Node>,
     /// Per cluster: index of its first node in `nodes` (usize::MAX when unused by the plan).
     cluster_first_node: Vec<usize>,
@@ -121,12 +140,6 @@ struct Sim<'a> {
     origins: Vec<OriginState>,
     requests: Vec<Request>,
     free: Vec<u32>,
-    /// Per keyspace: unit exponentials spent by the arrival process.
-    arrival_work: Vec<DrawBuffer>,
-    key_rng: Vec<RngStream>,
-    /// Per keyspace: tenant and key draws of the next two arrivals, oldest first, in the
-    /// stages of the prefetch pipeline (see `schedule_arrival`).
-    next_key: Vec<VecDeque<(usize, Pending)>>,
     op_rng: Vec<RngStream>,
     clients: Vec<KsClient>,
     coalescer: Coalescer,
@@ -315,19 +328,13 @@ impl<'a> Sim<'a> {
             progress: None,
             traffic,
             queue: EventQueue::new(),
-            next_arrival: vec![(u64::MAX, u64::MAX); n_ks],
+            arrivals: Arrivals::new(scn, seed),
             nodes,
             cluster_first_node,
             cluster_of_ks,
             origins,
             requests: Vec::new(),
             free: Vec::new(),
-            arrival_work: named("arrivals")
-                .into_iter()
-                .map(|rng| DrawBuffer::new(Dist::Exponential(1.0), rng))
-                .collect(),
-            key_rng: named("keys"),
-            next_key: vec![VecDeque::with_capacity(3); n_ks],
             op_rng: named("operations"),
             clients,
             coalescer: Coalescer::default(),
@@ -380,9 +387,8 @@ impl<'a> Sim<'a> {
             sim.warm_refused = sim.warm_start(seed);
         }
         for ks in 0..n_ks {
-            sim.draw_next_key(ks);
-            sim.draw_next_key(ks);
-            sim.schedule_arrival(ks, SimTime::ZERO);
+            let look = lookahead!(sim);
+            sim.arrivals.start(ks, &look, &mut sim.queue);
         }
         for (i, e) in scn.events.iter().enumerate() {
             sim.queue.push(e.at, Event::Timeline { index: i as u16 });
@@ -400,8 +406,8 @@ impl<'a> Sim<'a> {
     /// Handles every event up to the end of the horizon, in (time, sequence number) order:
     /// the queue's and the pending arrivals' alike.
     fn run(&mut self) {
-        // Only handling an arrival changes the pending arrivals.
-        let (mut ks, mut arrival) = self.earliest_arrival();
+        // Only taking an arrival changes the pending arrivals.
+        let mut arrival = self.arrivals.peek();
         loop {
             let queued = self.queue.peek().map(|(t, seq)| (t.0, seq));
             if queued.is_none_or(|q| arrival < q) {
@@ -410,9 +416,10 @@ impl<'a> Sim<'a> {
                     break;
                 }
                 self.events += 1;
-                self.next_arrival[ks] = (u64::MAX, u64::MAX);
-                self.on_arrival(SimTime(arrival_ns), ks);
-                (ks, arrival) = self.earliest_arrival();
+                let look = lookahead!(self);
+                let next = self.arrivals.next(&look, &mut self.queue);
+                self.on_arrival(next);
+                arrival = self.arrivals.peek();
                 continue;
             }
             let Some((now, ev)) = self.queue.pop() else {
@@ -426,7 +433,7 @@ impl<'a> Sim<'a> {
                 Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
-                Event::Poll { req } => self.send(now, req, Stage::SfPoll),
+                Event::Poll { req } => self.send(now, req, Stage::Poll),
                 Event::Timeline { index } => self.on_timeline(now, index as usize),
                 Event::WindowEnd => self.on_window_end(now),
                 Event::WarmupEnd => {

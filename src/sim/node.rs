@@ -309,7 +309,7 @@ impl Sim<'_> {
             self.release(req); // the client gave up: nobody reads this reply
             return;
         }
-        if r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock {
+        if r.has(FLAG_BACKGROUND) && r.stage != Stage::RefreshLock {
             if r.stage == Stage::WriteBack && done.reply == Reply::Ok {
                 self.written(now, &r);
             }

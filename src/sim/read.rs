@@ -1,6 +1,7 @@
 //! A user request's life at its client: arrival, the in-process steps (L1, coalescing,
 //! breaker), the read strategy's decisions on each reply (`client::Strategy`), answers.
 
+use super::arrivals::Arrival;
 use super::invariants::ValueInfo;
 use super::request::{
     Request, Stage, FLAG_COUNTED, FLAG_FINAL, FLAG_HOLDS_LOCK, FLAG_LEADER, FLAG_RETRY,
@@ -14,11 +15,16 @@ use crate::redis::shard::Reply;
 use crate::scenario::{Operation, RateLimitAlgorithm};
 
 impl Sim<'_> {
-    pub(super) fn on_arrival(&mut self, now: SimTime, ks: usize) {
-        let (tenant, pending) = self.next_key[ks]
-            .pop_front()
-            .expect("a draw is made for every scheduled arrival");
-        self.schedule_arrival(ks, now);
+    /// An arrival reaches its application instance: its key, a final use, a lock token or a
+    /// rate-limit admission, and an idempotent command's retry; then `begin`.
+    pub(super) fn on_arrival(&mut self, arrival: Arrival) {
+        let Arrival {
+            ks,
+            at: now,
+            tenant,
+            pending,
+            instance,
+        } = arrival;
         self.requests_total += 1;
         let k = &self.scn.keyspaces[ks];
         let mut actor = 0;
@@ -40,7 +46,6 @@ impl Sim<'_> {
             }
             _ => self.traffic.samplers[ks][tenant].resolve(pending),
         };
-        let instance = self.key_rng[ks].below(self.scn.app_instances as u64) as u16;
         let (key, shard) = match pending {
             Pending::Keyed {
                 key,
@@ -213,7 +218,7 @@ impl Sim<'_> {
                 }
                 return;
             }
-            (Stage::First | Stage::SfPoll, _) if reply == Reply::Value => {
+            (Stage::First | Stage::Poll, _) if reply == Reply::Value => {
                 self.on_hit(now, req);
                 return;
             }
@@ -231,7 +236,7 @@ impl Sim<'_> {
                 }
                 Happened::Miss
             }
-            (Stage::SfLock, _) => {
+            (Stage::Lock, _) => {
                 let acquired = reply == Reply::Ok;
                 if !acquired {
                     self.counters.of(&r).lock_waits += 1;
@@ -241,10 +246,10 @@ impl Sim<'_> {
                     waited: now - r.waited_since,
                 }
             }
-            (Stage::SfPoll, _) => Happened::PollMissed {
+            (Stage::Poll, _) => Happened::PollMissed {
                 waited: now - r.waited_since,
             },
-            (Stage::BgLock, _) => {
+            (Stage::RefreshLock, _) => {
                 if reply == Reply::Ok {
                     self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
                     self.load(now, req);
@@ -265,7 +270,7 @@ impl Sim<'_> {
                 let slot = &mut self.requests[req as usize];
                 slot.key = lock;
                 slot.waited_since = now;
-                self.send(now, req, Stage::SfLock);
+                self.send(now, req, Stage::Lock);
             }
             Step::LoadHoldingLock => {
                 self.requests[req as usize].flags |= FLAG_HOLDS_LOCK;
@@ -282,7 +287,7 @@ impl Sim<'_> {
         }
     }
 
-    /// A Redis hit of a user request (first GET or a single-flight poll): the strategy may
+    /// A Redis hit of a user request (first GET or a poll while another held the lock): the strategy may
     /// refresh the value in the background.
     pub(super) fn on_hit(&mut self, now: SimTime, req: u32) {
         let r = self.requests[req as usize];
@@ -313,7 +318,7 @@ impl Sim<'_> {
             km.background_loads += 1;
             if behind_lock {
                 let lock = self.lock_key(r.value_key);
-                self.send_background(now, &r, lock, Stage::BgLock);
+                self.send_background(now, &r, lock, Stage::RefreshLock);
             } else {
                 let bg = Request {
                     flags: r.background_flags(),

@@ -11,12 +11,12 @@ use crate::redis::shard::Reply;
 pub(super) enum Stage {
     /// The first Redis command of a user request (GET, INCR, SET NX of a lock keyspace).
     First,
-    /// Single-flight: `SET lock NX PX` after a miss (the user waits).
-    SfLock,
-    /// Single-flight: GET after waiting for the lock holder (the user waits).
-    SfPoll,
-    /// Stale-while-revalidate: `SET lock NX PX` of a background refresh.
-    BgLock,
+    /// `SET lock NX PX` of the refill lock after a miss (`Step::TakeLock`; the user waits).
+    Lock,
+    /// GET after waiting for the lock holder (`Step::Poll`; the user waits).
+    Poll,
+    /// `SET lock NX PX` of a background refresh (`Step::AnswerAndRefresh` behind a lock).
+    RefreshLock,
     /// A write-back after a load (SET); nobody waits for it.
     WriteBack,
     /// A TTL refresh on a session hit (PEXPIRE); nobody waits.

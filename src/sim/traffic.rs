@@ -1,13 +1,13 @@
-//! Traffic and arrivals: the plan-independent popularity samplers (`Traffic`), each keyspace's
-//! Poisson arrival process with its piecewise-constant rate, the tenant and key draws with
-//! their prefetch pipeline, and how an item becomes a Redis key and a shard.
+//! Traffic: the plan-independent popularity samplers (`Traffic`), a key draw in flight
+//! (`Pending`), and where keys live in a plan (`Placement`: how an item becomes a Redis key
+//! and a shard). The arrivals themselves are `arrivals`.
 
 use super::Sim;
 use crate::engine::rng::mix64;
-use crate::engine::{RngStream, SimTime};
+use crate::engine::RngStream;
 use crate::redis::db::KeyRef;
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
-use crate::scenario::{Operation, Popularity, RateLimitAlgorithm, Scenario};
+use crate::scenario::{Popularity, Scenario};
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
 
 /// Key popularity sampler of one (keyspace, tenant).
@@ -137,115 +137,21 @@ impl Traffic {
     }
 }
 
-impl Sim<'_> {
-    /// The rate multiplier of keyspace `ks` at `t` (hourly profile times active bursts) and
-    /// the time it next may change (the next hour boundary or burst start or end).
-    pub(super) fn rate_segment(&self, ks: usize, t: SimTime) -> (f64, SimTime) {
-        const HOUR_MS: u64 = 3_600_000;
-        let k = &self.scn.keyspaces[ks];
-        let unix_ms = self.scn.start_unix_ms + t.as_ms();
-        let mut m = k.hourly_profile[(unix_ms / HOUR_MS % 24) as usize];
-        let next_hour_ms = (unix_ms / HOUR_MS + 1) * HOUR_MS - self.scn.start_unix_ms;
-        let mut end = SimTime::from_ms(next_hour_ms);
-        for b in &k.bursts {
-            if t >= b.start && t < b.end {
-                m *= b.multiplier;
-                end = end.min(b.end);
-            } else if b.start > t {
-                end = end.min(b.start);
-            }
-        }
-        (m, end)
-    }
+/// Where keys live in one plan: a keyspace's key of each item (under the keyspace's current
+/// version) and its shard, and the dense numbers of rate-limited actors.
+#[derive(Clone, Copy)]
+pub(super) struct Placement<'s> {
+    pub(super) scn: &'s Scenario,
+    pub(super) traffic: &'s Traffic,
+    /// Per keyspace: its version (a new version renames every key).
+    pub(super) version: &'s [u64],
+    /// Per keyspace: its cluster.
+    pub(super) cluster_of_ks: &'s [usize],
+    /// Per cluster: the global index of its first node.
+    pub(super) cluster_first_node: &'s [usize],
+}
 
-    /// Schedules the next arrival of `ks` after `from`: a Poisson process whose rate is
-    /// piecewise constant (`rate_segment`), drawn exactly by spending one unit exponential
-    /// across the segments (the time-change construction), without thinning.
-    pub(super) fn schedule_arrival(&mut self, ks: usize, from: SimTime) {
-        let base_per_s = self.scn.keyspaces[ks].rate_per_s;
-        let mut work = self.arrival_work[ks].sample();
-        let mut t = from;
-        loop {
-            let (m, end) = self.rate_segment(ks, t);
-            let rate = base_per_s * m;
-            if rate > 0.0 {
-                let at = SimTime(t.0.saturating_add(SimTime::from_secs_f64(work / rate).0));
-                if at < end {
-                    t = at;
-                    break;
-                }
-                work = (work - rate * (end - t).as_secs_f64()).max(0.0);
-            }
-            t = end;
-            if t >= self.scn.duration {
-                return;
-            }
-        }
-        if t >= self.scn.duration {
-            return;
-        }
-        self.next_arrival[ks] = (t.0, self.queue.take_seq());
-        // Draws run ahead of their arrivals in three steps so each step's memory is fetched
-        // while other work goes on: two arrivals ahead the popularity table's line is fetched
-        // (`draw_next_key`); one ahead the draw is resolved, its key computed and its dict
-        // bucket (or rate-limit state) fetched; now, for the arrival just scheduled, the bucket
-        // is read and the chain's first entry (or the window's ends) fetched. Prefetches are
-        // hints: they never change a result.
-        if let Some(&(tenant, pending)) = self.next_key[ks].front() {
-            let k = &self.scn.keyspaces[ks];
-            let rate_limit = k.operation == Operation::RateLimit;
-            if rate_limit && !matches!(pending, Pending::Zipf(_)) {
-                let item = self.traffic.samplers[ks][tenant].resolve(pending);
-                let actor = self.actor_number(ks, tenant, item);
-                self.clients[ks].rate.prefetch_window(actor);
-            }
-            match pending {
-                Pending::Keyed { key, shard, .. } => {
-                    self.nodes[shard as usize].shard.db().prefetch_entry(key.id);
-                }
-                Pending::Ready(item)
-                    if rate_limit && k.rate_limit_algorithm == RateLimitAlgorithm::FixedWindow =>
-                {
-                    // A fixed window's key names the arrival's window, known only now.
-                    let window = (t.as_ns() / k.window.as_ns()) << 32;
-                    let (key, shard) = self.key_for(ks, tenant, item ^ window);
-                    self.nodes[shard as usize].shard.db().prefetch(key.id);
-                }
-                _ => {}
-            }
-        }
-        if let Some(&(tenant, pending)) = self.next_key[ks].get(1) {
-            let item = self.traffic.samplers[ks][tenant].resolve(pending);
-            let resolved = match self.scn.keyspaces[ks].operation {
-                Operation::Idempotency => Pending::Ready(item),
-                Operation::RateLimit
-                    if self.scn.keyspaces[ks].rate_limit_algorithm
-                        == RateLimitAlgorithm::FixedWindow =>
-                {
-                    let actor = self.actor_number(ks, tenant, item);
-                    self.clients[ks].rate.prefetch(actor);
-                    Pending::Ready(item)
-                }
-                op => {
-                    if op == Operation::RateLimit {
-                        let actor = self.actor_number(ks, tenant, item);
-                        self.clients[ks].rate.prefetch(actor);
-                    }
-                    let (key, shard) = self.key_for(ks, tenant, item);
-                    self.nodes[shard as usize].shard.db().prefetch(key.id);
-                    Pending::Keyed {
-                        item,
-                        key,
-                        shard,
-                        version: self.version[ks],
-                    }
-                }
-            };
-            self.next_key[ks][1] = (tenant, resolved);
-        }
-        self.draw_next_key(ks);
-    }
-
+impl Placement<'_> {
     /// The dense number of item `rank` of `tenant` in keyspace `ks`, for per-actor state:
     /// without the tenant in the key template every tenant's item `rank` is the same key, so
     /// the same actor.
@@ -255,37 +161,6 @@ impl Sim<'_> {
         } else {
             rank as usize
         }
-    }
-
-    /// Draws the tenant and key of a future arrival of `ks` (prefetching the popularity
-    /// table's line).
-    pub(super) fn draw_next_key(&mut self, ks: usize) {
-        let u = self.key_rng[ks].next_f64();
-        let mut tenant = self.scn.tenants.len() - 1;
-        let mut acc = 0.0;
-        for (i, tn) in self.scn.tenants.iter().enumerate() {
-            acc += tn.traffic_share;
-            if u < acc {
-                tenant = i;
-                break;
-            }
-        }
-        let item = match self.scn.keyspaces[ks].operation {
-            Operation::Idempotency => Pending::Ready(0),
-            _ => self.traffic.samplers[ks][tenant].draw(&mut self.key_rng[ks]),
-        };
-        self.next_key[ks].push_back((tenant, item));
-    }
-
-    /// The earliest pending arrival by (time, sequence number) and its keyspace.
-    pub(super) fn earliest_arrival(&self) -> (usize, (u64, u64)) {
-        let (mut ks, mut first) = (0, (u64::MAX, u64::MAX));
-        for (k, &at) in self.next_arrival.iter().enumerate() {
-            if at < first {
-                (ks, first) = (k, at);
-            }
-        }
-        (ks, first)
     }
 
     /// The key of `item` in keyspace `ks` for `tenant`, and the global index of its shard.
@@ -321,5 +196,31 @@ impl Sim<'_> {
         let cluster = self.cluster_of_ks[ks];
         (self.cluster_first_node[cluster] + self.scn.clusters[cluster].slot_map.shard_of_slot(slot))
             as u32
+    }
+}
+
+impl<'a> Sim<'a> {
+    /// Where keys live in this plan, now.
+    #[inline]
+    pub(super) fn placement(&self) -> Placement<'_> {
+        Placement {
+            scn: self.scn,
+            traffic: self.traffic,
+            version: &self.version,
+            cluster_of_ks: &self.cluster_of_ks,
+            cluster_first_node: &self.cluster_first_node,
+        }
+    }
+
+    /// The key of `item` in keyspace `ks` for `tenant`, and the global index of its shard.
+    #[inline]
+    pub(super) fn key_for(&self, ks: usize, tenant: usize, item: u64) -> (KeyRef, u32) {
+        self.placement().key_for(ks, tenant, item)
+    }
+
+    /// The dense number of item `rank` of `tenant` in keyspace `ks` (see `Placement`).
+    #[inline]
+    pub(super) fn actor_number(&self, ks: usize, tenant: usize, rank: u64) -> usize {
+        self.placement().actor_number(ks, tenant, rank)
     }
 }

@@ -49,8 +49,8 @@ impl Sim<'_> {
                 nx: true,
                 stamp: 0,
             },
-            (Stage::First | Stage::SfPoll, _) => Command::Get(r.key),
-            (Stage::SfLock | Stage::BgLock, _) => Command::Set {
+            (Stage::First | Stage::Poll, _) => Command::Get(r.key),
+            (Stage::Lock | Stage::RefreshLock, _) => Command::Set {
                 key: r.key,
                 value_size: 36,
                 ttl_ms: self.clients[r.ks as usize].strategy.lock_ttl_ms(),
