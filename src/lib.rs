@@ -92,6 +92,7 @@
 
 // `!(x > 0.0)` is the NaN-rejecting form of a range check, used on purpose in validation.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod client;

@@ -1,8 +1,11 @@
 //! The `cacheplan` binary: parse arguments, call the library, map errors to exit codes.
+#![deny(unsafe_code)]
 
 use clap::Parser;
 
-/// Large model tables on transparent huge pages (see `engine::hugepages`).
+/// Large model tables on transparent huge pages (opt-in: `--features hugepages`; see
+/// `engine::machine`).
+#[cfg(feature = "hugepages")]
 #[global_allocator]
 static ALLOC: cacheplan::engine::HugePageAlloc = cacheplan::engine::HugePageAlloc;
 

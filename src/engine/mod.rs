@@ -9,40 +9,9 @@ pub mod rng;
 pub use rng::RngStream;
 pub mod queue;
 
-pub mod hugepages;
-pub use hugepages::HugePageAlloc;
+pub mod machine;
+pub use machine::{prefetch, prefetch_span, HugePageAlloc};
 pub use queue::{bench_hold, EventQueue, HoldBench};
-
-/// Hints the CPU to bring `*value`'s cache line in (x86-64 `prefetcht0`; a no-op elsewhere).
-/// Only a performance hint: it never changes what the program computes.
-#[inline(always)]
-pub fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching never faults and reads nothing architecturally visible.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch(value as *const T as *const i8, _MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
-
-/// Like [`prefetch`], for a value that may straddle two cache lines: asks for the lines of its
-/// first and last bytes.
-#[inline(always)]
-pub fn prefetch_span<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching never faults and reads nothing architecturally visible; both
-    // addresses lie within `value`.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let first = value as *const T as *const i8;
-        _mm_prefetch(first, _MM_HINT_T0);
-        _mm_prefetch(first.add(std::mem::size_of::<T>().max(1) - 1), _MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
 
 /// A fast hasher for maps keyed by simulator ids (already well-spread 64-bit numbers): a
 /// multiply-rotate combine and a SplitMix64 finish, instead of SipHash. Only for lookups: such

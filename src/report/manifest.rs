@@ -37,6 +37,9 @@ fn strategy(s: &Strategy) -> Value {
             "kind": "stale-while-revalidate", "soft_ttl_ms": soft_ttl.as_ms(),
             "lock_ttl_ms": lock_ttl.as_ms()}),
         StrategyKind::XFetch { beta } => json!({"kind": "xfetch", "beta": beta}),
+        StrategyKind::RefreshAhead { fraction, lock_ttl } => json!({
+            "kind": "refresh-ahead", "refresh_ahead_fraction": fraction,
+            "lock_ttl_ms": lock_ttl.as_ms()}),
     };
     v["coalesce"] = json!(s.coalesce);
     if let Some(l) = &s.local_cache {

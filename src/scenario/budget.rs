@@ -188,9 +188,9 @@ impl Budget {
                 _ => items * versions,
             };
             let writes_per_request = match k.strategy.kind {
-                StrategyKind::SingleFlight { .. } | StrategyKind::StaleWhileRevalidate { .. } => {
-                    2.0
-                }
+                StrategyKind::SingleFlight { .. }
+                | StrategyKind::StaleWhileRevalidate { .. }
+                | StrategyKind::RefreshAhead { .. } => 2.0,
                 _ => 1.0,
             };
             keys[ki] = distinct.min(requests[ki] * writes_per_request);

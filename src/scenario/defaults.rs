@@ -100,6 +100,8 @@ pub const LOCK_POLL_MS: u64 = 20;
 pub const LOCK_MAX_WAIT_MS: u64 = 1_000;
 /// `beta` of `xfetch`: the paper's default.
 pub const XFETCH_BETA: f64 = 1.0;
+/// `refresh_ahead_fraction`: a hit finding less than a fifth of the TTL left refreshes.
+pub const REFRESH_AHEAD_FRACTION: f64 = 0.2;
 /// `coalesce`: no in-process coalescing.
 pub const COALESCE: bool = false;
 /// `local_cache_ttl_ms` (when `local_cache_keys` is given).
@@ -340,6 +342,11 @@ mod tests {
             (strat, "lock_poll_ms", ms(LOCK_POLL_MS)),
             (strat, "lock_max_wait_ms", ms(LOCK_MAX_WAIT_MS)),
             (strat, "beta", format!("{XFETCH_BETA:.1}")),
+            (
+                strat,
+                "refresh_ahead_fraction",
+                format!("{REFRESH_AHEAD_FRACTION}"),
+            ),
             (strat, "coalesce", format!("`{COALESCE}`")),
             (
                 strat,

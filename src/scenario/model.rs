@@ -211,6 +211,14 @@ pub enum StrategyKind {
         /// beta > 0 (1 = the paper's default).
         beta: f64,
     },
+    /// Refresh-ahead (Caffeine's refreshAfterWrite): a hit finding less than `fraction` of the
+    /// TTL left refreshes the value in the background, behind a Redis lock.
+    RefreshAhead {
+        /// Fraction of the TTL left below which a hit refreshes (0 < f < 1).
+        fraction: f64,
+        /// Lock TTL of the background refresh.
+        lock_ttl: SimTime,
+    },
 }
 
 /// A local in-process cache (L1) per application instance.
@@ -274,6 +282,7 @@ impl Strategy {
             StrategyKind::SingleFlight { .. } => "single-flight",
             StrategyKind::StaleWhileRevalidate { .. } => "stale-while-revalidate",
             StrategyKind::XFetch { .. } => "xfetch",
+            StrategyKind::RefreshAhead { .. } => "refresh-ahead",
         }
     }
 }

@@ -207,6 +207,8 @@ pub enum RawStrategy {
     /// Probabilistic early recomputation.
     #[serde(rename = "xfetch")]
     XFetch(RawXFetch),
+    /// A hit with little TTL left refreshes in the background.
+    RefreshAhead(RawRefreshAhead),
 }
 
 /// The in-process options of a strategy, whatever its kind.
@@ -293,6 +295,15 @@ strategy_table!(
         beta: Option<f64>,
     }
 );
+strategy_table!(
+    /// `kind = "refresh-ahead"`.
+    RawRefreshAhead {
+        #[serde(default)]
+        refresh_ahead_fraction: Option<f64>,
+        #[serde(default)]
+        lock_ttl_ms: Option<Millis>,
+    }
+);
 
 impl RawStrategy {
     /// The in-process options, whatever the kind.
@@ -302,6 +313,7 @@ impl RawStrategy {
             RawStrategy::SingleFlight(s) => s.options(),
             RawStrategy::StaleWhileRevalidate(s) => s.options(),
             RawStrategy::XFetch(s) => s.options(),
+            RawStrategy::RefreshAhead(s) => s.options(),
         }
     }
 }
@@ -626,6 +638,7 @@ pub fn tagged_tables() -> Vec<TaggedTable> {
                     fields_of::<RawStaleWhileRevalidate>(),
                 ),
                 ("xfetch", fields_of::<RawXFetch>()),
+                ("refresh-ahead", fields_of::<RawRefreshAhead>()),
             ],
         },
         TaggedTable {

@@ -9,7 +9,8 @@
 //! resolved into keyspace bursts by `scenario::resolve`, so they need nothing here. The
 //! failover's election delay is drawn from a stream named by the fault, never by plan.
 
-use super::{Event, Sim, Stage, DELETE_JOB, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED};
+use super::request::{Stage, DELETE_JOB, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED};
+use super::{Event, Sim};
 use crate::engine::{RngStream, SimTime};
 use crate::metrics::FaultOutcome;
 use crate::redis::shard::Command;
@@ -191,7 +192,7 @@ impl Sim<'_> {
     ) {
         let r = self.requests[req as usize];
         self.fault_outcomes[fault].commands_failed += 1;
-        if r.has(FLAG_ORPHAN) || (r.has(FLAG_BACKGROUND) && r.stage != Stage::BgLock) {
+        if r.has(FLAG_ORPHAN) || (r.has(FLAG_BACKGROUND) && r.stage != Stage::RefreshLock) {
             self.release(req); // a write-back, refresh or release that never happened
             return;
         }

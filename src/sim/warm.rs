@@ -56,6 +56,7 @@ use super::stationary::{
     max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, NO_TTL_HORIZON_S,
 };
 use super::Sim;
+use crate::client::negative::{self, NEGATIVE_VALUE_BYTES};
 use crate::client::ValueMeta;
 use crate::engine::time::NS_PER_MS;
 use crate::engine::{RngStream, SimTime};
@@ -63,7 +64,7 @@ use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::expiry_steady;
 use crate::redis::objects;
 use crate::redis::shard::Command;
-use crate::scenario::{Jitter, Operation, RateLimitAlgorithm, StrategyKind};
+use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 /// A draw of the warm start: a write to shard `node` of keyspace `ks`, in a random order.
 struct WarmWrite {
@@ -296,10 +297,8 @@ impl Sim<'_> {
     fn warm_envelope(&mut self, w: &WarmWrite) {
         let ks = w.ks as usize;
         let k = &self.scn.keyspaces[ks];
-        let soft = match k.strategy.kind {
-            StrategyKind::StaleWhileRevalidate { soft_ttl, .. } => soft_ttl,
-            StrategyKind::XFetch { .. } => k.ttl,
-            _ => return,
+        let Some(soft) = self.clients[ks].strategy.soft_ttl(k.ttl) else {
+            return;
         };
         let Command::Set { key, .. } = w.cmd else {
             return;
@@ -453,10 +452,14 @@ impl Sim<'_> {
         match k.operation {
             Operation::ReadThrough => {
                 let (key, node) = self.key_for(ks, tenant, item);
-                let negative = self.is_negative(ks, key.id);
-                let (ttl_ms, jitter, value_size) = match (&k.strategy.negative, negative) {
-                    (Some(n), true) => (n.ttl.as_ms(), &Jitter::None, 16),
-                    _ => (base_ttl_ms, &k.jitter, self.value_size(ks, key.id)),
+                let negative = k
+                    .strategy
+                    .negative
+                    .as_ref()
+                    .filter(|n| negative::is_negative(key.id, n.fraction));
+                let (ttl_ms, jitter, value_size) = match negative {
+                    Some(n) => (n.ttl.as_ms(), &Jitter::None, NEGATIVE_VALUE_BYTES),
+                    None => (base_ttl_ms, &k.jitter, self.value_size(ks, key.id)),
                 };
                 let (age_ms, t_ms) = if ttl_ms == 0 {
                     if rng.next_f64() >= -(-lambda * NO_TTL_HORIZON_S).exp_m1() {

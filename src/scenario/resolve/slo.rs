@@ -52,7 +52,8 @@ pub(super) fn slo(
         }
         for (ks, v) in &s.error_ratio_max {
             let q = sp.key("error_ratio_max").key(ks);
-            slo.error_ratio_max[find(&q, keyspace_names, ks, "keyspace")?] = Some(fraction(&q, *v)?);
+            slo.error_ratio_max[find(&q, keyspace_names, ks, "keyspace")?] =
+                Some(fraction(&q, *v)?);
         }
         if let Some(h) = s.fill_horizon_ms {
             slo.fill_horizon = non_negative_ms(&sp.key("fill_horizon_ms"), h)?;

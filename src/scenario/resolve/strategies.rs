@@ -72,6 +72,21 @@ pub(super) fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTim
             }
             StrategyKind::XFetch { beta }
         }
+        RawStrategy::RefreshAhead(s) => {
+            let fraction = s
+                .refresh_ahead_fraction
+                .unwrap_or(defaults::REFRESH_AHEAD_FRACTION);
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(p.key("refresh_ahead_fraction").err(
+                    format!("refresh_ahead_fraction must be above 0 and below 1, got {fraction}"),
+                    "refresh_ahead_fraction = 0.2 refreshes in the last fifth of the TTL",
+                ));
+            }
+            StrategyKind::RefreshAhead {
+                fraction,
+                lock_ttl: ms_or(p, "lock_ttl_ms", s.lock_ttl_ms, defaults::LOCK_TTL_MS)?,
+            }
+        }
     };
     client_options(p, kind, &s.options())
 }

@@ -1,0 +1,410 @@
+//! The way to Redis and back: network halves, a shard node's single thread (its queue of
+//! waiting commands, serverCron catch-up, `execute`), replies and client timeouts.
+
+use super::request::{
+    Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
+    FLAG_RELEASED,
+};
+use super::{ns, Event, Sim};
+use crate::engine::{MonotoneClock, SimTime};
+use crate::metrics::ShardMetrics;
+use crate::redis::db::KeyRef;
+use crate::redis::shard::{Command, Reply, Shard};
+use crate::scenario::dist::DrawBuffer;
+use crate::scenario::{DownMode, Operation, RateLimitAlgorithm};
+use std::collections::VecDeque;
+
+pub(super) struct Node {
+    pub(super) shard: Shard,
+    pub(super) busy_until: SimTime,
+    /// The main thread's time per command and the client round trip, µs, each drawn from a
+    /// stream of its own.
+    pub(super) service_us: DrawBuffer,
+    pub(super) rtt_us: DrawBuffer,
+    /// Commands (request ids, or `DELETE_JOB | ks`) waiting for the main thread, in arrival
+    /// order; a `ShardFree` event is pending while any wait.
+    pub(super) pending: VecDeque<u32>,
+    /// The times handed to this shard never go back.
+    pub(super) clock: MonotoneClock,
+    pub(super) metrics: ShardMetrics,
+    pub(super) window_commands: u64,
+    pub(super) window_busy_ns: u64,
+    /// Down by a fault: how clients see it, and the fault's index.
+    pub(super) down: Option<(DownMode, u16)>,
+    /// Service-time multiplier (shard-slow faults).
+    pub(super) slow: f64,
+    /// Recent writes (time, key) within the replication lag, kept only on a shard that fails
+    /// over in this plan.
+    pub(super) recent_writes: Option<VecDeque<(SimTime, KeyRef)>>,
+    pub(super) replication_lag: SimTime,
+}
+
+impl Sim<'_> {
+    pub(super) fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
+        let spike = self.spike_multiplier(node, instance);
+        let n = &mut self.nodes[node];
+        let rtt = ns(n.rtt_us.sample());
+        if spike == 1.0 {
+            SimTime(rtt / 2)
+        } else {
+            SimTime((rtt as f64 * spike) as u64 / 2)
+        }
+    }
+
+    /// Sends request `req`'s next Redis command (`stage`) at `now`.
+    pub(super) fn send(&mut self, now: SimTime, req: u32, stage: Stage) {
+        let r = &mut self.requests[req as usize];
+        r.stage = stage;
+        r.sent = now;
+        r.flags |= FLAG_AWAITING;
+        let shard = r.shard as usize;
+        let instance = r.instance;
+        let db = self.nodes[shard].shard.db();
+        if stage == Stage::First {
+            // The entry was prefetched when the arrival was scheduled; asking again is cheap
+            // and covers a line evicted since (dropping it measured slower).
+            db.prefetch_entry(r.key.id);
+        } else {
+            db.prefetch_write(r.key.id);
+        }
+        let d = self.net_half(shard, instance);
+        let r = self.requests[req as usize];
+        let timeout = self.scn.keyspaces[r.ks as usize].client_timeout;
+        if !r.has(FLAG_BACKGROUND) && d >= timeout {
+            // The client gives up before the command even reaches the shard (a latency
+            // spike): the command still runs there, as an orphan nobody waits for.
+            let orphan = self.alloc(Request {
+                flags: (r.flags & !FLAG_AWAITING) | FLAG_BACKGROUND | FLAG_ORPHAN,
+                timers: 0,
+                ..r
+            });
+            self.queue.push(now + d, Event::AtShard { req: orphan });
+            self.start_client_timer(req, now + timeout);
+            return;
+        }
+        self.queue.push(now + d, Event::AtShard { req });
+    }
+
+    /// Sends a background command on behalf of `of` (a write-back, a release, a refresh lock).
+    pub(super) fn send_background(
+        &mut self,
+        now: SimTime,
+        of: &Request,
+        key: KeyRef,
+        stage: Stage,
+    ) {
+        let r = Request {
+            key,
+            stage,
+            flags: of.background_flags(),
+            started: now,
+            ..*of
+        };
+        let id = self.alloc(r);
+        self.send(now, id, stage);
+    }
+
+    /// Runs the serverCron ticks of `node` that start by `now`: a tick due while the main
+    /// thread is busy starts when it is free. Nothing observes a shard between its own
+    /// events, so ticks run here, before the shard is next used or read, at their own times.
+    pub(super) fn catch_up_cron(&mut self, node_idx: usize, now: SimTime) {
+        let warm = now >= self.scn.warmup;
+        let node = &mut self.nodes[node_idx];
+        while node.busy_until <= now {
+            let Some(tick) = node.shard.cron_due(now) else {
+                break;
+            };
+            let start = tick.max(node.busy_until);
+            node.clock.advance(start, "a shard's serverCron");
+            let cpu = node.shard.cron(start);
+            node.busy_until = start + SimTime(cpu);
+            if warm {
+                node.metrics.busy_ns += cpu;
+            }
+            node.window_busy_ns += cpu;
+        }
+    }
+
+    /// A command reaches its shard. The shard's single thread runs commands in arrival order:
+    /// at once when it is idle, else the command waits in the node's queue until a
+    /// `ShardFree` event runs it at its own time.
+    pub(super) fn on_shard(&mut self, now: SimTime, req: u32) {
+        self.requests[req as usize].arrived = now;
+        let r = self.requests[req as usize];
+        let node_idx = r.shard as usize;
+        if let Some((mode, fault)) = self.nodes[node_idx].down {
+            self.shard_down(now, req, mode, fault as usize, false);
+            return;
+        }
+        if self.nodes[node_idx].pending.is_empty() {
+            self.catch_up_cron(node_idx, now);
+        }
+        let node = &mut self.nodes[node_idx];
+        let in_service = (node.busy_until > now) as usize;
+        let at_shard = (node.pending.len() + in_service + 1) as u64;
+        node.metrics.max_queue_len = node.metrics.max_queue_len.max(at_shard);
+        if node.pending.is_empty() && node.busy_until <= now {
+            self.execute(now, req, false);
+            return;
+        }
+        self.enqueue_at_node(node_idx, req);
+        self.requests[req as usize].flags |= FLAG_QUEUED;
+        if !r.has(FLAG_BACKGROUND) {
+            // The client's timeout runs while the command waits.
+            let k = &self.scn.keyspaces[r.ks as usize];
+            self.start_client_timer(req, r.sent + k.client_timeout);
+        }
+    }
+
+    /// Puts `entry` at the end of `node_idx`'s queue, scheduling the `ShardFree` event that
+    /// will serve it when it is the first to wait.
+    pub(super) fn enqueue_at_node(&mut self, node_idx: usize, entry: u32) {
+        let node = &mut self.nodes[node_idx];
+        if node.pending.is_empty() {
+            let free_at = node.busy_until;
+            self.queue.push(
+                free_at,
+                Event::ShardFree {
+                    node: node_idx as u32,
+                },
+            );
+        }
+        self.nodes[node_idx].pending.push_back(entry);
+    }
+
+    /// `node_idx`'s main thread is free at `now`: run the commands waiting for it while it
+    /// stays free (serverCron ticks due first), then wait for it again.
+    pub(super) fn on_shard_free(&mut self, now: SimTime, node_idx: usize) {
+        loop {
+            if self.nodes[node_idx].pending.is_empty() {
+                return;
+            }
+            self.catch_up_cron(node_idx, now);
+            let busy_until = self.nodes[node_idx].busy_until;
+            if busy_until > now {
+                self.queue.push(
+                    busy_until,
+                    Event::ShardFree {
+                        node: node_idx as u32,
+                    },
+                );
+                return;
+            }
+            let entry = self.nodes[node_idx]
+                .pending
+                .pop_front()
+                .expect("checked non-empty");
+            if entry >= DELETE_JOB {
+                self.run_delete_job(now, node_idx, (entry - DELETE_JOB) as usize);
+            } else {
+                self.requests[entry as usize].flags &= !FLAG_QUEUED;
+                self.execute(now, entry, true);
+            }
+        }
+    }
+
+    /// The DELs of a delete-on-event for keyspace `ks` run on `node_idx`'s thread at `now`.
+    pub(super) fn run_delete_job(&mut self, now: SimTime, node_idx: usize, ks: usize) {
+        let warm = now >= self.scn.warmup;
+        let node = &mut self.nodes[node_idx];
+        node.clock.advance(now, "a shard");
+        let (deleted, cpu) = node.shard.delete_tag(ks);
+        // Each DEL is a command of its own on the shard's thread.
+        let per_cmd = ns(node.service_us.dist().mean());
+        let busy = cpu + deleted * per_cmd;
+        node.busy_until = now + SimTime(busy);
+        node.window_busy_ns += busy;
+        node.window_commands += deleted;
+        if warm {
+            node.metrics.busy_ns += busy;
+            node.metrics.commands += deleted;
+        }
+    }
+
+    /// Runs request `req`'s command on its shard's thread, which is free at `now`, and sends
+    /// the reply on its way (`queued`: it waited in the node's queue, so a client timer runs).
+    pub(super) fn execute(&mut self, now: SimTime, req: u32, queued: bool) {
+        let r = self.requests[req as usize];
+        let ks = r.ks as usize;
+        let k = &self.scn.keyspaces[ks];
+        let lock_release = k.operation == Operation::Lock && r.stage == Stage::Release;
+        let mut cmd = self.command_of(&r);
+        if lock_release
+            && k.fallback.lock_owner_token
+            && !self.monitor.lock_owned_by(r.key.id, r.token)
+        {
+            // Compare-and-delete: the value is another holder's token, so nothing is deleted
+            // (the script still reads the key).
+            cmd = Command::Get(r.key);
+        }
+        let warm = now >= self.scn.warmup;
+        let node = &mut self.nodes[r.shard as usize];
+        node.clock.advance(now, "a shard");
+        debug_assert!(node.busy_until <= now, "the thread is free");
+        let done = node.shard.execute(now, cmd);
+        if let Some(ring) = &mut node.recent_writes {
+            let wrote = match cmd {
+                Command::Set { .. } => done.reply == Reply::Ok,
+                Command::IncrExpire { .. } => done.reply == Reply::Integer(1),
+                _ => false,
+            };
+            if wrote {
+                if let Command::Set { key, .. }
+                | Command::IncrExpire { key, .. }
+                | Command::WriteObject { key, .. } = cmd
+                {
+                    ring.push_back((now, key));
+                }
+                while ring
+                    .front()
+                    .is_some_and(|&(t, _)| t + node.replication_lag < now)
+                {
+                    ring.pop_front();
+                }
+            }
+        }
+        let mut service = ns(node.service_us.sample());
+        if let Command::WriteObject { .. } = cmd {
+            // One round trip carrying several commands: MULTI, ZREMRANGEBYSCORE, ZADD, ZCARD,
+            // PEXPIRE, EXEC for a sliding window, EVALSHA (HMGET, HSET, PEXPIRE) for a token
+            // bucket: taken as 2x and 1.5x a single command's service time (an assumption:
+            // parsing and executing the extra commands, not the socket round trip).
+            let factor = match k.rate_limit_algorithm {
+                RateLimitAlgorithm::SlidingWindow => 2.0,
+                _ => 1.5,
+            };
+            service = (service as f64 * factor) as u64;
+        }
+        if node.slow != 1.0 {
+            service = (service as f64 * node.slow) as u64;
+        }
+        let service = service + done.extra_cpu_ns;
+        let finish = now + SimTime(service);
+        node.busy_until = finish;
+        if warm {
+            node.metrics.commands += 1;
+            node.metrics.busy_ns += service;
+        }
+        node.window_commands += 1;
+        node.window_busy_ns += service;
+        // The way back takes as long as the way there.
+        let reply_at = finish + (r.arrived - r.sent);
+        if done.reply == Reply::Oom {
+            self.counters.of(&r).oom_errors += 1;
+        }
+        if r.stage == Stage::First && k.operation == Operation::Lock && done.reply == Reply::Ok {
+            self.monitor.lock_set(r.key.id, r.token);
+        }
+        if lock_release {
+            if let Command::Del(_) = cmd {
+                if done.reply == Reply::Integer(1) {
+                    if !self.monitor.lock_owned_by(r.key.id, r.token) {
+                        self.counters.of(&r).foreign_lock_deletes += 1;
+                    }
+                    self.monitor.lock_deleted(r.key.id);
+                }
+            }
+        }
+        if r.has(FLAG_ORPHAN) {
+            self.release(req); // the client gave up: nobody reads this reply
+            return;
+        }
+        if r.has(FLAG_BACKGROUND) && r.stage != Stage::RefreshLock {
+            if r.stage == Stage::WriteBack && done.reply == Reply::Ok {
+                self.written(now, &r);
+            }
+            self.release(req);
+            return;
+        }
+        let slot = &mut self.requests[req as usize];
+        slot.stamp = done.stamp;
+        slot.reply = done.reply;
+        let deadline = r.sent + self.scn.keyspaces[ks].client_timeout;
+        if r.has(FLAG_BACKGROUND) || reply_at <= deadline {
+            self.queue.push(reply_at, Event::Reply { req });
+        } else if !queued {
+            // Too late: the client gives up at its timeout (a queued command's timer runs
+            // already).
+            self.start_client_timer(req, deadline);
+        }
+    }
+
+    /// Schedules a client timeout for `req`'s current call at `at`; the slot is kept until
+    /// it fires.
+    pub(super) fn start_client_timer(&mut self, req: u32, at: SimTime) {
+        let slot = &mut self.requests[req as usize];
+        slot.timers = slot
+            .timers
+            .checked_add(1)
+            .expect("at most a few timers per request");
+        self.queue.push(at, Event::ClientTimeout { req });
+    }
+
+    /// A reply reaches its client at `now`.
+    pub(super) fn on_reply_event(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        self.requests[req as usize].flags &= !FLAG_AWAITING;
+        let _ks = r.ks as usize;
+        if !r.has(FLAG_BACKGROUND) {
+            let us = (now - r.sent).as_ns() / 1000;
+            self.counters.redis_latency(&r, us.max(1));
+            self.breaker_outcome(now, &r, true);
+        }
+        self.on_reply(now, req, r.reply);
+    }
+
+    /// Tells the instance's circuit breaker (if the keyspace has one) how a call ended.
+    pub(super) fn breaker_outcome(&mut self, now: SimTime, r: &Request, ok: bool) {
+        let ks = r.ks as usize;
+        if let Some(b) = &self.scn.keyspaces[ks].strategy.breaker {
+            let (threshold, open_for) = (b.failures, b.open_for);
+            self.breaker(r.instance, ks)
+                .record(now, ok, threshold, open_for);
+        }
+    }
+
+    /// A client timer fires: when the call it guards is still unanswered, the client gives
+    /// up (a command still waiting at its shard runs later as an orphan, its effects real).
+    pub(super) fn on_client_timeout(&mut self, now: SimTime, req: u32) {
+        let slot = &mut self.requests[req as usize];
+        slot.timers -= 1;
+        let r = *slot;
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let current = r.has(FLAG_AWAITING) && r.sent + k.client_timeout == now;
+        if !current {
+            if r.timers == 0 && r.has(FLAG_RELEASED) {
+                self.requests[req as usize].flags &= !FLAG_RELEASED;
+                self.free.push(req);
+            }
+            return;
+        }
+        let client = if r.has(FLAG_QUEUED) {
+            // The shard still holds the command: it keeps this slot as an orphan, and the
+            // client goes on in a slot of its own.
+            self.requests[req as usize].flags = (r.flags & !FLAG_AWAITING) | FLAG_ORPHAN;
+            self.alloc(Request {
+                flags: r.flags & !(FLAG_QUEUED | FLAG_AWAITING),
+                timers: 0,
+                ..r
+            })
+        } else {
+            self.requests[req as usize].flags &= !FLAG_AWAITING;
+            req
+        };
+        let us = (now - r.sent).as_ns() / 1000;
+        self.counters.redis_latency(&r, us.max(1));
+        self.counters.of(&r).redis_timeouts += 1;
+        self.breaker_outcome(now, &r, false);
+        self.on_redis_failed(now, client);
+    }
+
+    /// A refusal from a down shard reaches the client at `now`.
+    pub(super) fn on_redis_refused(&mut self, now: SimTime, req: u32) {
+        let r = self.requests[req as usize];
+        self.requests[req as usize].flags &= !FLAG_AWAITING;
+        if !r.has(FLAG_BACKGROUND) {
+            self.breaker_outcome(now, &r, false);
+        }
+        self.on_redis_failed(now, req);
+    }
+}

@@ -1,0 +1,120 @@
+//! What a command carries: the command of each stage, lock keys, value sizes, write-back TTLs
+//! (jitter) and negative values.
+
+use super::invariants::ValueInfo;
+use super::request::{Request, Stage};
+use super::Sim;
+use crate::client::negative;
+use crate::engine::rng::mix64;
+use crate::engine::RngStream;
+use crate::redis::db::KeyRef;
+use crate::redis::objects;
+use crate::redis::shard::Command;
+use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
+
+impl Sim<'_> {
+    /// The lock key guarding the refill of `key` (same slot: lock keys carry the value key's
+    /// hash tag in practice).
+    pub(super) fn lock_key(&self, key: KeyRef) -> KeyRef {
+        KeyRef {
+            id: (key.id & (0xFF << 56)) | (mix64(key.id ^ 0x10C4) & ((1 << 56) - 1)),
+            len: key.len + 5,
+        }
+    }
+
+    pub(super) fn command_of(&self, r: &Request) -> Command {
+        let k = &self.scn.keyspaces[r.ks as usize];
+        match (r.stage, k.operation) {
+            (Stage::First, Operation::RateLimit) => match k.rate_limit_algorithm {
+                RateLimitAlgorithm::FixedWindow => Command::IncrExpire {
+                    key: r.key,
+                    ttl_ms: k.ttl.as_ms(),
+                },
+                RateLimitAlgorithm::SlidingWindow => Command::WriteObject {
+                    key: r.key,
+                    // Members are request ids of 16 bytes, scores the ms timestamps.
+                    object_bytes: objects::zset_bytes(r.token, 16) as u32,
+                    ttl_ms: k.ttl.as_ms(),
+                },
+                RateLimitAlgorithm::TokenBucket => Command::WriteObject {
+                    key: r.key,
+                    object_bytes: objects::token_bucket_bytes() as u32,
+                    ttl_ms: k.ttl.as_ms(),
+                },
+            },
+            (Stage::First, Operation::Lock) => Command::Set {
+                key: r.key,
+                value_size: 36,
+                ttl_ms: k.ttl.as_ms().max(1),
+                nx: true,
+                stamp: 0,
+            },
+            (Stage::First | Stage::Poll, _) => Command::Get(r.key),
+            (Stage::Lock | Stage::RefreshLock, _) => Command::Set {
+                key: r.key,
+                value_size: 36,
+                ttl_ms: self.clients[r.ks as usize].strategy.lock_ttl_ms(),
+                nx: true,
+                stamp: 0,
+            },
+            (Stage::WriteBack, _) => {
+                let negative = k.strategy.negative.as_ref().map(|n| (n.fraction, n.ttl));
+                let (value_size, ttl_ms) = negative::write_back(r.key.id, negative, || {
+                    (self.value_size(r.ks as usize, r.key.id), self.ttl_ms(r))
+                });
+                let stamp = if self.monitor.tracks_values(r.ks as usize) {
+                    ValueInfo {
+                        loaded_at: r.load_started,
+                        tenant: r.tenant,
+                    }
+                    .stamp()
+                } else {
+                    0
+                };
+                Command::Set {
+                    key: r.key,
+                    value_size,
+                    ttl_ms,
+                    nx: false,
+                    stamp,
+                }
+            }
+            (Stage::Refresh, _) => Command::Expire {
+                key: r.key,
+                ttl_ms: k.ttl.as_ms(),
+            },
+            (Stage::Release, _) => Command::Del(r.key),
+        }
+    }
+
+    /// A key's value size: fixed per key (drawn from the key and the run's seed), so every
+    /// plan sees the same.
+    pub(super) fn value_size(&self, ks: usize, key_id: u64) -> u32 {
+        let mut r = RngStream::new(key_id ^ self.value_salt[ks], 7);
+        self.scn.keyspaces[ks]
+            .value_size_bytes
+            .sample(&mut r)
+            .round()
+            .clamp(1.0, u32::MAX as f64) as u32
+    }
+
+    /// The TTL of a write-back, jitter included (drawn from the key and the write's time so
+    /// every plan sees the same values).
+    pub(super) fn ttl_ms(&self, r: &Request) -> u64 {
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let base = k.ttl.as_ms();
+        if base == 0 {
+            return 0;
+        }
+        let salt = self.jitter_salt[r.ks as usize];
+        let mut rng = RngStream::new(r.key.id ^ r.load_started.as_ns() ^ salt, 11);
+        match k.jitter {
+            Jitter::None => base,
+            Jitter::UniformPct(p) => {
+                let f = 1.0 + (rng.next_f64() * 2.0 - 1.0) * p / 100.0;
+                ((base as f64 * f).round() as u64).max(1)
+            }
+            Jitter::UpTo(max) => base + rng.below(max.as_ms() + 1),
+        }
+    }
+}
