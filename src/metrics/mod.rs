@@ -33,6 +33,9 @@ pub struct KeyspaceMetrics {
     pub errors: u64,
     /// Writes rejected with OOM.
     pub oom_errors: u64,
+    /// Of `errors`, requests that failed because their command was rejected with OOM (also
+    /// in `oom_errors`).
+    pub oom_failed: u64,
     /// Redis calls slower than the client timeout (treated as misses).
     pub redis_timeouts: u64,
     /// Lock acquisitions (lock keyspaces).
@@ -90,6 +93,7 @@ impl Default for KeyspaceMetrics {
             origin_loads: 0,
             errors: 0,
             oom_errors: 0,
+            oom_failed: 0,
             redis_timeouts: 0,
             lock_acquired: 0,
             lock_contended: 0,

@@ -958,8 +958,10 @@ shard_utilization_max = 0.7
         let page = report_html(&scn, &results, &charts, &info());
 
         assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
-        // One row per objective: 2 hit ratios, 1 p99, 1 origin, critical evictions, utilization.
-        assert_eq!(verdict::checks(&scn, &results).len(), 6);
+        // One row per objective: 2 hit ratios, 1 p99, 1 origin, critical evictions, utilization,
+        // and the two that always apply: errors + OOM rejections of the critical keyspace and
+        // the projected fill.
+        assert_eq!(verdict::checks(&scn, &results).len(), 8);
         assert!(
             page.contains("no hit ratio"),
             "the idle keyspace has no data"

@@ -98,7 +98,8 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
                     .iter()
                     .map(|res| match res.keyspaces.get(ki) {
                         Some(m) if m.requests > 0 => {
-                            let ratio = (m.errors + m.oom_errors) as f64 / m.requests as f64;
+                            let ratio =
+                                (m.errors + m.oom_errors - m.oom_failed) as f64 / m.requests as f64;
                             let text = if m.oom_errors > 0 {
                                 format!("{ratio:.4} ({} OOM rejections)", group(m.oom_errors))
                             } else {

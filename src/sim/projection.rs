@@ -15,7 +15,7 @@
 use super::stationary::{max_ttl_ms, mean_ttl_ms, KeyRates, NO_TTL_HORIZON_S};
 use super::Sim;
 use crate::engine::{RngStream, SimTime};
-use crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
+use crate::redis::memory::{self, EMPTY_SERVER_USED_MEMORY_BYTES};
 use crate::redis::objects;
 use crate::redis::shard::{Command, RedisConfig, Shard};
 use crate::scenario::{Operation, RateLimitAlgorithm, Start};
@@ -82,8 +82,28 @@ impl Sim<'_> {
             let cluster = &self.scn.clusters[c];
             let shards = f64::from(cluster.shards.max(1));
             let bytes_at = |t_s: f64| {
-                let data: f64 = parts.iter().map(|p| p.keys_at(t_s) * p.bytes_per_key).sum();
-                EMPTY_SERVER_USED_MEMORY_BYTES as f64 + data / shards
+                let (mut data, mut keys, mut volatile) = (0.0, 0.0, 0.0);
+                for p in &parts {
+                    let n = p.keys_at(t_s);
+                    data += n * p.bytes_per_key;
+                    keys += n;
+                    if p.ttl_s > 0.0 {
+                        volatile += n;
+                    }
+                }
+                // The main and expires dicts' bucket arrays at the shard's key counts.
+                let table = |n: f64| {
+                    if n < 1.0 {
+                        0.0
+                    } else {
+                        memory::bucket_array_bytes(memory::next_table_size((n / shards) as u64))
+                            as f64
+                    }
+                };
+                EMPTY_SERVER_USED_MEMORY_BYTES as f64
+                    + data / shards
+                    + table(keys)
+                    + table(volatile)
             };
             let projected = bytes_at(f64::MAX);
             let maxmemory = cluster.redis.maxmemory_bytes;
@@ -164,9 +184,9 @@ impl Sim<'_> {
         self.pass_period_s(c, &rates, 1.0)
     }
 
-    /// used_memory per key of keyspace `ks` on cluster `c`: a sample of its keys written
-    /// through a scratch shard without maxmemory (dict entries, key and value objects, the
-    /// expires entry, bucket arrays at the sample's size).
+    /// used_memory per key of keyspace `ks` on cluster `c`, bucket arrays aside: a sample of
+    /// its keys written through a scratch shard without maxmemory (dict entries, key and value
+    /// objects, the expires entry).
     fn bytes_per_key(&self, ks: usize, c: usize) -> f64 {
         let k = &self.scn.keyspaces[ks];
         let cfg = RedisConfig {
@@ -220,9 +240,13 @@ impl Sim<'_> {
             shard.execute(SimTime::ZERO, cmd);
         }
         let keys = shard.keys().max(1);
+        // Bucket arrays are counted at the projected key count, not the sample's.
+        let db = shard.db();
+        let tables = memory::bucket_array_bytes(db.main_table_size())
+            + memory::bucket_array_bytes(db.expires_table_size());
         shard
             .used_memory()
-            .saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES) as f64
+            .saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES + tables) as f64
             / keys as f64
     }
 }

@@ -198,7 +198,7 @@ impl Sim<'_> {
                         self.answer(ks, req, now, false);
                         self.release(req);
                     }
-                    _ => self.fail(ks, req),
+                    _ => self.fail_on(ks, req, reply),
                 }
                 return;
             }
@@ -214,7 +214,7 @@ impl Sim<'_> {
                         self.answer(ks, req, now, false);
                         self.release(req);
                     }
-                    _ => self.fail(ks, req),
+                    _ => self.fail_on(ks, req, reply),
                 }
                 return;
             }
@@ -400,6 +400,16 @@ impl Sim<'_> {
             self.counters.of(&r).redis_hits += 1;
         }
         self.counters.latency(&r, lat);
+    }
+
+    /// The request fails on `reply`; an OOM rejection that fails it is counted as such, so
+    /// a request is counted once among errors and rejected writes.
+    fn fail_on(&mut self, ks: usize, req: u32, reply: Reply) {
+        if reply == Reply::Oom {
+            let r = self.requests[req as usize];
+            self.counters.of(&r).oom_failed += 1;
+        }
+        self.fail(ks, req);
     }
 
     pub(super) fn fail(&mut self, ks: usize, req: u32) {

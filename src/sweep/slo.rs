@@ -1,9 +1,10 @@
 //! The scenario's SLOs as numbers, for the capacity search: the same objectives and the same
 //! figures as `report::verdict` (hit ratio, p99, origin peak, critical evictions before TTL,
-//! busiest-shard utilization), restricted to a scope (the keyspaces, origins and clusters a
-//! cluster's shape can affect), with a signed margin per objective, plus one guard the verdict
-//! does not have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is
-//! too small rejects instead of evicting). Pure.
+//! busiest-shard utilization, errors + OOM rejections per request, the projected fill against
+//! the fill horizon), restricted to a scope (the keyspaces, origins and clusters a cluster's
+//! shape can affect), with a signed margin per objective, plus one guard the verdict does not
+//! have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is too
+//! small rejects instead of evicting). Pure.
 
 use crate::metrics::PlanResult;
 use crate::report::run_charts::{hit_ratio, measured_s, quantile_ms};
@@ -222,6 +223,47 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
             ),
         });
     }
+    for &ki in &scope.keyspaces {
+        if let Some(t) = slo.error_ratio_max.get(ki).copied().flatten() {
+            out.push(Measure {
+                metric: "errors + OOM rejections / requests",
+                subject: scn.keyspaces[ki].name.clone(),
+                target: t,
+                direction: Direction::AtMost,
+                measured: worst(
+                    Direction::AtMost,
+                    results.iter().map(|r| {
+                        let m = &r.keyspaces[ki];
+                        (m.requests > 0).then(|| {
+                            (m.errors + m.oom_errors - m.oom_failed) as f64 / m.requests as f64
+                        })
+                    }),
+                ),
+            });
+        }
+    }
+    // The projected fill of shards whose fill is harmful (OOM, critical keys evicted): the
+    // earliest, in seconds, against the fill horizon (a shard that never fills has no figure).
+    out.push(Measure {
+        metric: "projected fill (s)",
+        subject: "OOM-prone or critical shards".into(),
+        target: slo.fill_horizon.as_secs_f64(),
+        direction: Direction::AtLeast,
+        measured: worst(
+            Direction::AtLeast,
+            results.iter().map(|r| {
+                r.shards
+                    .iter()
+                    .filter(|s| scope.clusters.contains(&s.cluster))
+                    .filter(|s| {
+                        crate::report::tables::when_full(scn, r, s.cluster)
+                            != "keys evicted in policy order"
+                    })
+                    .filter_map(|s| s.fills_at.map(|t| t.as_secs_f64()))
+                    .reduce(f64::min)
+            }),
+        ),
+    });
     if let Some(t) = slo.shard_utilization_max {
         for &ci in &scope.clusters {
             out.push(Measure {

@@ -272,7 +272,7 @@ fn a_preview_burst_on_a_shared_cluster_duplicates_commands_and_the_report_says_s
         .iter()
         .find(|r| r.plan == "giant" && r.scope == "fault" && r.invariant == "duplicate_execution")
         .expect("the burst's row");
-    assert!(burst.fault.contains("x10") && burst.violations > 0);
+    assert!(burst.fault.contains("x30") && burst.violations > 0);
     let series = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     let sum: f64 = series
         .lines()

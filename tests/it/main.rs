@@ -16,6 +16,7 @@ mod hostile;
 mod live_fidelity;
 mod live_redis;
 mod outputs;
+mod projection;
 mod replay_exact;
 mod replay_inputs;
 mod scenario_kinds;
