@@ -246,27 +246,17 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
     let horizons = crate::report::horizon::judge_all(scn, results);
     for (r, horizon) in results.iter().zip(&horizons) {
         let plan = &scn.plans[r.plan].name;
+        let summary = crate::metrics::summary::PlanSummary::of(scn, r);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
-            let m = &r.keyspaces[ki];
-            let hit = if m.requests > 0
-                && !matches!(
-                    k.operation,
-                    scenario::Operation::RateLimit | scenario::Operation::Lock
-                ) {
-                format!("{:.3}", m.redis_hits as f64 / m.requests as f64)
-            } else {
-                "-".to_string()
-            };
-            let p99 = if m.latency_us.is_empty() {
-                "-".to_string()
-            } else {
-                format!(
-                    "{:.2}",
-                    m.latency_us.value_at_quantile(0.99) as f64 / 1000.0
-                )
-            };
+            let s = &summary.keyspaces[ki];
+            let hit = s
+                .hit_ratio
+                .map_or_else(|| "-".to_string(), |h| format!("{h:.3}"));
+            let p99 = s
+                .latency_ms_p99
+                .map_or_else(|| "-".to_string(), |p| format!("{p:.2}"));
             let crit = if k.criticality == scenario::Criticality::Critical {
-                r.keyspace_evictions_before_ttl[ki].to_string()
+                s.evicted_before_ttl_keys.to_string()
             } else {
                 "-".to_string()
             };
@@ -274,10 +264,10 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7}",
                 plan,
                 k.name,
-                m.requests,
+                s.requests,
                 hit,
                 p99,
-                r.keyspace_evictions[ki],
+                s.evicted_keys,
                 crit,
                 horizon.keyspaces[ki].yes_no()
             );

@@ -11,10 +11,10 @@
 
 use super::horizon::{self, PlanHorizon};
 use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
-use super::run_charts::{hit_ratio, quantile_ms, short_num, RunChart};
-use super::tables::origin_peaks;
+use super::run_charts::{short_num, RunChart};
 use super::verdict::{self, Check, Outcome};
 use crate::engine::SimTime;
+use crate::metrics::summary::{hit_ratio, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
 use crate::scenario::dist::Dist;
 use crate::scenario::{Criticality, Jitter, Keyspace, Operation, Popularity, Scenario};
@@ -652,7 +652,7 @@ fn origins_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
          <th>saturated since</th></tr></thead>\n<tbody>\n",
     );
     for res in results {
-        let peaks = origin_peaks(scn, res);
+        let peaks = origin_peaks_per_s(scn, res);
         for (oi, o) in scn.origins.iter().enumerate() {
             let Some(m) = res.origins.get(oi) else {
                 continue;

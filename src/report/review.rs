@@ -9,8 +9,8 @@
 
 use super::html::{dist_text, duration, escape, origin_name, plan_name, popularity_text};
 use super::invariants::fault_target;
-use super::run_charts::{measured_s, short_num};
-use super::tables::origin_peaks;
+use super::run_charts::short_num;
+use crate::metrics::summary::{measured_s, origin_peaks_per_s};
 use crate::metrics::{Invariant, KeyspaceMetrics, PlanResult, Tally, STALENESS_THRESHOLD};
 use crate::scenario::dist::Dist;
 use crate::scenario::{
@@ -1164,7 +1164,7 @@ fn critical_evictions_answer(scn: &Scenario, results: &[PlanResult]) -> (String,
 fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
     let mut parts = Vec::new();
     for r in results {
-        let peaks = origin_peaks(scn, r);
+        let peaks = origin_peaks_per_s(scn, r);
         let mut notes = Vec::new();
         for (oi, o) in scn.origins.iter().enumerate() {
             let Some(m) = r.origins.get(oi) else {

@@ -11,8 +11,9 @@ use super::charts::{
 };
 use super::tables::QUANTILES;
 use crate::engine::SimTime;
+use crate::metrics::summary::{has_hit_ratio, hit_ratio, measured_s, quantile_ms, window_len_s};
 use crate::metrics::PlanResult;
-use crate::scenario::{Criticality, Keyspace, Operation, Scenario};
+use crate::scenario::{Criticality, Scenario};
 use hdrhistogram::Histogram;
 
 /// One rendered chart of a run, with the words the HTML report puts around it.
@@ -204,34 +205,6 @@ fn named(name: &str, caption: &str, spec: ChartSpec) -> NamedSpec {
     }
 }
 
-/// Whether a keyspace's requests have a hit ratio (rate limits and locks do not read a value).
-pub fn has_hit_ratio(k: &Keyspace) -> bool {
-    !matches!(k.operation, Operation::RateLimit | Operation::Lock)
-}
-
-/// Redis hits / requests of keyspace `ki` in `res`; `None` without requests or hit ratio.
-pub fn hit_ratio(scn: &Scenario, res: &PlanResult, ki: usize) -> Option<f64> {
-    let m = res.keyspaces.get(ki)?;
-    (has_hit_ratio(&scn.keyspaces[ki]) && m.requests > 0)
-        .then(|| m.redis_hits as f64 / m.requests as f64)
-}
-
-/// Latency at quantile `q` in ms; `None` for an empty histogram.
-pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> Option<f64> {
-    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
-}
-
-/// Length in seconds of window `wi` of `res` (the last one ends at the scenario's end).
-pub fn window_len_s(scn: &Scenario, res: &PlanResult, wi: usize) -> f64 {
-    let start = res.windows[wi].start;
-    let end = res
-        .windows
-        .get(wi + 1)
-        .map(|n| n.start)
-        .unwrap_or(scn.duration);
-    end.saturating_sub(start).as_secs_f64()
-}
-
 /// Middle of window `wi` in seconds (where a per-window rate is plotted).
 fn window_mid_s(scn: &Scenario, res: &PlanResult, wi: usize) -> f64 {
     res.windows[wi].start.as_secs_f64() + window_len_s(scn, res, wi) / 2.0
@@ -310,11 +283,6 @@ fn facet_layout(n_facets: usize, max_columns: usize) -> (Size, usize) {
         },
         columns,
     )
-}
-
-/// Seconds counted in totals (duration minus warm-up).
-pub fn measured_s(scn: &Scenario) -> f64 {
-    scn.duration.saturating_sub(scn.warmup).as_secs_f64()
 }
 
 fn plan_name(scn: &Scenario, res: &PlanResult) -> String {

@@ -3,6 +3,7 @@
 //! cells, never made-up zeros.
 
 use crate::engine::SimTime;
+use crate::metrics::summary::{keyspace_hit_ratio, PlanSummary};
 use crate::metrics::{Invariant, PlanResult, N_INVARIANTS};
 use crate::scenario::Scenario;
 use serde::Serialize;
@@ -220,10 +221,6 @@ pub fn invariants_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     to_csv(&rows)
 }
 
-fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> Option<f64> {
-    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
-}
-
 /// A row type of a CSV table, with its column names (written even when there are no rows).
 pub trait CsvRow: Serialize {
     /// Column names, in order (must equal the serialized field names; tested).
@@ -351,34 +348,31 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     for res in results {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
+            let s = &summary.keyspaces[ki];
             let steady = &horizon.keyspaces[ki];
-            let counts_hits = !matches!(
-                k.operation,
-                crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
-            );
             rows.push(SummaryRow {
                 plan: &plan.name,
                 keyspace: &k.name,
                 cluster: &scn.clusters[plan.cluster_of_keyspace[ki]].name,
                 operation: k.operation.as_str(),
                 criticality: k.criticality.as_str(),
-                requests: m.requests,
-                redis_hits: m.redis_hits,
-                hit_ratio: (counts_hits && m.requests > 0)
-                    .then(|| m.redis_hits as f64 / m.requests as f64),
-                misses: m.misses,
-                origin_loads: m.origin_loads,
-                errors: m.errors,
-                oom_errors: m.oom_errors,
-                redis_timeouts: m.redis_timeouts,
-                evicted_keys: res.keyspace_evictions[ki],
-                evicted_before_ttl_keys: res.keyspace_evictions_before_ttl[ki],
-                expired_keys: res.keyspace_expirations[ki],
-                latency_ms_p50: q_ms(&m.latency_us, 0.5),
-                latency_ms_p99: q_ms(&m.latency_us, 0.99),
-                redis_latency_ms_p99: q_ms(&m.redis_latency_us, 0.99),
+                requests: s.requests,
+                redis_hits: s.redis_hits,
+                hit_ratio: s.hit_ratio,
+                misses: s.misses,
+                origin_loads: s.origin_loads,
+                errors: s.errors,
+                oom_errors: s.oom_errors,
+                redis_timeouts: s.redis_timeouts,
+                evicted_keys: s.evicted_keys,
+                evicted_before_ttl_keys: s.evicted_before_ttl_keys,
+                expired_keys: s.expired_keys,
+                latency_ms_p50: s.latency_ms_p50,
+                latency_ms_p99: s.latency_ms_p99,
+                redis_latency_ms_p99: s.redis_latency_ms_p99,
                 lock_acquired: m.lock_acquired,
                 lock_contended: m.lock_contended,
                 retries: m.retries,
@@ -433,11 +427,11 @@ pub fn latency_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
 
 /// `shards.csv`.
 pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
-    let measured_s = (scn.duration - scn.warmup).as_secs_f64();
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (si, (s, (cluster, shard, maxmemory))) in
             res.shards.iter().zip(shard_labels(scn, res)).enumerate()
         {
@@ -447,8 +441,8 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 cluster,
                 shard,
                 commands: s.commands,
-                ops_per_s: s.commands as f64 / measured_s,
-                utilization: s.busy_ns as f64 / 1e9 / measured_s,
+                ops_per_s: summary.shards[si].ops_per_s,
+                utilization: summary.shards[si].utilization,
                 maxmemory_bytes: maxmemory,
                 used_memory_peak_bytes: s.used_memory_peak_bytes,
                 used_memory_end_bytes: s.used_memory_end_bytes,
@@ -465,44 +459,24 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     to_csv(&rows)
 }
 
-/// Peak loads per second over the windows after the warm-up, per origin.
-pub fn origin_peaks(scn: &Scenario, res: &PlanResult) -> Vec<f64> {
-    let mut peaks = vec![0.0f64; scn.origins.len()];
-    for (wi, w) in res.windows.iter().enumerate() {
-        let end = res
-            .windows
-            .get(wi + 1)
-            .map(|n| n.start)
-            .unwrap_or(scn.duration);
-        let len = (end - w.start).as_secs_f64();
-        if w.start < scn.warmup || len <= 0.0 {
-            continue;
-        }
-        for (oi, &l) in w.origin_loads.iter().enumerate() {
-            peaks[oi] = peaks[oi].max(l as f64 / len);
-        }
-    }
-    peaks
-}
-
 /// `origins.csv`.
 pub fn origins_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
-        let peaks = origin_peaks(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (oi, o) in scn.origins.iter().enumerate() {
             let m = &res.origins[oi];
             rows.push(OriginRow {
                 plan: &plan.name,
                 origin: &o.name,
                 loads: m.loads,
-                loads_per_s_peak: peaks[oi],
+                loads_per_s_peak: summary.origin_peaks_per_s[oi],
                 rejected: m.rejected,
                 timed_out: m.timed_out,
                 peak_concurrency: m.peak_concurrency,
                 peak_queue: m.peak_queue,
-                queue_wait_ms_p99: q_ms(&m.queue_wait_us, 0.99),
+                queue_wait_ms_p99: summary.origin_queue_wait_ms_p99[oi],
                 saturated_since_s: m.saturated_since.map(|t| t.as_secs_f64()),
             });
         }
@@ -555,12 +529,8 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     })
                 };
                 push("requests_per_s", req as f64 / len);
-                let has_hits = !matches!(
-                    k.operation,
-                    crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
-                );
-                if req > 0 && has_hits {
-                    push("hit_ratio", w.keyspace_hits[ki] as f64 / req as f64);
+                if let Some(hit_ratio) = keyspace_hit_ratio(k, w.keyspace_hits[ki], req) {
+                    push("hit_ratio", hit_ratio);
                 }
                 if req > 0 {
                     push("latency_ms_p99", w.keyspace_p99_us[ki] as f64 / 1000.0);

@@ -5,9 +5,8 @@
 //! does not have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is
 //! too small rejects instead of evicting). Pure.
 
+use crate::metrics::summary::{hit_ratio, measured_s, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
-use crate::report::run_charts::{hit_ratio, measured_s, quantile_ms};
-use crate::report::tables::origin_peaks;
 use crate::scenario::{Criticality, Scenario};
 
 /// What a plan's SLO check looks at.
@@ -175,7 +174,7 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                     Direction::AtMost,
                     results
                         .iter()
-                        .map(|r| (measured > 0.0).then(|| origin_peaks(scn, r)[oi])),
+                        .map(|r| (measured > 0.0).then(|| origin_peaks_per_s(scn, r)[oi])),
                 ),
             });
         }
