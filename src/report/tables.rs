@@ -2,11 +2,12 @@
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
+use super::csv_table::to_csv;
 use crate::engine::SimTime;
 use crate::metrics::summary::{keyspace_hit_ratio, PlanSummary};
 use crate::metrics::{Invariant, PlanResult, N_INVARIANTS};
 use crate::scenario::Scenario;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the CSV schemas below; bump on any column change.
 pub const CSV_SCHEMA_VERSION: u32 = 3;
@@ -21,7 +22,7 @@ pub const QUANTILES: [(f64, &str); 5] = [
 ];
 
 /// One row of `summary.csv`: one plan x keyspace, totals after the warm-up.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SummaryRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -62,7 +63,7 @@ pub struct SummaryRow<'a> {
 }
 
 /// One row of `latency_quantiles.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct LatencyRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -72,7 +73,7 @@ pub struct LatencyRow<'a> {
 }
 
 /// One row of `shards.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct ShardRow<'a> {
     pub plan: &'a str,
     pub cluster: &'a str,
@@ -93,7 +94,7 @@ pub struct ShardRow<'a> {
 }
 
 /// One row of `origins.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct OriginRow<'a> {
     pub plan: &'a str,
     pub origin: &'a str,
@@ -108,7 +109,7 @@ pub struct OriginRow<'a> {
 }
 
 /// One row of `timeseries.csv` (tidy: one value per row).
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SeriesRow<'a> {
     pub plan: &'a str,
     pub window_start_s: f64,
@@ -120,7 +121,7 @@ pub struct SeriesRow<'a> {
 
 /// One row of `invariants.csv`: one plan x scope (the run, or a fault's window) x keyspace x
 /// monitored invariant.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct InvariantRow<'a> {
     pub plan: &'a str,
     pub scope: &'a str,
@@ -136,25 +137,6 @@ pub struct InvariantRow<'a> {
     pub max_staleness_ms: Option<f64>,
     pub in_flight_reads: Option<u64>,
     pub below_threshold_reads: Option<u64>,
-}
-
-impl CsvRow for InvariantRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "scope",
-        "fault",
-        "scope_start_s",
-        "scope_end_s",
-        "keyspace",
-        "invariant",
-        "violations",
-        "prevented",
-        "first_violation_s",
-        "last_violation_s",
-        "max_staleness_ms",
-        "in_flight_reads",
-        "below_threshold_reads",
-    ];
 }
 
 /// Whether an invariant has a guard whose stops are counted (`prevented`).
@@ -219,116 +201,6 @@ pub fn invariants_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         }
     }
     to_csv(&rows)
-}
-
-/// A row type of a CSV table, with its column names (written even when there are no rows).
-pub trait CsvRow: Serialize {
-    /// Column names, in order (must equal the serialized field names; tested).
-    const COLUMNS: &'static [&'static str];
-}
-
-impl CsvRow for SummaryRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "keyspace",
-        "cluster",
-        "operation",
-        "criticality",
-        "requests",
-        "redis_hits",
-        "hit_ratio",
-        "misses",
-        "origin_loads",
-        "errors",
-        "oom_errors",
-        "redis_timeouts",
-        "evicted_keys",
-        "evicted_before_ttl_keys",
-        "expired_keys",
-        "latency_ms_p50",
-        "latency_ms_p99",
-        "redis_latency_ms_p99",
-        "lock_acquired",
-        "lock_contended",
-        "retries",
-        "retries_reexecuted",
-        "rate_limited",
-        "l1_hits",
-        "stale_serves",
-        "coalesced",
-        "lock_waits",
-        "lock_wait_timeouts",
-        "fallbacks",
-        "background_loads",
-        "stampede_episodes",
-        "stampede_size_mean",
-        "stampede_size_max",
-        "steady_state",
-        "steady_state_reason",
-    ];
-}
-
-impl CsvRow for LatencyRow<'_> {
-    const COLUMNS: &'static [&'static str] =
-        &["plan", "keyspace", "kind", "quantile", "latency_ms"];
-}
-
-impl CsvRow for ShardRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "cluster",
-        "shard",
-        "commands",
-        "ops_per_s",
-        "utilization",
-        "maxmemory_bytes",
-        "used_memory_peak_bytes",
-        "used_memory_end_bytes",
-        "keys_end",
-        "evicted_keys",
-        "expired_keys",
-        "oom_errors",
-        "max_queue_len",
-        "steady_state",
-        "steady_state_reason",
-    ];
-}
-
-impl CsvRow for OriginRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "origin",
-        "loads",
-        "loads_per_s_peak",
-        "rejected",
-        "timed_out",
-        "peak_concurrency",
-        "peak_queue",
-        "queue_wait_ms_p99",
-        "saturated_since_s",
-    ];
-}
-
-impl CsvRow for SeriesRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "window_start_s",
-        "entity_kind",
-        "entity",
-        "metric",
-        "value",
-    ];
-}
-
-fn to_csv<T: CsvRow>(rows: &[T]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record(T::COLUMNS).expect("in-memory writer");
-    for r in rows {
-        w.serialize(r).expect("rows serialize to memory");
-    }
-    w.into_inner().expect("in-memory writer")
 }
 
 /// Shard labels of a plan's result, in its order: (cluster name, shard index, maxmemory).
@@ -610,61 +482,4 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         }
     }
     to_csv(&rows)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn serde_header<T: CsvRow>(row: &T) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.serialize(row).unwrap();
-        let bytes = w.into_inner().unwrap();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_string()
-    }
-
-    #[test]
-    fn declared_columns_equal_the_serialized_field_names() {
-        let s = SeriesRow {
-            plan: "p",
-            window_start_s: 0.0,
-            entity_kind: "k",
-            entity: "e",
-            metric: "m",
-            value: 1.0,
-        };
-        assert_eq!(serde_header(&s), SeriesRow::COLUMNS.join(","));
-        let l = LatencyRow {
-            plan: "p",
-            keyspace: "k",
-            kind: "redis",
-            quantile: "p50",
-            latency_ms: 1.0,
-        };
-        assert_eq!(serde_header(&l), LatencyRow::COLUMNS.join(","));
-        let o = OriginRow {
-            plan: "p",
-            origin: "o",
-            loads: 0,
-            loads_per_s_peak: 0.0,
-            rejected: 0,
-            timed_out: 0,
-            peak_concurrency: 0,
-            peak_queue: 0,
-            queue_wait_ms_p99: None,
-            saturated_since_s: None,
-        };
-        assert_eq!(serde_header(&o), OriginRow::COLUMNS.join(","));
-        assert_eq!(
-            String::from_utf8(to_csv::<OriginRow>(&[]))
-                .unwrap()
-                .trim_end(),
-            OriginRow::COLUMNS.join(",")
-        );
-    }
 }
