@@ -192,14 +192,15 @@ fn check(files: &[(String, String)]) -> Report {
         };
         let code = without_test_items(&strip_comments_and_strings(text));
         for (needle_file, exempt, needle, rule) in MUST_NOT_TEXT {
-            if file.starts_with(needle_file) && !exempt.contains(&file.as_str()) {
-                if code.contains(needle) {
-                    report.violations.push(Violation {
-                        file: file.clone(),
-                        path: needle.to_string(),
-                        rule: rule.to_string(),
-                    });
-                }
+            if file.starts_with(needle_file)
+                && !exempt.contains(&file.as_str())
+                && code.contains(needle)
+            {
+                report.violations.push(Violation {
+                    file: file.clone(),
+                    path: needle.to_string(),
+                    rule: rule.to_string(),
+                });
             }
         }
         for path in crate_paths(&code, &module) {
