@@ -86,7 +86,8 @@ pub fn report_html(
     verdict_section(&mut h, scn, results, &horizons);
     steady_state_section(&mut h, scn, results, &horizons);
     super::invariants::invariants_section(&mut h, scn, results);
-    scenario::scenario_section(&mut h, scn);
+    h.push_str(&scenario::scenario_section(scn).into_string());
+    h.push('\n');
     charts_section(&mut h, charts);
     origins_section(&mut h, scn, results);
     checklist_section(&mut h, scn, results);
