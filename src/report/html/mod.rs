@@ -18,6 +18,7 @@ use crate::metrics::summary::{hit_ratio, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
 use crate::scenario::dist::Dist;
 use crate::scenario::{Criticality, Jitter, Keyspace, Operation, Popularity, Scenario};
+use maud::{html, Markup, PreEscaped};
 use std::fmt::Write;
 
 /// How the run was made: the manifest facts the report prints. Nothing here may vary between
@@ -88,8 +89,10 @@ pub fn report_html(
     super::invariants::invariants_section(&mut h, scn, results);
     h.push_str(&scenario::scenario_section(scn).into_string());
     h.push('\n');
-    charts_section(&mut h, charts);
-    origins_section(&mut h, scn, results);
+    h.push_str(&charts_section(charts).into_string());
+    h.push('\n');
+    h.push_str(&origins_section(scn, results).into_string());
+    h.push('\n');
     checklist_section(&mut h, scn, results);
     h.push_str("</body>\n</html>\n");
     // Every table scrolls sideways in its own box, so a narrow window never scrolls the page
@@ -453,67 +456,63 @@ pub(super) fn origin_name(scn: &Scenario, k: &Keyspace) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn charts_section(h: &mut String, charts: &[RunChart]) {
-    h.push_str("<h2 id=\"charts\">Charts</h2>\n");
-    for c in charts {
-        let _ = writeln!(
-            h,
-            "<figure id=\"chart-{name}\">\n<figcaption><b>{title}</b>. {caption} \
-             <span class=\"files\">(<a href=\"charts/{name}.png\">PNG</a>, \
-             <a href=\"charts/{name}.svg\">SVG</a>)</span></figcaption>",
-            name = escape(&c.name),
-            title = escape(&c.title),
-            caption = escape(&c.caption)
-        );
-        // The renderer escapes its text; its document is a bare <svg> element, valid inline.
-        h.push_str(c.rendered.svg.trim());
-        h.push_str("\n</figure>\n");
+fn charts_section(charts: &[RunChart]) -> Markup {
+    html! {
+        h2 id="charts" { "Charts" }
+        @for c in charts {
+            figure id=(format!("chart-{}", c.name)) {
+                figcaption {
+                    b { (c.title) } ". " (c.caption) " "
+                    span.files {
+                        "(" a href=(format!("charts/{}.png", c.name)) { "PNG" } ", "
+                        a href=(format!("charts/{}.svg", c.name)) { "SVG" } ")"
+                    }
+                }
+                // The renderer escapes its text; its document is a bare <svg> element, valid
+                // inline.
+                (PreEscaped(c.rendered.svg.trim()))
+            }
+        }
     }
 }
 
-fn origins_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    h.push_str(
-        "<h2 id=\"origins\">What happened to the origins</h2>\n<table>\n<thead><tr>\
-         <th>plan</th><th>origin</th><th>loads</th><th>peak loads/s</th><th>rejected</th>\
-         <th>timed out</th><th>peak concurrency / pool</th><th>peak queue / limit</th>\
-         <th>saturated since</th></tr></thead>\n<tbody>\n",
-    );
-    for res in results {
-        let peaks = origin_peaks_per_s(scn, res);
-        for (oi, o) in scn.origins.iter().enumerate() {
-            let Some(m) = res.origins.get(oi) else {
-                continue;
-            };
-            let bad = |x: bool| if x { " warn" } else { "" };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td>\
-                 <td class=\"num{}\">{}</td><td class=\"num{}\">{}</td>\
-                 <td class=\"num\">{} / {}</td><td class=\"num\">{} / {}</td><td{}>{}</td></tr>",
-                escape(&plan_name(scn, res)),
-                escape(&o.name),
-                m.loads,
-                peaks.get(oi).copied().unwrap_or(0.0),
-                bad(m.rejected > 0),
-                m.rejected,
-                bad(m.timed_out > 0),
-                m.timed_out,
-                m.peak_concurrency,
-                o.concurrency,
-                m.peak_queue,
-                o.queue_limit,
-                if m.saturated_since.is_some() {
-                    " class=\"fail\""
-                } else {
-                    ""
-                },
-                m.saturated_since
-                    .map(|t| format!("{} s", short_num(t.as_secs_f64())))
-                    .unwrap_or_else(|| "never".into())
-            );
+fn origins_section(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    html! {
+        h2 id="origins" { "What happened to the origins" }
+        table {
+            thead { tr {
+                th { "plan" } th { "origin" } th { "loads" } th { "peak loads/s" }
+                th { "rejected" } th { "timed out" } th { "peak concurrency / pool" }
+                th { "peak queue / limit" } th { "saturated since" }
+            } }
+            tbody {
+                @for res in results {
+                    @let peaks = origin_peaks_per_s(scn, res);
+                    @for (oi, o) in scn.origins.iter().enumerate() {
+                        @if let Some(m) = res.origins.get(oi) {
+                            tr {
+                                td { (plan_name(scn, res)) }
+                                td { (o.name) }
+                                td.num { (m.loads) }
+                                td.num { (format!("{:.1}", peaks.get(oi).copied().unwrap_or(0.0))) }
+                                td.num.warn[m.rejected > 0] { (m.rejected) }
+                                td.num.warn[m.timed_out > 0] { (m.timed_out) }
+                                td.num { (m.peak_concurrency) " / " (o.concurrency) }
+                                td.num { (m.peak_queue) " / " (o.queue_limit) }
+                                td class=[m.saturated_since.map(|_| "fail")] {
+                                    @if let Some(t) = m.saturated_since {
+                                        (short_num(t.as_secs_f64())) " s"
+                                    } @else {
+                                        "never"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
-    h.push_str("</tbody>\n</table>\n");
 }
 
 fn source_badge(s: Source) -> &'static str {
