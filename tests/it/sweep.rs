@@ -14,8 +14,19 @@ pub const GRID: &str = r#"seeds = [1, 2]
 "#;
 
 fn sweep(dir: &TempDir, out: &str, extra: &[&str], env: &[(&str, &str)]) -> crate::Output {
+    sweep_grid(dir, GRID, out, extra, env)
+}
+
+/// `cacheplan sweep` of the tiny scenario over `grid_text` into `<dir>/<out>`.
+fn sweep_grid(
+    dir: &TempDir,
+    grid_text: &str,
+    out: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> crate::Output {
     let scenario = dir.write("tiny.toml", TINY_SCENARIO);
-    let grid = dir.write("grid.toml", GRID);
+    let grid = dir.write("grid.toml", grid_text);
     let out = dir.join(out);
     let mut args = vec![
         "sweep",
@@ -385,22 +396,10 @@ fn a_sweep_cell_reports_the_figures_of_a_run_of_the_same_scenario_and_seed() {
     // same seed give the same hit ratios, quantiles and counts, to the byte.
     let dir = TempDir::new("sweep-vs-run");
     let run = crate::run_tiny(&dir, "run", 3, &[]);
-    let grid = dir.write(
-        "one.toml",
-        "seeds = [3]\n[grid]\n\"keyspaces.catalog.ttl_ms\" = [\"10s\"]\n",
-    );
-    let scenario = dir.join("tiny.toml");
-    let out = dir.join("sweep");
-    let res = crate::cacheplan(&[
-        "sweep",
-        arg(&scenario),
-        "--grid",
-        arg(&grid),
-        "--out",
-        arg(&out),
-        "--quiet",
-    ]);
+    let one_cell = "seeds = [3]\n[grid]\n\"keyspaces.catalog.ttl_ms\" = [\"10s\"]\n";
+    let res = sweep_grid(&dir, one_cell, "sweep", &["--quiet"], &[]);
     assert_eq!(res.code, 0, "{res:#?}");
+    let out = dir.join("sweep");
     let summary = rows_by_plan_keyspace(&run.join("summary.csv"));
     let sweep = rows_by_plan_keyspace(&out.join("sweep.csv"));
     assert_eq!(
