@@ -7,6 +7,7 @@ pub mod budget;
 mod keyslot;
 pub mod limits;
 mod merge;
+mod progress;
 mod replay;
 mod run;
 mod size;

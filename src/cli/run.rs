@@ -5,55 +5,8 @@ use super::CliError;
 use crate::report::files::{OutError, RunFolder};
 use crate::report::{manifest, tables};
 use crate::scenario::{self, Scenario};
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Draws a progress bar on stderr (a terminal) once a run has taken a second: simulated-time
-/// progress over all plans and an ETA from the wall time so far. Clears its line at the end.
-fn progress_bar(
-    progress: &crate::sim::Progress,
-    done: &std::sync::atomic::AtomicBool,
-    total_ns: u64,
-    started: Instant,
-) {
-    use std::io::Write;
-    let mut drawn = false;
-    while !done.load(std::sync::atomic::Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(200));
-        let elapsed = started.elapsed().as_secs_f64();
-        if elapsed < 1.0 {
-            continue;
-        }
-        let f = (progress.total_ns() as f64 / total_ns.max(1) as f64).clamp(0.0, 1.0);
-        let eta = if f > 0.0 {
-            elapsed * (1.0 - f) / f
-        } else {
-            f64::NAN
-        };
-        let width = 30;
-        let filled = (f * width as f64).round() as usize;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r[{}{}] {:5.1}% simulated, {:.0}s elapsed, ETA {}   ",
-            "#".repeat(filled),
-            ".".repeat(width - filled),
-            f * 100.0,
-            elapsed,
-            if eta.is_finite() {
-                format!("{eta:.0}s")
-            } else {
-                "?".to_string()
-            }
-        );
-        let _ = err.flush();
-        drawn = true;
-    }
-    if drawn {
-        let _ = write!(std::io::stderr(), "\r{:80}\r", "");
-    }
-}
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug)]
@@ -77,25 +30,13 @@ pub struct RunArgs {
     pub budget: super::budget::BudgetArgs,
 }
 
-/// UTC `YYYYMMDD-HHMMSS` of a unix time (civil-from-days, proleptic Gregorian).
+/// UTC `YYYYMMDD-HHMMSS` of a unix time.
 pub fn utc_stamp(unix_s: u64) -> String {
-    let days = (unix_s / 86_400) as i64;
-    let secs = unix_s % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    let t = i64::try_from(unix_s)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or(jiff::Timestamp::MAX);
+    t.strftime("%Y%m%d-%H%M%S").to_string()
 }
 
 fn load(a: &RunArgs) -> Result<(Scenario, String), CliError> {
@@ -150,17 +91,16 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
     }
     let started = Instant::now();
     let progress = crate::sim::Progress::new(scn.plans.len());
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let draw = !a.quiet && std::io::stderr().is_terminal();
-    let total_ns = scn.duration.as_ns() * scn.plans.len() as u64;
-    let results = std::thread::scope(|s| {
-        if draw {
-            s.spawn(|| progress_bar(&progress, &done, total_ns, started));
-        }
-        let r = crate::sim::run_all_plans_observed(&scn, seed, Some(&progress));
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        r
-    });
+    let bar = super::progress::BarSpec {
+        len: scn.duration.as_ns() * scn.plans.len() as u64,
+        message: "{percent:>3}% simulated, {elapsed} elapsed, ETA {eta}",
+    };
+    let results = super::progress::run_with_bar(
+        super::progress::wanted(a.quiet),
+        &bar,
+        &|| progress.total_ns(),
+        || crate::sim::run_all_plans_observed(&scn, seed, Some(&progress)),
+    );
     let wall_seconds = started.elapsed().as_secs_f64();
     let io = out_error;
     folder
@@ -246,27 +186,17 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
     let horizons = crate::report::horizon::judge_all(scn, results);
     for (r, horizon) in results.iter().zip(&horizons) {
         let plan = &scn.plans[r.plan].name;
+        let summary = crate::metrics::summary::PlanSummary::of(scn, r);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
-            let m = &r.keyspaces[ki];
-            let hit = if m.requests > 0
-                && !matches!(
-                    k.operation,
-                    scenario::Operation::RateLimit | scenario::Operation::Lock
-                ) {
-                format!("{:.3}", m.redis_hits as f64 / m.requests as f64)
-            } else {
-                "-".to_string()
-            };
-            let p99 = if m.latency_us.is_empty() {
-                "-".to_string()
-            } else {
-                format!(
-                    "{:.2}",
-                    m.latency_us.value_at_quantile(0.99) as f64 / 1000.0
-                )
-            };
+            let s = &summary.keyspaces[ki];
+            let hit = s
+                .hit_ratio
+                .map_or_else(|| "-".to_string(), |h| format!("{h:.3}"));
+            let p99 = s
+                .latency_ms_p99
+                .map_or_else(|| "-".to_string(), |p| format!("{p:.2}"));
             let crit = if k.criticality == scenario::Criticality::Critical {
-                r.keyspace_evictions_before_ttl[ki].to_string()
+                s.evicted_before_ttl_keys.to_string()
             } else {
                 "-".to_string()
             };
@@ -274,12 +204,12 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>7}",
                 plan,
                 k.name,
-                m.requests,
+                s.requests,
                 hit,
                 p99,
-                r.keyspace_evictions[ki],
+                s.evicted_keys,
                 crit,
-                m.oom_errors,
+                r.keyspaces[ki].oom_errors,
                 horizon.keyspaces[ki].yes_no()
             );
         }
@@ -360,5 +290,6 @@ mod tests {
     fn utc_stamps() {
         assert_eq!(super::utc_stamp(0), "19700101-000000");
         assert_eq!(super::utc_stamp(1_782_982_800), "20260702-090000");
+        assert_eq!(super::utc_stamp(951_782_400), "20000229-000000");
     }
 }

@@ -7,10 +7,9 @@
 
 use super::CliError;
 use crate::sweep::{self, folder, shard, SweepError};
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// Test hook: run at most this many cells, then stop as if interrupted (exit code 1).
 pub const STOP_AFTER_ENV: &str = "CACHEPLAN_SWEEP_STOP_AFTER";
@@ -55,38 +54,6 @@ pub(crate) fn from_sweep(e: SweepError) -> CliError {
 fn read(path: &PathBuf, what: &str) -> Result<String, CliError> {
     std::fs::read_to_string(path)
         .map_err(|e| CliError::input(format!("cannot read the {what} {}: {e}", path.display())))
-}
-
-/// Draws `[####....] done/total cells, elapsed, ETA` on stderr until `stop`.
-fn progress_bar(done: &AtomicUsize, total: usize, stop: &AtomicBool, started: Instant) {
-    use std::io::Write;
-    let mut drawn = false;
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(200));
-        let elapsed = started.elapsed().as_secs_f64();
-        if elapsed < 1.0 {
-            continue;
-        }
-        let n = done.load(Ordering::Relaxed);
-        let f = n as f64 / total.max(1) as f64;
-        let eta = if n > 0 {
-            format!("{:.0}s", elapsed * (1.0 - f) / f)
-        } else {
-            "?".into()
-        };
-        let width = 30;
-        let filled = (f * width as f64).round() as usize;
-        let _ = write!(
-            std::io::stderr().lock(),
-            "\r[{}{}] {n}/{total} cells, {elapsed:.0}s elapsed, ETA {eta}   ",
-            "#".repeat(filled),
-            ".".repeat(width - filled)
-        );
-        drawn = true;
-    }
-    if drawn {
-        let _ = write!(std::io::stderr(), "\r{:80}\r", "");
-    }
 }
 
 pub fn execute(a: SweepArgs) -> Result<(), CliError> {
@@ -171,19 +138,20 @@ pub fn execute(a: SweepArgs) -> Result<(), CliError> {
     }
     let started = Instant::now();
     let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let todo_estimate = owned;
-    let draw = !a.quiet && std::io::stderr().is_terminal();
-    let counts = std::thread::scope(|s| {
-        if draw {
-            s.spawn(|| progress_bar(&done, todo_estimate, &stop, started));
-        }
-        let r = sweep::run_cells(&sw, &work, shard, stop_after, &|| {
-            done.fetch_add(1, Ordering::Relaxed);
-        });
-        stop.store(true, Ordering::Relaxed);
-        r
-    })
+    let bar = super::progress::BarSpec {
+        len: owned as u64,
+        message: "{pos}/{len} cells, {elapsed} elapsed, ETA {eta}",
+    };
+    let counts = super::progress::run_with_bar(
+        super::progress::wanted(a.quiet),
+        &bar,
+        &|| done.load(Ordering::Relaxed) as u64,
+        || {
+            sweep::run_cells(&sw, &work, shard, stop_after, &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+        },
+    )
     .map_err(from_sweep)?;
     if !a.quiet {
         eprintln!(

@@ -5,6 +5,7 @@ use crate::engine::SimTime;
 use hdrhistogram::Histogram;
 
 pub mod recorder;
+pub mod summary;
 pub use recorder::LatencyRecorder;
 
 /// The highest latency histograms track: one hour in µs.

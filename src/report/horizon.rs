@@ -11,8 +11,8 @@
 //! measured-value texts) and writes nothing; `tables`, `html` and the console print them.
 
 use super::html::duration;
-use super::run_charts::has_hit_ratio;
 use crate::engine::SimTime;
+use crate::metrics::summary::{has_hit_ratio, ratio};
 use crate::metrics::PlanResult;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::scenario::{Jitter, Keyspace, Scenario, Start};
@@ -456,9 +456,9 @@ pub fn judge(scn: &Scenario, res: &PlanResult) -> PlanHorizon {
                         let req = w.keyspace_requests.get(ki).copied().unwrap_or(0);
                         let hits = w.keyspace_hits.get(ki).copied().unwrap_or(0);
                         let mid = (w.start.as_secs_f64() + window_end(wi).as_secs_f64()) / 2.0;
-                        (req > 0).then(|| Point {
+                        ratio(hits, req).map(|value| Point {
                             t_s: mid,
-                            value: hits as f64 / req as f64,
+                            value,
                             weight: req as f64,
                         })
                     })

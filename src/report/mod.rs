@@ -1,6 +1,7 @@
 //! The only writer: CSV rows, charts, HTML report, run manifest.
 
 pub mod charts;
+pub mod csv_table;
 pub mod files;
 pub mod horizon;
 pub mod html;

@@ -2,10 +2,12 @@
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
+use super::csv_table::to_csv;
 use crate::engine::SimTime;
+use crate::metrics::summary::{keyspace_hit_ratio, PlanSummary};
 use crate::metrics::{Invariant, PlanResult, N_INVARIANTS};
 use crate::scenario::Scenario;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the CSV schemas below; bump on any column change.
 pub const CSV_SCHEMA_VERSION: u32 = 4;
@@ -20,7 +22,7 @@ pub const QUANTILES: [(f64, &str); 5] = [
 ];
 
 /// One row of `summary.csv`: one plan x keyspace, totals after the warm-up.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SummaryRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -61,7 +63,7 @@ pub struct SummaryRow<'a> {
 }
 
 /// One row of `latency_quantiles.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct LatencyRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -71,7 +73,7 @@ pub struct LatencyRow<'a> {
 }
 
 /// One row of `shards.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct ShardRow<'a> {
     pub plan: &'a str,
     pub cluster: &'a str,
@@ -95,7 +97,7 @@ pub struct ShardRow<'a> {
 }
 
 /// One row of `origins.csv`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct OriginRow<'a> {
     pub plan: &'a str,
     pub origin: &'a str,
@@ -110,7 +112,7 @@ pub struct OriginRow<'a> {
 }
 
 /// One row of `timeseries.csv` (tidy: one value per row).
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SeriesRow<'a> {
     pub plan: &'a str,
     pub window_start_s: f64,
@@ -122,7 +124,7 @@ pub struct SeriesRow<'a> {
 
 /// One row of `invariants.csv`: one plan x scope (the run, or a fault's window) x keyspace x
 /// monitored invariant.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct InvariantRow<'a> {
     pub plan: &'a str,
     pub scope: &'a str,
@@ -138,25 +140,6 @@ pub struct InvariantRow<'a> {
     pub max_staleness_ms: Option<f64>,
     pub in_flight_reads: Option<u64>,
     pub below_threshold_reads: Option<u64>,
-}
-
-impl CsvRow for InvariantRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "scope",
-        "fault",
-        "scope_start_s",
-        "scope_end_s",
-        "keyspace",
-        "invariant",
-        "violations",
-        "prevented",
-        "first_violation_s",
-        "last_violation_s",
-        "max_staleness_ms",
-        "in_flight_reads",
-        "below_threshold_reads",
-    ];
 }
 
 /// Whether an invariant has a guard whose stops are counted (`prevented`).
@@ -223,123 +206,6 @@ pub fn invariants_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     to_csv(&rows)
 }
 
-fn q_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> Option<f64> {
-    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
-}
-
-/// A row type of a CSV table, with its column names (written even when there are no rows).
-pub trait CsvRow: Serialize {
-    /// Column names, in order (must equal the serialized field names; tested).
-    const COLUMNS: &'static [&'static str];
-}
-
-impl CsvRow for SummaryRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "keyspace",
-        "cluster",
-        "operation",
-        "criticality",
-        "requests",
-        "redis_hits",
-        "hit_ratio",
-        "misses",
-        "origin_loads",
-        "errors",
-        "oom_errors",
-        "redis_timeouts",
-        "evicted_keys",
-        "evicted_before_ttl_keys",
-        "expired_keys",
-        "latency_ms_p50",
-        "latency_ms_p99",
-        "redis_latency_ms_p99",
-        "lock_acquired",
-        "lock_contended",
-        "retries",
-        "retries_reexecuted",
-        "rate_limited",
-        "l1_hits",
-        "stale_serves",
-        "coalesced",
-        "lock_waits",
-        "lock_wait_timeouts",
-        "fallbacks",
-        "background_loads",
-        "stampede_episodes",
-        "stampede_size_mean",
-        "stampede_size_max",
-        "steady_state",
-        "steady_state_reason",
-    ];
-}
-
-impl CsvRow for LatencyRow<'_> {
-    const COLUMNS: &'static [&'static str] =
-        &["plan", "keyspace", "kind", "quantile", "latency_ms"];
-}
-
-impl CsvRow for ShardRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "cluster",
-        "shard",
-        "commands",
-        "ops_per_s",
-        "utilization",
-        "maxmemory_bytes",
-        "used_memory_peak_bytes",
-        "used_memory_end_bytes",
-        "keys_end",
-        "evicted_keys",
-        "expired_keys",
-        "oom_errors",
-        "max_queue_len",
-        "steady_state",
-        "steady_state_reason",
-        "steady_state_used_memory_bytes",
-        "fills_at_s",
-        "when_full",
-    ];
-}
-
-impl CsvRow for OriginRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "origin",
-        "loads",
-        "loads_per_s_peak",
-        "rejected",
-        "timed_out",
-        "peak_concurrency",
-        "peak_queue",
-        "queue_wait_ms_p99",
-        "saturated_since_s",
-    ];
-}
-
-impl CsvRow for SeriesRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "window_start_s",
-        "entity_kind",
-        "entity",
-        "metric",
-        "value",
-    ];
-}
-
-fn to_csv<T: CsvRow>(rows: &[T]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record(T::COLUMNS).expect("in-memory writer");
-    for r in rows {
-        w.serialize(r).expect("rows serialize to memory");
-    }
-    w.into_inner().expect("in-memory writer")
-}
-
 /// Shard labels of a plan's result, in its order: (cluster name, shard index, maxmemory).
 fn shard_labels<'a>(scn: &'a Scenario, res: &PlanResult) -> Vec<(&'a str, usize, u64)> {
     res.shards
@@ -357,34 +223,31 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     for res in results {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
+            let s = &summary.keyspaces[ki];
             let steady = &horizon.keyspaces[ki];
-            let counts_hits = !matches!(
-                k.operation,
-                crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
-            );
             rows.push(SummaryRow {
                 plan: &plan.name,
                 keyspace: &k.name,
                 cluster: &scn.clusters[plan.cluster_of_keyspace[ki]].name,
                 operation: k.operation.as_str(),
                 criticality: k.criticality.as_str(),
-                requests: m.requests,
-                redis_hits: m.redis_hits,
-                hit_ratio: (counts_hits && m.requests > 0)
-                    .then(|| m.redis_hits as f64 / m.requests as f64),
-                misses: m.misses,
-                origin_loads: m.origin_loads,
-                errors: m.errors,
-                oom_errors: m.oom_errors,
-                redis_timeouts: m.redis_timeouts,
-                evicted_keys: res.keyspace_evictions[ki],
-                evicted_before_ttl_keys: res.keyspace_evictions_before_ttl[ki],
-                expired_keys: res.keyspace_expirations[ki],
-                latency_ms_p50: q_ms(&m.latency_us, 0.5),
-                latency_ms_p99: q_ms(&m.latency_us, 0.99),
-                redis_latency_ms_p99: q_ms(&m.redis_latency_us, 0.99),
+                requests: s.requests,
+                redis_hits: s.redis_hits,
+                hit_ratio: s.hit_ratio,
+                misses: s.misses,
+                origin_loads: s.origin_loads,
+                errors: s.errors,
+                oom_errors: s.oom_errors,
+                redis_timeouts: s.redis_timeouts,
+                evicted_keys: s.evicted_keys,
+                evicted_before_ttl_keys: s.evicted_before_ttl_keys,
+                expired_keys: s.expired_keys,
+                latency_ms_p50: s.latency_ms_p50,
+                latency_ms_p99: s.latency_ms_p99,
+                redis_latency_ms_p99: s.redis_latency_ms_p99,
                 lock_acquired: m.lock_acquired,
                 lock_contended: m.lock_contended,
                 retries: m.retries,
@@ -439,11 +302,11 @@ pub fn latency_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
 
 /// `shards.csv`.
 pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
-    let measured_s = (scn.duration - scn.warmup).as_secs_f64();
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (si, (s, (cluster, shard, maxmemory))) in
             res.shards.iter().zip(shard_labels(scn, res)).enumerate()
         {
@@ -453,8 +316,8 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 cluster,
                 shard,
                 commands: s.commands,
-                ops_per_s: s.commands as f64 / measured_s,
-                utilization: s.busy_ns as f64 / 1e9 / measured_s,
+                ops_per_s: summary.shards[si].ops_per_s,
+                utilization: summary.shards[si].utilization,
                 maxmemory_bytes: maxmemory,
                 used_memory_peak_bytes: s.used_memory_peak_bytes,
                 used_memory_end_bytes: s.used_memory_end_bytes,
@@ -468,7 +331,7 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 steady_state_used_memory_bytes: s.projected_used_memory_bytes,
                 fills_at_s: s.fills_at.map(|t| t.as_secs_f64()),
                 when_full: if s.fills_at.is_some() {
-                    when_full(scn, res, s.cluster)
+                    crate::metrics::summary::when_full(scn, res, s.cluster)
                 } else {
                     ""
                 },
@@ -478,62 +341,24 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     to_csv(&rows)
 }
 
-/// What a full cluster does under its policy, for a shard whose projection exceeds maxmemory.
-pub fn when_full(scn: &Scenario, res: &PlanResult, cluster: usize) -> &'static str {
-    use crate::redis::evict::MaxmemoryPolicy as P;
-    let critical = scn.plans[res.plan]
-        .cluster_of_keyspace
-        .iter()
-        .zip(&scn.keyspaces)
-        .any(|(&c, k)| c == cluster && k.criticality == crate::scenario::Criticality::Critical);
-    match scn.clusters[cluster].redis.maxmemory_policy {
-        P::Noeviction => "writes refused (OOM)",
-        P::VolatileLru | P::VolatileLfu | P::VolatileRandom | P::VolatileTtl => {
-            "keys with a TTL evicted; writes refused (OOM) when none is left"
-        }
-        _ if critical => "keys evicted, critical keys included",
-        _ => "keys evicted in policy order",
-    }
-}
-
-/// Peak loads per second over the windows after the warm-up, per origin.
-pub fn origin_peaks(scn: &Scenario, res: &PlanResult) -> Vec<f64> {
-    let mut peaks = vec![0.0f64; scn.origins.len()];
-    for (wi, w) in res.windows.iter().enumerate() {
-        let end = res
-            .windows
-            .get(wi + 1)
-            .map(|n| n.start)
-            .unwrap_or(scn.duration);
-        let len = (end - w.start).as_secs_f64();
-        if w.start < scn.warmup || len <= 0.0 {
-            continue;
-        }
-        for (oi, &l) in w.origin_loads.iter().enumerate() {
-            peaks[oi] = peaks[oi].max(l as f64 / len);
-        }
-    }
-    peaks
-}
-
 /// `origins.csv`.
 pub fn origins_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
     let mut rows = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
-        let peaks = origin_peaks(scn, res);
+        let summary = PlanSummary::of(scn, res);
         for (oi, o) in scn.origins.iter().enumerate() {
             let m = &res.origins[oi];
             rows.push(OriginRow {
                 plan: &plan.name,
                 origin: &o.name,
                 loads: m.loads,
-                loads_per_s_peak: peaks[oi],
+                loads_per_s_peak: summary.origin_peaks_per_s[oi],
                 rejected: m.rejected,
                 timed_out: m.timed_out,
                 peak_concurrency: m.peak_concurrency,
                 peak_queue: m.peak_queue,
-                queue_wait_ms_p99: q_ms(&m.queue_wait_us, 0.99),
+                queue_wait_ms_p99: summary.origin_queue_wait_ms_p99[oi],
                 saturated_since_s: m.saturated_since.map(|t| t.as_secs_f64()),
             });
         }
@@ -586,12 +411,8 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     })
                 };
                 push("requests_per_s", req as f64 / len);
-                let has_hits = !matches!(
-                    k.operation,
-                    crate::scenario::Operation::RateLimit | crate::scenario::Operation::Lock
-                );
-                if req > 0 && has_hits {
-                    push("hit_ratio", w.keyspace_hits[ki] as f64 / req as f64);
+                if let Some(hit_ratio) = keyspace_hit_ratio(k, w.keyspace_hits[ki], req) {
+                    push("hit_ratio", hit_ratio);
                 }
                 if req > 0 {
                     push("latency_ms_p99", w.keyspace_p99_us[ki] as f64 / 1000.0);
@@ -671,61 +492,4 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         }
     }
     to_csv(&rows)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn serde_header<T: CsvRow>(row: &T) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.serialize(row).unwrap();
-        let bytes = w.into_inner().unwrap();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_string()
-    }
-
-    #[test]
-    fn declared_columns_equal_the_serialized_field_names() {
-        let s = SeriesRow {
-            plan: "p",
-            window_start_s: 0.0,
-            entity_kind: "k",
-            entity: "e",
-            metric: "m",
-            value: 1.0,
-        };
-        assert_eq!(serde_header(&s), SeriesRow::COLUMNS.join(","));
-        let l = LatencyRow {
-            plan: "p",
-            keyspace: "k",
-            kind: "redis",
-            quantile: "p50",
-            latency_ms: 1.0,
-        };
-        assert_eq!(serde_header(&l), LatencyRow::COLUMNS.join(","));
-        let o = OriginRow {
-            plan: "p",
-            origin: "o",
-            loads: 0,
-            loads_per_s_peak: 0.0,
-            rejected: 0,
-            timed_out: 0,
-            peak_concurrency: 0,
-            peak_queue: 0,
-            queue_wait_ms_p99: None,
-            saturated_since_s: None,
-        };
-        assert_eq!(serde_header(&o), OriginRow::COLUMNS.join(","));
-        assert_eq!(
-            String::from_utf8(to_csv::<OriginRow>(&[]))
-                .unwrap()
-                .trim_end(),
-            OriginRow::COLUMNS.join(",")
-        );
-    }
 }

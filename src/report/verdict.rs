@@ -3,9 +3,9 @@
 //! [`Scenario`] and its [`PlanResult`]s; it owns no formatting beyond the short measured-value
 //! text and must not touch files (the HTML report renders these checks).
 
-use super::run_charts::{hit_ratio, measured_s, quantile_ms, short_num};
-use super::tables::origin_peaks;
+use super::run_charts::short_num;
 use crate::engine::SimTime;
+use crate::metrics::summary::{hit_ratio, measured_s, origin_peaks_per_s, quantile_ms};
 use crate::metrics::{Invariant, PlanResult};
 use crate::scenario::{Criticality, Scenario};
 
@@ -158,7 +158,7 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
                     .shards
                     .iter()
                     .filter_map(|s| {
-                        let harm = super::tables::when_full(scn, res, s.cluster);
+                        let harm = crate::metrics::summary::when_full(scn, res, s.cluster);
                         let at = s.fills_at?;
                         (harm != "keys evicted in policy order").then_some((at, s, harm))
                     })
@@ -181,7 +181,7 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
             })
             .collect(),
     });
-    let peaks: Vec<Vec<f64>> = results.iter().map(|r| origin_peaks(scn, r)).collect();
+    let peaks: Vec<Vec<f64>> = results.iter().map(|r| origin_peaks_per_s(scn, r)).collect();
     let measured = measured_s(scn);
     for (oi, o) in scn.origins.iter().enumerate() {
         if let Some(max) = scn.slo.origin_peak_per_s_max.get(oi).copied().flatten() {

@@ -10,7 +10,7 @@ use super::tables::{
     table, SweepKeyspaceRow, SweepOriginRow, SweepPointRow, SweepShardRow, CELL_PREFIX,
     POINT_PREFIX,
 };
-use crate::report::run_charts::quantile_ms;
+use crate::metrics::summary::{quantile_ms, ratio};
 
 /// Mean and half-width of the 95% confidence interval (1.96·sd/√n, sample sd); the
 /// half-width is `None` with fewer than two values.
@@ -98,8 +98,8 @@ fn point_rows(grid: &Grid, cells: &[(CellSpec, CellRecord)]) -> Vec<(Vec<String>
                 let n = per_seed.len() as f64;
                 let ratios: Vec<f64> = per_seed
                     .iter()
-                    .filter(|k| k.has_hit_ratio && k.requests > 0)
-                    .map(|k| k.redis_hits as f64 / k.requests as f64)
+                    .filter(|k| k.has_hit_ratio)
+                    .filter_map(|k| ratio(k.redis_hits, k.requests))
                     .collect();
                 let hit = mean_ci95(&ratios);
                 let mut pooled = histogram_from_pairs(&per_seed[0].latency_us);

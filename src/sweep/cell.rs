@@ -10,9 +10,8 @@ use super::grid::{value_text, CellSpec};
 use super::tables::{SweepKeyspaceRow, SweepOriginRow, SweepShardRow};
 use super::{apply, hex64, SweepError, VERSION};
 use crate::engine::rng::fnv1a64;
+use crate::metrics::summary::{has_hit_ratio, PlanSummary};
 use crate::metrics::{new_latency_histogram, PlanResult};
-use crate::report::run_charts::{has_hit_ratio, quantile_ms};
-use crate::report::tables::origin_peaks;
 use crate::scenario::{self, Scenario};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -157,67 +156,66 @@ pub fn run(cell: &BuiltCell) -> CellRecord {
 /// The record of a cell from its plans' results.
 pub fn record(cell: &BuiltCell, results: &[PlanResult]) -> CellRecord {
     let scn = &cell.scenario;
-    let measured_s = (scn.duration - scn.warmup).as_secs_f64();
     let mut keyspace_rows = Vec::new();
     let mut origin_rows = Vec::new();
     let mut shard_rows = Vec::new();
     let mut plans = Vec::new();
     for res in results {
         let plan = &scn.plans[res.plan];
+        let summary = PlanSummary::of(scn, res);
         let mut keyspaces = Vec::new();
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
-            let hr = has_hit_ratio(k);
+            let s = &summary.keyspaces[ki];
             keyspace_rows.push(super::tables::line(&SweepKeyspaceRow {
                 plan: &plan.name,
                 keyspace: &k.name,
                 cluster: &scn.clusters[plan.cluster_of_keyspace[ki]].name,
-                requests: m.requests,
-                redis_hits: m.redis_hits,
-                hit_ratio: (hr && m.requests > 0).then(|| m.redis_hits as f64 / m.requests as f64),
-                misses: m.misses,
-                origin_loads: m.origin_loads,
-                errors: m.errors,
-                oom_errors: m.oom_errors,
-                evicted_keys: res.keyspace_evictions[ki],
-                evicted_before_ttl_keys: res.keyspace_evictions_before_ttl[ki],
-                expired_keys: res.keyspace_expirations[ki],
-                latency_ms_p50: quantile_ms(&m.latency_us, 0.5),
-                latency_ms_p99: quantile_ms(&m.latency_us, 0.99),
-                redis_latency_ms_p99: quantile_ms(&m.redis_latency_us, 0.99),
+                requests: s.requests,
+                redis_hits: s.redis_hits,
+                hit_ratio: s.hit_ratio,
+                misses: s.misses,
+                origin_loads: s.origin_loads,
+                errors: s.errors,
+                oom_errors: s.oom_errors,
+                evicted_keys: s.evicted_keys,
+                evicted_before_ttl_keys: s.evicted_before_ttl_keys,
+                expired_keys: s.expired_keys,
+                latency_ms_p50: s.latency_ms_p50,
+                latency_ms_p99: s.latency_ms_p99,
+                redis_latency_ms_p99: s.redis_latency_ms_p99,
             }));
             keyspaces.push(CellKeyspace {
-                requests: m.requests,
-                redis_hits: m.redis_hits,
-                has_hit_ratio: hr,
-                origin_loads: m.origin_loads,
-                evicted_before_ttl_keys: res.keyspace_evictions_before_ttl[ki],
+                requests: s.requests,
+                redis_hits: s.redis_hits,
+                has_hit_ratio: has_hit_ratio(k),
+                origin_loads: s.origin_loads,
+                evicted_before_ttl_keys: s.evicted_before_ttl_keys,
                 origin: k.origin,
                 latency_us: histogram_pairs(&m.latency_us),
             });
         }
-        let peaks = origin_peaks(scn, res);
         for (oi, o) in scn.origins.iter().enumerate() {
             let m = &res.origins[oi];
             origin_rows.push(super::tables::line(&SweepOriginRow {
                 plan: &plan.name,
                 origin: &o.name,
                 loads: m.loads,
-                loads_per_s_peak: peaks[oi],
+                loads_per_s_peak: summary.origin_peaks_per_s[oi],
                 rejected: m.rejected,
                 timed_out: m.timed_out,
-                queue_wait_ms_p99: quantile_ms(&m.queue_wait_us, 0.99),
+                queue_wait_ms_p99: summary.origin_queue_wait_ms_p99[oi],
             }));
         }
-        for s in &res.shards {
+        for (s, rate) in res.shards.iter().zip(&summary.shards) {
             let c = &scn.clusters[s.cluster];
             shard_rows.push(super::tables::line(&SweepShardRow {
                 plan: &plan.name,
                 cluster: &c.name,
                 shard: s.shard,
                 maxmemory_bytes: c.redis.maxmemory_bytes,
-                ops_per_s: s.commands as f64 / measured_s,
-                utilization: s.busy_ns as f64 / 1e9 / measured_s,
+                ops_per_s: rate.ops_per_s,
+                utilization: rate.utilization,
                 used_memory_peak_bytes: s.used_memory_peak_bytes,
                 evicted_keys: s.evicted_keys,
                 oom_errors: s.oom_errors,
@@ -226,7 +224,7 @@ pub fn record(cell: &BuiltCell, results: &[PlanResult]) -> CellRecord {
         plans.push(CellPlan {
             plan: plan.name.clone(),
             keyspaces,
-            origin_peaks_per_s: peaks,
+            origin_peaks_per_s: summary.origin_peaks_per_s,
         });
     }
     CellRecord {

@@ -10,11 +10,11 @@
 use super::assemble::{by_point, mean_ci95};
 use super::cell::{histogram_from_pairs, CellRecord};
 use super::grid::{value_text, CellSpec, Grid};
+use crate::metrics::summary::{quantile_ms, ratio};
 use crate::report::charts::{
     self, BarChart, BarGroup, ChartError, ErrorBar, Heatmap, LineChart, Panel, Rendered, Scale,
     Series, Size,
 };
-use crate::report::run_charts::quantile_ms;
 use crate::scenario::units::{parse_bytes, parse_duration_ms};
 
 /// A rendered sweep chart: `charts/<name>.png` and `.svg`.
@@ -107,7 +107,7 @@ fn point_metric(
                             .iter()
                             .filter(|k| k.has_hit_ratio)
                             .fold((0u64, 0u64), |(h, r), k| (h + k.redis_hits, r + k.requests));
-                        (reqs > 0).then(|| hits as f64 / reqs as f64)
+                        ratio(hits, reqs)
                     }
                     _ => match focus {
                         Some(k) => p.keyspaces[k].origin.map(|o| p.origin_peaks_per_s[o]),

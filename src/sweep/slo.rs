@@ -6,9 +6,8 @@
 //! have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is too
 //! small rejects instead of evicting). Pure.
 
+use crate::metrics::summary::{hit_ratio, measured_s, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
-use crate::report::run_charts::{hit_ratio, measured_s, quantile_ms};
-use crate::report::tables::origin_peaks;
 use crate::scenario::{Criticality, Scenario};
 
 /// What a plan's SLO check looks at.
@@ -176,7 +175,7 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                     Direction::AtMost,
                     results
                         .iter()
-                        .map(|r| (measured > 0.0).then(|| origin_peaks(scn, r)[oi])),
+                        .map(|r| (measured > 0.0).then(|| origin_peaks_per_s(scn, r)[oi])),
                 ),
             });
         }
@@ -256,7 +255,7 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                     .iter()
                     .filter(|s| scope.clusters.contains(&s.cluster))
                     .filter(|s| {
-                        crate::report::tables::when_full(scn, r, s.cluster)
+                        crate::metrics::summary::when_full(scn, r, s.cluster)
                             != "keys evicted in policy order"
                     })
                     .filter_map(|s| s.fills_at.map(|t| t.as_secs_f64()))

@@ -4,8 +4,8 @@
 //! seed, one column per grid parameter) added when the tables are assembled in grid order.
 //! Pure: bytes in memory, no files.
 
-use crate::report::tables::CsvRow;
-use serde::Serialize;
+use crate::report::csv_table::columns;
+use serde::{Deserialize, Serialize};
 
 /// Columns before the grid parameters in `sweep.csv`, `sweep_origins.csv`, `sweep_shards.csv`.
 pub const CELL_PREFIX: [&str; 3] = ["cell", "cell_hash", "seed"];
@@ -13,7 +13,7 @@ pub const CELL_PREFIX: [&str; 3] = ["cell", "cell_hash", "seed"];
 pub const POINT_PREFIX: [&str; 2] = ["point", "seeds"];
 
 /// Metric part of a `sweep.csv` row: one plan x keyspace of one cell.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SweepKeyspaceRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -33,29 +33,8 @@ pub struct SweepKeyspaceRow<'a> {
     pub redis_latency_ms_p99: Option<f64>,
 }
 
-impl CsvRow for SweepKeyspaceRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "keyspace",
-        "cluster",
-        "requests",
-        "redis_hits",
-        "hit_ratio",
-        "misses",
-        "origin_loads",
-        "errors",
-        "oom_errors",
-        "evicted_keys",
-        "evicted_before_ttl_keys",
-        "expired_keys",
-        "latency_ms_p50",
-        "latency_ms_p99",
-        "redis_latency_ms_p99",
-    ];
-}
-
 /// Metric part of a `sweep_origins.csv` row: one plan x origin of one cell.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SweepOriginRow<'a> {
     pub plan: &'a str,
     pub origin: &'a str,
@@ -66,20 +45,8 @@ pub struct SweepOriginRow<'a> {
     pub queue_wait_ms_p99: Option<f64>,
 }
 
-impl CsvRow for SweepOriginRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "origin",
-        "loads",
-        "loads_per_s_peak",
-        "rejected",
-        "timed_out",
-        "queue_wait_ms_p99",
-    ];
-}
-
 /// Metric part of a `sweep_shards.csv` row: one plan x shard of one cell.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SweepShardRow<'a> {
     pub plan: &'a str,
     pub cluster: &'a str,
@@ -92,22 +59,8 @@ pub struct SweepShardRow<'a> {
     pub oom_errors: u64,
 }
 
-impl CsvRow for SweepShardRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "cluster",
-        "shard",
-        "maxmemory_bytes",
-        "ops_per_s",
-        "utilization",
-        "used_memory_peak_bytes",
-        "evicted_keys",
-        "oom_errors",
-    ];
-}
-
 /// Metric part of a `sweep_points.csv` row: one plan x keyspace of one point, over its seeds.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SweepPointRow<'a> {
     pub plan: &'a str,
     pub keyspace: &'a str,
@@ -119,21 +72,8 @@ pub struct SweepPointRow<'a> {
     pub evicted_before_ttl_keys_mean: f64,
 }
 
-impl CsvRow for SweepPointRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "keyspace",
-        "requests",
-        "hit_ratio_mean",
-        "hit_ratio_ci95",
-        "latency_ms_p99",
-        "origin_loads_mean",
-        "evicted_before_ttl_keys_mean",
-    ];
-}
-
 /// One row of `size.csv`: the chosen shape of one plan x cluster.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SizeRow<'a> {
     pub plan: &'a str,
     pub cluster: &'a str,
@@ -148,24 +88,8 @@ pub struct SizeRow<'a> {
     pub seeds: usize,
 }
 
-impl CsvRow for SizeRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "cluster",
-        "status",
-        "shards",
-        "maxmemory_bytes",
-        "cost",
-        "base_shards",
-        "base_maxmemory_bytes",
-        "base_cost",
-        "evaluations",
-        "seeds",
-    ];
-}
-
 /// One row of `size_margins.csv`: one SLO of one plan at the chosen shapes.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct MarginRow<'a> {
     pub plan: &'a str,
     pub metric: &'a str,
@@ -177,21 +101,8 @@ pub struct MarginRow<'a> {
     pub attainable: bool,
 }
 
-impl CsvRow for MarginRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "metric",
-        "subject",
-        "target",
-        "measured_worst",
-        "margin",
-        "pass",
-        "attainable",
-    ];
-}
-
 /// One row of `size_evaluations.csv`: one shape the search ran.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct EvaluationRow<'a> {
     pub plan: &'a str,
     pub cluster: &'a str,
@@ -200,18 +111,6 @@ pub struct EvaluationRow<'a> {
     pub cost: f64,
     pub pass: bool,
     pub failed: &'a str,
-}
-
-impl CsvRow for EvaluationRow<'_> {
-    const COLUMNS: &'static [&'static str] = &[
-        "plan",
-        "cluster",
-        "shards",
-        "maxmemory_bytes",
-        "cost",
-        "pass",
-        "failed",
-    ];
 }
 
 /// One serialized row as a CSV line without its line end.
@@ -240,16 +139,16 @@ pub fn fields_line(fields: &[String]) -> String {
         .to_string()
 }
 
-/// A whole table: the header (prefix columns, parameters, then `T::COLUMNS`) and the rows as
+/// A whole table: the header (prefix columns, parameters, then `T`'s columns) and the rows as
 /// `(prefix fields, metric line)` pairs.
-pub fn table<T: CsvRow>(
+pub fn table<T: Deserialize<'static>>(
     prefix: &[&str],
     params: &[String],
     rows: &[(Vec<String>, String)],
 ) -> Vec<u8> {
     let mut header: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
     header.extend(params.iter().cloned());
-    header.extend(T::COLUMNS.iter().map(|s| s.to_string()));
+    header.extend(columns::<T>().iter().map(|s| s.to_string()));
     let mut out = fields_line(&header);
     out.push('\n');
     for (fields, metrics) in rows {
@@ -262,119 +161,17 @@ pub fn table<T: CsvRow>(
 }
 
 /// Rows of a plain (no parameter columns) table.
-pub fn plain_table<T: CsvRow>(rows: &[T]) -> Vec<u8> {
-    let mut out = fields_line(&T::COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+pub fn plain_table<T: Serialize + Deserialize<'static>>(rows: &[T]) -> Vec<u8> {
+    let mut out = fields_line(
+        &columns::<T>()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    );
     out.push('\n');
     for r in rows {
         out.push_str(&line(r));
         out.push('\n');
     }
     out.into_bytes()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn header_of<T: Serialize>(row: &T) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.serialize(row).unwrap();
-        String::from_utf8(w.into_inner().unwrap())
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_string()
-    }
-
-    #[test]
-    fn declared_columns_equal_the_serialized_field_names() {
-        let k = SweepKeyspaceRow {
-            plan: "p",
-            keyspace: "k",
-            cluster: "c",
-            requests: 0,
-            redis_hits: 0,
-            hit_ratio: None,
-            misses: 0,
-            origin_loads: 0,
-            errors: 0,
-            oom_errors: 0,
-            evicted_keys: 0,
-            evicted_before_ttl_keys: 0,
-            expired_keys: 0,
-            latency_ms_p50: None,
-            latency_ms_p99: None,
-            redis_latency_ms_p99: None,
-        };
-        assert_eq!(header_of(&k), SweepKeyspaceRow::COLUMNS.join(","));
-        let o = SweepOriginRow {
-            plan: "p",
-            origin: "o",
-            loads: 0,
-            loads_per_s_peak: 0.0,
-            rejected: 0,
-            timed_out: 0,
-            queue_wait_ms_p99: None,
-        };
-        assert_eq!(header_of(&o), SweepOriginRow::COLUMNS.join(","));
-        let s = SweepShardRow {
-            plan: "p",
-            cluster: "c",
-            shard: 0,
-            maxmemory_bytes: 0,
-            ops_per_s: 0.0,
-            utilization: 0.0,
-            used_memory_peak_bytes: 0,
-            evicted_keys: 0,
-            oom_errors: 0,
-        };
-        assert_eq!(header_of(&s), SweepShardRow::COLUMNS.join(","));
-        let p = SweepPointRow {
-            plan: "p",
-            keyspace: "k",
-            requests: 0,
-            hit_ratio_mean: None,
-            hit_ratio_ci95: None,
-            latency_ms_p99: None,
-            origin_loads_mean: 0.0,
-            evicted_before_ttl_keys_mean: 0.0,
-        };
-        assert_eq!(header_of(&p), SweepPointRow::COLUMNS.join(","));
-        let z = SizeRow {
-            plan: "p",
-            cluster: "c",
-            status: "found",
-            shards: None,
-            maxmemory_bytes: None,
-            cost: None,
-            base_shards: 1,
-            base_maxmemory_bytes: 1,
-            base_cost: 1.0,
-            evaluations: 0,
-            seeds: 1,
-        };
-        assert_eq!(header_of(&z), SizeRow::COLUMNS.join(","));
-        let m = MarginRow {
-            plan: "p",
-            metric: "m",
-            subject: "s",
-            target: 1.0,
-            measured_worst: 1.0,
-            margin: 0.0,
-            pass: true,
-            attainable: true,
-        };
-        assert_eq!(header_of(&m), MarginRow::COLUMNS.join(","));
-        let e = EvaluationRow {
-            plan: "p",
-            cluster: "c",
-            shards: 1,
-            maxmemory_bytes: 1,
-            cost: 1.0,
-            pass: true,
-            failed: "",
-        };
-        assert_eq!(header_of(&e), EvaluationRow::COLUMNS.join(","));
-    }
 }

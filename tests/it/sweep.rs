@@ -14,8 +14,19 @@ pub const GRID: &str = r#"seeds = [1, 2]
 "#;
 
 fn sweep(dir: &TempDir, out: &str, extra: &[&str], env: &[(&str, &str)]) -> crate::Output {
+    sweep_grid(dir, GRID, out, extra, env)
+}
+
+/// `cacheplan sweep` of the tiny scenario over `grid_text` into `<dir>/<out>`.
+fn sweep_grid(
+    dir: &TempDir,
+    grid_text: &str,
+    out: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> crate::Output {
     let scenario = dir.write("tiny.toml", TINY_SCENARIO);
-    let grid = dir.write("grid.toml", GRID);
+    let grid = dir.write("grid.toml", grid_text);
     let out = dir.join(out);
     let mut args = vec![
         "sweep",
@@ -353,4 +364,74 @@ fn sweep_headers_match_the_readme() {
     let mut documented = docs["sweep.json"].clone();
     documented.sort();
     assert_eq!(keys, documented, "sweep.json keys vs. output/README.md");
+}
+
+/// Rows of a CSV keyed by (plan, keyspace), each a map of column → cell.
+fn rows_by_plan_keyspace(
+    path: &Path,
+) -> std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("a readable CSV");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for record in reader.records() {
+        let record = record.expect("a CSV record");
+        let row: std::collections::BTreeMap<String, String> = header
+            .iter()
+            .cloned()
+            .zip(record.iter().map(str::to_string))
+            .collect();
+        out.insert((row["plan"].clone(), row["keyspace"].clone()), row);
+    }
+    out
+}
+
+#[test]
+fn a_sweep_cell_reports_the_figures_of_a_run_of_the_same_scenario_and_seed() {
+    // Both read metrics::summary: a one-cell sweep (the scenario's own TTL) and `run` with the
+    // same seed give the same hit ratios, quantiles and counts, to the byte.
+    let dir = TempDir::new("sweep-vs-run");
+    let run = crate::run_tiny(&dir, "run", 3, &[]);
+    let one_cell = "seeds = [3]\n[grid]\n\"keyspaces.catalog.ttl_ms\" = [\"10s\"]\n";
+    let res = sweep_grid(&dir, one_cell, "sweep", &["--quiet"], &[]);
+    assert_eq!(res.code, 0, "{res:#?}");
+    let out = dir.join("sweep");
+    let summary = rows_by_plan_keyspace(&run.join("summary.csv"));
+    let sweep = rows_by_plan_keyspace(&out.join("sweep.csv"));
+    assert_eq!(
+        summary.keys().collect::<Vec<_>>(),
+        sweep.keys().collect::<Vec<_>>()
+    );
+    let shared = [
+        "cluster",
+        "requests",
+        "redis_hits",
+        "hit_ratio",
+        "misses",
+        "origin_loads",
+        "errors",
+        "oom_errors",
+        "evicted_keys",
+        "evicted_before_ttl_keys",
+        "expired_keys",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "redis_latency_ms_p99",
+    ];
+    for (key, row) in &summary {
+        for column in shared {
+            assert_eq!(
+                row[column], sweep[key][column],
+                "{key:?} {column}: summary.csv and sweep.csv differ"
+            );
+        }
+    }
+    assert!(
+        summary.values().any(|r| !r["hit_ratio"].is_empty()),
+        "some keyspace has a hit ratio"
+    );
 }

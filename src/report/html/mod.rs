@@ -11,13 +11,14 @@
 
 use super::horizon::{self, PlanHorizon};
 use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
-use super::run_charts::{hit_ratio, quantile_ms, short_num, RunChart};
-use super::tables::origin_peaks;
+use super::run_charts::{short_num, RunChart};
 use super::verdict::{self, Check, Outcome};
 use crate::engine::SimTime;
+use crate::metrics::summary::{hit_ratio, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
 use crate::scenario::dist::Dist;
 use crate::scenario::{Criticality, Jitter, Keyspace, Operation, Popularity, Scenario};
+use maud::{html, Markup, PreEscaped};
 use std::fmt::Write;
 
 /// How the run was made: the manifest facts the report prints. Nothing here may vary between
@@ -86,9 +87,12 @@ pub fn report_html(
     verdict_section(&mut h, scn, results, &horizons);
     steady_state_section(&mut h, scn, results, &horizons);
     super::invariants::invariants_section(&mut h, scn, results);
-    scenario_section(&mut h, scn);
-    charts_section(&mut h, charts);
-    origins_section(&mut h, scn, results);
+    h.push_str(&scenario::scenario_section(scn).into_string());
+    h.push('\n');
+    h.push_str(&charts_section(charts).into_string());
+    h.push('\n');
+    h.push_str(&origins_section(scn, results).into_string());
+    h.push('\n');
     checklist_section(&mut h, scn, results);
     h.push_str("</body>\n</html>\n");
     // Every table scrolls sideways in its own box, so a narrow window never scrolls the page
@@ -428,14 +432,6 @@ pub(super) fn dist_text(d: &Dist, unit: &str) -> String {
     }
 }
 
-fn jitter_text(j: &Jitter) -> String {
-    match j {
-        Jitter::None => "none".into(),
-        Jitter::UniformPct(p) => format!("±{}%", short_num(*p)),
-        Jitter::UpTo(m) => format!("+0–{}", duration(*m)),
-    }
-}
-
 /// A popularity in words.
 pub(super) fn popularity_text(p: &Popularity) -> String {
     match p {
@@ -460,233 +456,63 @@ pub(super) fn origin_name(scn: &Scenario, k: &Keyspace) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn scenario_section(h: &mut String, scn: &Scenario) {
-    h.push_str("<h2 id=\"scenario\">The scenario in brief</h2>\n");
-    h.push_str(
-        "<h3>Keyspaces</h3>\n<table>\n<thead><tr><th>keyspace</th><th>key template</th>\
-        <th>operation</th><th>criticality</th><th>rate (req/s)</th><th>keys per tenant</th>\
-        <th>popularity</th><th>value size</th><th>TTL</th><th>TTL jitter</th><th>origin</th>\
-        </tr></thead>\n<tbody>\n",
-    );
-    for k in &scn.keyspaces {
-        let crit_class = if k.criticality == Criticality::Critical {
-            " class=\"warn\""
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td{crit_class}>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td></tr>",
-            escape(&k.name),
-            escape(&k.key_template),
-            k.operation.as_str(),
-            k.criticality.as_str(),
-            short_num(k.rate_per_s),
-            k.keys_per_tenant,
-            escape(&popularity_text(&k.popularity)),
-            escape(&dist_text(&k.value_size_bytes, "B")),
-            if k.ttl.as_ns() == 0 {
-                "none".into()
-            } else {
-                duration(k.ttl)
-            },
-            escape(&jitter_text(&k.jitter)),
-            escape(&origin_name(scn, k)),
-        );
-    }
-    h.push_str("</tbody>\n</table>\n");
-
-    h.push_str("<h3>Traffic</h3>\n");
-    let total: f64 = scn.keyspaces.iter().map(|k| k.rate_per_s).sum();
-    let _ = writeln!(
-        h,
-        "<p>{} application instances; {} requests/s at profile multiplier 1 over all keyspaces.</p>",
-        scn.app_instances,
-        short_num(total)
-    );
-    h.push_str(
-        "<table>\n<thead><tr><th>tenant</th><th>traffic share</th><th>size (× keys per \
-         tenant)</th></tr></thead>\n<tbody>\n",
-    );
-    for t in &scn.tenants {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{}</td></tr>",
-            escape(&t.name),
-            t.traffic_share * 100.0,
-            short_num(t.size)
-        );
-    }
-    h.push_str("</tbody>\n</table>\n");
-    let mut timeline: Vec<(SimTime, String)> = Vec::new();
-    for k in &scn.keyspaces {
-        for b in &k.bursts {
-            timeline.push((
-                b.start,
-                format!(
-                    "burst ×{} on <b>{}</b> until {}",
-                    short_num(b.multiplier),
-                    escape(&k.name),
-                    duration(b.end)
-                ),
-            ));
+fn charts_section(charts: &[RunChart]) -> Markup {
+    html! {
+        h2 id="charts" { "Charts" }
+        @for c in charts {
+            figure id=(format!("chart-{}", c.name)) {
+                figcaption {
+                    b { (c.title) } ". " (c.caption) " "
+                    span.files {
+                        "(" a href=(format!("charts/{}.png", c.name)) { "PNG" } ", "
+                        a href=(format!("charts/{}.svg", c.name)) { "SVG" } ")"
+                    }
+                }
+                // The renderer escapes its text; its document is a bare <svg> element, valid
+                // inline.
+                (PreEscaped(c.rendered.svg.trim()))
+            }
         }
-    }
-    for e in &scn.events {
-        timeline.push((e.at, review::event_text(scn, e)));
-    }
-    for (fi, f) in scn.faults.iter().enumerate() {
-        timeline.push((f.start, format!("fault {}", review::fault_text(scn, fi))));
-    }
-    // Stable: equal times keep bursts, then events, then faults, each in file order.
-    timeline.sort_by_key(|t| t.0);
-    if !timeline.is_empty() {
-        h.push_str("<p>Timeline (simulated time):</p>\n<ul>\n");
-        for (at, text) in &timeline {
-            let _ = writeln!(h, "<li>{}: {text}</li>", duration(*at));
-        }
-        h.push_str("</ul>\n");
-    }
-
-    h.push_str(
-        "<h3>Origins</h3>\n<table>\n<thead><tr><th>origin</th><th>concurrency</th>\
-         <th>queue limit</th><th>timeout</th><th>service time</th></tr></thead>\n<tbody>\n",
-    );
-    for o in &scn.origins {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>\
-             <td>{}</td></tr>",
-            escape(&o.name),
-            o.concurrency,
-            o.queue_limit,
-            duration(o.timeout),
-            escape(&dist_text(&o.service_time_ms, "ms"))
-        );
-    }
-    h.push_str("</tbody>\n</table>\n");
-
-    h.push_str(
-        "<h3>Redis clusters</h3>\n<table>\n<thead><tr><th>cluster</th><th>shards</th>\
-         <th>maxmemory per shard</th><th>maxmemory_policy</th><th>maxmemory_samples</th>\
-         <th>hz</th><th>cluster_enabled</th></tr></thead>\n<tbody>\n",
-    );
-    for c in &scn.clusters {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            escape(&c.name),
-            c.shards,
-            mb(c.redis.maxmemory_bytes),
-            c.redis.maxmemory_policy.as_str(),
-            c.redis.maxmemory_samples,
-            c.redis.hz,
-            if c.redis.cluster_enabled { "yes" } else { "no" }
-        );
-    }
-    h.push_str("</tbody>\n</table>\n");
-
-    h.push_str("<h3>Plans: placement of each keyspace</h3>\n<ul>\n");
-    for p in &scn.plans {
-        let _ = writeln!(
-            h,
-            "<li><b>{}</b>: {}</li>",
-            escape(&p.name),
-            escape(&p.description)
-        );
-    }
-    h.push_str("</ul>\n<table>\n<thead><tr><th>keyspace</th>");
-    for p in &scn.plans {
-        let _ = write!(h, "<th>{}</th>", escape(&p.name));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for (ki, k) in scn.keyspaces.iter().enumerate() {
-        let _ = write!(h, "<tr><td>{}</td>", escape(&k.name));
-        for p in &scn.plans {
-            let cluster = p
-                .cluster_of_keyspace
-                .get(ki)
-                .and_then(|ci| scn.clusters.get(*ci));
-            let text = cluster
-                .map(|c| {
-                    format!(
-                        "{} <span class=\"muted\">({})</span>",
-                        escape(&c.name),
-                        c.redis.maxmemory_policy.as_str()
-                    )
-                })
-                .unwrap_or_else(|| "—".into());
-            let _ = write!(h, "<td>{text}</td>");
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</tbody>\n</table>\n");
-}
-
-fn charts_section(h: &mut String, charts: &[RunChart]) {
-    h.push_str("<h2 id=\"charts\">Charts</h2>\n");
-    for c in charts {
-        let _ = writeln!(
-            h,
-            "<figure id=\"chart-{name}\">\n<figcaption><b>{title}</b>. {caption} \
-             <span class=\"files\">(<a href=\"charts/{name}.png\">PNG</a>, \
-             <a href=\"charts/{name}.svg\">SVG</a>)</span></figcaption>",
-            name = escape(&c.name),
-            title = escape(&c.title),
-            caption = escape(&c.caption)
-        );
-        // The renderer escapes its text; its document is a bare <svg> element, valid inline.
-        h.push_str(c.rendered.svg.trim());
-        h.push_str("\n</figure>\n");
     }
 }
 
-fn origins_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    h.push_str(
-        "<h2 id=\"origins\">What happened to the origins</h2>\n<table>\n<thead><tr>\
-         <th>plan</th><th>origin</th><th>loads</th><th>peak loads/s</th><th>rejected</th>\
-         <th>timed out</th><th>peak concurrency / pool</th><th>peak queue / limit</th>\
-         <th>saturated since</th></tr></thead>\n<tbody>\n",
-    );
-    for res in results {
-        let peaks = origin_peaks(scn, res);
-        for (oi, o) in scn.origins.iter().enumerate() {
-            let Some(m) = res.origins.get(oi) else {
-                continue;
-            };
-            let bad = |x: bool| if x { " warn" } else { "" };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td>\
-                 <td class=\"num{}\">{}</td><td class=\"num{}\">{}</td>\
-                 <td class=\"num\">{} / {}</td><td class=\"num\">{} / {}</td><td{}>{}</td></tr>",
-                escape(&plan_name(scn, res)),
-                escape(&o.name),
-                m.loads,
-                peaks.get(oi).copied().unwrap_or(0.0),
-                bad(m.rejected > 0),
-                m.rejected,
-                bad(m.timed_out > 0),
-                m.timed_out,
-                m.peak_concurrency,
-                o.concurrency,
-                m.peak_queue,
-                o.queue_limit,
-                if m.saturated_since.is_some() {
-                    " class=\"fail\""
-                } else {
-                    ""
-                },
-                m.saturated_since
-                    .map(|t| format!("{} s", short_num(t.as_secs_f64())))
-                    .unwrap_or_else(|| "never".into())
-            );
+fn origins_section(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    html! {
+        h2 id="origins" { "What happened to the origins" }
+        table {
+            thead { tr {
+                th { "plan" } th { "origin" } th { "loads" } th { "peak loads/s" }
+                th { "rejected" } th { "timed out" } th { "peak concurrency / pool" }
+                th { "peak queue / limit" } th { "saturated since" }
+            } }
+            tbody {
+                @for res in results {
+                    @let peaks = origin_peaks_per_s(scn, res);
+                    @for (oi, o) in scn.origins.iter().enumerate() {
+                        @if let Some(m) = res.origins.get(oi) {
+                            tr {
+                                td { (plan_name(scn, res)) }
+                                td { (o.name) }
+                                td.num { (m.loads) }
+                                td.num { (format!("{:.1}", peaks.get(oi).copied().unwrap_or(0.0))) }
+                                td.num.warn[m.rejected > 0] { (m.rejected) }
+                                td.num.warn[m.timed_out > 0] { (m.timed_out) }
+                                td.num { (m.peak_concurrency) " / " (o.concurrency) }
+                                td.num { (m.peak_queue) " / " (o.queue_limit) }
+                                td class=[m.saturated_since.map(|_| "fail")] {
+                                    @if let Some(t) = m.saturated_since {
+                                        (short_num(t.as_secs_f64())) " s"
+                                    } @else {
+                                        "never"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
-    h.push_str("</tbody>\n</table>\n");
 }
 
 fn source_badge(s: Source) -> &'static str {
@@ -843,173 +669,7 @@ fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
     );
 }
 
+mod scenario;
+use scenario::jitter_text;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::run_charts::{render_run_charts, run_chart_specs};
-
-    /// A small scenario: two plans (one with a single cluster), a keyspace without traffic, a
-    /// critical keyspace and markup in names and descriptions.
-    const TOML: &str = r#"
-version = 1
-name = "tiny"
-description = "R&D <script>alert(1)</script> \"quoted\""
-
-[simulation]
-seed = 7
-duration_ms = "20s"
-warmup_ms = "5s"
-window_ms = "5s"
-app_instances = 2
-
-[[tenants]]
-name = "t<1>"
-traffic_weight = 1
-size = 1.0
-
-[[origins]]
-name = "db&co"
-concurrency = 4
-service_time_ms = { dist = "fixed", value = 5 }
-
-[[clusters]]
-name = "small"
-shards = 2
-maxmemory_bytes = "1mb"
-maxmemory_policy = "allkeys-lru"
-
-[[clusters]]
-name = "safe"
-shards = 1
-maxmemory_bytes = "4mb"
-maxmemory_policy = "noeviction"
-
-[[keyspaces]]
-name = "cat<alog>"
-key_template = "catalog:{tenant}:publication:{publicationId}:offering:{offeringId}"
-operation = "read-through"
-rate_per_s = 200
-keys_per_tenant = 5000
-popularity = { dist = "zipf", alpha = 0.9 }
-value_size_bytes = { dist = "fixed", value = 500 }
-ttl_ms = "60s"
-origin = "db&co"
-
-[[keyspaces]]
-name = "idle"
-key_template = "idle:{tenant}:{id}"
-operation = "read-through"
-rate_per_s = 0.0001
-keys_per_tenant = 10
-value_size_bytes = { dist = "fixed", value = 10 }
-ttl_ms = "60s"
-origin = "db&co"
-
-[[keyspaces]]
-name = "session"
-key_template = "session:{tenant}:user:{userId}"
-operation = "session"
-criticality = "critical"
-rate_per_s = 50
-keys_per_tenant = 500
-value_size_bytes = { dist = "fixed", value = 300 }
-ttl_ms = "30m"
-origin = "db&co"
-
-[[plans]]
-name = "one"
-description = "all on <small>"
-placement = { "cat<alog>" = "small", idle = "small", session = "small" }
-
-[[plans]]
-name = "split"
-description = "session apart"
-placement = { "cat<alog>" = "small", idle = "small", session = "safe" }
-
-[[events]]
-at_ms = "10s"
-name = "new <version>"
-action = "new-version"
-keyspaces = ["cat<alog>"]
-
-[slo]
-hit_ratio_min = { "cat<alog>" = 0.5, idle = 0.9 }
-latency_p99_ms_max = { session = 20 }
-origin_peak_per_s_max = { "db&co" = 1000 }
-critical_evictions_max = 0
-shard_utilization_max = 0.7
-"#;
-
-    fn info() -> ReportInfo<'static> {
-        ReportInfo {
-            version: "0.1.0",
-            commit: Some("abc<def>"),
-            seed: 7,
-            scenario_source: "tests/<tiny>.toml",
-        }
-    }
-
-    #[test]
-    fn report_has_verdict_charts_escapes_and_is_deterministic() {
-        let scn = crate::scenario::parse(TOML, "tiny.toml").expect("test scenario parses");
-        let results = crate::sim::run_all_plans(&scn, 7);
-        let charts = render_run_charts(&scn, &results).expect("charts render");
-        assert_eq!(charts.len(), run_chart_specs(&scn, &results).len());
-        let page = report_html(&scn, &results, &charts, &info());
-
-        assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
-        // One row per objective: 2 hit ratios, 1 p99, 1 origin, critical evictions, utilization,
-        // and the two that always apply: errors + OOM rejections of the critical keyspace and
-        // the projected fill.
-        assert_eq!(verdict::checks(&scn, &results).len(), 8);
-        assert!(
-            page.contains("no hit ratio"),
-            "the idle keyspace has no data"
-        );
-        assert_eq!(page.matches("<svg").count(), charts.len());
-        for c in &charts {
-            assert!(page.contains(&format!("id=\"chart-{}\"", c.name)));
-        }
-        assert!(
-            !page.contains("<script"),
-            "no scripts, scenario text escaped"
-        );
-        assert!(page.contains("R&amp;D &lt;script&gt;"));
-        assert!(page.contains("cat&lt;alog&gt;"));
-        assert!(page.contains("db&amp;co"));
-        assert!(page.contains("abc&lt;def&gt;"));
-        assert!(!page.contains("<alog>") && !page.contains("<version>"));
-        assert!(page.contains("the run cannot answer"));
-        // Events are described by their action; the stale-read rule is stated.
-        assert!(page.contains("<b>new &lt;version&gt;</b> (<code>new-version</code>)"));
-        assert!(!page.contains("new version of"));
-        assert!(page.contains("id=\"staleness-rule\""));
-        // Every table scrolls in its own box (the page never scrolls sideways).
-        let tables = page.matches("<table").count();
-        assert!(tables > 5);
-        assert_eq!(page.matches("<div class=\"scroll\"><table").count(), tables);
-        assert_eq!(page.matches("</table></div>").count(), tables);
-
-        let again = report_html(
-            &scn,
-            &results,
-            &render_run_charts(&scn, &results).unwrap(),
-            &info(),
-        );
-        assert_eq!(page, again, "same input, same bytes");
-    }
-
-    #[test]
-    fn report_survives_empty_results() {
-        let scn = crate::scenario::parse(TOML, "tiny.toml").expect("test scenario parses");
-        let charts = render_run_charts(&scn, &[]).expect("charts render without results");
-        let page = report_html(&scn, &[], &charts, &info());
-        assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
-        assert_eq!(page.matches("<svg").count(), charts.len());
-    }
-
-    #[test]
-    fn escape_covers_markup() {
-        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-    }
-}
+mod tests;
