@@ -7,6 +7,7 @@ pub mod budget;
 mod keyslot;
 pub mod limits;
 mod merge;
+mod profile;
 mod replay;
 mod run;
 mod size;
@@ -139,6 +140,12 @@ pub enum Cmd {
     /// Example: cacheplan merge output/ttl-sweep/part-*-of-4 --out output/ttl-sweep/merged
     #[command(verbatim_doc_comment)]
     Merge(merge::MergeArgs),
+    /// Read a running Redis (read-only) into a draft scenario and a profile report.
+    ///
+    /// Example: REDISCLI_AUTH=... cacheplan profile --redis redis://profiler@10.0.0.5:6379 --sample 20000 --monitor 30s --out prof
+    /// Example: cacheplan profile --redis redis://127.0.0.1:6379 --monitor-file capture.txt --out prof
+    #[command(verbatim_doc_comment)]
+    Profile(profile::ProfileArgs),
 }
 
 /// Runs the parsed command line.
@@ -160,5 +167,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Some(Cmd::Sweep(a)) => sweep::execute(a),
         Some(Cmd::Size(a)) => size::execute(a),
         Some(Cmd::Merge(a)) => merge::execute(a),
+        Some(Cmd::Profile(a)) => profile::execute(a),
     }
 }

@@ -14,6 +14,7 @@ mod fidelity_memory;
 mod fidelity_support;
 mod hostile;
 mod live_fidelity;
+mod live_profile;
 mod live_redis;
 mod outputs;
 mod replay_exact;
