@@ -136,7 +136,8 @@ pub fn execute(a: ProfileArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|m| duration("monitor", m))
         .transpose()?;
-    crate::report::files::check_target(&a.out, false).map_err(|e| CliError::input(e.to_string()))?;
+    crate::report::files::check_target(&a.out, false)
+        .map_err(|e| CliError::input(e.to_string()))?;
     let info = connection_info(&a.redis, a.password_env.as_deref())?;
     let mut con = connect(info, timeout)?;
     let facts = server_facts(&mut con)?;
@@ -156,7 +157,9 @@ pub fn execute(a: ProfileArgs) -> Result<(), CliError> {
     folder
         .write("scenario.toml", scenario.as_bytes())
         .map_err(out_err)?;
-    folder.write("profile.md", report.as_bytes()).map_err(out_err)?;
+    folder
+        .write("profile.md", report.as_bytes())
+        .map_err(out_err)?;
     folder.finish().map_err(out_err)?;
     println!("{report}");
     println!(
@@ -280,8 +283,16 @@ fn describe(
             memory_bytes: int(&r[2]).map(|v| v.max(0) as u64),
             pttl_ms: int(&r[3]).filter(|&v| v >= 0).map(|v| v as u64),
             length: None,
-            lfu_freq: if lfu { int(&r[4]).map(|v| v as u64) } else { None },
-            idle_s: if lfu { None } else { int(&r[4]).map(|v| v as u64) },
+            lfu_freq: if lfu {
+                int(&r[4]).map(|v| v as u64)
+            } else {
+                None
+            },
+            idle_s: if lfu {
+                None
+            } else {
+                int(&r[4]).map(|v| v as u64)
+            },
         })
         .collect();
     let mut p = redis_client::pipe();
@@ -317,9 +328,7 @@ fn monitor_live(con: &mut Connection, window: Duration) -> Result<infer::Monitor
     let started = Instant::now();
     con.send_packed_command(&cmd("MONITOR").get_packed_command())
         .map_err(|e| redis_err("MONITOR", e))?;
-    let first: Value = con
-        .recv_response()
-        .map_err(|e| redis_err("MONITOR", e))?;
+    let first: Value = con.recv_response().map_err(|e| redis_err("MONITOR", e))?;
     if let Value::ServerError(e) = first {
         return Err(CliError::input(format!("profile: MONITOR refused: {e:?}")));
     }
@@ -344,14 +353,17 @@ fn monitor_live(con: &mut Connection, window: Duration) -> Result<infer::Monitor
 
 /// A saved MONITOR capture, read line by line.
 fn monitor_file(path: &PathBuf) -> Result<infer::MonitorTally, CliError> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        CliError::input(format!("--monitor-file {}: {e}", path.display()))
-    })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::input(format!("--monitor-file {}: {e}", path.display())))?;
     let mut tally = infer::MonitorTally::new(MONITOR_MAX_KEYS, MONITOR_MAX_TTLS);
     let mut parsed = 0u64;
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| {
-            CliError::input(format!("--monitor-file {}: line {}: {e}", path.display(), i + 1))
+            CliError::input(format!(
+                "--monitor-file {}: line {}: {e}",
+                path.display(),
+                i + 1
+            ))
         })?;
         if let Some(c) = monitor::parse_line(&line) {
             tally.add(&c);

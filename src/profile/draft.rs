@@ -41,7 +41,10 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
     let _ = writeln!(w, "name = \"profiled\"");
     let _ = writeln!(w, "description = {}", q(&format!("drafted from {source}")));
     let _ = writeln!(w, "\n[simulation]");
-    let _ = writeln!(w, "duration_ms = \"2m\"   # placeholder: how long to simulate");
+    let _ = writeln!(
+        w,
+        "duration_ms = \"2m\"   # placeholder: how long to simulate"
+    );
     let _ = writeln!(w, "warmup_ms = \"10s\"    # placeholder");
     let _ = writeln!(
         w,
@@ -72,7 +75,11 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
     let mean_reqs = tenants.iter().map(|t| reqs_of(t)).sum::<f64>() / tenants.len() as f64;
     for tenant in &tenants {
         let _ = writeln!(w, "\n[[tenants]]");
-        let _ = writeln!(w, "name = {}   # measured: a value of the tenant segment", q(tenant));
+        let _ = writeln!(
+            w,
+            "name = {}   # measured: a value of the tenant segment",
+            q(tenant)
+        );
         if mean_reqs > 0.0 {
             let _ = writeln!(
                 w,
@@ -105,18 +112,27 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
     let used = facts.info_f64("used_memory").unwrap_or(0.0);
     let _ = writeln!(w, "\n[[clusters]]");
     let _ = writeln!(w, "name = \"profiled\"");
-    let cluster_mode = facts.config.get("cluster-enabled").is_some_and(|v| v == "yes");
+    let cluster_mode = facts
+        .config
+        .get("cluster-enabled")
+        .is_some_and(|v| v == "yes");
     if cluster_mode {
         let _ = writeln!(
             w,
             "shards = 3   # placeholder: the profiled node is one shard of a cluster; give their number"
         );
     } else {
-        let _ = writeln!(w, "shards = 1   # measured: a single server (cluster mode off)");
+        let _ = writeln!(
+            w,
+            "shards = 1   # measured: a single server (cluster mode off)"
+        );
     }
     match facts.config_u64("maxmemory").filter(|&m| m > 0) {
         Some(m) => {
-            let _ = writeln!(w, "maxmemory_bytes = {m}   # measured: CONFIG GET maxmemory");
+            let _ = writeln!(
+                w,
+                "maxmemory_bytes = {m}   # measured: CONFIG GET maxmemory"
+            );
         }
         None => {
             let m = ((used * MAXMEMORY_FALLBACK_FACTOR) as u64).max(64 << 20);
@@ -166,7 +182,10 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
         placed.push(name);
     }
     let _ = writeln!(w, "\n[[plans]]");
-    let _ = writeln!(w, "name = \"as-profiled\"   # measured: every keyspace on the profiled server");
+    let _ = writeln!(
+        w,
+        "name = \"as-profiled\"   # measured: every keyspace on the profiled server"
+    );
     let placement: Vec<String> = placed
         .iter()
         .map(|n| format!("{} = \"profiled\"", q(n)))
@@ -197,8 +216,15 @@ fn keyspace(w: &mut String, t: &TemplateProfile, name: &str, n_tenants: usize, m
         q(op)
     );
     if let Some(a) = algorithm {
-        let _ = writeln!(w, "rate_limit_algorithm = {}   # fitted from the type", q(a));
-        let _ = writeln!(w, "window_ms = \"60s\"   # placeholder: the limiter's window");
+        let _ = writeln!(
+            w,
+            "rate_limit_algorithm = {}   # fitted from the type",
+            q(a)
+        );
+        let _ = writeln!(
+            w,
+            "window_ms = \"60s\"   # placeholder: the limiter's window"
+        );
     }
     let _ = writeln!(w, "criticality = \"medium\"   # placeholder");
     match t.rate_per_s {
@@ -317,7 +343,10 @@ fn keyspace(w: &mut String, t: &TemplateProfile, name: &str, n_tenants: usize, m
         }
     }
     if op != "rate-limit" {
-        let _ = writeln!(w, "origin = \"origin\"   # placeholder: where a miss loads from");
+        let _ = writeln!(
+            w,
+            "origin = \"origin\"   # placeholder: where a miss loads from"
+        );
         let _ = writeln!(
             w,
             "strategy = {{ kind = \"cache-aside\" }}   # placeholder: the client's strategy"
@@ -425,7 +454,7 @@ pub fn report_markdown(facts: &ServerFacts, profile: &Profile, source: &str) -> 
     }
     let _ = writeln!(
         w,
-        "\nKey counts: sample fraction × DBSIZE, binomial standard error. Sizes: lognormal by maximum likelihood on log sizes (STRLEN for strings, MEMORY USAGE otherwise). TTLs: from the monitored SET commands when there are 20 or more, else from the sampled PTTLs (written-recently or steady-state reading, whichever is likelier). Zipf α: maximum likelihood on the per-key counts of the keys with 4 or more requests, per tenant with one α."
+        "\nKey counts: sample fraction × DBSIZE, binomial standard error. Sizes: lognormal by maximum likelihood on log sizes (STRLEN for strings, MEMORY USAGE otherwise). TTLs: from the monitored SET commands when there are 20 or more, else from the sampled PTTLs (written-recently or steady-state reading, whichever is likelier). Zipf α: maximum likelihood on the per-key request counts (a key of the tenant's N is a random rank with a Poisson count; unrequested keys included), per tenant with one α."
     );
     s
 }

@@ -45,8 +45,13 @@ impl ServerFacts {
                     .and_then(|(_, v)| v.parse::<f64>().ok())
             };
             // Our own INFO/SCAN/... calls are not the application's load.
-            if ["cmdstat_info", "cmdstat_scan", "cmdstat_monitor", "cmdstat_config"]
-                .contains(&k.as_str())
+            if [
+                "cmdstat_info",
+                "cmdstat_scan",
+                "cmdstat_monitor",
+                "cmdstat_config",
+            ]
+            .contains(&k.as_str())
             {
                 continue;
             }
@@ -195,7 +200,10 @@ impl Templater {
         for raw in &raws {
             let segs: Vec<&str> = raw.split(':').collect();
             let pos = (1..segs.len()).find(|&i| {
-                is_literal(segs[i]) && values.get(&(mask(&segs, i), i)).is_some_and(|v| v.len() >= 2)
+                is_literal(segs[i])
+                    && values
+                        .get(&(mask(&segs, i), i))
+                        .is_some_and(|v| v.len() >= 2)
             });
             let merged = match pos {
                 Some(i) => {
@@ -400,8 +408,22 @@ pub fn build(facts: &ServerFacts, sample: &[KeySample], tally: Option<&MonitorTa
         let requests: u64 = all_counts().map(|(c, _)| c).sum();
         let reads: u64 = all_counts().map(|(_, c)| c.reads).sum();
         let expires: u64 = all_counts().map(|(_, c)| c.expires).sum();
-        let zipf_groups: Vec<Vec<u64>> = mon
-            .map(|m| m.values().map(|v| v.iter().map(|(c, _)| *c).collect()).collect())
+        // Each tenant's keys are its share of the template's estimated keys.
+        let est_keys = p * facts.dbsize as f64;
+        let zipf_groups: Vec<(Vec<u64>, u64)> = mon
+            .map(|m| {
+                m.iter()
+                    .map(|(tenant, v)| {
+                        let share = match tenants.get(tenant) {
+                            Some(&k) => k as f64 / keys.len() as f64,
+                            None if tenants.is_empty() => 1.0,
+                            None => 0.0,
+                        };
+                        let counts = v.iter().map(|(c, _)| *c).collect();
+                        (counts, (est_keys * share).round() as u64)
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         templates.push(TemplateProfile {
             template: template.clone(),
@@ -409,7 +431,7 @@ pub fn build(facts: &ServerFacts, sample: &[KeySample], tally: Option<&MonitorTa
             data_type: data_type.to_string(),
             encoding: encoding.to_string(),
             n_sampled: keys.len(),
-            est_keys: p * facts.dbsize as f64,
+            est_keys,
             est_keys_se: (p * (1.0 - p) / n as f64).sqrt() * fpc * facts.dbsize as f64,
             tenants,
             size_basis,
@@ -477,7 +499,14 @@ fn hot_keys(tally: &MonitorTally) -> HotKeys {
                 load[map.shard_of_key(k.as_bytes())] += c;
             }
             let max = load.iter().copied().max().unwrap_or(0);
-            (s, if total == 0 { 0.0 } else { max as f64 / total as f64 })
+            (
+                s,
+                if total == 0 {
+                    0.0
+                } else {
+                    max as f64 / total as f64
+                },
+            )
         })
         .collect();
     (hottest, shares)
@@ -503,7 +532,13 @@ pub fn keyspace_name(template: &str) -> String {
     let name: String = words
         .join("-")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if name.is_empty() {
         "keys".into()
@@ -535,9 +570,15 @@ mod tests {
             t.classify("session:{t09}:user:1"),
             Some(("session:{{tenant}}:user:{id}".into(), Some("t09".into())))
         );
-        assert_eq!(t.classify("config:global"), Some(("config:global".into(), None)));
+        assert_eq!(
+            t.classify("config:global"),
+            Some(("config:global".into(), None))
+        );
         assert_eq!(t.classify("other:1"), None);
-        assert_eq!(keyspace_name("session:{{tenant}}:user:{id}"), "session-user");
+        assert_eq!(
+            keyspace_name("session:{{tenant}}:user:{id}"),
+            "session-user"
+        );
     }
 
     #[test]

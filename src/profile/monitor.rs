@@ -84,18 +84,76 @@ fn parse_args(text: &str) -> Option<Vec<String>> {
 
 /// Commands that read one key (the first argument).
 const READS: &[&str] = &[
-    "GET", "GETRANGE", "STRLEN", "EXISTS", "TTL", "PTTL", "TYPE", "HGET", "HGETALL", "HMGET",
-    "HLEN", "HEXISTS", "HKEYS", "HVALS", "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGE", "ZCARD", "ZCOUNT",
-    "ZSCORE", "ZRANK", "LRANGE", "LLEN", "LINDEX", "SMEMBERS", "SISMEMBER", "SCARD", "XRANGE",
-    "XLEN", "GETEX",
+    "GET",
+    "GETRANGE",
+    "STRLEN",
+    "EXISTS",
+    "TTL",
+    "PTTL",
+    "TYPE",
+    "HGET",
+    "HGETALL",
+    "HMGET",
+    "HLEN",
+    "HEXISTS",
+    "HKEYS",
+    "HVALS",
+    "ZRANGE",
+    "ZRANGEBYSCORE",
+    "ZREVRANGE",
+    "ZCARD",
+    "ZCOUNT",
+    "ZSCORE",
+    "ZRANK",
+    "LRANGE",
+    "LLEN",
+    "LINDEX",
+    "SMEMBERS",
+    "SISMEMBER",
+    "SCARD",
+    "XRANGE",
+    "XLEN",
+    "GETEX",
 ];
 /// Commands that write one key (the first argument).
 const WRITES: &[&str] = &[
-    "SET", "SETEX", "PSETEX", "SETNX", "GETSET", "GETDEL", "APPEND", "INCR", "INCRBY", "DECR",
-    "DECRBY", "INCRBYFLOAT", "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST", "HSET",
-    "HMSET", "HSETNX", "HDEL", "HINCRBY", "HINCRBYFLOAT", "ZADD", "ZREM", "ZINCRBY",
-    "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK", "LPUSH", "RPUSH", "LPOP", "RPOP", "LTRIM", "SADD",
-    "SREM", "XADD", "XTRIM",
+    "SET",
+    "SETEX",
+    "PSETEX",
+    "SETNX",
+    "GETSET",
+    "GETDEL",
+    "APPEND",
+    "INCR",
+    "INCRBY",
+    "DECR",
+    "DECRBY",
+    "INCRBYFLOAT",
+    "EXPIRE",
+    "PEXPIRE",
+    "EXPIREAT",
+    "PEXPIREAT",
+    "PERSIST",
+    "HSET",
+    "HMSET",
+    "HSETNX",
+    "HDEL",
+    "HINCRBY",
+    "HINCRBYFLOAT",
+    "ZADD",
+    "ZREM",
+    "ZINCRBY",
+    "ZREMRANGEBYSCORE",
+    "ZREMRANGEBYRANK",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "LTRIM",
+    "SADD",
+    "SREM",
+    "XADD",
+    "XTRIM",
 ];
 
 /// The keys a command names and whether it writes.
@@ -154,11 +212,16 @@ mod tests {
         assert!(c.is_write);
         assert_eq!(c.ttl_ms, Some(600_000));
         let g = parse_line(r#"+1700000001.000001 [0 lua] "get" "a b""#).unwrap();
-        assert_eq!((g.name.as_str(), g.keys[0].as_str(), g.is_write), ("GET", "a b", false));
+        assert_eq!(
+            (g.name.as_str(), g.keys[0].as_str(), g.is_write),
+            ("GET", "a b", false)
+        );
         let e = parse_line(r#"1.5 [0 unix:/tmp/s] "EVALSHA" "abc" "2" "k1" "k2" "x""#).unwrap();
         assert_eq!(e.keys, ["k1", "k2"]);
         assert_eq!(
-            parse_line(r#"1.0 [0 1.2.3.4:5] "SETEX" "k" "30" "v""#).unwrap().ttl_ms,
+            parse_line(r#"1.0 [0 1.2.3.4:5] "SETEX" "k" "30" "v""#)
+                .unwrap()
+                .ttl_ms,
             Some(30_000)
         );
         assert!(parse_line("OK").is_none());

@@ -195,87 +195,128 @@ fn min_max(values: &[f64]) -> (f64, f64) {
         })
 }
 
+/// Keys per group the Zipf fit computes with (the likelihood costs a pass over them).
+const MAX_ZIPF_POPULATION: u64 = 200_000;
+
 /// Zipf's α fitted on per-key request counts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ZipfFit {
     /// The exponent.
     pub alpha: f64,
-    /// Its standard error (Fisher information of the fitted head).
+    /// Its standard error (from the curvature of the log-likelihood).
     pub alpha_se: f64,
-    /// Requests in the fitted heads.
+    /// Requests fitted.
     pub n_requests: u64,
-    /// Keys in the fitted heads, over all groups.
+    /// Keys with at least one request, over all groups.
     pub n_keys: usize,
 }
 
-/// Fewest requests a key needs to be in the fitted head (its rank is then well determined).
-const HEAD_MIN_COUNT: u64 = 4;
-
-/// Fits Zipf's α by maximum likelihood, jointly over groups (the tenants of a template, each a
-/// Zipf over its own keys with one α): within each group the keys are ranked by count and the
-/// likelihood is that of the head, the keys with at least `HEAD_MIN_COUNT` requests, conditional
-/// on a request landing in it: Σ c_i ln(i^−α / H(m, α)). Ranks from observed counts are
-/// reliable only where counts are large, hence the head. None with fewer than 2 head keys.
-pub fn fit_zipf(groups: &[Vec<u64>]) -> Option<ZipfFit> {
-    let heads: Vec<Vec<u64>> = groups
+/// Fits Zipf's α by maximum likelihood on per-key request counts, jointly over groups (the
+/// tenants of a template, each a Zipf over its own `population` keys with one α).
+///
+/// Ranks are not observed: ranking keys by their counts makes the curve steeper where counts
+/// are noisy (a fit on sorted counts reads 0.73 for a true 0.70). So the likelihood is that of
+/// the counts themselves: a key is a uniformly drawn rank i of the N, and its count is Poisson
+/// with mean C·p_i(α) (C the group's requests), so a key's count j has probability
+/// F_α(j) = (1/N) Σ_i Pois(j; C·p_i(α)), and the fit maximizes Σ_j n_j ln F_α(j) over the
+/// numbers n_j of keys with j requests (unrequested keys are the N − seen with j = 0).
+/// `groups` are (per-key counts, population). None when no group has 2 requested keys.
+pub fn fit_zipf(groups: &[(Vec<u64>, u64)]) -> Option<ZipfFit> {
+    struct Group {
+        /// n_j: keys with j requests, j = 0..=max.
+        keys_with: Vec<u64>,
+        requests: u64,
+        n: u64,
+    }
+    let groups: Vec<Group> = groups
         .iter()
-        .map(|g| {
-            let mut counts: Vec<u64> = g
-                .iter()
-                .copied()
-                .filter(|&c| c >= HEAD_MIN_COUNT)
-                .collect();
-            counts.sort_unstable_by(|a, b| b.cmp(a));
-            counts
+        .filter_map(|(counts, population)| {
+            let seen: Vec<u64> = counts.iter().copied().filter(|&c| c > 0).collect();
+            if seen.len() < 2 {
+                return None;
+            }
+            let n = (*population)
+                .max(seen.len() as u64)
+                .min(MAX_ZIPF_POPULATION);
+            let max = *seen.iter().max().expect("two keys");
+            let mut keys_with = vec![0u64; max as usize + 1];
+            for &c in &seen {
+                keys_with[c as usize] += 1;
+            }
+            keys_with[0] = n.saturating_sub(seen.len() as u64);
+            Some(Group {
+                keys_with,
+                requests: seen.iter().sum(),
+                n,
+            })
         })
-        .filter(|h| h.len() >= 2)
         .collect();
-    let n_keys: usize = heads.iter().map(Vec::len).sum();
-    if n_keys < 2 {
+    if groups.is_empty() {
         return None;
     }
-    let n_requests: u64 = heads.iter().flatten().sum();
-    // d/dα of the log-likelihood: Σ_groups [ −Σ c_i ln i + C_g E_α[ln i] ] — decreasing in α.
-    let score = |alpha: f64| -> (f64, f64) {
-        let mut s = 0.0;
-        let mut info = 0.0;
-        for head in &heads {
-            let c_total: f64 = head.iter().map(|&c| c as f64).sum();
-            let (mut z, mut e1, mut e2) = (0.0, 0.0, 0.0);
-            for i in 1..=head.len() {
-                let li = (i as f64).ln();
-                let w = (-alpha * li).exp();
-                z += w;
-                e1 += w * li;
-                e2 += w * li * li;
-            }
-            let mean = e1 / z;
-            let var = e2 / z - mean * mean;
-            let observed: f64 = head
-                .iter()
-                .enumerate()
-                .map(|(i, &c)| c as f64 * ((i + 1) as f64).ln())
-                .sum();
-            s += c_total * mean - observed;
-            info += c_total * var;
+    let n_keys: usize = groups.iter().map(|g| (g.n - g.keys_with[0]) as usize).sum();
+    let n_requests: u64 = groups.iter().map(|g| g.requests).sum();
+    let ln_fact: Vec<f64> = {
+        let max = groups.iter().map(|g| g.keys_with.len()).max().unwrap_or(1);
+        let mut v = vec![0.0; max + 1];
+        for j in 1..=max {
+            v[j] = v[j - 1] + (j as f64).ln();
         }
-        (s, info)
+        v
     };
+    let loglik = |alpha: f64| -> f64 {
+        let mut ll = 0.0;
+        for g in &groups {
+            let weights: Vec<f64> = (1..=g.n).map(|i| (i as f64).powf(-alpha)).collect();
+            let h: f64 = weights.iter().sum();
+            let top = g.keys_with.len() - 1;
+            let mut f = vec![0.0; top + 1];
+            for w in &weights {
+                let lambda = g.requests as f64 * w / h;
+                // Only counts within reach of this mean matter (the rest is below 1e-20).
+                let spread = 10.0 * lambda.sqrt() + 10.0;
+                let lo = ((lambda - spread).floor().max(0.0)) as usize;
+                let hi = ((lambda + spread).ceil() as usize).min(top);
+                let ln_lambda = lambda.ln();
+                for (j, fj) in f.iter_mut().enumerate().take(hi + 1).skip(lo) {
+                    *fj += (j as f64 * ln_lambda - lambda - ln_fact[j]).exp();
+                }
+            }
+            for (j, &n_j) in g.keys_with.iter().enumerate() {
+                if n_j > 0 {
+                    ll += n_j as f64 * (f[j] / g.n as f64).max(1e-300).ln();
+                }
+            }
+        }
+        ll
+    };
+    // Golden-section search on [0, 5] (the log-likelihood is unimodal in α).
     let (mut lo, mut hi) = (0.0_f64, 5.0_f64);
-    for _ in 0..60 {
-        let mid = (lo + hi) / 2.0;
-        if score(mid).0 > 0.0 {
-            lo = mid;
+    let phi = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut x1, mut x2) = (hi - phi * (hi - lo), lo + phi * (hi - lo));
+    let (mut f1, mut f2) = (loglik(x1), loglik(x2));
+    while hi - lo > 1e-5 {
+        if f1 < f2 {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + phi * (hi - lo);
+            f2 = loglik(x2);
         } else {
-            hi = mid;
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - phi * (hi - lo);
+            f1 = loglik(x1);
         }
     }
     let alpha = (lo + hi) / 2.0;
-    let info = score(alpha).1;
+    let h = 1e-3;
+    let curvature = (loglik(alpha + h) - 2.0 * loglik(alpha) + loglik(alpha - h)) / (h * h);
     Some(ZipfFit {
         alpha,
-        alpha_se: if info > 0.0 {
-            1.0 / info.sqrt()
+        alpha_se: if curvature < 0.0 {
+            1.0 / (-curvature).sqrt()
         } else {
             f64::INFINITY
         },
@@ -362,19 +403,21 @@ mod tests {
         for (alpha, seed) in [(0.7, 1), (0.9, 2), (1.2, 3)] {
             let mut rng = RngStream::named(seed, "test/zipf");
             let zipf = Zipf::new(2000, alpha);
-            let groups: Vec<Vec<u64>> = (0..3)
+            let groups: Vec<(Vec<u64>, u64)> = (0..3)
                 .map(|_| {
                     let mut counts = vec![0u64; 2000];
-                    for _ in 0..15_000 {
+                    for _ in 0..5_000 {
                         counts[zipf.sample(&mut rng) as usize] += 1;
                     }
-                    counts
+                    (counts, 2000)
                 })
                 .collect();
             let fit = fit_zipf(&groups).unwrap();
-            assert!((fit.alpha - alpha).abs() < 0.05, "{alpha}: {fit:?}");
-            assert!(fit.alpha_se < 0.05, "{fit:?}");
+            assert!((fit.alpha - alpha).abs() < 0.03, "{alpha}: {fit:?}");
+            assert!(fit.alpha_se < 0.03, "{fit:?}");
+            // The stated error is the real one: within 3 standard errors.
+            assert!((fit.alpha - alpha).abs() < 3.0 * fit.alpha_se, "{fit:?}");
         }
-        assert!(fit_zipf(&[vec![1, 1, 1]]).is_none());
+        assert!(fit_zipf(&[(vec![5, 0, 0], 3)]).is_none());
     }
 }
