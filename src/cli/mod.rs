@@ -4,6 +4,7 @@
 
 mod bench;
 pub mod budget;
+mod calibrate;
 mod keyslot;
 pub mod limits;
 mod merge;
@@ -146,6 +147,12 @@ pub enum Cmd {
     /// Example: cacheplan profile --redis redis://127.0.0.1:6379 --monitor-file capture.txt --out prof
     #[command(verbatim_doc_comment)]
     Profile(profile::ProfileArgs),
+    /// Measure a scratch redis-server (memory per key for a scenario's key shapes, base memory,
+    /// service time) into a calibration file a cluster references with `calibration = "..."`.
+    ///
+    /// Example: cacheplan calibrate --redis redis://127.0.0.1:6390 --scenario workloads/cpq.toml --out calib.toml
+    #[command(verbatim_doc_comment)]
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Runs the parsed command line.
@@ -168,5 +175,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Some(Cmd::Size(a)) => size::execute(a),
         Some(Cmd::Merge(a)) => merge::execute(a),
         Some(Cmd::Profile(a)) => profile::execute(a),
+        Some(Cmd::Calibrate(a)) => calibrate::execute(a),
     }
 }
