@@ -45,14 +45,7 @@ pub struct CalibrateArgs {
 }
 
 fn rerr(what: &str, e: redis_client::RedisError) -> CliError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connection_dropped() || e.is_io_error() {
-        "lost the connection"
-    } else {
-        "failed"
-    };
-    CliError::input(format!("calibrate: {what} {kind}: {e}"))
+    super::profile::redis_error("calibrate", what, e)
 }
 
 /// An INFO section's numeric field.
@@ -63,9 +56,19 @@ fn info_f64(con: &mut Connection, section: &str, field: &str) -> Result<f64, Cli
 }
 
 /// used_memory without the clients' buffers (a pipeline's query buffer stays allocated for a
-/// while and is no key's memory).
+/// while and is no key's memory), both read from one INFO reply.
 fn keys_memory(con: &mut Connection) -> Result<f64, CliError> {
-    Ok(info_f64(con, "memory", "used_memory")? - info_f64(con, "memory", "mem_clients_normal")?)
+    let text: String = cmd("INFO")
+        .arg("memory")
+        .query(con)
+        .map_err(|e| rerr("INFO memory", e))?;
+    let field = |name: &str| -> Result<f64, CliError> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| CliError::input(format!("calibrate: INFO memory has no {name}")))
+    };
+    Ok(field("used_memory")? - field("mem_clients_normal")?)
 }
 
 /// Main-thread CPU seconds so far (INFO cpu, user + system).

@@ -53,7 +53,8 @@ pub struct ProfileArgs {
 }
 
 /// A redis error as the user's problem (exit 2): timeouts and dropped connections included.
-fn redis_err(what: &str, e: redis_client::RedisError) -> CliError {
+/// `command` names the subcommand (`profile`, `calibrate`) in the message.
+pub(super) fn redis_error(command: &str, what: &str, e: redis_client::RedisError) -> CliError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connection_dropped() || e.is_io_error() {
@@ -61,7 +62,11 @@ fn redis_err(what: &str, e: redis_client::RedisError) -> CliError {
     } else {
         "failed"
     };
-    CliError::input(format!("profile: {what} {kind}: {e}"))
+    CliError::input(format!("{command}: {what} {kind}: {e}"))
+}
+
+fn redis_err(what: &str, e: redis_client::RedisError) -> CliError {
+    redis_error("profile", what, e)
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, CliError> {
