@@ -71,6 +71,23 @@ fn keys_memory(con: &mut Connection) -> Result<f64, CliError> {
     Ok(field("used_memory")? - field("mem_clients_normal")?)
 }
 
+/// `keys_memory` once it stops moving: serverCron finishes an incremental rehash (the old
+/// bucket array is freed) and frees idle query buffers within a tick or two, so the reading is
+/// taken when two readings 150 ms apart agree (or after 3 s, the last one).
+fn settled_keys_memory(con: &mut Connection) -> Result<f64, CliError> {
+    let started = std::time::Instant::now();
+    let mut last = keys_memory(con)?;
+    while started.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(150));
+        let now = keys_memory(con)?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
 /// Main-thread CPU seconds so far (INFO cpu, user + system).
 fn main_thread_cpu_s(con: &mut Connection) -> Result<f64, CliError> {
     Ok(info_f64(con, "cpu", "used_cpu_user_main_thread")?
@@ -178,9 +195,9 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
             .arg(db)
             .query::<()>(&mut con)
             .map_err(|e| rerr("SELECT", e))?;
-        let before = keys_memory(&mut con)?;
+        let before = settled_keys_memory(&mut con)?;
         fill(&mut con, s, idx, a.keys)?;
-        let after = keys_memory(&mut con)?;
+        let after = settled_keys_memory(&mut con)?;
         let model = calibrate::model_fill_bytes(s, a.keys, shared_integers);
         measured.push(MeasuredShape {
             keyspace: s.keyspace.clone(),
