@@ -48,6 +48,13 @@ fn rerr(what: &str, e: redis_client::RedisError) -> CliError {
     super::profile::redis_error("calibrate", what, e)
 }
 
+fn select(con: &mut Connection, db: usize) -> Result<(), CliError> {
+    cmd("SELECT")
+        .arg(db)
+        .query::<()>(con)
+        .map_err(|e| rerr("SELECT", e))
+}
+
 /// An INFO section's numeric field.
 fn info_f64(con: &mut Connection, section: &str, field: &str) -> Result<f64, CliError> {
     info_field(con, section, field)?
@@ -178,23 +185,15 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
     let base = info_f64(&mut con, "memory", "used_memory")? as u64;
     // A warm-up in the last database: the first keys a server writes allocate more than their
     // own bytes (measured: about 12 B per key over the first 2000), which is no shape's cost.
-    if distinct.len() < MAX_SHAPES {
-        if let Some(first) = distinct.first() {
-            cmd("SELECT")
-                .arg(MAX_SHAPES)
-                .query::<()>(&mut con)
-                .map_err(|e| rerr("SELECT", e))?;
-            fill(&mut con, first, MAX_SHAPES, a.keys)?;
-        }
+    let warm_up = distinct.first().filter(|_| distinct.len() < MAX_SHAPES);
+    if let Some(first) = warm_up {
+        select(&mut con, MAX_SHAPES)?;
+        fill(&mut con, first, MAX_SHAPES, a.keys)?;
     }
     let mut measured = Vec::new();
     let mut service_samples = Vec::new();
     for (idx, s) in distinct.iter().enumerate() {
-        let db = idx + 1;
-        cmd("SELECT")
-            .arg(db)
-            .query::<()>(&mut con)
-            .map_err(|e| rerr("SELECT", e))?;
+        select(&mut con, idx + 1)?;
         let before = settled_keys_memory(&mut con)?;
         fill(&mut con, s, idx, a.keys)?;
         let after = settled_keys_memory(&mut con)?;
@@ -229,21 +228,13 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
     }
     // Deleted only now: a database emptied earlier would shrink its tables in serverCron
     // while a later shape is measured.
-    for (idx, s) in distinct.iter().enumerate() {
-        cmd("SELECT")
-            .arg(idx + 1)
-            .query::<()>(&mut con)
-            .map_err(|e| rerr("SELECT", e))?;
+    let ours = distinct
+        .iter()
+        .enumerate()
+        .map(|(idx, s)| (idx + 1, idx, s));
+    for (db, idx, s) in ours.chain(warm_up.map(|s| (MAX_SHAPES, MAX_SHAPES, s))) {
+        select(&mut con, db)?;
         delete(&mut con, s, idx, a.keys)?;
-    }
-    if distinct.len() < MAX_SHAPES {
-        if let Some(first) = distinct.first() {
-            cmd("SELECT")
-                .arg(MAX_SHAPES)
-                .query::<()>(&mut con)
-                .map_err(|e| rerr("SELECT", e))?;
-            delete(&mut con, first, MAX_SHAPES, a.keys)?;
-        }
     }
     service_samples.sort_by(f64::total_cmp);
     let service_time_us = service_samples

@@ -312,23 +312,32 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     })?;
     let mut raw = raw;
     load_calibrations(&mut raw, src, file)?;
-    resolve::resolve(&raw).map_err(|fe| {
-        let (line, column) = match locate(src, &fe.path) {
-            Some(span) => {
-                let (l, c) = line_col(src, span.start);
-                (Some(l), Some(c))
-            }
-            None => (None, None),
-        };
-        ScenarioError {
-            file: file.to_string(),
-            line,
-            column,
-            field: Some(path_to_string(&fe.path)),
-            message: fe.message,
-            hint: Some(fe.hint),
+    resolve::resolve(&raw).map_err(|fe| field_error(src, file, &fe.path, fe.message, fe.hint))
+}
+
+/// A validation error at the field `path`, located in `src`.
+fn field_error(
+    src: &str,
+    file: &str,
+    path: &[PathSeg],
+    message: String,
+    hint: String,
+) -> ScenarioError {
+    let (line, column) = match locate(src, path) {
+        Some(span) => {
+            let (l, c) = line_col(src, span.start);
+            (Some(l), Some(c))
         }
-    })
+        None => (None, None),
+    };
+    ScenarioError {
+        file: file.to_string(),
+        line,
+        column,
+        field: Some(path_to_string(path)),
+        message,
+        hint: Some(hint),
+    }
 }
 
 /// Reads the `calibration` file of every cluster that names one (relative to the scenario's
@@ -347,30 +356,20 @@ fn load_calibrations(
             continue;
         };
         let path = dir.join(name);
+        let field = [
+            PathSeg::Key("clusters".into()),
+            PathSeg::Index(i),
+            PathSeg::Key("calibration".into()),
+        ];
         let fail = |message: String| {
-            let field = vec![
-                PathSeg::Key("clusters".into()),
-                PathSeg::Index(i),
-                PathSeg::Key("calibration".into()),
-            ];
-            let (line, column) = match locate(src, &field) {
-                Some(span) => {
-                    let (l, c) = line_col(src, span.start);
-                    (Some(l), Some(c))
-                }
-                None => (None, None),
-            };
-            ScenarioError {
-                file: file.to_string(),
-                line,
-                column,
-                field: Some(path_to_string(&field)),
+            field_error(
+                src,
+                file,
+                &field,
                 message,
-                hint: Some(
-                    "give a file written by `cacheplan calibrate`, relative to the scenario's folder"
-                        .into(),
-                ),
-            }
+                "give a file written by `cacheplan calibrate`, relative to the scenario's folder"
+                    .into(),
+            )
         };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
