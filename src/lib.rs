@@ -77,7 +77,8 @@
 //! - `cli`: arguments (clap) resolved into commands; the only reader of the wall clock.
 //! - `engine`: simulated time, the event queue (radix heap), seeded RNG streams.
 //! - `scenario`: the TOML format, validation with file/line/field errors, distributions.
-//! - `profile`: `cacheplan profile`'s pure inference from sampled data (key templates so far).
+//! - `profile`: `cacheplan profile`'s pure inference from sampled data (templates, tenants,
+//!   fits, the draft scenario and report; the IO is `cli::profile`).
 //! - `redis`: Redis 7.0 model: memory accounting, dicts, eviction pool, expiry, slots.
 //! - `client`: application-side state: local L1, coalescing, breaker, stampede tracking.
 //! - `origin`: databases and services behind the cache (pools, queues, timeouts).
@@ -87,6 +88,7 @@
 //! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch; faults and the
 //!   business-invariant monitors.
 //! - `sweep`: parameter grids (resumable cells, sharding, merge) and the capacity search.
+//! - `calibrate`: a calibration file's format and the model figures it is compared with.
 //! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
 //! - `test_data` (unit tests only): where tests find `tests/data/` and `../shared` files.
 
@@ -94,6 +96,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 #![deny(unsafe_code)]
 
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod engine;

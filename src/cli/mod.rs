@@ -4,9 +4,11 @@
 
 mod bench;
 pub mod budget;
+mod calibrate;
 mod keyslot;
 pub mod limits;
 mod merge;
+mod profile;
 mod progress;
 mod replay;
 mod run;
@@ -140,6 +142,18 @@ pub enum Cmd {
     /// Example: cacheplan merge output/ttl-sweep/part-*-of-4 --out output/ttl-sweep/merged
     #[command(verbatim_doc_comment)]
     Merge(merge::MergeArgs),
+    /// Read a running Redis (read-only) into a draft scenario and a profile report.
+    ///
+    /// Example: REDISCLI_AUTH=... cacheplan profile --redis redis://profiler@10.0.0.5:6379 --sample 20000 --monitor 30s --out prof
+    /// Example: cacheplan profile --redis redis://127.0.0.1:6379 --monitor-file capture.txt --out prof
+    #[command(verbatim_doc_comment)]
+    Profile(profile::ProfileArgs),
+    /// Measure a scratch redis-server (memory per key for a scenario's key shapes, base memory,
+    /// service time) into a calibration file a cluster references with `calibration = "..."`.
+    ///
+    /// Example: cacheplan calibrate --redis redis://127.0.0.1:6390 --scenario workloads/cpq.toml --out calib.toml
+    #[command(verbatim_doc_comment)]
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Runs the parsed command line.
@@ -161,5 +175,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Some(Cmd::Sweep(a)) => sweep::execute(a),
         Some(Cmd::Size(a)) => size::execute(a),
         Some(Cmd::Merge(a)) => merge::execute(a),
+        Some(Cmd::Profile(a)) => profile::execute(a),
+        Some(Cmd::Calibrate(a)) => calibrate::execute(a),
     }
 }

@@ -179,6 +179,9 @@ pub(crate) fn out_error(e: OutError) -> CliError {
 }
 
 fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
+    for line in crate::calibrate::describe_clusters(scn) {
+        println!("{line}");
+    }
     println!(
         "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>7}",
         "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict", "OOM", "steady"

@@ -144,6 +144,8 @@ pub struct Db {
     /// Lengths of keys of 65,535 bytes or more (rare), by key id.
     long_key_lens: BTreeMap<u64, u32>,
     cluster_enabled: bool,
+    /// Bytes added to every key's size (a calibration's correction).
+    key_bytes_adjust: i32,
     /// Per slab slot, when enabled: the application's stamp of the value (see
     /// `enable_value_stamps`); empty otherwise.
     stamps: Vec<u64>,
@@ -202,9 +204,22 @@ impl Db {
             table_bytes: 0,
             long_key_lens: BTreeMap::new(),
             cluster_enabled,
+            key_bytes_adjust: 0,
             stamps: Vec::new(),
             stamps_enabled: false,
         }
+    }
+
+    /// Adds `adjust` bytes to every key's size (a `cacheplan calibrate` correction).
+    pub fn with_key_bytes_adjust(mut self, adjust: i32) -> Db {
+        self.key_bytes_adjust = adjust;
+        self
+    }
+
+    /// A key's bytes: the model's figure plus the calibration's correction (at least 1).
+    fn entry_bytes(&self, key_len: u64, value_bytes: u64) -> u32 {
+        let model = memory::key_value_bytes(key_len, value_bytes, self.cluster_enabled) as i64;
+        (model + self.key_bytes_adjust as i64).max(1) as u32
     }
 
     /// Keeps an 8-byte stamp with every key from now on: an opaque word the caller writes
@@ -384,8 +399,7 @@ impl Db {
         if size != self.main_table_size() {
             self.rehash(Dict::Main, size);
         }
-        let bytes =
-            memory::key_value_bytes(key.len as u64, value_bytes, self.cluster_enabled) as u32;
+        let bytes = self.entry_bytes(key.len as u64, value_bytes);
         let stored_len = if key.len as u64 >= KEY_LEN_ESCAPE {
             self.long_key_lens.insert(key.id, key.len);
             KEY_LEN_ESCAPE
@@ -428,8 +442,7 @@ impl Db {
     /// dbOverwrite sets the value of the existing dict entry; callers decide about the TTL).
     pub fn overwrite(&mut self, pos: usize, value_bytes: u64, lru: u32) {
         let key_len = self.key_len(pos);
-        let bytes =
-            memory::key_value_bytes(key_len as u64, value_bytes, self.cluster_enabled) as u32;
+        let bytes = self.entry_bytes(key_len as u64, value_bytes);
         let e = &mut self.slab[pos];
         self.data_bytes = self.data_bytes - e.bytes as u64 + bytes as u64;
         e.bytes = bytes;

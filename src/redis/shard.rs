@@ -67,6 +67,9 @@ pub struct RedisConfig {
     pub cluster_enabled: bool,
     /// `used_memory` with no keys: server, clients and buffers (bytes).
     pub base_used_memory_bytes: u64,
+    /// Bytes added to every key's modelled size (a `cacheplan calibrate` correction; 0 =
+    /// the built-in model).
+    pub key_bytes_adjust: i32,
     /// Unix time in ms at simulated time zero (drives the LRU and LFU clocks).
     pub epoch_unix_ms: u64,
     /// Offset of the first serverCron tick after time zero, in ms (< 1000/hz).
@@ -88,6 +91,7 @@ impl Default for RedisConfig {
             active_expire_effort: 1,
             cluster_enabled: false,
             base_used_memory_bytes: memory::EMPTY_SERVER_USED_MEMORY_BYTES,
+            key_bytes_adjust: 0,
             epoch_unix_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             cron_phase_ms: 0,
             cpu: CpuCosts::default(),
@@ -349,7 +353,7 @@ impl Shard {
         );
         let lru_clock = evict::lru_clock(cfg.epoch_unix_ms);
         Shard {
-            db: Db::new(cfg.cluster_enabled),
+            db: Db::new(cfg.cluster_enabled).with_key_bytes_adjust(cfg.key_bytes_adjust),
             pool: EvictionPool::default(),
             lru_clock,
             next_cron_ns: cfg.cron_phase_ms * 1_000_000,
@@ -812,7 +816,8 @@ impl Shard {
     pub fn flush_all(&mut self) -> u64 {
         let dropped = self.db.len() as u64;
         let stamps = self.db.value_stamps_enabled();
-        self.db = Db::new(self.cfg.cluster_enabled);
+        self.db =
+            Db::new(self.cfg.cluster_enabled).with_key_bytes_adjust(self.cfg.key_bytes_adjust);
         if stamps {
             self.db.enable_value_stamps();
         }

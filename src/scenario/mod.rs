@@ -178,23 +178,74 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
             hint,
         }
     })?;
-    resolve::resolve(&raw).map_err(|fe| {
-        let (line, column) = match locate(src, &fe.path) {
-            Some(span) => {
-                let (l, c) = line_col(src, span.start);
-                (Some(l), Some(c))
-            }
-            None => (None, None),
-        };
-        ScenarioError {
-            file: file.to_string(),
-            line,
-            column,
-            field: Some(path_to_string(&fe.path)),
-            message: fe.message,
-            hint: Some(fe.hint),
+    let mut raw = raw;
+    load_calibrations(&mut raw, src, file)?;
+    resolve::resolve(&raw).map_err(|fe| field_error(src, file, &fe.path, fe.message, fe.hint))
+}
+
+/// A validation error at the field `path`, located in `src`.
+fn field_error(
+    src: &str,
+    file: &str,
+    path: &[PathSeg],
+    message: String,
+    hint: String,
+) -> ScenarioError {
+    let (line, column) = match locate(src, path) {
+        Some(span) => {
+            let (l, c) = line_col(src, span.start);
+            (Some(l), Some(c))
         }
-    })
+        None => (None, None),
+    };
+    ScenarioError {
+        file: file.to_string(),
+        line,
+        column,
+        field: Some(path_to_string(path)),
+        message,
+        hint: Some(hint),
+    }
+}
+
+/// Reads the `calibration` file of every cluster that names one (relative to the scenario's
+/// folder) into `calibration_loaded`, for `resolve` to apply.
+#[allow(clippy::result_large_err)]
+fn load_calibrations(
+    raw: &mut raw::RawScenario,
+    src: &str,
+    file: &str,
+) -> Result<(), ScenarioError> {
+    let dir = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    for (i, c) in raw.clusters.iter_mut().enumerate() {
+        let Some(name) = &c.calibration else {
+            continue;
+        };
+        let path = dir.join(name);
+        let field = [
+            PathSeg::Key("clusters".into()),
+            PathSeg::Index(i),
+            PathSeg::Key("calibration".into()),
+        ];
+        let fail = |message: String| {
+            field_error(
+                src,
+                file,
+                &field,
+                message,
+                "give a file written by `cacheplan calibrate`, relative to the scenario's folder"
+                    .into(),
+            )
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        let calibration = toml::from_str(&text)
+            .map_err(|e| fail(format!("{}: {}", path.display(), e.message().trim())))?;
+        c.calibration_loaded = Some(calibration);
+    }
+    Ok(())
 }
 
 /// Reads, parses and validates a scenario file.

@@ -131,6 +131,12 @@ pub struct RawCluster {
     pub cost_per_shard: Option<f64>,
     #[serde(default)]
     pub cost_per_gb: Option<f64>,
+    /// A `cacheplan calibrate` file (relative to the scenario's folder).
+    #[serde(default)]
+    pub calibration: Option<String>,
+    /// The calibration file, read by `scenario::parse` (never part of the TOML).
+    #[serde(skip)]
+    pub calibration_loaded: Option<crate::calibrate::Calibration>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -120,6 +120,21 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
             epoch_unix_ms: start_unix_ms,
             ..RedisConfig::default()
         };
+        // A calibration file's measured figures replace the built-in ones.
+        let calibration = c.calibration_loaded.as_ref();
+        let mut redis = redis;
+        if let Some(cal) = calibration {
+            redis.base_used_memory_bytes = cal.base_used_memory_bytes;
+            redis.key_bytes_adjust = i32::try_from(cal.key_bytes_adjust)
+                .ok()
+                .filter(|a| a.abs() < 1 << 20)
+                .ok_or_else(|| {
+                    p.key("calibration").err(
+                        format!("key_bytes_adjust {} is out of range", cal.key_bytes_adjust),
+                        "recalibrate: the adjustment is a few bytes per key",
+                    )
+                })?;
+        }
         if redis.maxmemory_bytes > 0 && redis.maxmemory_bytes <= redis.base_used_memory_bytes {
             return Err(p.key("maxmemory_bytes").err(
                 format!(
@@ -147,9 +162,16 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 })?
             }
         };
-        let service_time_us = match &c.service_time_us {
-            Some(d) => dist(&p.key("service_time_us"), d, Quantity::Us)?,
-            None => Dist::Lognormal {
+        let service_time_us = match (&c.service_time_us, calibration) {
+            (Some(_), Some(_)) => {
+                return Err(p.key("service_time_us").err(
+                    "both service_time_us and a calibration file give the service time",
+                    "drop one: the calibration's measured figure, or your own",
+                ))
+            }
+            (None, Some(cal)) if cal.service_time_us > 0.0 => Dist::Fixed(cal.service_time_us),
+            (Some(d), None) => dist(&p.key("service_time_us"), d, Quantity::Us)?,
+            _ => Dist::Lognormal {
                 mu: defaults::SERVICE_TIME_US_MEDIAN.ln(),
                 sigma: defaults::SERVICE_TIME_US_SIGMA,
             },

@@ -1,0 +1,119 @@
+//! `cacheplan calibrate` against a private redis-server: it refuses a server holding keys
+//! unless told, measures the tiny scenario's key shapes (the strings' bytes per key agree with
+//! the model within 2 %), leaves no key behind, and a cluster that references the file runs
+//! with the measured figures and says so.
+
+use super::live_redis::RedisServer;
+use super::{arg, cacheplan, check_no_panic, TempDir, TINY_SCENARIO};
+
+#[test]
+fn calibrate_measures_a_scratch_server_and_a_cluster_uses_it() {
+    let Some(server) = RedisServer::start(
+        "calibrate_measures_a_scratch_server_and_a_cluster_uses_it",
+        &[],
+    ) else {
+        return;
+    };
+    let dir = TempDir::new("calibrate");
+    let scenario = dir.write("tiny.toml", TINY_SCENARIO);
+    let calib = dir.join("calib.toml");
+    let url = server.url();
+    let mut con = server.connect();
+
+    // A server holding a key is refused unless --allow-nonempty.
+    redis_client::cmd("SET")
+        .arg("someone-else")
+        .arg(1)
+        .query::<()>(&mut con)
+        .unwrap();
+    let args = [
+        "calibrate",
+        "--redis",
+        &url,
+        "--scenario",
+        arg(&scenario),
+        "--keys",
+        "2000",
+        "--out",
+        arg(&calib),
+    ];
+    let refused = cacheplan(&args);
+    assert_eq!(refused.code, 2, "{refused:#?}");
+    check_no_panic(&refused);
+    assert!(refused.stderr.contains("--allow-nonempty"), "{refused:#?}");
+    assert!(!calib.exists());
+    redis_client::cmd("DEL")
+        .arg("someone-else")
+        .query::<()>(&mut con)
+        .unwrap();
+
+    let res = cacheplan(&args);
+    assert_eq!(res.code, 0, "{res:#?}");
+    eprintln!("{}", res.stdout);
+    let text = std::fs::read_to_string(&calib).unwrap();
+    let c: cacheplan::calibrate::Calibration = toml::from_str(&text).unwrap();
+    assert_eq!(c.shapes.len(), 2, "{text}");
+    for s in &c.shapes {
+        assert_eq!(s.kind, "string");
+        let rel = s.measured_bytes_per_key / s.model_bytes_per_key - 1.0;
+        assert!(rel.abs() < 0.02, "{}: {rel:+.4}\n{text}", s.keyspace);
+    }
+    assert!(c.base_used_memory_bytes > 500_000 && c.base_used_memory_bytes < 3_000_000);
+    assert!(
+        c.service_time_us > 0.0 && c.service_time_us < 1000.0,
+        "{text}"
+    );
+    // Nothing left behind, in any database.
+    for db in 0..16 {
+        let n: u64 = redis_client::cmd("SELECT")
+            .arg(db)
+            .query::<()>(&mut con)
+            .and_then(|_| redis_client::cmd("DBSIZE").query(&mut con))
+            .unwrap();
+        assert_eq!(n, 0, "db {db}");
+    }
+
+    // A cluster referencing the file uses it, and the run says so.
+    let calibrated = TINY_SCENARIO.replacen(
+        "name = \"main\"\n",
+        "name = \"main\"\ncalibration = \"calib.toml\"\n",
+        1,
+    );
+    let scn2 = dir.write("tiny-calibrated.toml", &calibrated);
+    let out = dir.join("run");
+    let run = cacheplan(&["run", arg(&scn2), "--out", arg(&out), "--seed", "3"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let line = format!(
+        "cluster main: calibrated: base used_memory {} B",
+        c.base_used_memory_bytes
+    );
+    assert!(run.stdout.contains(&line), "{run:#?}");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "\"base_used_memory_bytes\": {}",
+            c.base_used_memory_bytes
+        )) || manifest.contains(&format!(
+            "\"base_used_memory_bytes\":{}",
+            c.base_used_memory_bytes
+        )),
+        "the manifest records the measured base memory"
+    );
+
+    // Both a calibration and service_time_us: refused, naming the field.
+    let both = calibrated.replacen(
+        "calibration = \"calib.toml\"\n",
+        "calibration = \"calib.toml\"\nservice_time_us = { dist = \"fixed\", value = 10 }\n",
+        1,
+    );
+    let scn3 = dir.write("tiny-both.toml", &both);
+    let bad = cacheplan(&["validate", arg(&scn3)]);
+    assert_eq!(bad.code, 2, "{bad:#?}");
+    assert!(bad.stderr.contains("service_time_us"), "{bad:#?}");
+    // A missing file: refused, naming the field.
+    let missing = calibrated.replace("calib.toml", "nope.toml");
+    let scn4 = dir.write("tiny-missing.toml", &missing);
+    let bad = cacheplan(&["validate", arg(&scn4)]);
+    assert_eq!(bad.code, 2, "{bad:#?}");
+    assert!(bad.stderr.contains("calibration"), "{bad:#?}");
+}
