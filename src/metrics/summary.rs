@@ -176,20 +176,15 @@ impl PlanSummary {
 
 /// What a full cluster does under its policy, for a shard whose projection exceeds maxmemory.
 pub fn when_full(scn: &Scenario, res: &PlanResult, cluster: usize) -> &'static str {
-    use crate::redis::evict::MaxmemoryPolicy as P;
     let critical = scn.plans[res.plan]
         .cluster_of_keyspace
         .iter()
         .zip(&scn.keyspaces)
         .any(|(&c, k)| c == cluster && k.criticality == crate::scenario::Criticality::Critical);
-    match scn.clusters[cluster].redis.maxmemory_policy {
-        P::Noeviction => "writes refused (OOM)",
-        P::VolatileLru | P::VolatileLfu | P::VolatileRandom | P::VolatileTtl => {
-            "keys with a TTL evicted; writes refused (OOM) when none is left"
-        }
-        _ if critical => "keys evicted, critical keys included",
-        _ => "keys evicted in policy order",
-    }
+    scn.clusters[cluster]
+        .redis
+        .maxmemory_policy
+        .when_full(critical)
 }
 
 #[cfg(test)]

@@ -40,6 +40,20 @@ pub enum MaxmemoryPolicy {
 }
 
 impl MaxmemoryPolicy {
+    /// What a full instance does under this policy: `noeviction` refuses writes, `volatile-*`
+    /// evict keys with a TTL and then refuse, `allkeys-*` evict, critical keys included when
+    /// the instance holds any (`holds_critical`).
+    pub fn when_full(self, holds_critical: bool) -> &'static str {
+        use MaxmemoryPolicy as P;
+        match self {
+            P::Noeviction => "writes refused (OOM)",
+            P::VolatileLru | P::VolatileLfu | P::VolatileRandom | P::VolatileTtl => {
+                "keys with a TTL evicted; writes refused (OOM) when none is left"
+            }
+            _ if holds_critical => "keys evicted, critical keys included",
+            _ => "keys evicted in policy order",
+        }
+    }
     /// All eight policies.
     pub const ALL: [MaxmemoryPolicy; 8] = [
         MaxmemoryPolicy::Noeviction,
