@@ -108,6 +108,9 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
             &toml_edit::Value::from(d.as_str()),
         )
         .map_err(|e| CliError::input(format!("--duration {d}: {e}")))?;
+        if let Ok(end_ms) = crate::scenario::units::parse_duration_ms(d) {
+            cut_timeline(&mut doc, end_ms);
+        }
     }
     let scn: Scenario = scenario::parse(&doc.to_string(), &source).map_err(|e| {
         // The base scenario parsed, so only --duration can have made it invalid.
@@ -371,6 +374,40 @@ fn print_table(scn: &Scenario, sizes: &[PlanSize]) {
                 if m.pass() { "pass" } else { "FAIL" },
                 if *attainable { "" } else { " (unattainable)" }
             );
+        }
+    }
+}
+
+/// Drops the timeline entries a shorter `--duration` leaves out: events and faults that start
+/// at or after `end_ms`; a fault running past it ends there. (The help says: events after it
+/// are not simulated.)
+fn cut_timeline(doc: &mut toml_edit::DocumentMut, end_ms: f64) {
+    let ms = |item: Option<&toml_edit::Item>| -> Option<f64> {
+        let v = item?.as_value()?;
+        match v {
+            toml_edit::Value::String(s) => {
+                crate::scenario::units::parse_duration_ms(s.value()).ok()
+            }
+            toml_edit::Value::Integer(i) => Some(*i.value() as f64),
+            toml_edit::Value::Float(f) => Some(*f.value()),
+            _ => None,
+        }
+    };
+    if let Some(events) = doc
+        .get_mut("events")
+        .and_then(|e| e.as_array_of_tables_mut())
+    {
+        events.retain(|t| ms(t.get("at_ms")).is_none_or(|at| at < end_ms));
+    }
+    if let Some(faults) = doc
+        .get_mut("faults")
+        .and_then(|f| f.as_array_of_tables_mut())
+    {
+        faults.retain(|t| ms(t.get("start_ms")).is_none_or(|at| at < end_ms));
+        for t in faults.iter_mut() {
+            if ms(t.get("end_ms")).is_some_and(|e| e > end_ms) {
+                t["end_ms"] = toml_edit::value(end_ms.floor() as i64);
+            }
         }
     }
 }

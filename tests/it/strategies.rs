@@ -319,6 +319,7 @@ fn ttl_jitter_spreads_refills() {
 version = 1
 name = "j"
 [simulation]
+start = "cold"
 duration_ms = "42s"
 window_ms = "1s"
 app_instances = 1
