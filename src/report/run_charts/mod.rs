@@ -124,7 +124,8 @@ pub fn run_chart_specs(scn: &Scenario, results: &[PlanResult]) -> Vec<NamedSpec>
         named(
             "memory",
             "used_memory of each shard at each window's end against the shard's maxmemory \
-             (horizontal line), one facet per plan and cluster.",
+             and the closed-form steady-state projection (horizontal lines), one facet per plan \
+             and cluster.",
             ChartSpec::Lines(memory_spec(scn, results)),
         ),
         named(

@@ -242,6 +242,25 @@ pub(super) fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// The memory chart's reference lines: maxmemory (none when unlimited) and the closed-form
+/// steady-state projection (`shards.csv` `steady_state_used_memory_bytes`).
+fn memory_ref_lines(maxmemory_bytes: u64, projected_bytes: u64) -> Vec<RefLine> {
+    let mut lines = Vec::new();
+    if maxmemory_bytes > 0 {
+        lines.push(RefLine::new(
+            mb(maxmemory_bytes),
+            format!("maxmemory {} MB", short_num(mb(maxmemory_bytes))),
+        ));
+    }
+    if projected_bytes > 0 {
+        lines.push(RefLine::new(
+            mb(projected_bytes),
+            format!("steady state {:.0} MB", mb(projected_bytes)),
+        ));
+    }
+    lines
+}
+
 pub(super) fn memory_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
     let mut facets = Vec::new();
     for res in results {
@@ -256,6 +275,12 @@ pub(super) fn memory_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
             let Some(c) = scn.clusters.get(ci) else {
                 continue;
             };
+            // Every shard of a cluster has the same projection.
+            let projected = res
+                .shards
+                .iter()
+                .find(|s| s.cluster == ci)
+                .map_or(0, |s| s.projected_used_memory_bytes);
             let series = res
                 .shards
                 .iter()
@@ -285,10 +310,7 @@ pub(super) fn memory_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
                     c.redis.maxmemory_policy.as_str()
                 ),
                 series,
-                h_lines: vec![RefLine::new(
-                    mb(c.redis.maxmemory_bytes),
-                    format!("maxmemory {} MB", short_num(mb(c.redis.maxmemory_bytes))),
-                )],
+                h_lines: memory_ref_lines(c.redis.maxmemory_bytes, projected),
                 markers: Vec::new(),
             });
         }
