@@ -19,6 +19,7 @@
 use super::slo::{self, Measure, Scope};
 use super::{apply, SweepError};
 use crate::metrics::PlanResult;
+use crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
 use crate::scenario::{self, Scenario};
 use toml_edit::{DocumentMut, Value};
 
@@ -173,9 +174,22 @@ pub fn search_cluster(
     let run = |evaluations: &mut Vec<Evaluation>,
                shape: Shape,
                excluded: &[String]|
-     -> Result<(bool, Vec<Measure>), SweepError> {
+     -> Result<(bool, Vec<Measure>, Option<u64>), SweepError> {
         let (s, results) = evaluate(doc, file, plan, &[(name.clone(), shape)], &cfg.seeds)?;
         let measures = slo::measure(&s, &results, &scope);
+        // The cluster's data at steady state (projection less the empty server), when a
+        // fill is harmful there (OOM, or critical keys evicted).
+        let data_bytes = results.first().and_then(|r| {
+            let shard = r.shards.iter().find(|x| x.cluster == c)?;
+            let harmful =
+                crate::metrics::summary::when_full(&s, r, c) != "keys evicted in policy order";
+            harmful.then(|| {
+                shard
+                    .projected_used_memory_bytes
+                    .saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES)
+                    * u64::from(shape.shards)
+            })
+        });
         let failed: Vec<String> = measures
             .iter()
             .filter(|m| !m.pass() && !excluded.contains(&m.key()))
@@ -188,13 +202,23 @@ pub fn search_cluster(
             pass,
             failed,
         });
-        Ok((pass, measures))
+        Ok((pass, measures, data_bytes))
     };
     let largest = Shape {
         shards: max_shards,
         maxmemory_bytes: ceiling(max_shards),
     };
-    let (_, measures) = run(&mut evaluations, largest, &[])?;
+    let (_, measures, data_bytes) = run(&mut evaluations, largest, &[])?;
+    // The projection is a lower bound on memory where a fill is harmful: no rung below the
+    // steady-state set spread over s shards is tried (it would fill, and fail).
+    let projected_floor = |s: u32| {
+        data_bytes.map_or(floor, |d| {
+            (d / u64::from(s) + EMPTY_SERVER_USED_MEMORY_BYTES)
+                .div_ceil(MIB)
+                .max(1)
+                * MIB
+        })
+    };
     let unattainable: Vec<String> = measures
         .iter()
         .filter(|m| !m.pass())
@@ -223,7 +247,11 @@ pub fn search_cluster(
                 break;
             }
         }
-        let rungs = ladder(floor, ceiling(s), passed_mem);
+        let lowest = projected_floor(s).max(floor);
+        if lowest > ceiling(s) {
+            continue; // the steady-state set does not fit this many shards at the ceiling
+        }
+        let rungs = ladder(lowest, ceiling(s), passed_mem);
         let mut hi = rungs.len() - 1;
         let mut known_pass = false;
         if let Some(pm) = passed_mem {

@@ -124,3 +124,98 @@ fn a_scenario_without_slos_exits_2_with_a_hint() {
     assert!(res.stderr.contains("hint: add an [slo] table"), "{res:#?}");
     assert!(!dir.join("o").exists());
 }
+
+/// Idempotency keys (a new key per request, kept 60 s) on a `noeviction` cluster: its
+/// steady-state set is about rate × TTL keys, whatever the seed.
+const CRITICAL: &str = r#"version = 1
+name = "critical"
+
+[simulation]
+seed = 5
+duration_ms = "8s"
+warmup_ms = "2s"
+window_ms = "2s"
+
+[[tenants]]
+name = "t1"
+
+[[origins]]
+name = "db"
+concurrency = 64
+service_time_ms = { dist = "fixed", value = 2 }
+
+[[clusters]]
+name = "critical"
+shards = 1
+maxmemory_bytes = "64mb"
+maxmemory_policy = "noeviction"
+cost_per_shard = 10
+cost_per_gb = 100
+
+[[keyspaces]]
+name = "idem"
+key_template = "idem:{tenant}:key:{id}"
+operation = "idempotency"
+criticality = "critical"
+rate_per_s = 500
+keys_per_tenant = 1
+value_size_bytes = { dist = "fixed", value = 300 }
+ttl_ms = "60s"
+origin = "db"
+
+[[plans]]
+name = "only"
+placement = { idem = "critical" }
+
+[slo]
+critical_evictions_max = 0
+"#;
+
+#[test]
+fn a_noeviction_cluster_is_never_sized_below_its_projection() {
+    // The projection is a lower bound on memory where a fill is harmful: the search neither
+    // recommends nor tries a shape whose maxmemory is below the steady-state set (the
+    // projection of the scenario's own shape, `shards.csv` steady_state_used_memory_bytes).
+    let dir = TempDir::new("size-critical");
+    let scenario = dir.write("critical.toml", CRITICAL);
+    let run_out = dir.join("run");
+    check_exit(
+        &["run", arg(&scenario), "--out", arg(&run_out), "--quiet"],
+        0,
+    );
+    let mut shards = csv::Reader::from_path(run_out.join("shards.csv")).unwrap();
+    let headers = shards.headers().unwrap().clone();
+    let col = headers
+        .iter()
+        .position(|h| h == "steady_state_used_memory_bytes")
+        .unwrap();
+    let projected: u64 = shards.records().next().unwrap().unwrap()[col]
+        .parse()
+        .unwrap();
+    // rate × TTL = 30,000 keys of 300 B: well above the empty server.
+    assert!(projected > 10_000_000, "{projected}");
+    let out = dir.join("out");
+    check_exit(
+        &["size", arg(&scenario), "--seeds", "1", "--out", arg(&out)],
+        0,
+    );
+    let mut evals = csv::Reader::from_path(out.join("size_evaluations.csv")).unwrap();
+    for r in evals.records().map(|r| r.unwrap()) {
+        let shards: u64 = r[2].parse().unwrap();
+        let bytes: u64 = r[3].parse().unwrap();
+        // One MiB of rounding per shard, and the dicts' tables are per shard.
+        assert!(
+            bytes * shards + shards * (1 << 21) >= projected,
+            "tried {shards} x {bytes} below the projection {projected}"
+        );
+    }
+    let mut size = csv::Reader::from_path(out.join("size.csv")).unwrap();
+    let row = size.records().next().unwrap().unwrap();
+    assert_eq!(&row[2], "found", "{row:?}");
+    let bytes: u64 = row[4].parse().unwrap();
+    let shards: u64 = row[3].parse().unwrap();
+    assert!(
+        bytes * shards >= projected - (1 << 21),
+        "{shards} x {bytes} < {projected}"
+    );
+}
