@@ -355,6 +355,9 @@ fn print_table(scn: &Scenario, sizes: &[PlanSize]) {
             }
         }
     }
+    if let Some(note) = horizon_note(scn) {
+        println!("{note}");
+    }
     println!();
     println!(
         "{:<20} {:<32} {:<22} {:>10} {:>12} {:>10}  ",
@@ -410,4 +413,28 @@ fn cut_timeline(doc: &mut toml_edit::DocumentMut, end_ms: f64) {
             }
         }
     }
+}
+
+/// When the runs start cold and measure less time than some keyspaces' TTL, their objectives
+/// judge a cache still filling: a failure there comes from the horizon, not the shape.
+fn horizon_note(scn: &Scenario) -> Option<String> {
+    if scn.start != crate::scenario::Start::Cold {
+        return None;
+    }
+    let measured = scn.duration.saturating_sub(scn.warmup);
+    let short: Vec<&str> = scn
+        .keyspaces
+        .iter()
+        .filter(|k| k.ttl > measured)
+        .map(|k| k.name.as_str())
+        .collect();
+    (!short.is_empty()).then(|| {
+        format!(
+            "note: the runs start cold and measure {:.0} s, less than the TTL of {}: objectives on \
+             them judge a cache still filling, so a failure there comes from the horizon, not the \
+             shape (use [simulation] start = \"steady-state\", the default)",
+            measured.as_secs_f64(),
+            short.join(", ")
+        )
+    })
 }

@@ -60,6 +60,7 @@ use crate::client::negative::{self, NEGATIVE_VALUE_BYTES};
 use crate::client::ValueMeta;
 use crate::engine::time::NS_PER_MS;
 use crate::engine::{RngStream, SimTime};
+use crate::redis::db::KeyRef;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::expiry_steady;
 use crate::redis::objects;
@@ -380,13 +381,7 @@ impl Sim<'_> {
                 let tenant = self.warm_tenant(rng);
                 let (key, node) = self.key_for(ks, tenant, u64::MAX - n - j);
                 let t_ms = length_biased_ttl_ms(ttl_ms, &k.jitter, rng);
-                let cmd = Command::Set {
-                    key,
-                    value_size: self.value_size(ks, key.id),
-                    ttl_ms: 1,
-                    nx: false,
-                    stamp: 0,
-                };
+                let cmd = ghost_set(key, self.value_size(ks, key.id));
                 push(out, node, ghost_candidate(cmd, 0.0, t_ms, regime.pass_s));
             }
             return;
@@ -478,13 +473,7 @@ impl Sim<'_> {
                         }
                         let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
                         let touched_ms = exp_ms(lambda, rng).min(t_ms);
-                        let cmd = Command::Set {
-                            key,
-                            value_size,
-                            ttl_ms: 1,
-                            nx: false,
-                            stamp: 0,
-                        };
+                        let cmd = ghost_set(key, value_size);
                         return Some((node, ghost_candidate(cmd, lambda, touched_ms, pass_s)));
                     }
                     let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
@@ -513,13 +502,7 @@ impl Sim<'_> {
                     Renewed::Live(idle_ms) => idle_ms,
                     Renewed::Absent => return None,
                     Renewed::Ghost => {
-                        let cmd = Command::Set {
-                            key,
-                            value_size,
-                            ttl_ms: 1,
-                            nx: false,
-                            stamp: 0,
-                        };
+                        let cmd = ghost_set(key, value_size);
                         return Some((node, ghost_candidate(cmd, lambda, base_ttl_ms, pass_s)));
                     }
                 };
@@ -636,6 +619,18 @@ impl Warm {
             rate_per_s,
             ghost: None,
         }
+    }
+}
+
+/// A ghost candidate's SET: a TTL of 1 ms until `place_ghosts` sets its expiry in the past;
+/// no stamp (nobody reads it before it is gone).
+fn ghost_set(key: KeyRef, value_size: u32) -> Command {
+    Command::Set {
+        key,
+        value_size,
+        ttl_ms: 1,
+        nx: false,
+        stamp: 0,
     }
 }
 

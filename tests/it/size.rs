@@ -219,3 +219,31 @@ fn a_noeviction_cluster_is_never_sized_below_its_projection() {
         "{shards} x {bytes} < {projected}"
     );
 }
+
+#[test]
+fn a_cold_start_shorter_than_the_ttl_is_named_as_the_horizon() {
+    // SMALL measures 8 s of a 60 s TTL: started cold, its hit-ratio objective judges a cache
+    // still filling, and `size` says so; warm-started (the default) it does not.
+    let dir = TempDir::new("size-horizon");
+    let cold = dir.write(
+        "cold.toml",
+        &SMALL.replace("[simulation]\n", "[simulation]\nstart = \"cold\"\n"),
+    );
+    let out = dir.join("out");
+    let res = check_exit(&["size", arg(&cold), "--seeds", "1", "--out", arg(&out)], 0);
+    assert!(
+        res.stdout.contains(
+            "less than the TTL of catalog: objectives on them judge a cache still filling"
+        ),
+        "{}",
+        res.stdout
+    );
+    let warm = dir.write("warm.toml", SMALL);
+    let out = dir.join("out-warm");
+    let res = check_exit(&["size", arg(&warm), "--seeds", "1", "--out", arg(&out)], 0);
+    assert!(
+        !res.stdout.contains("judge a cache still filling"),
+        "{}",
+        res.stdout
+    );
+}
