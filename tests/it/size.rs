@@ -227,7 +227,7 @@ fn a_cold_start_shorter_than_the_ttl_is_named_as_the_horizon() {
     let dir = TempDir::new("size-horizon");
     let cold = dir.write(
         "cold.toml",
-        &SMALL.replace("[simulation]\n", "[simulation]\nstart = \"cold\"\n"),
+        SMALL.replace("[simulation]\n", "[simulation]\nstart = \"cold\"\n"),
     );
     let out = dir.join("out");
     let res = check_exit(&["size", arg(&cold), "--seeds", "1", "--out", arg(&out)], 0);
