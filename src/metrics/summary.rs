@@ -176,15 +176,32 @@ impl PlanSummary {
 
 /// What a full cluster does under its policy, for a shard whose projection exceeds maxmemory.
 pub fn when_full(scn: &Scenario, res: &PlanResult, cluster: usize) -> &'static str {
-    let critical = scn.plans[res.plan]
-        .cluster_of_keyspace
-        .iter()
-        .zip(&scn.keyspaces)
-        .any(|(&c, k)| c == cluster && k.criticality == crate::scenario::Criticality::Critical);
     scn.clusters[cluster]
         .redis
         .maxmemory_policy
-        .when_full(critical)
+        .when_full(holds_critical(scn, res, cluster))
+}
+
+/// Whether a fill of `cluster` hurts in this plan (see `MaxmemoryPolicy::fill_is_harmful`).
+pub fn fill_is_harmful(scn: &Scenario, res: &PlanResult, cluster: usize) -> bool {
+    scn.clusters[cluster]
+        .redis
+        .maxmemory_policy
+        .fill_is_harmful(holds_critical(scn, res, cluster))
+}
+
+fn holds_critical(scn: &Scenario, res: &PlanResult, cluster: usize) -> bool {
+    scn.plans[res.plan]
+        .cluster_of_keyspace
+        .iter()
+        .zip(&scn.keyspaces)
+        .any(|(&c, k)| c == cluster && k.criticality == crate::scenario::Criticality::Critical)
+}
+
+/// (Failed requests + writes rejected with OOM) per request, a request failed by an OOM
+/// counted once; None without requests.
+pub fn error_ratio(m: &super::KeyspaceMetrics) -> Option<f64> {
+    (m.requests > 0).then(|| (m.errors + m.oom_errors - m.oom_failed) as f64 / m.requests as f64)
 }
 
 #[cfg(test)]

@@ -54,6 +54,17 @@ impl MaxmemoryPolicy {
             _ => "keys evicted in policy order",
         }
     }
+
+    /// Whether filling hurts: writes refused (`noeviction`, `volatile-*`), or critical keys
+    /// evicted (`allkeys-*` holding any). A plain cache evicting in policy order is fine.
+    pub fn fill_is_harmful(self, holds_critical: bool) -> bool {
+        !matches!(
+            self,
+            MaxmemoryPolicy::AllkeysLru
+                | MaxmemoryPolicy::AllkeysLfu
+                | MaxmemoryPolicy::AllkeysRandom
+        ) || holds_critical
+    }
     /// All eight policies.
     pub const ALL: [MaxmemoryPolicy; 8] = [
         MaxmemoryPolicy::Noeviction,
@@ -334,6 +345,19 @@ pub fn choose_victim(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fill_is_harmful_unless_a_plain_cache_evicts() {
+        for p in MaxmemoryPolicy::ALL {
+            for critical in [false, true] {
+                let harmless = p.when_full(critical) == "keys evicted in policy order";
+                assert_eq!(p.fill_is_harmful(critical), !harmless, "{p:?} {critical}");
+            }
+        }
+        assert!(!MaxmemoryPolicy::AllkeysLru.fill_is_harmful(false));
+        assert!(MaxmemoryPolicy::Noeviction.fill_is_harmful(false));
+        assert!(MaxmemoryPolicy::VolatileTtl.fill_is_harmful(false));
+    }
 
     fn ids(pool: &EvictionPool) -> Vec<(u64, u64)> {
         pool.slots

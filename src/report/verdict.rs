@@ -96,18 +96,19 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
                 target: format!("≤ {}", short_num(max)),
                 cells: results
                     .iter()
-                    .map(|res| match res.keyspaces.get(ki) {
-                        Some(m) if m.requests > 0 => {
-                            let ratio =
-                                (m.errors + m.oom_errors - m.oom_failed) as f64 / m.requests as f64;
-                            let text = if m.oom_errors > 0 {
-                                format!("{ratio:.4} ({} OOM rejections)", group(m.oom_errors))
-                            } else {
-                                format!("{ratio:.4}")
-                            };
-                            cell(ratio <= max, text)
+                    .map(|res| {
+                        let m = &res.keyspaces[ki];
+                        match crate::metrics::summary::error_ratio(m) {
+                            Some(ratio) => {
+                                let text = if m.oom_errors > 0 {
+                                    format!("{ratio:.4} ({} OOM rejections)", group(m.oom_errors))
+                                } else {
+                                    format!("{ratio:.4}")
+                                };
+                                cell(ratio <= max, text)
+                            }
+                            None => no_data("no requests"),
                         }
-                        _ => no_data("no requests"),
                     })
                     .collect(),
             });
@@ -158,9 +159,10 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
                     .shards
                     .iter()
                     .filter_map(|s| {
-                        let harm = crate::metrics::summary::when_full(scn, res, s.cluster);
                         let at = s.fills_at?;
-                        (harm != "keys evicted in policy order").then_some((at, s, harm))
+                        let harm = crate::metrics::summary::when_full(scn, res, s.cluster);
+                        crate::metrics::summary::fill_is_harmful(scn, res, s.cluster)
+                            .then_some((at, s, harm))
                     })
                     .min_by_key(|(at, s, _)| (*at, s.cluster, s.shard));
                 match first {

@@ -181,9 +181,7 @@ pub fn search_cluster(
         // fill is harmful there (OOM, or critical keys evicted).
         let data_bytes = results.first().and_then(|r| {
             let shard = r.shards.iter().find(|x| x.cluster == c)?;
-            let harmful =
-                crate::metrics::summary::when_full(&s, r, c) != "keys evicted in policy order";
-            harmful.then(|| {
+            crate::metrics::summary::fill_is_harmful(&s, r, c).then(|| {
                 shard
                     .projected_used_memory_bytes
                     .saturating_sub(EMPTY_SERVER_USED_MEMORY_BYTES)

@@ -231,12 +231,9 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                 direction: Direction::AtMost,
                 measured: worst(
                     Direction::AtMost,
-                    results.iter().map(|r| {
-                        let m = &r.keyspaces[ki];
-                        (m.requests > 0).then(|| {
-                            (m.errors + m.oom_errors - m.oom_failed) as f64 / m.requests as f64
-                        })
-                    }),
+                    results
+                        .iter()
+                        .map(|r| crate::metrics::summary::error_ratio(&r.keyspaces[ki])),
                 ),
             });
         }
@@ -254,10 +251,7 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                 r.shards
                     .iter()
                     .filter(|s| scope.clusters.contains(&s.cluster))
-                    .filter(|s| {
-                        crate::metrics::summary::when_full(scn, r, s.cluster)
-                            != "keys evicted in policy order"
-                    })
+                    .filter(|s| crate::metrics::summary::fill_is_harmful(scn, r, s.cluster))
                     .filter_map(|s| s.fills_at.map(|t| t.as_secs_f64()))
                     .reduce(f64::min)
             }),
