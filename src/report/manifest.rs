@@ -97,7 +97,8 @@ fn fault(scn: &Scenario, f: &Fault) -> Value {
             replica_rank,
         } => {
             v["mode"] = json!(mode.as_str());
-            v["replication_lag_ms"] = json!(replication_lag.as_ms());
+            // null: drawn once per run from the cluster's `replication_lag_ms`.
+            v["replication_lag_ms"] = json!(replication_lag.map(|l| l.as_ms()));
             v["node_timeout_ms"] = json!(node_timeout.as_ms());
             v["replica_rank"] = json!(replica_rank);
         }

@@ -1,6 +1,6 @@
 //! `[[origins]]` and `[[clusters]]` into `Origin`s and `Cluster`s: pools and queues of the
 //! databases behind the cache; Redis settings (with Redis's own defaults), slot ownership,
-//! service times, round trips and costs of the clusters.
+//! service times, round trips, costs, replicas and replication lag of the clusters.
 
 use super::checks::{cost, dist, int_in, positive_ms, unique_names, Quantity};
 use super::{Path, MAX_MAXMEMORY_BYTES, R};
@@ -183,6 +183,17 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 sigma: defaults::NETWORK_RTT_US_SIGMA,
             },
         };
+        let replicas_per_shard = int_in(
+            &p.key("replicas_per_shard"),
+            c.replicas_per_shard
+                .unwrap_or(defaults::REPLICAS_PER_SHARD as i64),
+            0,
+            15,
+        )?;
+        let replication_lag_ms = match &c.replication_lag_ms {
+            Some(d) => dist(&p.key("replication_lag_ms"), d, Quantity::Ms)?,
+            None => Dist::Fixed(defaults::REPLICATION_LAG_MS as f64),
+        };
         clusters.push(Cluster {
             name: c.name.clone(),
             shards,
@@ -198,6 +209,8 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 &p.key("cost_per_gb"),
                 c.cost_per_gb.unwrap_or(defaults::COST_PER_GB),
             )?,
+            replicas_per_shard,
+            replication_lag_ms,
         });
     }
     Ok(clusters)
