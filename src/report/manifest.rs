@@ -150,6 +150,8 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "slots": c.slot_map.ranges().iter().map(|(s, a, b)| json!([s, a, b])).collect::<Vec<_>>(),
             "service_time_us": dist(&c.service_time_us),
             "network_rtt_us": dist(&c.network_rtt_us),
+            "replicas_per_shard": c.replicas_per_shard,
+            "replication_lag_ms": dist(&c.replication_lag_ms),
         })).collect::<Vec<_>>(),
         "keyspaces": scn.keyspaces.iter().map(|k| json!({
             "name": k.name, "key_template": k.key_template,
@@ -171,6 +173,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 Jitter::UpTo(m) => json!({"kind": "up-to", "max_ms": m.as_ms()}),
             },
             "origin": k.origin.map(|o| scn.origins[o].name.clone()),
+            "read_from": if k.read_from_replica { "replica" } else { "master" },
             "strategy": strategy(&k.strategy),
             "hourly_profile": k.hourly_profile,
             "bursts": k.bursts.iter().map(|b| json!({
