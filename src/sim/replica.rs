@@ -27,6 +27,7 @@
 //! Owns `History`, `Replica` and the replica read path; must not touch other nodes' state.
 
 use super::request::{FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED};
+use super::values::LOCK_VALUE_BYTES;
 use super::{ns, Event, Sim};
 use crate::engine::{IdMap, MonotoneClock, SimTime};
 use crate::redis::db::KeyRef;
@@ -209,7 +210,7 @@ pub(super) fn lag_cap(lag_ms: &Dist) -> SimTime {
 /// Reverts every key of `shard` changed in [`now` − `lag`, `now`] to its state at `now` −
 /// `lag`: absent keys are deleted, older values written back with their stamp, their
 /// remaining TTL and `value_size(key)` (None: the key's operation keeps no value to restore,
-/// a lock or a rate-limit counter, and it stays as it is). Returns the writes lost.
+/// a rate-limit counter, and it stays as it is). Returns the writes lost.
 pub(super) fn revert_window(
     shard: &mut Shard,
     history: &History,
@@ -395,15 +396,17 @@ impl Sim<'_> {
     }
 
     /// The value size a failover writes back for `key` (None: its keyspace keeps no value
-    /// to restore).
+    /// to restore: a rate-limit counter or window keeps its current state). A lock comes
+    /// back held: the promoted replica still has it.
     pub(super) fn restored_value_size(&self, key: KeyRef) -> Option<u32> {
         let ks = key_tag(key.id);
-        let k = self.scn.keyspaces.get(ks)?;
-        matches!(
-            k.operation,
-            Operation::ReadThrough | Operation::Session | Operation::Idempotency
-        )
-        .then(|| self.value_size(ks, key.id))
+        match self.scn.keyspaces.get(ks)?.operation {
+            Operation::ReadThrough | Operation::Session | Operation::Idempotency => {
+                Some(self.value_size(ks, key.id))
+            }
+            Operation::Lock => Some(LOCK_VALUE_BYTES),
+            Operation::RateLimit => None,
+        }
     }
 }
 
