@@ -264,9 +264,7 @@ fn replicas_start_with_the_warm_data_of_their_master() {
 fn replica_reads_and_failovers_do_not_depend_on_the_thread_count() {
     // Two plans (run in parallel when there are threads), replica reads with a random lag,
     // delete events and a failover whose lag is drawn from the cluster's.
-    let cluster = format!(
-        "shards = 2\nreplicas_per_shard = 2\nreplication_lag_ms = {{ dist = \"exponential\", mean = 50 }}\n"
-    );
+    let cluster = "shards = 2\nreplicas_per_shard = 2\nreplication_lag_ms = { dist = \"exponential\", mean = 50 }\n";
     let mut rest = keyspace("r", 3000, 200, "replica");
     rest += &keyspace("m", 1000, 200, "master");
     rest += "[[plans]]\nname = \"p\"\nplacement = { r = \"c\", m = \"c\" }\n";
