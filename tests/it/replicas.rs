@@ -23,17 +23,11 @@ fn scenario(head: &str, cluster: &str, rest: &str) -> String {
         r#"
 version = 1
 name = "replicas"
+tenants = [{{ name = "t1" }}]
+origins = [{{ name = "db", concurrency = 100000, queue_limit = 1000000, timeout_ms = "1h", service_time_ms = {{ dist = "fixed", value = 0.001 }} }}]
 [simulation]
 app_instances = 1
 {head}
-[[tenants]]
-name = "t1"
-[[origins]]
-name = "db"
-concurrency = 100000
-service_time_ms = {{ dist = "fixed", value = 0.001 }}
-queue_limit = 1000000
-timeout_ms = "1h"
 [[clusters]]
 name = "c"
 shards = 1
@@ -52,15 +46,15 @@ fn keyspace(name: &str, rate: u32, keys: u64, read_from: &str) -> String {
     format!(
         r#"[[keyspaces]]
 name = "{name}"
-key_template = "{name}:{{tenant}}:{{id}}"
 operation = "read-through"
 read_from = "{read_from}"
-rate_per_s = {rate}
-keys_per_tenant = {keys}
-popularity = {{ dist = "uniform" }}
-value_size_bytes = {{ dist = "fixed", value = 100 }}
 origin = "db"
 client_timeout_ms = "1h"
+key_template = "{name}:{{tenant}}:{{id}}"
+value_size_bytes = {{ dist = "fixed", value = 100 }}
+keys_per_tenant = {keys}
+popularity = {{ dist = "uniform" }}
+rate_per_s = {rate}
 "#
     )
 }
