@@ -6,7 +6,7 @@
 //! request over unpipelined reads (INFO cpu) at low load; writes the
 //! calibration file (`calibrate::to_toml`) and prints the differences from the model.
 
-use super::profile::{connect, connection_info, redacted};
+use super::profile::{connect, connection_info, redacted, tls_ca_file};
 use super::CliError;
 use crate::calibrate::{self, Calibration, MeasuredShape, Shape};
 use redis_client::{cmd, Connection};
@@ -29,6 +29,10 @@ pub struct CalibrateArgs {
     /// Environment variable holding the password (default: REDISCLI_AUTH when set).
     #[arg(long)]
     pub password_env: Option<String>,
+    /// With rediss://: the CA certificate (PEM) of a self-signed or internal CA (default:
+    /// $CACHEPLAN_TLS_CA when set, else the system's roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
     /// The scenario whose key shapes to measure.
     #[arg(long)]
     pub scenario: PathBuf,
@@ -151,7 +155,13 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         )));
     }
     let info = connection_info(&a.redis, a.password_env.as_deref())?;
-    let mut con = connect(info, Duration::from_secs(10))?;
+    let tls_ca = tls_ca_file(a.tls_ca.as_deref());
+    let mut con = connect(
+        "calibrate",
+        info,
+        tls_ca.as_deref(),
+        Duration::from_secs(10),
+    )?;
     let keyspace = info_field(&mut con, "keyspace", "db0")?;
     let mut total_keys = 0u64;
     for db in 0..16 {
