@@ -5,11 +5,20 @@
 //! naming `--tls-ca`, never a panic; `--tls-ca` with a plain `redis://` URL is refused.
 
 use super::live_redis::{make_test_certificates, RedisServer};
-use super::{arg, cacheplan_env, check_no_panic, TempDir};
+use super::{arg, cacheplan_env, check_no_panic, Output, TempDir};
+use std::path::Path;
 
 /// Keys the TLS server holds: two templates, known counts.
 const SESSIONS: u64 = 300;
 const QUOTES: u64 = 200;
+
+/// `cacheplan profile --redis <url> <extra> --out <out>` with the extra environment `env`.
+fn profile(url: &str, extra: &[&str], out: &Path, env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["profile", "--redis", url];
+    args.extend(extra);
+    args.extend(["--out", arg(out)]);
+    cacheplan_env(&args, env)
+}
 
 #[test]
 fn profile_reads_a_tls_server_with_its_ca_and_refuses_an_unverified_one() {
@@ -44,18 +53,10 @@ fn profile_reads_a_tls_server_with_its_ca_and_refuses_an_unverified_one() {
 
     // With the CA as a flag: the profile reads every key and drafts both templates.
     let out = dir.join("prof-flag");
-    let ok = cacheplan_env(
-        &[
-            "profile",
-            "--redis",
-            &url,
-            "--tls-ca",
-            arg(&certs.ca_cert),
-            "--sample",
-            "1000",
-            "--out",
-            arg(&out),
-        ],
+    let ok = profile(
+        &url,
+        &["--tls-ca", arg(&certs.ca_cert), "--sample", "1000"],
+        &out,
         &[],
     );
     assert_eq!(ok.code, 0, "{ok:#?}");
@@ -93,10 +94,9 @@ fn profile_reads_a_tls_server_with_its_ca_and_refuses_an_unverified_one() {
     ];
     for (label, extra) in cases {
         let out_bad = dir.join(&format!("prof-{}", label.replace(' ', "-")));
-        let mut args = vec!["profile", "--redis", &url, "--sample", "50"];
+        let mut args = vec!["--sample", "50"];
         args.extend(extra);
-        args.extend(["--out", arg(&out_bad)]);
-        let bad = cacheplan_env(&args, &[("CACHEPLAN_TLS_CA", "")]);
+        let bad = profile(&url, &args, &out_bad, &[("CACHEPLAN_TLS_CA", "")]);
         assert_eq!(bad.code, 2, "{label}: {bad:#?}");
         check_no_panic(&bad);
         assert!(bad.stderr.contains("certificate"), "{label}: {bad:#?}");
@@ -107,18 +107,7 @@ fn profile_reads_a_tls_server_with_its_ca_and_refuses_an_unverified_one() {
     // --tls-ca with a plain redis:// URL: refused before connecting.
     let plain = url.replacen("rediss://", "redis://", 1);
     let out_plain = dir.join("prof-plain");
-    let bad = cacheplan_env(
-        &[
-            "profile",
-            "--redis",
-            &plain,
-            "--tls-ca",
-            arg(&certs.ca_cert),
-            "--out",
-            arg(&out_plain),
-        ],
-        &[],
-    );
+    let bad = profile(&plain, &["--tls-ca", arg(&certs.ca_cert)], &out_plain, &[]);
     assert_eq!(bad.code, 2, "{bad:#?}");
     check_no_panic(&bad);
     assert!(bad.stderr.contains("not rediss://"), "{bad:#?}");
