@@ -253,6 +253,7 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         .get(service_samples.len() / 2)
         .copied()
         .unwrap_or(0.0);
+    let service_time_us_per_command = per_command_service_times(&mut con)?;
     let c = Calibration {
         redis_version: info_field(&mut con, "server", "redis_version")?,
         base_used_memory_bytes: base,
@@ -260,6 +261,7 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         service_time_us,
         builtin_service_time_us_median: calibrate::BUILTIN_SERVICE_TIME_US_MEDIAN,
         key_bytes_adjust: calibrate::key_bytes_adjust(&measured),
+        service_time_us_per_command,
         shapes: measured,
     };
     let text = calibrate::to_toml(&c, &redacted(&a.redis), a.keys);
@@ -285,8 +287,48 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
             (m.measured_bytes_per_key / m.model_bytes_per_key - 1.0) * 100.0
         );
     }
+    for (command, us) in &c.service_time_us_per_command {
+        println!(
+            "{command:<8} {us:>8.3} µs per call (model median {:.1} µs)",
+            c.builtin_service_time_us_median
+        );
+    }
     println!("wrote {}", a.out.display());
     Ok(())
+}
+
+/// The commands whose service time the calibration reports (those it sends itself).
+const TIMED_COMMANDS: [&str; 6] = ["set", "incr", "hset", "zadd", "pexpire", "type"];
+
+/// INFO commandstats' `usec_per_call` of the calibration's own commands (main-thread time
+/// inside each command, so the machine's per-type cost).
+fn per_command_service_times(
+    con: &mut Connection,
+) -> Result<std::collections::BTreeMap<String, f64>, CliError> {
+    let text: String = cmd("INFO")
+        .arg("commandstats")
+        .query(con)
+        .map_err(|e| rerr("INFO commandstats", e))?;
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some((name, fields)) = line
+            .strip_prefix("cmdstat_")
+            .and_then(|l| l.split_once(':'))
+        else {
+            continue;
+        };
+        if !TIMED_COMMANDS.contains(&name) {
+            continue;
+        }
+        let per_call = fields
+            .split(',')
+            .find_map(|f| f.strip_prefix("usec_per_call="))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let Some(us) = per_call {
+            out.insert(name.to_string(), us);
+        }
+    }
+    Ok(out)
 }
 
 /// Sends every command the measurement uses once, on throwaway keys it deletes.
@@ -334,9 +376,12 @@ fn fill(
                     .arg("ts")
                     .arg(j),
                 Shape::SlidingWindow => {
+                    // As the application writes a window: ms timestamps as scores, request ids
+                    // as members (16 bytes, not numeric: a numeric member would be stored as
+                    // an integer, smaller than the model's 16-byte string).
                     let c = p.cmd("ZADD").arg(&key);
                     for m in 0..calibrate::SLIDING_WINDOW_MEMBERS {
-                        c.arg(m).arg(format!("{m:016}"));
+                        c.arg(1_767_225_600_000u64 + m).arg(format!("req-{m:012}"));
                     }
                     c
                 }

@@ -25,7 +25,7 @@ use cacheplan::engine::{RngStream, SimTime};
 use cacheplan::redis::db::KeyRef;
 use cacheplan::redis::evict::MaxmemoryPolicy;
 use cacheplan::redis::objects;
-use cacheplan::redis::shard::{Command, RedisConfig, Reply, Shard};
+use cacheplan::redis::shard::{Command, ObjectType, RedisConfig, Reply, Shard};
 use cacheplan::workload::popularity::Zipf;
 use redis_client::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -435,11 +435,13 @@ fn write_model(shard: &mut Shard, key: KeyRef, object: Object) {
         Object::TokenBucket => Command::WriteObject {
             key,
             object_bytes: objects::token_bucket_bytes() as u32,
+            object_type: ObjectType::Hash,
             ttl_ms: OBJECT_TTL_MS,
         },
         Object::SlidingWindow(members) => Command::WriteObject {
             key,
             object_bytes: objects::zset_bytes(members, 16) as u32,
+            object_type: ObjectType::Zset,
             ttl_ms: OBJECT_TTL_MS,
         },
     };
