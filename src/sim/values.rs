@@ -9,7 +9,7 @@ use crate::engine::rng::mix64;
 use crate::engine::RngStream;
 use crate::redis::db::KeyRef;
 use crate::redis::objects;
-use crate::redis::shard::Command;
+use crate::redis::shard::{Command, ObjectType};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 /// A lock's value: the holder's token (a UUID's 36 characters).
@@ -37,11 +37,13 @@ impl Sim<'_> {
                     key: r.key,
                     // Members are request ids of 16 bytes, scores the ms timestamps.
                     object_bytes: objects::zset_bytes(r.token, 16) as u32,
+                    object_type: ObjectType::Zset,
                     ttl_ms: k.ttl.as_ms(),
                 },
                 RateLimitAlgorithm::TokenBucket => Command::WriteObject {
                     key: r.key,
                     object_bytes: objects::token_bucket_bytes() as u32,
+                    object_type: ObjectType::Hash,
                     ttl_ms: k.ttl.as_ms(),
                 },
             },

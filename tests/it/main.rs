@@ -18,6 +18,7 @@ mod live_calibrate;
 mod live_fidelity;
 mod live_profile;
 mod live_redis;
+mod live_tls;
 mod outputs;
 mod projection;
 mod replay_exact;

@@ -123,7 +123,17 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
         // A calibration file's measured figures replace the built-in ones.
         let calibration = c.calibration_loaded.as_ref();
         let mut redis = redis;
-        if let Some(cal) = calibration {
+        if let Some(cal) = calibration.filter(|cal| !cal.shapes.is_empty()) {
+            // Per data type (strings per size class), from the measured shapes.
+            redis.base_used_memory_bytes = cal.base_used_memory_bytes;
+            redis.type_bytes_adjust = crate::calibrate::type_bytes_adjust(&cal.shapes)
+                .ok_or_else(|| {
+                    p.key("calibration").err(
+                        "a shape's measured bytes per key differ from the model's by more than 1 MiB",
+                        "recalibrate: the corrections are a few bytes per key",
+                    )
+                })?;
+        } else if let Some(cal) = calibration {
             redis.base_used_memory_bytes = cal.base_used_memory_bytes;
             redis.key_bytes_adjust = i32::try_from(cal.key_bytes_adjust)
                 .ok()
