@@ -237,11 +237,27 @@ impl Sim<'_> {
             // (the script still reads the key).
             cmd = Command::Get(r.key);
         }
+        let lease = self.lease_of_write_back(now, &r);
+        if let Some((lease_key, false)) = lease {
+            // The lease was deleted, expired or taken again: the script only reads it.
+            cmd = Command::Get(lease_key);
+        }
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[r.shard as usize];
         node.clock.advance(now, "a shard");
         debug_assert!(node.busy_until <= now, "the thread is free");
         let done = node.shard.execute(now, cmd);
+        let mut extra_cpu_ns = done.extra_cpu_ns;
+        if let Some((lease_key, true)) = lease {
+            if done.reply == Reply::Ok {
+                // The same script deletes the lease it held.
+                extra_cpu_ns += node
+                    .shard
+                    .execute(now, Command::Del(lease_key))
+                    .extra_cpu_ns;
+                self.clients[ks].leases.released(lease_key.id);
+            }
+        }
         if let Some(ring) = &mut node.recent_writes {
             let wrote = match cmd {
                 Command::Set { .. } => done.reply == Reply::Ok,
@@ -278,7 +294,7 @@ impl Sim<'_> {
         if node.slow != 1.0 {
             service = (service as f64 * node.slow) as u64;
         }
-        let service = service + done.extra_cpu_ns;
+        let service = service + extra_cpu_ns;
         let finish = now + SimTime(service);
         node.busy_until = finish;
         if warm {
@@ -304,6 +320,13 @@ impl Sim<'_> {
                     self.monitor.lock_deleted(r.key.id);
                 }
             }
+        }
+        if matches!(r.stage, Stage::Lock | Stage::RefreshLock)
+            && done.reply == Reply::Ok
+            && self.clients[ks].strategy.write_back_needs_lock()
+        {
+            // Redis now holds this reader's token in the lease key.
+            self.requests[req as usize].token = self.clients[ks].leases.grant(r.key.id);
         }
         if r.has(FLAG_ORPHAN) {
             self.release(req); // the client gave up: nobody reads this reply
