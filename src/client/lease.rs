@@ -27,6 +27,7 @@
 //! 1 + λ·δ for requests at rate λ and a load of δ).
 
 use super::envelope::ValueMeta;
+use super::single_flight::SingleFlight;
 use super::step::{Happened, Step};
 use crate::engine::{IdMap, SimTime};
 use crate::scenario::LeaseStale;
@@ -34,32 +35,19 @@ use crate::scenario::LeaseStale;
 /// The lease strategy's parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lease {
-    /// The lease's TTL (PX).
-    pub lease_ttl: SimTime,
-    /// Wait between polls while another reader holds the lease.
-    pub poll: SimTime,
-    /// Longest wait before loading (without writing back).
-    pub max_wait: SimTime,
+    /// How a reader takes the lease and waits for its holder: as single-flight takes and
+    /// waits for its lock (`lock_ttl` is the lease's TTL).
+    pub wait: SingleFlight,
     /// Wait for the holder, or serve a stale copy.
     pub stale: LeaseStale,
 }
 
 impl Lease {
-    /// Miss: take the lease. Lease taken: load (the write-back is guarded by it). Lease held
-    /// by another, or a poll that found nothing: poll again until `max_wait`. Hit past the
-    /// logical expiry (a stale copy, `stale = "serve"`): answer stale and reload behind the
-    /// lease. Other hits: answer.
+    /// Hit past the logical expiry (a stale copy, `stale = "serve"`): answer stale and
+    /// reload behind the lease. Otherwise as single-flight: a miss takes the lease, its holder
+    /// loads (the write-back is guarded by it), the others poll until `max_wait`.
     pub fn next(&self, happened: Happened) -> Step {
         match happened {
-            Happened::Miss => Step::TakeLock,
-            Happened::Locked { acquired: true, .. } => Step::LoadHoldingLock,
-            Happened::Locked { waited, .. } | Happened::PollMissed { waited } => {
-                if waited + self.poll > self.max_wait {
-                    Step::LoadAfterWaiting
-                } else {
-                    Step::Poll { after: self.poll }
-                }
-            }
             Happened::Hit {
                 now,
                 envelope: Some(m),
@@ -67,7 +55,7 @@ impl Lease {
                 stale: true,
                 behind_lock: true,
             },
-            Happened::Hit { .. } => Step::Answer,
+            _ => self.wait.next(happened),
         }
     }
 
@@ -124,9 +112,11 @@ mod tests {
 
     fn lease(stale: LeaseStale) -> Lease {
         Lease {
-            lease_ttl: SimTime::from_secs(5),
-            poll: SimTime::from_ms(20),
-            max_wait: SimTime::from_ms(100),
+            wait: SingleFlight {
+                lock_ttl: SimTime::from_secs(5),
+                poll: SimTime::from_ms(20),
+                max_wait: SimTime::from_ms(100),
+            },
             stale,
         }
     }

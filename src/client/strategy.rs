@@ -62,9 +62,11 @@ impl Strategy {
                 max_wait,
                 stale,
             } => Strategy::Lease(Lease {
-                lease_ttl,
-                poll,
-                max_wait,
+                wait: SingleFlight {
+                    lock_ttl: lease_ttl,
+                    poll,
+                    max_wait,
+                },
                 stale,
             }),
         }
@@ -103,7 +105,7 @@ impl Strategy {
             Strategy::SingleFlight(s) => s.lock_ttl.as_ms(),
             Strategy::StaleWhileRevalidate(s) => s.lock_ttl.as_ms(),
             Strategy::RefreshAhead(s) => s.lock_ttl.as_ms(),
-            Strategy::Lease(s) => s.lease_ttl.as_ms(),
+            Strategy::Lease(s) => s.wait.lock_ttl.as_ms(),
             // Never taken; the value Redis clients commonly use.
             Strategy::CacheAside(_) | Strategy::XFetch(_) => 5_000,
         }

@@ -7,7 +7,8 @@
 //! touches no file.
 //! The figures are those of `invariants.csv` (`super::tables::invariants_csv`).
 
-use super::review::Text;
+use super::html::plan_name;
+use super::review::{monitored_tally, Text};
 use super::run_charts::short_num;
 use super::tables::{has_guard, invariant_scopes};
 use crate::metrics::{Invariant, PlanResult, STALENESS_THRESHOLD};
@@ -246,16 +247,7 @@ fn scope_table(scn: &Scenario, results: &[PlanResult], si: usize) -> Markup {
 
 /// One plan's cell of a scope table: the violations and their details.
 fn tally_cell(res: &PlanResult, si: usize, ki: usize, inv: Invariant) -> Markup {
-    let i = inv.index();
-    let monitored = res.invariants.monitored.get(ki).is_some_and(|m| m[i]);
-    let Some(t) = res
-        .invariants
-        .tallies
-        .get(si)
-        .and_then(|s| s.get(ki))
-        .map(|x| x[i])
-        .filter(|_| monitored)
-    else {
+    let Some(t) = monitored_tally(res, si, ki, inv) else {
         return html! { td.nodata { "not monitored" } };
     };
     let mut detail = Vec::new();
@@ -295,13 +287,6 @@ fn tally_cell(res: &PlanResult, si: usize, ki: usize, inv: Invariant) -> Markup 
             }
         }
     }
-}
-
-fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
-    scn.plans
-        .get(res.plan)
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| format!("plan {}", res.plan))
 }
 
 /// What fault `fi` did in `res` (None: no figures; Some(Err): not applied).

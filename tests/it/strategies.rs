@@ -210,6 +210,28 @@ const HOT_KEY: &str =
     "rate_per_s = 100\nkeys_per_tenant = 1\npopularity = { dist = \"uniform\" }\nttl_ms = \"1s\"";
 const DELTA_50MS: &str = r#"{ dist = "fixed", value = 50 }"#;
 
+/// Runs the hot key (`HOT_KEY`, δ = 50 ms, one instance) with `strategy` (an inline table)
+/// for `duration` at `seed`; returns its one plan's result.
+fn run_hot_key(strategy: &str, duration: &str, seed: u64) -> PlanResult {
+    let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
+    let toml = one_key_scenario(duration, DELTA_50MS, &ks, 1);
+    run(&toml, seed).1.remove(0)
+}
+
+/// Each strategy table (on the hot key) is refused with a message containing its text,
+/// naming the file and line.
+fn assert_refused(cases: &[(&str, &str)]) {
+    for (strategy, want) in cases {
+        let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
+        let toml = one_key_scenario("100s", DELTA_50MS, &ks, 1);
+        let err = scenario::parse(&toml, "test.toml")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(want), "{strategy}: {err}");
+        assert!(err.contains("test.toml:"), "names the file and line: {err}");
+    }
+}
+
 #[test]
 fn unprotected_stampede_is_one_plus_lambda_delta() {
     // One hot key, λ = 100/s, recompute δ = 50 ms, TTL 1 s: every request in the δ after the
@@ -477,11 +499,11 @@ fn refresh_ahead_keeps_a_hot_key_without_misses_or_stampedes() {
     // before the TTL ends. After the cold start no user misses, nothing stale is served, each
     // refresh is one load (stampede 1, against 1 + λδ = 6 unprotected), and the origin sees
     // one load per 0.8 s + 1/λ + δ = 0.86 s, within 5 %.
-    let ks = format!(
-        "{HOT_KEY}\nstrategy = {{ kind = \"refresh-ahead\", refresh_ahead_fraction = 0.2 }}"
-    );
-    let toml = one_key_scenario("1010s", DELTA_50MS, &ks, 1);
-    let (_, res) = run(&toml, 17);
+    let res = [run_hot_key(
+        r#"{ kind = "refresh-ahead", refresh_ahead_fraction = 0.2 }"#,
+        "1010s",
+        17,
+    )];
     let m = &res[0].keyspaces[0];
     assert_eq!(m.misses, 0, "a user-visible miss on a refreshed key");
     assert_eq!(m.stale_serves, 0);
@@ -497,7 +519,7 @@ fn refresh_ahead_keeps_a_hot_key_without_misses_or_stampedes() {
 
 #[test]
 fn refresh_ahead_fields_are_checked_where_they_are_written() {
-    for (strategy, want) in [
+    assert_refused(&[
         (
             r#"{ kind = "refresh-ahead", refresh_ahead_fraction = 1.0 }"#,
             "refresh_ahead_fraction must be above 0 and below 1",
@@ -510,15 +532,7 @@ fn refresh_ahead_fields_are_checked_where_they_are_written() {
             r#"{ kind = "refresh-ahead", lock_poll_ms = "10ms" }"#,
             "`lock_poll_ms` does not apply to kind = \"refresh-ahead\"",
         ),
-    ] {
-        let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
-        let toml = one_key_scenario("100s", DELTA_50MS, &ks, 1);
-        let err = scenario::parse(&toml, "test.toml")
-            .expect_err("refused")
-            .to_string();
-        assert!(err.contains(want), "{strategy}: {err}");
-        assert!(err.contains("test.toml:"), "names the file and line: {err}");
-    }
+    ]);
 }
 
 #[test]
@@ -526,9 +540,7 @@ fn lease_recomputes_once_per_expiry() {
     // The hot key (λ = 100/s, δ = 50 ms, TTL 1 s) under leases that make readers wait: the
     // first miss takes the lease and loads, the others poll, so each expiry costs one load,
     // against cache-aside's 1 + λδ = 6 (`unprotected_stampede_is_one_plus_lambda_delta`).
-    let ks = format!("{HOT_KEY}\nstrategy = {{ kind = \"lease\" }}");
-    let toml = one_key_scenario("2000s", DELTA_50MS, &ks, 1);
-    let (_, res) = run(&toml, 5);
+    let res = [run_hot_key(r#"{ kind = "lease" }"#, "2000s", 5)];
     let m = &res[0].keyspaces[0];
     let mean = mean_stampede(&res[0]);
     assert!(
@@ -573,11 +585,11 @@ fn lease_with_a_stale_copy_never_misses_a_hot_key() {
     // the first reader takes the lease and reloads while every reader of the next δ is
     // served the copy: 1 + λδ = 6 stale serves a cycle of T + 1/λ + δ = 1.06 s, within 10 %,
     // one load a cycle, no miss after the cold start.
-    let ks = format!(
-        "{HOT_KEY}\nstrategy = {{ kind = \"lease\", stale = \"serve\", stale_ttl_ms = \"1s\" }}"
-    );
-    let toml = one_key_scenario("1010s", DELTA_50MS, &ks, 1);
-    let (_, res) = run(&toml, 11);
+    let res = [run_hot_key(
+        r#"{ kind = "lease", stale = "serve", stale_ttl_ms = "1s" }"#,
+        "1010s",
+        11,
+    )];
     let m = &res[0].keyspaces[0];
     assert_eq!(
         m.misses, 0,
@@ -649,7 +661,7 @@ fn leases_refuse_the_stale_sets_that_cache_aside_makes() {
 
 #[test]
 fn lease_fields_are_checked_where_they_are_written() {
-    for (strategy, want) in [
+    assert_refused(&[
         (
             r#"{ kind = "lease", stale = "sometimes" }"#,
             "unknown stale = \"sometimes\"",
@@ -670,13 +682,5 @@ fn lease_fields_are_checked_where_they_are_written() {
             r#"{ kind = "single-flight", stale = "serve" }"#,
             "`stale` does not apply to kind = \"single-flight\"",
         ),
-    ] {
-        let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
-        let toml = one_key_scenario("100s", DELTA_50MS, &ks, 1);
-        let err = scenario::parse(&toml, "test.toml")
-            .expect_err("refused")
-            .to_string();
-        assert!(err.contains(want), "{strategy}: {err}");
-        assert!(err.contains("test.toml:"), "names the file and line: {err}");
-    }
+    ]);
 }

@@ -285,9 +285,7 @@ pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Sour
             })
             .collect();
         parts.push(
-            Text::strong_only(f.name.as_str())
-                .words(" (")
-                .code(f.kind.as_str())
+            fault_head(f)
                 .words(format!(
                     ", {}, from {}): ",
                     fault_target(scn, fi),

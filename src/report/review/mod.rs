@@ -83,14 +83,18 @@ pub fn event_text(scn: &Scenario, e: &Event) -> Text {
 /// A fault on the timeline: its name, kind, target and interval.
 pub fn fault_text(scn: &Scenario, fi: usize) -> Text {
     let f = &scn.faults[fi];
+    fault_head(f).words(format!(
+        ": {}) until {}",
+        fault_target(scn, fi),
+        duration(f.end)
+    ))
+}
+
+/// A fault's name and, in parentheses, its kind: "**name** (`kind`" (the caller closes).
+fn fault_head(f: &crate::scenario::Fault) -> Text {
     Text::strong_only(f.name.as_str())
         .words(" (")
         .code(f.kind.as_str())
-        .words(format!(
-            ": {}) until {}",
-            fault_target(scn, fi),
-            duration(f.end)
-        ))
 }
 
 /// How a keyspace's cached values follow their source.
@@ -420,22 +424,26 @@ pub fn names_list(scn: &Scenario, kss: &[usize]) -> Text {
     )
 }
 
+/// The tally of `inv` for keyspace `ki` in scope `scope` of `res` (0: the run after the
+/// warm-up, 1 + f: fault f's window); None when the keyspace is not monitored for it.
+pub fn monitored_tally(res: &PlanResult, scope: usize, ki: usize, inv: Invariant) -> Option<Tally> {
+    let i = inv.index();
+    if !res.invariants.monitored.get(ki).is_some_and(|m| m[i]) {
+        return None;
+    }
+    res.invariants
+        .tallies
+        .get(scope)
+        .and_then(|s| s.get(ki))
+        .map(|x| x[i])
+}
+
 /// The tallies of `inv` over keyspaces `kss` in scope `scope` of `res`, added up (only the
 /// keyspaces monitored for it).
 fn tally_sum(res: &PlanResult, scope: usize, kss: &[usize], inv: Invariant) -> Tally {
-    let i = inv.index();
     let mut sum = Tally::default();
     for &ki in kss {
-        if !res.invariants.monitored.get(ki).is_some_and(|m| m[i]) {
-            continue;
-        }
-        let Some(t) = res
-            .invariants
-            .tallies
-            .get(scope)
-            .and_then(|s| s.get(ki))
-            .map(|x| x[i])
-        else {
+        let Some(t) = monitored_tally(res, scope, ki, inv) else {
             continue;
         };
         sum.violations += t.violations;

@@ -223,19 +223,13 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, So
                 text
             })
             .collect();
-        s.push(
-            Text::plain(" ")
-                .strong(f.name.as_str())
-                .words(" (")
-                .code("subscriber-disconnect")
-                .words(format!(
-                    ", {}, {} to {}): {}.",
-                    fault_target(scn, fi),
-                    secs(f.start),
-                    secs(f.end),
-                    per_plan.join("; ")
-                )),
-        );
+        s.push(Text::plain(" ").then(fault_head(f)).words(format!(
+            ", {}, {} to {}): {}.",
+            fault_target(scn, fi),
+            secs(f.start),
+            secs(f.end),
+            per_plan.join("; ")
+        )));
     }
     let backstops: Vec<Text> = with_l1
         .iter()
