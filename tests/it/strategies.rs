@@ -684,3 +684,28 @@ fn lease_fields_are_checked_where_they_are_written() {
         ),
     ]);
 }
+
+#[test]
+fn a_warm_start_places_a_leases_logical_expiry_at_the_ttl() {
+    // 100 keys at 1000/s, TTL 10 s, stale copy 5 s, warm start, 3 s counted from 0: a warm
+    // key's stale copy is not warmed, so a key whose TTL runs out misses and is reloaded with
+    // 15 s in Redis; none reaches its logical expiry again within 3 s. Nothing stale is served
+    // but in the last millisecond of a TTL (an envelope that placed the logical expiry 5 s
+    // early would serve most keys stale).
+    let ks = "rate_per_s = 1000\nkeys_per_tenant = 100\npopularity = { dist = \"uniform\" }\nttl_ms = \"10s\"\nstrategy = { kind = \"lease\", stale = \"serve\", stale_ttl_ms = \"5s\" }";
+    let toml = one_key_scenario("3s", DELTA_50MS, ks, 1).replace(
+        "warmup_ms = \"10s\"",
+        "warmup_ms = \"0\"\nstart = \"steady-state\"",
+    );
+    let (_, res) = run(&toml, 19);
+    let m = &res[0].keyspaces[0];
+    assert!(
+        m.requests > 2_000 && m.misses > 0,
+        "{} requests, {} misses",
+        m.requests,
+        m.misses
+    );
+    // Redis expires in whole ms: a read in the last millisecond of a warm key's TTL finds it
+    // past its logical expiry.
+    assert!(m.stale_serves <= 5, "{} stale serves", m.stale_serves);
+}
