@@ -4,8 +4,8 @@
 
 use crate::scenario::dist::Dist;
 use crate::scenario::{
-    Fallback, Fault, FaultKind, Jitter, LockWhenDown, Popularity, RateLimitWhenDown, Scenario,
-    SourceOfTruth, Strategy, StrategyKind,
+    Fallback, Fault, FaultKind, Jitter, LeaseStale, LockWhenDown, Popularity, RateLimitWhenDown,
+    Scenario, SourceOfTruth, Strategy, StrategyKind,
 };
 use serde_json::{json, Value};
 
@@ -40,6 +40,24 @@ fn strategy(s: &Strategy) -> Value {
         StrategyKind::RefreshAhead { fraction, lock_ttl } => json!({
             "kind": "refresh-ahead", "refresh_ahead_fraction": fraction,
             "lock_ttl_ms": lock_ttl.as_ms()}),
+        StrategyKind::Lease {
+            lease_ttl,
+            poll,
+            max_wait,
+            stale,
+        } => {
+            let mut v = json!({
+                "kind": "lease", "lease_ttl_ms": lease_ttl.as_ms(),
+                "lease_poll_ms": poll.as_ms(), "lease_max_wait_ms": max_wait.as_ms()});
+            match stale {
+                LeaseStale::Wait => v["stale"] = json!("wait"),
+                LeaseStale::Serve { stale_ttl } => {
+                    v["stale"] = json!("serve");
+                    v["stale_ttl_ms"] = json!(stale_ttl.as_ms());
+                }
+            }
+            v
+        }
     };
     v["coalesce"] = json!(s.coalesce);
     if let Some(l) = &s.local_cache {

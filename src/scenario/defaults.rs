@@ -113,6 +113,16 @@ pub const LOCK_MAX_WAIT_MS: u64 = 1_000;
 pub const XFETCH_BETA: f64 = 1.0;
 /// `refresh_ahead_fraction`: a hit finding less than a fifth of the TTL left refreshes.
 pub const REFRESH_AHEAD_FRACTION: f64 = 0.2;
+/// `lease_ttl_ms` of `lease`.
+pub const LEASE_TTL_MS: u64 = 5_000;
+/// `lease_poll_ms` of `lease`.
+pub const LEASE_POLL_MS: u64 = 20;
+/// `lease_max_wait_ms` of `lease`.
+pub const LEASE_MAX_WAIT_MS: u64 = 1_000;
+/// `stale` of `lease`: readers that find the lease taken wait for the holder's value.
+pub const LEASE_STALE: &str = "wait";
+/// `stale_ttl_ms` of `lease` with `stale = "serve"`: how long a stale copy is kept.
+pub const LEASE_STALE_TTL_MS: u64 = 10_000;
 /// `coalesce`: no in-process coalescing.
 pub const COALESCE: bool = false;
 /// `local_cache_ttl_ms` (when `local_cache_keys` is given).
@@ -367,6 +377,11 @@ mod tests {
                 "refresh_ahead_fraction",
                 format!("{REFRESH_AHEAD_FRACTION}"),
             ),
+            (strat, "lease_ttl_ms", ms(LEASE_TTL_MS)),
+            (strat, "lease_poll_ms", ms(LEASE_POLL_MS)),
+            (strat, "lease_max_wait_ms", ms(LEASE_MAX_WAIT_MS)),
+            (strat, "stale", format!("\"{LEASE_STALE}\"")),
+            (strat, "stale_ttl_ms", ms(LEASE_STALE_TTL_MS)),
             (strat, "coalesce", format!("`{COALESCE}`")),
             (
                 strat,

@@ -225,6 +225,32 @@ pub enum StrategyKind {
         /// Lock TTL of the background refresh.
         lock_ttl: SimTime,
     },
+    /// Leases (memcache's): the first miss takes `SET lease NX PX lease_ttl`; the others
+    /// poll until `max_wait` or are served a stale copy; only the holder writes back, and only
+    /// while it holds the lease (an invalidation deletes it).
+    Lease {
+        /// The lease's TTL (PX).
+        lease_ttl: SimTime,
+        /// Wait between polls.
+        poll: SimTime,
+        /// Longest wait before loading without the lease (and without writing back).
+        max_wait: SimTime,
+        /// Wait for the holder, or serve a stale copy.
+        stale: LeaseStale,
+    },
+}
+
+/// What a reader that finds a lease taken does (`stale = "wait" | "serve"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseStale {
+    /// Wait for the holder's value (poll with GET).
+    Wait,
+    /// Keep a stale copy `stale_ttl` past the value's TTL and serve it while one reader
+    /// reloads.
+    Serve {
+        /// How long past its TTL a copy is kept (and may be served).
+        stale_ttl: SimTime,
+    },
 }
 
 /// A local in-process cache (L1) per application instance.
@@ -289,6 +315,7 @@ impl Strategy {
             StrategyKind::StaleWhileRevalidate { .. } => "stale-while-revalidate",
             StrategyKind::XFetch { .. } => "xfetch",
             StrategyKind::RefreshAhead { .. } => "refresh-ahead",
+            StrategyKind::Lease { .. } => "lease",
         }
     }
 }

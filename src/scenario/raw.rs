@@ -221,6 +221,8 @@ pub enum RawStrategy {
     XFetch(RawXFetch),
     /// A hit with little TTL left refreshes in the background.
     RefreshAhead(RawRefreshAhead),
+    /// Memcache-style leases.
+    Lease(RawLease),
 }
 
 /// The in-process options of a strategy, whatever its kind.
@@ -317,6 +319,22 @@ strategy_table!(
     }
 );
 
+strategy_table!(
+    /// `kind = "lease"`.
+    RawLease {
+        #[serde(default)]
+        lease_ttl_ms: Option<Millis>,
+        #[serde(default)]
+        lease_poll_ms: Option<Millis>,
+        #[serde(default)]
+        lease_max_wait_ms: Option<Millis>,
+        #[serde(default)]
+        stale: Option<String>,
+        #[serde(default)]
+        stale_ttl_ms: Option<Millis>,
+    }
+);
+
 impl RawStrategy {
     /// The in-process options, whatever the kind.
     pub fn options(&self) -> RawClientOptions {
@@ -326,6 +344,7 @@ impl RawStrategy {
             RawStrategy::StaleWhileRevalidate(s) => s.options(),
             RawStrategy::XFetch(s) => s.options(),
             RawStrategy::RefreshAhead(s) => s.options(),
+            RawStrategy::Lease(s) => s.options(),
         }
     }
 }
@@ -660,6 +679,7 @@ pub fn tagged_tables() -> Vec<TaggedTable> {
                 ),
                 ("xfetch", fields_of::<RawXFetch>()),
                 ("refresh-ahead", fields_of::<RawRefreshAhead>()),
+                ("lease", fields_of::<RawLease>()),
             ],
         },
         TaggedTable {

@@ -39,7 +39,7 @@ mod windows;
 pub use invariants::monitored;
 
 use crate::client::{
-    Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, Strategy, ValueMeta,
+    Breaker, Coalescer, Leases, LocalCache, RateLimiters, StampedeTracker, Strategy, ValueMeta,
 };
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
@@ -126,6 +126,8 @@ struct KsClient {
     /// Value envelopes (soft expiry, delta) for strategies that read them.
     meta: IdMap<u64, ValueMeta>,
     stampede: StampedeTracker,
+    /// The leases granted and the token each holds (the `lease` strategy).
+    leases: Leases,
     /// Rate-limit state per actor (rate-limit keyspaces).
     rate: RateLimiters,
     rng: RngStream,
@@ -338,6 +340,7 @@ impl<'a> Sim<'a> {
                 },
                 meta: IdMap::default(),
                 stampede: StampedeTracker::default(),
+                leases: Leases::default(),
                 rate: RateLimiters::new(if k.operation == Operation::RateLimit {
                     *traffic.item_offset[ki]
                         .last()

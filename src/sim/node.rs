@@ -10,7 +10,7 @@ use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
-use crate::redis::shard::{key_tag, Command, Reply, Shard};
+use crate::redis::shard::{key_tag, Command, Executed, Reply, Shard};
 use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{DownMode, Operation, RateLimitAlgorithm};
 use std::collections::VecDeque;
@@ -41,6 +41,24 @@ pub(super) struct Node {
     pub(super) replicas: (usize, u32),
     /// Replica reads sent so far (the next goes to replica `next_replica % n`).
     pub(super) next_replica: u32,
+}
+
+impl Node {
+    /// Runs `cmd` on the shard and, where replicas or a failover need it, records the key's
+    /// state before the change in the master's history.
+    fn execute_recorded(&mut self, now: SimTime, cmd: Command) -> Executed {
+        let before = match (&self.history, changed_key(&cmd)) {
+            (Some(_), Some(key)) => Some((key, KeyState::of(&self.shard, key.id, now))),
+            _ => None,
+        };
+        let done = self.shard.execute(now, cmd);
+        if let (Some(history), Some((key, before))) = (&mut self.history, before) {
+            if let Some(write) = change_of(&cmd, done.reply) {
+                history.record(now, key, before, write);
+            }
+        }
+        done
+    }
 }
 
 impl Sim<'_> {
@@ -295,18 +313,24 @@ impl Sim<'_> {
             // (the script still reads the key).
             cmd = Command::Get(r.key);
         }
+        let lease = self.lease_of_write_back(now, &r);
+        if let Some((lease_key, false)) = lease {
+            // The lease was deleted, expired or taken again: the script only reads it.
+            cmd = Command::Get(lease_key);
+        }
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[r.shard as usize];
         node.clock.advance(now, "a shard");
         debug_assert!(node.busy_until <= now, "the thread is free");
-        let before = match (&node.history, changed_key(&cmd)) {
-            (Some(_), Some(key)) => Some((key, KeyState::of(&node.shard, key.id, now))),
-            _ => None,
-        };
-        let done = node.shard.execute(now, cmd);
-        if let (Some(history), Some((key, before))) = (&mut node.history, before) {
-            if let Some(write) = change_of(&cmd, done.reply) {
-                history.record(now, key, before, write);
+        let done = node.execute_recorded(now, cmd);
+        let mut extra_cpu_ns = done.extra_cpu_ns;
+        if let Some((lease_key, true)) = lease {
+            if done.reply == Reply::Ok {
+                // The same script deletes the lease it held.
+                extra_cpu_ns += node
+                    .execute_recorded(now, Command::Del(lease_key))
+                    .extra_cpu_ns;
+                self.clients[ks].leases.released(lease_key.id);
             }
         }
         let mut service = ns(node.service_us.sample());
@@ -324,7 +348,7 @@ impl Sim<'_> {
         if node.slow != 1.0 {
             service = (service as f64 * node.slow) as u64;
         }
-        let service = service + done.extra_cpu_ns;
+        let service = service + extra_cpu_ns;
         let finish = now + SimTime(service);
         node.busy_until = finish;
         if warm {
@@ -350,6 +374,13 @@ impl Sim<'_> {
                     self.monitor.lock_deleted(r.key.id);
                 }
             }
+        }
+        if matches!(r.stage, Stage::Lock | Stage::RefreshLock)
+            && done.reply == Reply::Ok
+            && self.clients[ks].strategy.write_back_needs_lock()
+        {
+            // Redis now holds this reader's token in the lease key.
+            self.requests[req as usize].token = self.clients[ks].leases.grant(r.key.id);
         }
         if r.has(FLAG_ORPHAN) {
             self.release(req); // the client gave up: nobody reads this reply

@@ -309,12 +309,15 @@ impl Sim<'_> {
             .origin
             .map(|o| SimTime((self.scn.origins[o].service_time_ms.mean() * 1e6) as u64))
             .unwrap_or_default();
+        let kept_stale_ms = self.clients[ks].strategy.kept_stale_ms();
         self.clients[ks].meta.insert(
             key.id,
             ValueMeta {
                 // Written before time 0: what lies in the past is at 0, already passed.
                 soft_expiry: soft.saturating_sub(age),
-                expiry: SimTime(w.ttl_ms * NS_PER_MS).saturating_sub(age),
+                // A lease's stale copy is not warmed (the key expires at its TTL); its
+                // envelope still places the logical expiry at the TTL.
+                expiry: SimTime((w.ttl_ms + kept_stale_ms) * NS_PER_MS).saturating_sub(age),
                 delta,
             },
         );
