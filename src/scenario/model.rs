@@ -100,6 +100,23 @@ pub struct Cluster {
     pub cost_per_shard: f64,
     /// Cost per GB of maxmemory.
     pub cost_per_gb: f64,
+    /// Replicas per master shard (0 = none).
+    pub replicas_per_shard: u32,
+    /// Network baseline of one node, bytes per second (from the instance), when known.
+    pub network_baseline_bytes_per_s: Option<u64>,
+    /// The node type, when the cluster is declared by `instance`, and how its maxmemory was
+    /// derived; `None` for a cluster given by `maxmemory_bytes` (priced by `cost_per_shard`
+    /// and `cost_per_gb`).
+    pub instance: Option<ClusterInstance>,
+}
+
+/// A cluster's node type and the maxmemory derived from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterInstance {
+    /// The catalogue entry.
+    pub instance: crate::scenario::instances::Instance,
+    /// maxmemory per shard, term by term.
+    pub derived: crate::scenario::instances::DerivedMaxmemory,
 }
 
 /// What a keyspace's requests do.

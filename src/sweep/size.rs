@@ -87,9 +87,7 @@ pub struct PlanSize {
 
 /// Cost of a shape of cluster `c`.
 pub fn cost(scn: &Scenario, c: usize, s: Shape) -> f64 {
-    let cl = &scn.clusters[c];
-    s.shards as f64 * cl.cost_per_shard
-        + s.shards as f64 * (s.maxmemory_bytes as f64 / (1u64 << 30) as f64) * cl.cost_per_gb
+    crate::cost::shape_monthly_cost(&scn.clusters[c], s.shards, s.maxmemory_bytes)
 }
 
 /// The memory ladder for `shards` shards: geometric rungs (ratio 2^¼, whole MiB) from `floor`

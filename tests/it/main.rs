@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod causality;
+mod cost;
 mod default_run;
 mod determinism;
 mod faults;

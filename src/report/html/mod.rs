@@ -301,10 +301,20 @@ fn verdict_section(
         let _ = write!(h, "<th>{}</th>", escape(&plan_name(scn, res)));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
+    cost_rows(h, scn, results);
     for c in &checks {
         verdict_row(h, c);
     }
     h.push_str("</tbody>\n</table>\n");
+    let costs = crate::cost::plan_costs(scn);
+    let comparison = crate::cost::comparison_text(scn, &costs);
+    if !comparison.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p id=\"cost-comparison\">Cost: {}.</p>",
+            escape(&comparison)
+        );
+    }
     h.push_str(
         "<p class=\"muted\">Hit ratio = Redis hits / requests after the warm-up. p99 from the \
          end-to-end HdrHistogram. Origin peak = the highest loads per second in one window after \
@@ -383,6 +393,29 @@ fn steady_state_section(
         short_num(horizon::MEMORY_DRIFT_MAX_FRACTION * 100.0),
         short_num(horizon::HIT_RATIO_DRIFT_MAX * 100.0)
     );
+}
+
+/// The verdict table's first rows: each plan's nodes and monthly cost (`crate::cost`).
+fn cost_rows(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
+    let currency = crate::cost::currency(scn);
+    let costs: Vec<crate::cost::PlanCost> = results
+        .iter()
+        .map(|r| crate::cost::plan_cost(scn, r.plan))
+        .collect();
+    h.push_str("<tr><td>nodes</td><td>the plan's clusters</td><td>shards × (1 + replicas)</td>");
+    for c in &costs {
+        let _ = write!(h, "<td class=\"num\">{}</td>", c.nodes);
+    }
+    h.push_str("</tr>\n");
+    let _ = write!(
+        h,
+        "<tr><td>monthly cost</td><td>the plan's clusters</td><td>{} per month (730 h)</td>",
+        escape(currency)
+    );
+    for c in &costs {
+        let _ = write!(h, "<td class=\"num\">{:.2}</td>", c.monthly_cost);
+    }
+    h.push_str("</tr>\n");
 }
 
 fn verdict_row(h: &mut String, c: &Check) {
