@@ -116,12 +116,12 @@ pub fn comparison_text(scn: &Scenario, costs: &[PlanCost]) -> String {
         .zip(&ratios)
         .filter(|(c, _)| c.plan != cheapest.plan)
         .map(|(c, r)| match r {
-            Some(r) => format!("{} costs {r:.2}×", scn.plans[c.plan].name),
+            Some(r) => format!("{} costs {r:.2}× as much", scn.plans[c.plan].name),
             None => format!("{} costs {:.2}", scn.plans[c.plan].name, c.monthly_cost),
         })
         .collect();
     format!(
-        "at equal cost: {} is the cheapest ({:.2} {} per month); {} as much",
+        "at equal cost: {} is the cheapest ({:.2} {} per month); {}",
         scn.plans[cheapest.plan].name,
         cheapest.monthly_cost,
         currency(scn),

@@ -53,6 +53,9 @@ pub struct Scenario {
     pub slo: Slo,
     /// Faults on the timeline, in file order.
     pub faults: Vec<Fault>,
+    /// The node types clusters may be declared by (built-in, the scenario's catalogue files,
+    /// its `[[instances]]`), for `cacheplan size` to search.
+    pub instance_catalogue: Vec<crate::scenario::instances::Instance>,
 }
 
 /// A tenant.

@@ -26,6 +26,7 @@ mod replay_inputs;
 mod scenario_kinds;
 mod schema;
 mod size;
+mod size_cost;
 mod steady_state;
 mod strategies;
 mod sweep;

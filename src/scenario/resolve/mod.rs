@@ -288,5 +288,6 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         events,
         slo,
         faults,
+        instance_catalogue: raw.catalogue.clone(),
     })
 }
