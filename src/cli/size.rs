@@ -8,6 +8,7 @@ use super::CliError;
 use crate::report::charts::{self, PassFailScatter, ScatterPoint, Size};
 use crate::report::files::RunFolder;
 use crate::scenario::{self, Scenario};
+use crate::sweep::charts::slug;
 use crate::sweep::size::{self, PlanSize, SizeConfig};
 use crate::sweep::tables::{plain_table, EvaluationRow, MarginRow, SizeRow};
 use crate::sweep::{apply, slo};
@@ -59,16 +60,18 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Writes a rendered chart as `<stem>.png` and `<stem>.svg`.
+pub(super) fn write_chart(
+    folder: &mut RunFolder,
+    stem: &str,
+    r: &charts::Rendered,
+) -> Result<(), CliError> {
+    folder
+        .write(&format!("{stem}.png"), &r.png)
+        .map_err(out_error)?;
+    folder
+        .write(&format!("{stem}.svg"), r.svg.as_bytes())
+        .map_err(out_error)
 }
 
 pub fn execute(a: SizeArgs) -> Result<(), CliError> {
@@ -254,10 +257,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
                 slug(&scn.plans[p.plan].name),
                 slug(&scn.clusters[c.cluster].name)
             );
-            folder.write(&format!("{stem}.png"), &r.png).map_err(io)?;
-            folder
-                .write(&format!("{stem}.svg"), r.svg.as_bytes())
-                .map_err(io)?;
+            write_chart(&mut folder, &stem, &r)?;
         }
     }
     folder.finish().map_err(out_error)?;

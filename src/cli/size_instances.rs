@@ -7,6 +7,7 @@ use super::CliError;
 use crate::report::charts::{self, PassFailScatter, ScatterPoint, Size};
 use crate::report::files::RunFolder;
 use crate::scenario::Scenario;
+use crate::sweep::charts::slug;
 use crate::sweep::size::PlanSize;
 use crate::sweep::size_instances::{pareto_front, Candidate, InstanceClusterSize};
 use crate::sweep::tables::{plain_table, InstanceCandidateRow, SizeRow};
@@ -96,18 +97,6 @@ pub(super) fn candidates_csv(scn: &Scenario, sizes: &[PlanSize]) -> Vec<u8> {
     plain_table(&rows)
 }
 
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// `charts/cost_margin_<plan>_<cluster>.png/.svg`: every candidate that ran, monthly cost
 /// against SLO margin, pass or fail, the Pareto front and the chosen one.
 pub(super) fn write_charts(
@@ -153,12 +142,7 @@ pub(super) fn write_charts(
                 slug(&scn.plans[p.plan].name),
                 slug(&scn.clusters[r.cluster].name)
             );
-            folder
-                .write(&format!("{stem}.png"), &out.png)
-                .map_err(super::run::out_error)?;
-            folder
-                .write(&format!("{stem}.svg"), out.svg.as_bytes())
-                .map_err(super::run::out_error)?;
+            super::size::write_chart(folder, &stem, &out)?;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! `maxmemory` a cluster declared by instance gets (`derive_maxmemory`). Owns no simulation
 //! state; every bad entry is a `ScenarioError` naming the file, line, column and field.
 
-use super::locate::{line_col, locate, path_at};
+use super::locate::{line_col, path_at};
 use super::raw::RawInstance;
 use super::{path_to_string, FieldError, PathSeg, ScenarioError};
 use serde::Deserialize;
@@ -273,31 +273,6 @@ pub(super) fn validate(
     })
 }
 
-/// An error at `path` of the catalogue file `file` (text `src`), located to its line.
-fn located(
-    src: &str,
-    file: &str,
-    path: &[PathSeg],
-    message: String,
-    hint: String,
-) -> ScenarioError {
-    let (line, column) = match locate(src, path) {
-        Some(span) => {
-            let (l, c) = line_col(src, span.start);
-            (Some(l), Some(c))
-        }
-        None => (None, None),
-    };
-    ScenarioError {
-        file: file.to_string(),
-        line,
-        column,
-        field: Some(path_to_string(path)),
-        message,
-        hint: Some(hint),
-    }
-}
-
 /// Parses and validates one catalogue file; `file` names it in errors and in
 /// `Instance::defined_in`. Names must be unique within the file.
 #[allow(clippy::result_large_err)] // a cold path; the error carries file, position and hint
@@ -328,7 +303,7 @@ pub fn parse_catalogue(src: &str, file: &str) -> Result<Vec<Instance>, ScenarioE
         }
     })?;
     if raw.version != 1 {
-        return Err(located(
+        return Err(super::field_error(
             src,
             file,
             &[PathSeg::Key("version".into())],
@@ -340,11 +315,11 @@ pub fn parse_catalogue(src: &str, file: &str) -> Result<Vec<Instance>, ScenarioE
     for (i, r) in raw.instances.iter().enumerate() {
         let path = [PathSeg::Key("instances".into()), PathSeg::Index(i)];
         let inst = validate(r, &path, file)
-            .map_err(|fe| located(src, file, &fe.path, fe.message, fe.hint))?;
+            .map_err(|fe| super::field_error(src, file, &fe.path, fe.message, fe.hint))?;
         if out.iter().any(|o| o.name == inst.name) {
             let mut p = path.to_vec();
             p.push(PathSeg::Key("name".into()));
-            return Err(located(
+            return Err(super::field_error(
                 src,
                 file,
                 &p,
@@ -355,7 +330,7 @@ pub fn parse_catalogue(src: &str, file: &str) -> Result<Vec<Instance>, ScenarioE
         out.push(inst);
     }
     if out.len() > MAX_INSTANCES {
-        return Err(located(
+        return Err(super::field_error(
             src,
             file,
             &[PathSeg::Key("instances".into())],

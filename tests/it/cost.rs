@@ -3,30 +3,14 @@
 //! repricing a built-in node type, an inline on-premises entry) in the console, `summary.csv`
 //! and `shards.csv`, and bad catalogue input rejected with the file, line and field.
 
+use crate::size::small_with_clusters;
 use crate::{arg, check_exit, TempDir};
 
-/// Two plans: `managed` on 2 shards of cache.t4g.small with a replica each, `on-prem` on one
-/// shard of an inline node type with two replicas.
-const PRICED: &str = r#"version = 1
-name = "priced"
-
-[simulation]
-seed = 7
-duration_ms = "4s"
-warmup_ms = "1s"
-window_ms = "1s"
-app_instances = 4
-instance_catalogue = ["my-prices.toml"]
-
-[[tenants]]
-name = "t1"
-
-[[origins]]
-name = "db"
-concurrency = 64
-service_time_ms = { dist = "fixed", value = 2 }
-
-[[instances]]
+/// The `size` test's small scenario with two plans: `managed` on 2 shards of cache.t4g.small
+/// with a replica each, `on-prem` on one shard of an inline node type with two replicas.
+fn priced() -> String {
+    small_with_clusters(
+        r#"[[instances]]
 name = "on-prem"
 provider = "our datacentre"
 memory_gib = 8
@@ -51,25 +35,26 @@ shards = 1
 instance = "on-prem"
 replicas_per_shard = 2
 maxmemory_policy = "allkeys-lru"
+"#,
+    )
+    .replace(
+        "window_ms = \"4s\"\n",
+        "window_ms = \"4s\"\napp_instances = 4\ninstance_catalogue = [\"my-prices.toml\"]\n",
+    )
+    .replace(
+        "[[plans]]\nname = \"only\"\nplacement = { catalog = \"main\" }\n",
+        "[[plans]]\nname = \"managed\"\nplacement = { catalog = \"managed\" }\n\n\
+             [[plans]]\nname = \"on-prem\"\nplacement = { catalog = \"own\" }\n",
+    )
+}
 
-[[keyspaces]]
-name = "catalog"
-key_template = "catalog:{tenant}:item:{id}"
-operation = "read-through"
-rate_per_s = 500
-keys_per_tenant = 2000
-value_size_bytes = { dist = "fixed", value = 400 }
-ttl_ms = "60s"
-origin = "db"
-
-[[plans]]
-name = "managed"
-placement = { catalog = "managed" }
-
-[[plans]]
-name = "on-prem"
-placement = { catalog = "own" }
-"#;
+/// The 1-based line of `text` holding `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("present")
+        + 1
+}
 
 /// A user catalogue file: cache.t4g.small repriced (a reserved-instance discount).
 const MY_PRICES: &str = r#"version = 1
@@ -90,7 +75,7 @@ source = "our 1-year reserved-node price"
 
 fn write_priced(dir: &TempDir) -> std::path::PathBuf {
     dir.write("my-prices.toml", MY_PRICES);
-    dir.write("priced.toml", PRICED)
+    dir.write("priced.toml", priced())
 }
 
 #[test]
@@ -116,7 +101,7 @@ fn a_cluster_declared_by_instance_derives_the_documented_maxmemory() {
     );
     assert_eq!(own.network_baseline_bytes_per_s, None);
     // No replica: no backlog.
-    let text = PRICED.replace("replicas_per_shard = 1", "replicas_per_shard = 0");
+    let text = priced().replace("replicas_per_shard = 1", "replicas_per_shard = 0");
     let scn = cacheplan::scenario::parse(&text, &dir.path().join("x.toml").display().to_string())
         .expect("valid");
     assert_eq!(
@@ -213,11 +198,10 @@ fn rejected(scenario: &str, prices: &str) -> String {
 
 #[test]
 fn bad_catalogues_and_instance_names_are_rejected_with_the_field() {
-    let e = rejected(
-        &PRICED.replace("instance = \"on-prem\"", "instance = \"cache.r7g.lrage\""),
-        MY_PRICES,
-    );
-    assert!(e.contains("priced.toml:42:"), "{e}");
+    let text = priced().replace("instance = \"on-prem\"", "instance = \"cache.r7g.lrage\"");
+    let e = rejected(&text, MY_PRICES);
+    let at = format!("priced.toml:{}:", line_of(&text, "cache.r7g.lrage"));
+    assert!(e.contains(&at), "{at}: {e}");
     assert!(e.contains("field `clusters[1].instance`"), "{e}");
     assert!(e.contains("unknown instance \"cache.r7g.lrage\""), "{e}");
     assert!(
@@ -226,25 +210,25 @@ fn bad_catalogues_and_instance_names_are_rejected_with_the_field() {
     );
 
     let e = rejected(
-        PRICED,
+        &priced(),
         &MY_PRICES.replace("memory_gib = 1.37", "memory_gib = -1"),
     );
-    assert!(e.contains("my-prices.toml:6:"), "{e}");
+    let at = format!("my-prices.toml:{}:", line_of(MY_PRICES, "memory_gib"));
+    assert!(e.contains(&at), "{at}: {e}");
     assert!(e.contains("field `instances[0].memory_gib`"), "{e}");
 
-    let e = rejected(PRICED, &MY_PRICES.replace("as_of", "as_off"));
+    let e = rejected(&priced(), &MY_PRICES.replace("as_of", "as_off"));
     assert!(e.contains("my-prices.toml:"), "{e}");
     assert!(e.contains("unknown field `as_off`"), "{e}");
 
-    let e = rejected(
-        &PRICED.replace("currency = \"USD\"", "currency = \"us$\""),
-        MY_PRICES,
-    );
-    assert!(e.contains("priced.toml:26:"), "{e}");
+    let text = priced().replace("currency = \"USD\"", "currency = \"us$\"");
+    let e = rejected(&text, MY_PRICES);
+    let at = format!("priced.toml:{}:", line_of(&text, "us$"));
+    assert!(e.contains(&at), "{at}: {e}");
     assert!(e.contains("field `instances[0].currency`"), "{e}");
 
     let e = rejected(
-        &PRICED.replace("\"my-prices.toml\"", "\"missing.toml\""),
+        &priced().replace("\"my-prices.toml\"", "\"missing.toml\""),
         MY_PRICES,
     );
     assert!(
@@ -254,7 +238,7 @@ fn bad_catalogues_and_instance_names_are_rejected_with_the_field() {
     assert!(e.contains("missing.toml"), "{e}");
 
     let e = rejected(
-        &PRICED.replace(
+        &priced().replace(
             "instance = \"on-prem\"",
             "instance = \"on-prem\"\nmaxmemory_bytes = \"1gb\"",
         ),
@@ -264,7 +248,7 @@ fn bad_catalogues_and_instance_names_are_rejected_with_the_field() {
     assert!(e.contains("both maxmemory_bytes and instance"), "{e}");
 
     let e = rejected(
-        &PRICED.replace(
+        &priced().replace(
             "currency = \"USD\"\nregion = \"dc-1\"",
             "currency = \"EUR\"\nregion = \"dc-1\"",
         ),

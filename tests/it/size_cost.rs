@@ -3,105 +3,31 @@
 //! with `sim::run_all_plans` and `report::verdict` on the same seeds; the outputs are
 //! documented.
 
+use crate::size::{passes_on_seeds_3_and_4, small_with_clusters, test_instance};
 use crate::{arg, check_exit, TempDir};
-use cacheplan::report::verdict::{checks, Outcome};
 
 /// The `size` test's small scenario with its cluster declared by one of three made-up node
-/// types of 2, 4 and 8 MiB-ish (no reserve, so maxmemory = memory − 4 × 32 KiB of client
+/// types of about 2, 4 and 8 MiB (no reserve, so maxmemory = memory − 4 × 32 KiB of client
 /// buffers).
-const BY_INSTANCE: &str = r#"version = 1
-name = "by-instance"
-
-[simulation]
-seed = 3
-duration_ms = "12s"
-warmup_ms = "4s"
-window_ms = "4s"
-
-[[tenants]]
-name = "t1"
-
-[[origins]]
-name = "db"
-concurrency = 64
-service_time_ms = { dist = "fixed", value = 2 }
-
-[[instances]]
-name = "tiny-2"
-provider = "test"
-memory_gib = 0.002
-hourly_price = 1.0
-currency = "USD"
-region = "lab"
-as_of = "2026-01-01"
-source = "made up for the test"
-
-[[instances]]
-name = "tiny-4"
-provider = "test"
-memory_gib = 0.004
-hourly_price = 1.5
-currency = "USD"
-region = "lab"
-as_of = "2026-01-01"
-source = "made up for the test"
-
-[[instances]]
-name = "tiny-8"
-provider = "test"
-memory_gib = 0.008
-hourly_price = 2.2
-currency = "USD"
-region = "lab"
-as_of = "2026-01-01"
-source = "made up for the test"
-
-[[clusters]]
-name = "main"
-shards = 1
-instance = "tiny-8"
-maxmemory_policy = "allkeys-lru"
-
-[[keyspaces]]
-name = "catalog"
-key_template = "catalog:{tenant}:item:{id}"
-operation = "read-through"
-rate_per_s = 2000
-keys_per_tenant = 20000
-popularity = { dist = "zipf", alpha = 0.9 }
-value_size_bytes = { dist = "fixed", value = 400 }
-ttl_ms = "60s"
-origin = "db"
-
-[[plans]]
-name = "only"
-placement = { catalog = "main" }
-
-[slo]
-hit_ratio_min = { catalog = 0.7 }
-"#;
-
-/// Whether every SLO check passes on seeds 3 and 4 with `shards` of `instance`.
-fn passes(instance: &str, shards: u32) -> bool {
-    let text = BY_INSTANCE
-        .replace("shards = 1", &format!("shards = {shards}"))
-        .replace(
-            "instance = \"tiny-8\"",
-            &format!("instance = \"{instance}\""),
-        );
-    let scn = cacheplan::scenario::parse(&text, "by-instance.toml").expect("valid");
-    [3u64, 4].iter().all(|&seed| {
-        let results = cacheplan::sim::run_all_plans(&scn, seed);
-        checks(&scn, &results)
-            .iter()
-            .all(|c| c.cells.iter().all(|cell| cell.outcome == Outcome::Pass))
-    })
+fn by_instance(instance: &str, shards: u32) -> String {
+    let nodes = [
+        ("tiny-2", 0.002, 1.0),
+        ("tiny-4", 0.004, 1.5),
+        ("tiny-8", 0.008, 2.2),
+    ]
+    .map(|(n, gib, price)| test_instance(n, gib, price))
+    .concat();
+    small_with_clusters(&format!(
+        "{nodes}[[clusters]]\nname = \"main\"\nshards = {shards}\ninstance = \"{instance}\"\n\
+         maxmemory_policy = \"allkeys-lru\"\n"
+    ))
 }
 
 #[test]
 fn size_by_cost_finds_the_cheapest_passing_candidate_of_a_brute_force_search() {
     let dir = TempDir::new("size-cost");
-    let scenario = dir.write("by-instance.toml", BY_INSTANCE);
+    let scenario = dir.write("by-instance.toml", by_instance("tiny-8", 1));
+    let passes = |name: &str, shards: u32| passes_on_seeds_3_and_4(&by_instance(name, shards));
     let out = dir.join("out");
     let res = check_exit(
         &[
