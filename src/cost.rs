@@ -193,3 +193,27 @@ pub fn console_lines(scn: &Scenario) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(plan: usize, monthly_cost: f64) -> PlanCost {
+        PlanCost {
+            plan,
+            clusters: vec![0],
+            nodes: 1,
+            monthly_cost,
+        }
+    }
+
+    #[test]
+    fn ratios_are_to_the_cheapest_and_absent_when_it_is_free() {
+        let r = ratios_to_cheapest(&[cost(0, 300.0), cost(1, 150.0), cost(2, 450.0)]);
+        assert_eq!(r, vec![Some(2.0), Some(1.0), Some(3.0)]);
+        assert_eq!(
+            ratios_to_cheapest(&[cost(0, 0.0), cost(1, 5.0)]),
+            vec![None, None]
+        );
+    }
+}

@@ -173,6 +173,10 @@ fn plan_costs_come_from_the_catalogue_in_console_and_csvs() {
         "verdict table row"
     );
     assert!(report.contains("on-prem costs 18.75× as much"));
+    assert!(
+        report.contains("cluster own: 1 × on-prem with 2 replica(s) per shard = 3 nodes"),
+        "the scenario section echoes the resolved instance"
+    );
 }
 
 #[test]
