@@ -113,7 +113,10 @@ pub fn fault_target(scn: &Scenario, fi: usize) -> String {
         FaultKind::ShardDown { mode } => format!("{t}, {}", mode.as_str()),
         FaultKind::Failover {
             replication_lag, ..
-        } => format!("{t}, replication lag {}", secs(*replication_lag)),
+        } => match replication_lag {
+            Some(lag) => format!("{t}, replication lag {}", secs(*lag)),
+            None => format!("{t}, the cluster's replication lag"),
+        },
         _ => t,
     }
 }

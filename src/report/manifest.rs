@@ -97,7 +97,8 @@ fn fault(scn: &Scenario, f: &Fault) -> Value {
             replica_rank,
         } => {
             v["mode"] = json!(mode.as_str());
-            v["replication_lag_ms"] = json!(replication_lag.as_ms());
+            // null: drawn once per run from the cluster's `replication_lag_ms`.
+            v["replication_lag_ms"] = json!(replication_lag.map(|l| l.as_ms()));
             v["node_timeout_ms"] = json!(node_timeout.as_ms());
             v["replica_rank"] = json!(replica_rank);
         }
@@ -150,6 +151,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "service_time_us": dist(&c.service_time_us),
             "network_rtt_us": dist(&c.network_rtt_us),
             "replicas_per_shard": c.replicas_per_shard,
+            "replication_lag_ms": dist(&c.replication_lag_ms),
             "monthly_cost": crate::cost::cluster_monthly_cost(c),
             "instance": c.instance.as_ref().map(instance_json),
         })).collect::<Vec<_>>(),
@@ -173,6 +175,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 Jitter::UpTo(m) => json!({"kind": "up-to", "max_ms": m.as_ms()}),
             },
             "origin": k.origin.map(|o| scn.origins[o].name.clone()),
+            "read_from": if k.read_from_replica { "replica" } else { "master" },
             "strategy": strategy(&k.strategy),
             "hourly_profile": k.hourly_profile,
             "bursts": k.bursts.iter().map(|b| json!({

@@ -103,8 +103,12 @@ pub struct Cluster {
     pub cost_per_shard: f64,
     /// Cost per GB of maxmemory.
     pub cost_per_gb: f64,
-    /// Replicas per master shard (0 = none).
+    /// Replicas behind each master shard (`replicas_per_shard`, default 0): a failover
+    /// promotes one; keyspaces with `read_from = "replica"` read from them.
     pub replicas_per_shard: u32,
+    /// How far a replica's data trails its master's, ms (`replication_lag_ms`): drawn per
+    /// replica read, and once per failover that gives no lag of its own.
+    pub replication_lag_ms: Dist,
     /// Network baseline of one node, bytes per second (from the instance), when known.
     pub network_baseline_bytes_per_s: Option<u64>,
     /// The node type, when the cluster is declared by `instance`, and how its maxmemory was
@@ -349,6 +353,10 @@ pub struct Keyspace {
     pub jitter: Jitter,
     /// Origin index (read-through, session, idempotency).
     pub origin: Option<usize>,
+    /// `read_from = "replica"` (read-through only): the user GETs go to a replica of the
+    /// key's shard when its cluster has replicas, and see the master's data as of
+    /// now − `replication_lag_ms`.
+    pub read_from_replica: bool,
     /// Strategy.
     pub strategy: Strategy,
     /// 24 hourly rate multipliers, indexed by the UTC hour of `start_unix_ms` + simulated time.
@@ -487,13 +495,15 @@ pub enum FaultKind {
         /// Round-trip multiplier.
         multiplier: f64,
     },
-    /// The master of `shard` fails at `start`: writes of the last `replication_lag` are lost;
-    /// its slots are unavailable until `end` (node timeout + election delay, drawn per run).
+    /// The master of `shard` fails at `start` and a replica is promoted: the writes of the
+    /// last replication lag are lost (their keys revert to the state the replica had); its
+    /// slots are unavailable until `end` (node timeout + election delay, drawn per run).
     Failover {
         /// How clients see the failed master until the replica is promoted.
         mode: DownMode,
-        /// Writes this long before the failure never reached the replica.
-        replication_lag: SimTime,
+        /// Writes this long before the failure never reached the replica (None: drawn once
+        /// per run from the cluster's `replication_lag_ms`).
+        replication_lag: Option<SimTime>,
         /// `cluster-node-timeout`.
         node_timeout: SimTime,
         /// The promoted replica's rank (adds rank x 1 s to the election delay).

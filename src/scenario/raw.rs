@@ -143,8 +143,6 @@ pub struct RawCluster {
     #[serde(default)]
     pub instance: Option<String>,
     #[serde(default)]
-    pub replicas_per_shard: Option<i64>,
-    #[serde(default)]
     pub maxmemory_policy: Option<String>,
     #[serde(default)]
     pub maxmemory_samples: Option<i64>,
@@ -170,6 +168,12 @@ pub struct RawCluster {
     pub cost_per_shard: Option<f64>,
     #[serde(default)]
     pub cost_per_gb: Option<f64>,
+    /// Replicas behind each master shard.
+    #[serde(default)]
+    pub replicas_per_shard: Option<i64>,
+    /// How far a replica trails its master, ms.
+    #[serde(default)]
+    pub replication_lag_ms: Option<RawDist>,
     /// A `cacheplan calibrate` file (relative to the scenario's folder).
     #[serde(default)]
     pub calibration: Option<String>,
@@ -405,7 +409,7 @@ pub struct RawKeyspace {
 #[serde(tag = "operation", rename_all = "kebab-case")]
 pub enum RawOperation {
     /// GET, load on a miss, SET.
-    ReadThrough(RawNoFields),
+    ReadThrough(RawReadThrough),
     /// GET, PEXPIRE on a hit.
     Session(RawNoFields),
     /// A rate limiter per actor.
@@ -414,6 +418,15 @@ pub enum RawOperation {
     Lock(RawLock),
     /// The fast-path key of an idempotent command.
     Idempotency(RawIdempotency),
+}
+
+/// `operation = "read-through"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReadThrough {
+    /// `"master"` or `"replica"`: where the GETs go.
+    #[serde(default)]
+    pub read_from: Option<String>,
 }
 
 /// `operation = "rate-limit"`.
@@ -718,7 +731,7 @@ pub fn tagged_tables() -> Vec<TaggedTable> {
             tag: "operation",
             flattened: true,
             kinds: vec![
-                ("read-through", fields_of::<RawNoFields>()),
+                ("read-through", fields_of::<RawReadThrough>()),
                 ("session", fields_of::<RawNoFields>()),
                 ("rate-limit", fields_of::<RawRateLimit>()),
                 ("lock", fields_of::<RawLock>()),

@@ -1,6 +1,7 @@
 //! The way to Redis and back: network halves, a shard node's single thread (its queue of
 //! waiting commands, serverCron catch-up, `execute`), replies and client timeouts.
 
+use super::replica::{change_of, changed_key, History, KeyState};
 use super::request::{
     Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
     FLAG_RELEASED,
@@ -9,7 +10,7 @@ use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
-use crate::redis::shard::{Command, Reply, Shard};
+use crate::redis::shard::{key_tag, Command, Reply, Shard};
 use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{DownMode, Operation, RateLimitAlgorithm};
 use std::collections::VecDeque;
@@ -33,17 +34,35 @@ pub(super) struct Node {
     pub(super) down: Option<(DownMode, u16)>,
     /// Service-time multiplier (shard-slow faults).
     pub(super) slow: f64,
-    /// Recent writes (time, key) within the replication lag, kept only on a shard that fails
-    /// over in this plan.
-    pub(super) recent_writes: Option<VecDeque<(SimTime, KeyRef)>>,
-    pub(super) replication_lag: SimTime,
+    /// The recent changes of its keys, kept only on a shard that fails over in this plan or
+    /// whose replicas serve reads (`replica::History`).
+    pub(super) history: Option<History>,
+    /// Its replicas: the first's index in `Sim::replicas`, and how many.
+    pub(super) replicas: (usize, u32),
+    /// Replica reads sent so far (the next goes to replica `next_replica % n`).
+    pub(super) next_replica: u32,
 }
 
 impl Sim<'_> {
     pub(super) fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
+        let rtt = ns(self.nodes[node].rtt_us.sample());
+        self.half_of(rtt, node, instance)
+    }
+
+    /// Half a round trip to replica `replica` of `node` (its own draws; the node's latency
+    /// spikes apply).
+    pub(super) fn replica_net_half(
+        &mut self,
+        node: usize,
+        replica: usize,
+        instance: u16,
+    ) -> SimTime {
+        let rtt = ns(self.replicas[replica].rtt_us.sample());
+        self.half_of(rtt, node, instance)
+    }
+
+    fn half_of(&self, rtt: u64, node: usize, instance: u16) -> SimTime {
         let spike = self.spike_multiplier(node, instance);
-        let n = &mut self.nodes[node];
-        let rtt = ns(n.rtt_us.sample());
         if spike == 1.0 {
             SimTime(rtt / 2)
         } else {
@@ -67,7 +86,22 @@ impl Sim<'_> {
         } else {
             db.prefetch_write(r.key.id);
         }
-        let d = self.net_half(shard, instance);
+        let replica = if stage == Stage::First {
+            self.replica_for(req)
+        } else {
+            None
+        };
+        let at = |req| match replica {
+            Some(i) => Event::AtReplica {
+                req,
+                replica: i as u32,
+            },
+            None => Event::AtShard { req },
+        };
+        let d = match replica {
+            Some(i) => self.replica_net_half(shard, i, instance),
+            None => self.net_half(shard, instance),
+        };
         let r = self.requests[req as usize];
         let timeout = self.scn.keyspaces[r.ks as usize].client_timeout;
         if !r.has(FLAG_BACKGROUND) && d >= timeout {
@@ -78,11 +112,11 @@ impl Sim<'_> {
                 timers: 0,
                 ..r
             });
-            self.queue.push(now + d, Event::AtShard { req: orphan });
+            self.queue.push(now + d, at(orphan));
             self.start_client_timer(req, now + timeout);
             return;
         }
-        self.queue.push(now + d, Event::AtShard { req });
+        self.queue.push(now + d, at(req));
     }
 
     /// Sends a background command on behalf of `of` (a write-back, a release, a refresh lock).
@@ -208,7 +242,31 @@ impl Sim<'_> {
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[node_idx];
         node.clock.advance(now, "a shard");
+        let before: Vec<(KeyRef, KeyState)> = match &node.history {
+            Some(_) => {
+                let db = node.shard.db();
+                db.positions(false)
+                    .filter(|&pos| key_tag(db.entry(pos).key_id) == ks)
+                    .map(|pos| {
+                        let id = db.entry(pos).key_id;
+                        let key = KeyRef {
+                            id,
+                            len: db.key_len(pos),
+                        };
+                        (key, KeyState::of(&node.shard, id, now))
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let (deleted, cpu) = node.shard.delete_tag(ks);
+        if let Some(history) = &mut node.history {
+            // The replicas see the DELs a lag later (positions are in the dict's order,
+            // which is deterministic).
+            for (key, state) in before {
+                history.record(now, key, state, false);
+            }
+        }
         // Each DEL is a command of its own on the shard's thread.
         let per_cmd = ns(node.service_us.dist().mean());
         let busy = cpu + deleted * per_cmd;
@@ -241,26 +299,14 @@ impl Sim<'_> {
         let node = &mut self.nodes[r.shard as usize];
         node.clock.advance(now, "a shard");
         debug_assert!(node.busy_until <= now, "the thread is free");
+        let before = match (&node.history, changed_key(&cmd)) {
+            (Some(_), Some(key)) => Some((key, KeyState::of(&node.shard, key.id, now))),
+            _ => None,
+        };
         let done = node.shard.execute(now, cmd);
-        if let Some(ring) = &mut node.recent_writes {
-            let wrote = match cmd {
-                Command::Set { .. } => done.reply == Reply::Ok,
-                Command::IncrExpire { .. } => done.reply == Reply::Integer(1),
-                _ => false,
-            };
-            if wrote {
-                if let Command::Set { key, .. }
-                | Command::IncrExpire { key, .. }
-                | Command::WriteObject { key, .. } = cmd
-                {
-                    ring.push_back((now, key));
-                }
-                while ring
-                    .front()
-                    .is_some_and(|&(t, _)| t + node.replication_lag < now)
-                {
-                    ring.pop_front();
-                }
+        if let (Some(history), Some((key, before))) = (&mut node.history, before) {
+            if let Some(write) = change_of(&cmd, done.reply) {
+                history.record(now, key, before, write);
             }
         }
         let mut service = ns(node.service_us.sample());

@@ -23,6 +23,7 @@ mod outputs;
 mod projection;
 mod replay_exact;
 mod replay_inputs;
+mod replicas;
 mod scenario_kinds;
 mod schema;
 mod size;

@@ -1,6 +1,6 @@
 //! `[[origins]]` and `[[clusters]]` into `Origin`s and `Cluster`s: pools and queues of the
 //! databases behind the cache; Redis settings (with Redis's own defaults), slot ownership,
-//! service times, round trips and costs of the clusters.
+//! service times, round trips, costs, replicas and replication lag of the clusters.
 
 use super::checks::{cost, dist, int_in, positive_ms, unique_names, Quantity};
 use super::{Path, MAX_MAXMEMORY_BYTES, R};
@@ -40,9 +40,6 @@ pub(super) fn origins(raw: &[RawOrigin]) -> R<Vec<Origin>> {
     Ok(origins)
 }
 
-/// The most replicas per shard (Redis has no limit; ElastiCache allows 5, Memorystore 5).
-pub const MAX_REPLICAS_PER_SHARD: i64 = 15;
-
 /// Resolves `[[clusters]]`; `catalogue` holds the node types `instance` may name,
 /// `app_instances` the connections per shard assumed for client buffers, `start_unix_ms` the
 /// run's wall clock at time 0 (Redis's LRU and LFU clocks and expire times start there).
@@ -81,11 +78,12 @@ pub(super) fn clusters(
                 "set cluster_enabled = true or shards = 1",
             ));
         }
-        let replicas_per_shard = int_in(
+        let replicas_per_shard: u32 = int_in(
             &p.key("replicas_per_shard"),
-            c.replicas_per_shard.unwrap_or(0),
+            c.replicas_per_shard
+                .unwrap_or(defaults::REPLICAS_PER_SHARD as i64),
             0,
-            MAX_REPLICAS_PER_SHARD,
+            15,
         )?;
         let instance = match &c.instance {
             None => None,
@@ -260,6 +258,10 @@ pub(super) fn clusters(
                 sigma: defaults::NETWORK_RTT_US_SIGMA,
             },
         };
+        let replication_lag_ms = match &c.replication_lag_ms {
+            Some(d) => dist(&p.key("replication_lag_ms"), d, Quantity::Ms)?,
+            None => Dist::Fixed(defaults::REPLICATION_LAG_MS as f64),
+        };
         clusters.push(Cluster {
             name: c.name.clone(),
             shards,
@@ -275,7 +277,8 @@ pub(super) fn clusters(
                 &p.key("cost_per_gb"),
                 c.cost_per_gb.unwrap_or(defaults::COST_PER_GB),
             )?,
-            replicas_per_shard: replicas_per_shard as u32,
+            replicas_per_shard,
+            replication_lag_ms,
             network_baseline_bytes_per_s: instance
                 .as_ref()
                 .and_then(|i| i.network_baseline_bytes_per_s),
