@@ -5,8 +5,8 @@
 //! maxmemory search of `sweep::size`.
 //!
 //! Method: every candidate (node types filtered by name or provider, shards 1..=`max_shards`,
-//! the replica counts asked for) is priced (`crate::cost`); the most capable one (the most
-//! memory per shard, the most shards, the fewest replicas) runs first and the objectives it
+//! the replica counts asked for) is priced (`crate::cost`); the most capable one (the largest
+//! node, the most shards, the most replicas) runs first and the objectives it
 //! fails are unattainable and left out; then candidates run in ascending monthly cost (ties:
 //! fewer nodes, then name, shards, replicas) until one passes, which is therefore the cheapest
 //! passing one. A candidate is skipped, counted as failing, when a candidate that failed had at
@@ -256,14 +256,23 @@ pub fn search_instance_cluster(
         cand.slo_margin = relative_margin(&measures, excluded);
         Ok(measures)
     };
-    // The most capable: most memory per shard, most shards, fewest replicas, cheapest.
+    // The most capable: the largest node (its maxmemory before the replication backlog), the
+    // most shards, the most replicas (they serve replica reads and take failovers), cheapest.
+    let node_size = |c: &Candidate| {
+        c.maxmemory_bytes
+            + if c.shape.replicas_per_shard > 0 {
+                crate::scenario::instances::REPL_BACKLOG_BYTES
+            } else {
+                0
+            }
+    };
     let strongest = (0..cands.len())
         .max_by(|&a, &b| {
             let (x, y) = (&cands[a], &cands[b]);
-            x.maxmemory_bytes
-                .cmp(&y.maxmemory_bytes)
+            node_size(x)
+                .cmp(&node_size(y))
                 .then(x.shape.shards.cmp(&y.shape.shards))
-                .then(y.shape.replicas_per_shard.cmp(&x.shape.replicas_per_shard))
+                .then(x.shape.replicas_per_shard.cmp(&y.shape.replicas_per_shard))
                 .then(y.monthly_cost.total_cmp(&x.monthly_cost))
         })
         .expect("not empty");
