@@ -170,6 +170,8 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "network_rtt_us": dist(&c.network_rtt_us),
             "replicas_per_shard": c.replicas_per_shard,
             "replication_lag_ms": dist(&c.replication_lag_ms),
+            "monthly_cost": crate::cost::cluster_monthly_cost(c),
+            "instance": c.instance.as_ref().map(instance_json),
         })).collect::<Vec<_>>(),
         "keyspaces": scn.keyspaces.iter().map(|k| json!({
             "name": k.name, "key_template": k.key_template,
@@ -255,5 +257,20 @@ pub fn manifest_json(scn: &Scenario, facts: &RunFacts) -> Value {
         "requests_per_second": if facts.wall_seconds > 0.0 { facts.requests as f64 / facts.wall_seconds } else { 0.0 },
         "files": facts.files,
         "scenario": scenario_json(scn),
+    })
+}
+
+/// A cluster's node type in the manifest: the catalogue entry and the terms of its derived
+/// maxmemory.
+fn instance_json(i: &crate::scenario::ClusterInstance) -> serde_json::Value {
+    json!({
+        "name": i.instance.name, "provider": i.instance.provider,
+        "memory_bytes": i.instance.memory_bytes,
+        "reserved_bytes": i.derived.reserved_bytes,
+        "repl_backlog_bytes": i.derived.repl_backlog_bytes,
+        "client_buffers_bytes": i.derived.client_buffers_bytes,
+        "hourly_price": i.instance.hourly_price, "currency": i.instance.currency,
+        "region": i.instance.region, "as_of": i.instance.as_of,
+        "source": i.instance.source, "defined_in": i.instance.defined_in,
     })
 }

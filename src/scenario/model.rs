@@ -53,6 +53,9 @@ pub struct Scenario {
     pub slo: Slo,
     /// Faults on the timeline, in file order.
     pub faults: Vec<Fault>,
+    /// The node types clusters may be declared by (built-in, the scenario's catalogue files,
+    /// its `[[instances]]`), for `cacheplan size` to search.
+    pub instance_catalogue: Vec<crate::scenario::instances::Instance>,
 }
 
 /// A tenant.
@@ -106,6 +109,21 @@ pub struct Cluster {
     /// How far a replica's data trails its master's, ms (`replication_lag_ms`): drawn per
     /// replica read, and once per failover that gives no lag of its own.
     pub replication_lag_ms: Dist,
+    /// Network baseline of one node, bytes per second (from the instance), when known.
+    pub network_baseline_bytes_per_s: Option<u64>,
+    /// The node type, when the cluster is declared by `instance`, and how its maxmemory was
+    /// derived; `None` for a cluster given by `maxmemory_bytes` (priced by `cost_per_shard`
+    /// and `cost_per_gb`).
+    pub instance: Option<ClusterInstance>,
+}
+
+/// A cluster's node type and the maxmemory derived from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterInstance {
+    /// The catalogue entry.
+    pub instance: crate::scenario::instances::Instance,
+    /// maxmemory per shard, term by term.
+    pub derived: crate::scenario::instances::DerivedMaxmemory,
 }
 
 /// What a keyspace's requests do.

@@ -31,6 +31,14 @@ pub struct RawScenario {
     pub slo: Option<RawSlo>,
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// Node types defined in the scenario itself (same fields as a catalogue file's entries).
+    #[serde(default)]
+    pub instances: Vec<RawInstance>,
+    /// The catalogue the clusters' `instance` names are looked up in: the built-in one, then
+    /// `simulation.instance_catalogue` files, then `instances`; filled by `scenario::parse`
+    /// (never part of the TOML).
+    #[serde(skip)]
+    pub catalogue: Vec<crate::scenario::instances::Instance>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +56,30 @@ pub struct RawSimulation {
     pub app_instances: Option<u32>,
     #[serde(default)]
     pub start: Option<String>,
+    /// Extra instance catalogue files, relative to the scenario's folder.
+    #[serde(default)]
+    pub instance_catalogue: Option<Vec<String>>,
+}
+
+/// One node type of an instance catalogue (a `workloads/instances/*.toml` file or the
+/// scenario's `[[instances]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    pub name: String,
+    pub provider: String,
+    pub memory_gib: f64,
+    #[serde(default)]
+    pub vcpus: Option<i64>,
+    #[serde(default)]
+    pub network_baseline_gbps: Option<f64>,
+    pub hourly_price: f64,
+    pub currency: String,
+    pub region: String,
+    #[serde(default)]
+    pub reserved_memory_percent: Option<f64>,
+    pub as_of: String,
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +136,12 @@ pub struct RawOrigin {
 pub struct RawCluster {
     pub name: String,
     pub shards: i64,
-    pub maxmemory_bytes: Bytes,
+    /// Required unless `instance` is given (which derives it).
+    #[serde(default)]
+    pub maxmemory_bytes: Option<Bytes>,
+    /// A node type of the instance catalogue.
+    #[serde(default)]
+    pub instance: Option<String>,
     #[serde(default)]
     pub maxmemory_policy: Option<String>,
     #[serde(default)]

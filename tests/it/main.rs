@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod causality;
+mod cost;
 mod default_run;
 mod determinism;
 mod faults;
@@ -27,6 +28,7 @@ mod replicas;
 mod scenario_kinds;
 mod schema;
 mod size;
+mod size_cost;
 mod steady_state;
 mod strategies;
 mod sweep;

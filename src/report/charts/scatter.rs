@@ -67,6 +67,9 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
             }
         }
     }
+    if spec.pareto {
+        frontier = pareto_front(&pts.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
+    }
     let chosen = spec
         .chosen
         .map(|i| &spec.points[i])
@@ -87,7 +90,11 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
     }
     if frontier.len() > 1 {
         legend.push(LegendEntry {
-            label: "frontier (least passing memory)".into(),
+            label: if spec.pareto {
+                "Pareto front (cheapest for its margin)".into()
+            } else {
+                "frontier (least passing memory)".into()
+            },
             swatch: Swatch::Line {
                 color: FRONTIER,
                 width: 2,
@@ -140,4 +147,21 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
         c.label_box(&label, pos, LEGEND_SIZE, INK, anchor);
     }
     c.render()
+}
+
+/// The Pareto front of (x = cost, y = margin) points: those no other point beats with x ≤ and
+/// y ≥ (one strictly), ascending x.
+fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut front: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|&(x, y)| {
+            !points
+                .iter()
+                .any(|&(x2, y2)| x2 <= x && y2 >= y && (x2 < x || y2 > y))
+        })
+        .collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0));
+    front.dedup();
+    front
 }

@@ -273,8 +273,13 @@ fn verdict_section(scn: &Scenario, results: &[PlanResult], horizons: &[PlanHoriz
                 @for res in results { th { (plan_name(scn, res)) } }
             } }
             tbody {
+                (cost_rows(scn, results))
                 @for c in &checks { (verdict_row(c)) }
             }
+        }
+        @let comparison = crate::cost::comparison_text(scn, &crate::cost::plan_costs(scn));
+        @if !comparison.is_empty() {
+            p id="cost-comparison" { "Cost: " (comparison) "." }
         }
         p.muted {
             "Hit ratio = Redis hits / requests after the warm-up. p99 from the end-to-end \
@@ -360,6 +365,25 @@ fn steady_state_section(
              cold start a keyspace whose TTL is longer than the run has not turned over. \
              Timeline events and bursts in that third are transients. Details in \
              output/README.md, \"Steady state\"."
+        }
+    }
+}
+
+/// The verdict table's first rows: each plan's nodes and monthly cost (`crate::cost`).
+fn cost_rows(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    let currency = crate::cost::currency(scn);
+    let costs: Vec<crate::cost::PlanCost> = results
+        .iter()
+        .map(|r| crate::cost::plan_cost(scn, r.plan))
+        .collect();
+    html! {
+        tr {
+            td { "nodes" } td { "the plan's clusters" } td { "shards × (1 + replicas)" }
+            @for c in &costs { td.num { (c.nodes) } }
+        }
+        tr {
+            td { "monthly cost" } td { "the plan's clusters" } td { (currency) " per month (730 h)" }
+            @for c in &costs { td.num { (format!("{:.2}", c.monthly_cost)) } }
         }
     }
 }

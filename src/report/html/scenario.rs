@@ -138,6 +138,11 @@ pub(super) fn scenario_section(scn: &Scenario) -> Markup {
                 }
             }
         }
+        @let instance_lines = crate::cost::describe_instance_clusters(scn);
+        @if !instance_lines.is_empty() {
+            p { "Clusters declared by instance (maxmemory derived, price from the catalogue):" }
+            ul { @for l in &instance_lines { li { (l) } } }
+        }
         h3 { "Plans: placement of each keyspace" }
         ul {
             @for p in &scn.plans {
