@@ -116,6 +116,7 @@ pub struct OriginRow<'a> {
 pub struct SeriesRow<'a> {
     pub plan: &'a str,
     pub window_start_s: f64,
+    pub window_s: f64,
     pub entity_kind: &'a str,
     pub entity: &'a str,
     pub metric: &'a str,
@@ -404,6 +405,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "keyspace",
                         entity: &k.name,
                         metric,
@@ -423,6 +425,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 rows.push(SeriesRow {
                     plan: &plan.name,
                     window_start_s: t,
+                    window_s: len,
                     entity_kind: "origin",
                     entity: &o.name,
                     metric: "loads_per_s",
@@ -431,6 +434,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 rows.push(SeriesRow {
                     plan: &plan.name,
                     window_start_s: t,
+                    window_s: len,
                     entity_kind: "origin",
                     entity: &o.name,
                     metric: "concurrency_peak",
@@ -440,6 +444,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "origin",
                         entity: &o.name,
                         metric: "latency_ms_p99",
@@ -456,6 +461,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "shard",
                         entity: label,
                         metric,
@@ -476,6 +482,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                         rows.push(SeriesRow {
                             plan: &plan.name,
                             window_start_s: t,
+                            window_s: len,
                             entity_kind: "invariant",
                             entity: &inv_labels[at],
                             metric,
