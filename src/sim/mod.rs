@@ -33,6 +33,7 @@ mod stationary;
 mod traffic;
 mod values;
 mod warm;
+mod warm_client;
 mod windows;
 
 pub use invariants::monitored;

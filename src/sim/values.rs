@@ -12,6 +12,9 @@ use crate::redis::objects;
 use crate::redis::shard::Command;
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
+/// A lock's value: a UUID token, 36 bytes.
+pub(super) const LOCK_VALUE_BYTES: u32 = 36;
+
 impl Sim<'_> {
     /// The lock key guarding the refill of `key` (same slot: lock keys carry the value key's
     /// hash tag in practice).
@@ -44,7 +47,7 @@ impl Sim<'_> {
             },
             (Stage::First, Operation::Lock) => Command::Set {
                 key: r.key,
-                value_size: 36,
+                value_size: LOCK_VALUE_BYTES,
                 ttl_ms: k.ttl.as_ms().max(1),
                 nx: true,
                 stamp: 0,
@@ -52,7 +55,7 @@ impl Sim<'_> {
             (Stage::First | Stage::Poll, _) => Command::Get(r.key),
             (Stage::Lock | Stage::RefreshLock, _) => Command::Set {
                 key: r.key,
-                value_size: 36,
+                value_size: LOCK_VALUE_BYTES,
                 ttl_ms: self.clients[r.ks as usize].strategy.lock_ttl_ms(),
                 nx: true,
                 stamp: 0,
