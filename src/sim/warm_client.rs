@@ -134,7 +134,7 @@ pub(super) fn held_lock_ms(k: &Keyspace, lambda: f64, rng: &mut RngStream) -> Op
     let held_ms = rng.next_f64() * hold_ms;
     let ttl_ms = k.ttl.as_ms().max(1) as f64;
     let left_ms = hold_ms.min(ttl_ms) - held_ms;
-    (left_ms >= 1.0).then(|| (held_ms as u64, left_ms as u64))
+    (left_ms >= 1.0).then_some((held_ms as u64, left_ms as u64))
 }
 
 impl Sim<'_> {
