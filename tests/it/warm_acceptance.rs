@@ -20,6 +20,7 @@
 //! 0.02 % and keys within 0.8 %); used_memory within 1 %, keys within 1.6 % (keys are counted
 //! at one moment, the end, so they carry the moment's noise).
 
+use crate::warm_start::mean_used_memory;
 use cacheplan::metrics::{summary, PlanResult};
 use cacheplan::scenario::{self, Scenario};
 
@@ -47,17 +48,6 @@ fn steady_copy(file: &str, start: &str, duration: &str, warmup: &str) -> Scenari
     sim["warmup_ms"] = toml_edit::value(warmup);
     sim["window_ms"] = toml_edit::value("10s");
     scenario::parse(&doc.to_string(), &path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// used_memory of shard `si` averaged over the windows that start at or after `from_s`.
-fn mean_used_memory(res: &PlanResult, si: usize, from_s: f64) -> f64 {
-    let late: Vec<u64> = res
-        .windows
-        .iter()
-        .filter(|w| w.start.as_secs_f64() >= from_s)
-        .map(|w| w.shard_used_memory[si])
-        .collect();
-    late.iter().sum::<u64>() as f64 / late.len() as f64
 }
 
 /// Compares the warm run with the cold run's last 10 minutes; returns the failures (every

@@ -105,13 +105,13 @@ fn warm_sessions_are_present_with_probability_one_minus_e_to_the_minus_lambda_t(
     }
 }
 
-/// used_memory averaged over the windows that start at or after `from_s`.
-fn mean_used_memory(res: &[PlanResult], from_s: f64) -> f64 {
-    let late: Vec<u64> = res[0]
+/// used_memory of shard `si` averaged over the windows that start at or after `from_s`.
+pub fn mean_used_memory(res: &PlanResult, si: usize, from_s: f64) -> f64 {
+    let late: Vec<u64> = res
         .windows
         .iter()
         .filter(|w| w.start.as_secs_f64() >= from_s)
-        .map(|w| w.shard_used_memory[0])
+        .map(|w| w.shard_used_memory[si])
         .collect();
     late.iter().sum::<u64>() as f64 / late.len() as f64
 }
@@ -128,8 +128,8 @@ fn a_long_cold_run_reaches_the_warm_start_memory() {
     for op in ["read-through", "session"] {
         let cold = uniform_keyspace(op, n, 600.0, "20s", "cold", "240s");
         let warm = uniform_keyspace(op, n, 600.0, "20s", "steady-state", "120s");
-        let c = mean_used_memory(&run(&cold, 5), 60.0);
-        let w = mean_used_memory(&run(&warm, 5), 0.0);
+        let c = mean_used_memory(&run(&cold, 5)[0], 0, 60.0);
+        let w = mean_used_memory(&run(&warm, 5)[0], 0, 0.0);
         assert!(
             (w / c - 1.0).abs() < 0.015,
             "{op}: cold {c:.0} B, warm {w:.0} B"
@@ -217,15 +217,7 @@ fn client_figures(res: &PlanResult, from_s: f64) -> (Vec<f64>, Vec<f64>) {
         })
         .collect();
     let memory = (0..res.shards.len())
-        .map(|si| {
-            let late: Vec<u64> = res
-                .windows
-                .iter()
-                .filter(|w| w.start.as_secs_f64() >= from_s)
-                .map(|w| w.shard_used_memory[si])
-                .collect();
-            late.iter().sum::<u64>() as f64 / late.len() as f64
-        })
+        .map(|si| mean_used_memory(res, si, from_s))
         .collect();
     (shares, memory)
 }
