@@ -48,6 +48,11 @@ impl RateLimiters {
         }
     }
 
+    /// Forgets every actor's state (a warm start drawing a keyspace again).
+    pub fn clear(&mut self) {
+        self.actors.iter_mut().for_each(|a| *a = None);
+    }
+
     /// Hints the CPU to load actor `actor`'s state (it must be `< actors`).
     #[inline]
     pub fn prefetch(&self, actor: usize) {

@@ -5,8 +5,10 @@ use crate::engine::SimTime;
 use hdrhistogram::Histogram;
 
 pub mod recorder;
+pub mod series;
 pub mod summary;
 pub use recorder::LatencyRecorder;
+pub use series::LatencySketch;
 
 /// The highest latency histograms track: one hour in µs.
 pub const LATENCY_HIGHEST_US: u64 = 3_600_000_000;
@@ -186,7 +188,9 @@ impl Default for OriginMetrics {
     }
 }
 
-/// One time window's figures (whole run, warm-up included).
+/// One time window's figures (whole run, warm-up included). Windows are `window_ms` wide
+/// until a plan has recorded `series::MAX_WINDOWS` of them; then pairs merge and the width
+/// doubles (`series`), so a window's width is the distance to the next one's start.
 #[derive(Clone, Debug, Default)]
 pub struct Window {
     /// Window start.
@@ -199,6 +203,8 @@ pub struct Window {
     pub keyspace_evictions: Vec<u64>,
     /// Per keyspace: p99 end-to-end latency in this window (µs), 0 when no request.
     pub keyspace_p99_us: Vec<u64>,
+    /// Per keyspace: this window's end-to-end latencies, mergeable (`series`).
+    pub keyspace_latency_us: Vec<LatencySketch>,
     /// Per origin: loads started in this window.
     pub origin_loads: Vec<u64>,
     /// Per origin: most connections in use at once in this window.
@@ -206,6 +212,8 @@ pub struct Window {
     /// Per origin: p99 latency (connection wait + service) of the loads started in this
     /// window, µs; 0 when none started.
     pub origin_latency_p99_us: Vec<u64>,
+    /// Per origin: the latencies of the loads started in this window, mergeable (`series`).
+    pub origin_latency_us: Vec<LatencySketch>,
     /// Per shard (plan's global order): used memory at the window's end.
     pub shard_used_memory: Vec<u64>,
     /// Per shard: commands in this window.

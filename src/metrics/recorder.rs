@@ -109,17 +109,25 @@ impl LatencyRecorder {
         }
     }
 
+    /// Every non-empty bucket as (its lowest value, its count), in increasing value order.
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|&(i, &c)| c > 0 || self.carries.contains_key(&i))
+            .map(|(i, &c)| {
+                let carried = self.carries.get(&i).map_or(0, |&n| n << 16);
+                (self.lowest_value(i), c as u64 + carried)
+            })
+    }
+
     /// The equivalent HdrHistogram.
     pub fn histogram(&self) -> Histogram<u64> {
         let mut h = Histogram::new_with_bounds(1, self.highest, self.sigfig)
             .expect("valid histogram bounds");
-        for (i, &c) in self.counts.iter().enumerate() {
-            let carried = self.carries.get(&i).map_or(0, |&n| n << 16);
-            let c = c as u64 + carried;
-            if c > 0 {
-                h.record_n(self.lowest_value(i), c)
-                    .expect("a bucket's lowest value is in range");
-            }
+        for (lowest, c) in self.buckets() {
+            h.record_n(lowest, c)
+                .expect("a bucket's lowest value is in range");
         }
         h
     }

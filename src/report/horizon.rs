@@ -6,10 +6,13 @@
 //! trends fitted by least squares over the last third of the counted horizon (after the
 //! warm-up) on the per-window series the run records (shard `used_memory`, keyspace hit
 //! ratio); the horizon against the keyspace's longest TTL on a cold start; timeline events and
-//! bursts inside that last third; too few windows to judge. Pure computation over a resolved
+//! bursts inside that last third; too few windows to judge. A keyspace with an hourly traffic
+//! profile is judged beside what its profile predicts (`detrend`), so the profile's own rise
+//! and fall is not read as drift. Pure computation over a resolved
 //! [`Scenario`] and its [`PlanResult`]: it owns the short reason texts (as `verdict` owns its
 //! measured-value texts) and writes nothing; `tables`, `html` and the console print them.
 
+use super::detrend;
 use super::html::duration;
 use crate::engine::SimTime;
 use crate::metrics::summary::{has_hit_ratio, ratio};
@@ -102,6 +105,14 @@ pub fn fit(points: &[Point]) -> Option<Trend> {
         mean: v_mean,
         n,
     })
+}
+
+/// The trend of `points` beside the traffic profile's prediction `profile` (one value per
+/// point; `detrend`), or the plain line when there is none or it cannot be told from one.
+fn fit_beside(points: &[Point], profile: Option<&[f64]>) -> Option<Trend> {
+    profile
+        .and_then(|xs| detrend::fit_with_profile(points, xs))
+        .or_else(|| fit(points))
 }
 
 /// Why a keyspace or shard was not at steady state.
@@ -287,7 +298,12 @@ pub struct PlanHorizon {
 /// ends). `span_s` is the last third's length; `at_cap_evicting` says the shard's last reading
 /// is at [`AT_CAP_FRACTION`] of maxmemory or more under an evicting policy with evictions in
 /// the last third (see [`at_cap_evicting`]).
-pub fn memory_reasons(points: &[Point], span_s: f64, at_cap_evicting: bool) -> Vec<Reason> {
+pub fn memory_reasons(
+    points: &[Point],
+    span_s: f64,
+    at_cap_evicting: bool,
+    profile: Option<&[f64]>,
+) -> Vec<Reason> {
     if points.len() < MIN_TREND_WINDOWS {
         return vec![Reason::TooFewWindows {
             windows: points.len(),
@@ -296,7 +312,7 @@ pub fn memory_reasons(points: &[Point], span_s: f64, at_cap_evicting: bool) -> V
     if at_cap_evicting {
         return Vec::new();
     }
-    match fit(points) {
+    match fit_beside(points, profile) {
         Some(t)
             if t.significant()
                 && (t.slope_per_s * span_s).abs() > MEMORY_DRIFT_MAX_FRACTION * t.mean.abs() =>
@@ -325,13 +341,13 @@ pub fn at_cap_evicting(
 
 /// The hit-ratio criterion on one keyspace's last-third series (`points`: one per window with
 /// requests, weighted by them). `span_s` is the last third's length.
-pub fn hit_ratio_reasons(points: &[Point], span_s: f64) -> Vec<Reason> {
+pub fn hit_ratio_reasons(points: &[Point], span_s: f64, profile: Option<&[f64]>) -> Vec<Reason> {
     if points.len() < MIN_TREND_WINDOWS {
         return vec![Reason::TooFewRequestWindows {
             windows: points.len(),
         }];
     }
-    match fit(points) {
+    match fit_beside(points, profile) {
         Some(t) if t.significant() && (t.slope_per_s * span_s).abs() > HIT_RATIO_DRIFT_MAX => {
             vec![Reason::HitRatioTrend {
                 per_s: t.slope_per_s,
@@ -379,16 +395,24 @@ pub fn judge(scn: &Scenario, res: &PlanResult) -> PlanHorizon {
         .iter()
         .enumerate()
         .map(|(si, s)| {
-            let points: Vec<Point> = last
+            let (points, times): (Vec<Point>, Vec<SimTime>) = last
                 .iter()
                 .filter_map(|&wi| {
-                    res.windows[wi].shard_used_memory.get(si).map(|&m| Point {
-                        t_s: window_end(wi).as_secs_f64(),
-                        value: m as f64,
-                        weight: 1.0,
+                    let end = window_end(wi);
+                    res.windows[wi].shard_used_memory.get(si).map(|&m| {
+                        let p = Point {
+                            t_s: end.as_secs_f64(),
+                            value: m as f64,
+                            weight: 1.0,
+                        };
+                        (p, end)
                     })
                 })
+                .unzip();
+            let held: Vec<usize> = (0..scn.keyspaces.len())
+                .filter(|&ki| plan.cluster_of_keyspace.get(ki) == Some(&s.cluster))
                 .collect();
+            let profile = detrend::shard_covariate(scn, &held, &times);
             let cluster = &scn.clusters[s.cluster];
             let evictions: u64 = last
                 .iter()
@@ -406,7 +430,7 @@ pub fn judge(scn: &Scenario, res: &PlanResult) -> PlanHorizon {
                 evictions,
             );
             Judgement {
-                reasons: memory_reasons(&points, span_s, at_cap),
+                reasons: memory_reasons(&points, span_s, at_cap, profile.as_deref()),
             }
         })
         .collect();
@@ -449,23 +473,29 @@ pub fn judge(scn: &Scenario, res: &PlanResult) -> PlanHorizon {
                 }
             }
             if has_hit_ratio(k) {
-                let points: Vec<Point> = last
+                let (points, times): (Vec<Point>, Vec<SimTime>) = last
                     .iter()
                     .filter_map(|&wi| {
                         let w = &res.windows[wi];
                         let req = w.keyspace_requests.get(ki).copied().unwrap_or(0);
                         let hits = w.keyspace_hits.get(ki).copied().unwrap_or(0);
-                        let mid = (w.start.as_secs_f64() + window_end(wi).as_secs_f64()) / 2.0;
-                        ratio(hits, req).map(|value| Point {
-                            t_s: mid,
-                            value,
-                            weight: req as f64,
+                        let mid = SimTime::from_ns(
+                            w.start.as_ns() + (window_end(wi).as_ns() - w.start.as_ns()) / 2,
+                        );
+                        ratio(hits, req).map(|value| {
+                            let p = Point {
+                                t_s: mid.as_secs_f64(),
+                                value,
+                                weight: req as f64,
+                            };
+                            (p, mid)
                         })
                     })
-                    .collect();
+                    .unzip();
+                let profile = detrend::keyspace_covariate(scn, ki, &times);
                 // A keyspace with no request in the last third has no hit ratio to judge.
                 if !points.is_empty() {
-                    reasons.extend(hit_ratio_reasons(&points, span_s));
+                    reasons.extend(hit_ratio_reasons(&points, span_s, profile.as_deref()));
                 }
             }
             let cluster = plan.cluster_of_keyspace.get(ki).copied();
@@ -528,7 +558,11 @@ mod tests {
         // 100 MB ± 1 MB of noise (2 % peak to peak) on 20 seeds: never a trend.
         for seed in 0..20 {
             let pts = series(|_| 100.0 * 1024.0 * 1024.0, 1024.0 * 1024.0, seed);
-            assert_eq!(memory_reasons(&pts, SPAN_S, false), vec![], "seed {seed}");
+            assert_eq!(
+                memory_reasons(&pts, SPAN_S, false, None),
+                vec![],
+                "seed {seed}"
+            );
         }
     }
 
@@ -537,7 +571,7 @@ mod tests {
         // 101 MB rising 0.15 MB/s with ± 0.2 MB of noise.
         let mb = 1024.0 * 1024.0;
         let pts = series(|t| 101.0 * mb + 0.15 * mb * (t - 450.0), 0.2 * mb, 3);
-        let reasons = memory_reasons(&pts, SPAN_S, false);
+        let reasons = memory_reasons(&pts, SPAN_S, false, None);
         assert_eq!(reasons.len(), 1, "{reasons:?}");
         let Reason::MemoryTrend { bytes_per_s } = reasons[0] else {
             panic!("{reasons:?}")
@@ -551,10 +585,10 @@ mod tests {
     fn a_small_material_ramp_buried_in_noise_is_steady_but_a_clear_one_is_not() {
         // 1.5 % over the last third is below the 2 % threshold even when exact.
         let pts = series(|t| 1000.0 + 15.0 / SPAN_S * (t - 450.0), 0.0, 4);
-        assert_eq!(memory_reasons(&pts, SPAN_S, false), vec![]);
+        assert_eq!(memory_reasons(&pts, SPAN_S, false, None), vec![]);
         // 3 % over the last third, exact: a trend.
         let pts = series(|t| 1000.0 + 30.0 / SPAN_S * (t - 450.0), 0.0, 4);
-        assert_eq!(memory_reasons(&pts, SPAN_S, false).len(), 1);
+        assert_eq!(memory_reasons(&pts, SPAN_S, false, None).len(), 1);
     }
 
     #[test]
@@ -568,7 +602,7 @@ mod tests {
             1000,
         );
         assert!(at_cap);
-        assert_eq!(memory_reasons(&pts, SPAN_S, at_cap), vec![]);
+        assert_eq!(memory_reasons(&pts, SPAN_S, at_cap, None), vec![]);
         // Reaching the cap during the last third: still steady once it is there and evicting.
         let ramp = series(
             |t| (cap as f64 * (0.8 + 0.002 * (t - 450.0))).min(cap as f64),
@@ -581,7 +615,7 @@ mod tests {
             ramp.last().map(|p| p.value),
             10,
         );
-        assert_eq!(memory_reasons(&ramp, SPAN_S, at_cap), vec![]);
+        assert_eq!(memory_reasons(&ramp, SPAN_S, at_cap, None), vec![]);
         // Without eviction (noeviction, or nothing evicted) the same ramp is not steady.
         for (policy, evictions) in [
             (MaxmemoryPolicy::Noeviction, 10),
@@ -589,7 +623,7 @@ mod tests {
         ] {
             let at_cap = at_cap_evicting(policy, cap, ramp.last().map(|p| p.value), evictions);
             assert!(!at_cap);
-            assert_eq!(memory_reasons(&ramp, SPAN_S, at_cap).len(), 1);
+            assert_eq!(memory_reasons(&ramp, SPAN_S, at_cap, None).len(), 1);
         }
     }
 
@@ -598,24 +632,24 @@ mod tests {
         // Flat 0.8 with ± 3 points of noise: steady on 20 seeds.
         for seed in 0..20 {
             let pts = series(|_| 0.8, 0.03, seed);
-            assert_eq!(hit_ratio_reasons(&pts, SPAN_S), vec![], "seed {seed}");
+            assert_eq!(hit_ratio_reasons(&pts, SPAN_S, None), vec![], "seed {seed}");
         }
         // Rising 0.8 points per minute with ± 0.2 points of noise: the rate within 10 %.
         let pts = series(|t| 0.7 + 0.008 / 60.0 * (t - 450.0), 0.002, 6);
-        let reasons = hit_ratio_reasons(&pts, SPAN_S);
+        let reasons = hit_ratio_reasons(&pts, SPAN_S, None);
         let [Reason::HitRatioTrend { per_s }] = reasons[..] else {
             panic!("{reasons:?}")
         };
         assert!((per_s * 6000.0 - 0.8).abs() < 0.08, "{per_s}");
         let pts = series(|t| 0.7 + 0.008 / 60.0 * (t - 450.0), 0.0, 6);
         assert_eq!(
-            hit_ratio_reasons(&pts, SPAN_S)[0].to_string(),
+            hit_ratio_reasons(&pts, SPAN_S, None)[0].to_string(),
             "hit ratio still rising 0.8 points per minute"
         );
         // Falling.
         let pts = series(|t| 0.9 - 0.02 / 60.0 * (t - 450.0), 0.0, 7);
         assert_eq!(
-            hit_ratio_reasons(&pts, SPAN_S)[0].to_string(),
+            hit_ratio_reasons(&pts, SPAN_S, None)[0].to_string(),
             "hit ratio still falling 2 points per minute"
         );
     }
@@ -624,7 +658,7 @@ mod tests {
     fn too_few_windows() {
         let pts = series(|_| 1.0, 0.0, 8)[..3].to_vec();
         assert_eq!(
-            memory_reasons(&pts, SPAN_S, false)[0].to_string(),
+            memory_reasons(&pts, SPAN_S, false, None)[0].to_string(),
             "too few windows (3) to judge; shorten window_ms"
         );
     }

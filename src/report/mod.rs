@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod csv_table;
+pub mod detrend;
 pub mod files;
 pub mod horizon;
 pub mod html;

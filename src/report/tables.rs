@@ -123,6 +123,7 @@ pub struct OriginRow<'a> {
 pub struct SeriesRow<'a> {
     pub plan: &'a str,
     pub window_start_s: f64,
+    pub window_s: f64,
     pub entity_kind: &'a str,
     pub entity: &'a str,
     pub metric: &'a str,
@@ -422,6 +423,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "keyspace",
                         entity: &k.name,
                         metric,
@@ -441,6 +443,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 rows.push(SeriesRow {
                     plan: &plan.name,
                     window_start_s: t,
+                    window_s: len,
                     entity_kind: "origin",
                     entity: &o.name,
                     metric: "loads_per_s",
@@ -449,6 +452,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 rows.push(SeriesRow {
                     plan: &plan.name,
                     window_start_s: t,
+                    window_s: len,
                     entity_kind: "origin",
                     entity: &o.name,
                     metric: "concurrency_peak",
@@ -458,6 +462,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "origin",
                         entity: &o.name,
                         metric: "latency_ms_p99",
@@ -474,6 +479,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     rows.push(SeriesRow {
                         plan: &plan.name,
                         window_start_s: t,
+                        window_s: len,
                         entity_kind: "shard",
                         entity: label,
                         metric,
@@ -494,6 +500,7 @@ pub fn timeseries_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                         rows.push(SeriesRow {
                             plan: &plan.name,
                             window_start_s: t,
+                            window_s: len,
                             entity_kind: "invariant",
                             entity: &inv_labels[at],
                             metric,

@@ -53,6 +53,9 @@ pub const SHARD_BYTES: u64 = 32 << 10;
 pub const WINDOW_BYTES_FIXED: u64 = 512;
 /// ... per keyspace, origin or shard in the window.
 pub const WINDOW_BYTES_PER_ROW: u64 = 8 * 18 + 256;
+/// ... per keyspace or origin: its latency sketch (`metrics::series`, about 60 buckets of
+/// 16 bytes).
+pub const WINDOW_SKETCH_BYTES: u64 = 1024;
 /// A request in flight (slab entry, queue entries).
 pub const IN_FLIGHT_REQUEST_BYTES: u64 = 256;
 /// How long a request is assumed to stay in flight at most, for the in-flight estimate.
@@ -290,10 +293,15 @@ impl Budget {
                 .sum();
             let windows = windows(scn.duration, scn.window);
             let rows = (n_ks + scn.origins.len()) as u64 + shards;
+            let sketches = (n_ks + scn.origins.len()) as u64;
+            // A plan keeps at most MAX_WINDOWS windows (pairs merge past it).
+            let kept = windows.min(crate::metrics::series::MAX_WINDOWS as f64);
             part.bytes(
                 "simulation.duration_ms / simulation.window_ms (time windows)",
-                sat(windows
-                    * (WINDOW_BYTES_FIXED as f64 + rows as f64 * WINDOW_BYTES_PER_ROW as f64)),
+                sat(kept
+                    * (WINDOW_BYTES_FIXED as f64
+                        + rows as f64 * WINDOW_BYTES_PER_ROW as f64
+                        + sketches as f64 * WINDOW_SKETCH_BYTES as f64)),
             );
             part.events(
                 "simulation.duration_ms / simulation.window_ms (time windows)",
@@ -531,7 +539,7 @@ placement = { k = "c" }
         // Ten windows of 1 keyspace + 1 origin + 2 shards.
         assert_eq!(
             driver(&e, "simulation.duration_ms / simulation.window_ms"),
-            10 * (WINDOW_BYTES_FIXED + 4 * WINDOW_BYTES_PER_ROW)
+            10 * (WINDOW_BYTES_FIXED + 4 * WINDOW_BYTES_PER_ROW + 2 * WINDOW_SKETCH_BYTES)
         );
         let fixed = PROGRAM_BYTES
             + 64 * 2
@@ -543,7 +551,7 @@ placement = { k = "c" }
             + 3000 * 40
             + 1300 * (REDIS_KEY_BYTES + CLIENT_KEY_BYTES)
             + 80 * 256
-            + 10 * (WINDOW_BYTES_FIXED + 4 * WINDOW_BYTES_PER_ROW);
+            + 10 * (WINDOW_BYTES_FIXED + 4 * WINDOW_BYTES_PER_ROW + 2 * WINDOW_SKETCH_BYTES);
         assert_eq!(e.bytes, fixed + variable);
     }
 

@@ -34,6 +34,7 @@ mod stationary;
 mod traffic;
 mod values;
 mod warm;
+mod warm_client;
 mod windows;
 
 pub use invariants::monitored;
@@ -162,6 +163,9 @@ struct Sim<'a> {
     /// What is counted after the warm-up.
     counters: Counters,
     windows: Vec<Window>,
+    /// The width of the window in progress: `window_ms`, doubled at each merge of the
+    /// recorded windows (`metrics::series`).
+    window_width: SimTime,
     cur: Window,
     cur_p99: Vec<LatencyRecorder>,
     last_evictions: Vec<u64>,
@@ -372,6 +376,7 @@ impl<'a> Sim<'a> {
             idem_counter: vec![0; n_ks],
             counters: Counters::new(n_ks),
             windows: Vec::new(),
+            window_width: scn.window,
             cur: Window::default(),
             // Per-window p99s need 2 significant digits (1 %), not the totals' 3: an 8x smaller
             // counts array keeps the per-request record in cache.

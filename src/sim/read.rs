@@ -74,7 +74,7 @@ impl Sim<'_> {
                 let a = self.clients[ks].rate.admit(
                     actor,
                     key.id,
-                    now.as_ms(),
+                    super::warm_client::rate_clock_ms(k, now),
                     k.window.as_ms().max(1),
                     k.rate_limit_per_window,
                     k.rate_limit_algorithm,

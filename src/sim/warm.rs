@@ -25,8 +25,8 @@
 //!   was less than the key TTL ago (as a session); a sliding window holds the requests of the
 //!   last window (Poisson(λ·window)). A fixed window's counter of the window that ended at 0
 //!   is present when the actor made a request in it, until its TTL runs out.
-//! - lock: not warmed (held for milliseconds; the first requests take them as a long run's
-//!   would).
+//! - rate limiters' client-side state (sliding windows, token buckets) and held locks:
+//!   `warm_client`.
 //!
 //! λ is the keyspace's rate averaged over the hour-of-day profile across the TTL before time
 //! 0, times the tenant's traffic share and the key's popularity.
@@ -55,6 +55,8 @@ use super::stationary::{
     draw_renewed, exp_ms, expiry_process, first_arrival_ms, length_biased_ttl_ms, lfu_counter,
     max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, NO_TTL_HORIZON_S,
 };
+use super::values::LOCK_VALUE_BYTES;
+use super::warm_client::{held_lock_ms, rate_history, RateHistory};
 use super::Sim;
 use crate::client::negative::{self, NEGATIVE_VALUE_BYTES};
 use crate::client::ValueMeta;
@@ -80,6 +82,8 @@ struct WarmWrite {
     ttl_ms: u64,
     /// A ghost candidate, placed after the live keys (`place_ghosts`).
     ghost: Option<Ghost>,
+    /// A rate-limit actor's requests before time 0, for its client-side limiter.
+    rate_history: Option<RateHistory>,
 }
 
 /// What the first fill of live keys did, per keyspace.
@@ -147,6 +151,7 @@ impl Sim<'_> {
             for &ks in &again {
                 self.monitor.forget_written(ks);
                 self.clients[ks].meta.clear();
+                self.clients[ks].rate.clear();
             }
             ghosts.retain(|w| !again.contains(&(w.ks as usize)));
             let (writes, more) = self.warm_draws(seed, "warm-start/admitted", &again, &regimes);
@@ -194,6 +199,10 @@ impl Sim<'_> {
         };
         for w in writes {
             let ks = w.ks as usize;
+            // The application's limiter saw the requests whether Redis took the write or not.
+            if let Some(h) = &w.rate_history {
+                self.replay_rate_history(ks, h);
+            }
             let shard = &mut self.nodes[w.node as usize].shard;
             let before = shard.used_memory();
             if !shard.warm_write(w.cmd, w.idle_ms, w.lfu_counter, 0) {
@@ -356,6 +365,7 @@ impl Sim<'_> {
                 age_ms: w.age_ms,
                 ttl_ms: w.ttl_ms,
                 ghost: w.ghost,
+                rate_history: w.rate_history,
             });
         };
         if k.operation == Operation::Idempotency {
@@ -387,9 +397,6 @@ impl Sim<'_> {
                 let cmd = ghost_set(key, self.value_size(ks, key.id));
                 push(out, node, ghost_candidate(cmd, 0.0, t_ms, regime.pass_s));
             }
-            return;
-        }
-        if k.operation == Operation::Lock {
             return;
         }
         for (tenant, t) in self.scn.tenants.iter().enumerate() {
@@ -523,7 +530,19 @@ impl Sim<'_> {
                 Some((node, Warm::new(cmd, idle_ms, idle_ms, base_ttl_ms, lambda)))
             }
             Operation::RateLimit => self.warm_rate_limit(ks, tenant, item, lambda, regime, rng),
-            Operation::Idempotency | Operation::Lock => None,
+            Operation::Lock => {
+                let (held_ms, left_ms) = held_lock_ms(k, lambda, rng)?;
+                let (key, node) = self.key_for(ks, tenant, item);
+                let cmd = Command::Set {
+                    key,
+                    value_size: LOCK_VALUE_BYTES,
+                    ttl_ms: left_ms,
+                    nx: true,
+                    stamp: 0,
+                };
+                Some((node, Warm::new(cmd, held_ms, held_ms, base_ttl_ms, lambda)))
+            }
+            Operation::Idempotency => None,
         }
     }
 
@@ -568,10 +587,24 @@ impl Sim<'_> {
             algorithm => {
                 let recent = draw_renewed(Operation::RateLimit, lambda, ttl_ms, regime, rng);
                 let (key, node) = self.key_for(ks, tenant, item);
+                // A live actor's history (`warm_client`) gives its sorted set's size.
+                let history = match recent {
+                    Renewed::Live(idle_ms) => {
+                        let actor = self.actor_number(ks, tenant, item);
+                        rate_history(k, actor, key.id, lambda, idle_ms, rng)
+                    }
+                    _ => None,
+                };
                 let (object_bytes, object_type) = if algorithm == RateLimitAlgorithm::SlidingWindow
                 {
-                    let in_window = poisson(lambda * window_ms as f64 / 1000.0, rng).max(1);
-                    (objects::zset_bytes(in_window, 16) as u32, ObjectType::Zset)
+                    let in_window = match &history {
+                        Some((_, entries)) => *entries,
+                        None => poisson(lambda * window_ms as f64 / 1000.0, rng),
+                    };
+                    (
+                        objects::zset_bytes(in_window.max(1), 16) as u32,
+                        ObjectType::Zset,
+                    )
                 } else {
                     (objects::token_bucket_bytes() as u32, ObjectType::Hash)
                 };
@@ -599,7 +632,9 @@ impl Sim<'_> {
                         (ttl_ms - idle_ms).max(1)
                     },
                 };
-                Some((node, Warm::new(cmd, idle_ms, idle_ms, ttl_ms, lambda)))
+                let mut warm = Warm::new(cmd, idle_ms, idle_ms, ttl_ms, lambda);
+                warm.rate_history = history.map(|(h, _)| h);
+                Some((node, warm))
             }
         }
     }
@@ -613,6 +648,7 @@ struct Warm {
     ttl_ms: u64,
     rate_per_s: f64,
     ghost: Option<Ghost>,
+    rate_history: Option<RateHistory>,
 }
 
 impl Warm {
@@ -624,6 +660,7 @@ impl Warm {
             ttl_ms,
             rate_per_s,
             ghost: None,
+            rate_history: None,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Windows and recording: the per-window figures, the shard counters snapshotted at the end of
-//! the warm-up, and the plan's result at the end of the run.
+//! the warm-up, and the plan's result at the end of the run. Past `metrics::series::MAX_WINDOWS`
+//! windows, pairs merge and the width doubles (the rule is `metrics::series`'s).
 
 use super::{Event, Sim};
 use crate::engine::SimTime;
-use crate::metrics::{Invariant, PlanResult, Window, N_INVARIANTS};
+use crate::metrics::{series, Invariant, LatencySketch, PlanResult, Window, N_INVARIANTS};
 
 impl Sim<'_> {
     /// Per keyspace (evicted, evicted before TTL, expired) and per shard (evicted, expired,
@@ -32,9 +33,11 @@ impl Sim<'_> {
             keyspace_hits: vec![0; n_ks],
             keyspace_evictions: vec![0; n_ks],
             keyspace_p99_us: vec![0; n_ks],
+            keyspace_latency_us: vec![LatencySketch::default(); n_ks],
             origin_loads: vec![0; self.scn.origins.len()],
             origin_peak_concurrency: vec![0; self.scn.origins.len()],
             origin_latency_p99_us: vec![0; self.scn.origins.len()],
+            origin_latency_us: vec![LatencySketch::default(); self.scn.origins.len()],
             shard_used_memory: vec![0; self.nodes.len()],
             shard_commands: vec![0; self.nodes.len()],
             shard_busy_ns: vec![0; self.nodes.len()],
@@ -68,6 +71,7 @@ impl Sim<'_> {
             self.last_evictions[ks] = total;
             let h = &mut self.cur_p99[ks];
             w.keyspace_p99_us[ks] = h.value_at_quantile(0.99);
+            w.keyspace_latency_us[ks] = LatencySketch::of(h);
             h.reset();
         }
         for (oi, o) in self.origins.iter_mut().enumerate() {
@@ -77,6 +81,7 @@ impl Sim<'_> {
             w.origin_peak_concurrency[oi] = o.window_peak_busy.max(o.busy());
             o.window_peak_busy = o.busy();
             w.origin_latency_p99_us[oi] = o.window_latency_us.value_at_quantile(0.99);
+            w.origin_latency_us[oi] = LatencySketch::of(&o.window_latency_us);
             o.window_latency_us.reset();
         }
         std::mem::swap(
@@ -88,11 +93,17 @@ impl Sim<'_> {
             &mut self.monitor.window_staleness_ns,
         );
         self.windows.push(w);
+        if self.windows.len() == series::MAX_WINDOWS {
+            // The window in progress starts at MAX_WINDOWS × width, a boundary of the
+            // doubled width too (MAX_WINDOWS is even).
+            series::merge_pairs(&mut self.windows);
+            self.window_width = self.window_width + self.window_width;
+        }
         if let Some(p) = self.progress {
             p.store(now.as_ns(), std::sync::atomic::Ordering::Relaxed);
         }
         if now < self.scn.duration {
-            let next = (now + self.scn.window).min(self.scn.duration);
+            let next = (now + self.window_width).min(self.scn.duration);
             self.queue.push(next, Event::WindowEnd);
         }
     }

@@ -32,6 +32,7 @@ mod size_cost;
 mod steady_state;
 mod strategies;
 mod sweep;
+mod warm_acceptance;
 mod warm_start;
 // The unit tests' file-location helper, compiled into this binary too: one skip rule for both.
 #[path = "../../src/test_data.rs"]
@@ -97,7 +98,6 @@ pub fn check_no_panic(out: &Output) {
 }
 
 /// Whether the slow tests are wanted (`CACHEPLAN_SLOW_TESTS=1`).
-#[allow(dead_code)] // kept for the modules to come; the current ones are all fast
 pub fn slow_tests() -> bool {
     std::env::var("CACHEPLAN_SLOW_TESTS").is_ok_and(|v| v == "1")
 }

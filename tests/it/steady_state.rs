@@ -157,3 +157,138 @@ fn too_few_windows_in_the_last_third_cannot_be_judged() {
         );
     }
 }
+
+/// `scenario`'s text with `window` windows over `duration`, run in process with seed 11.
+fn run_windows(duration: &str, window: &str) -> cacheplan::metrics::PlanResult {
+    let toml = scenario(duration, "0ms", window, "2s");
+    let scn = cacheplan::scenario::parse(&toml, "windows.toml").unwrap_or_else(|e| panic!("{e}"));
+    cacheplan::sim::run_all_plans(&scn, 11).remove(0)
+}
+
+#[test]
+fn a_long_horizon_keeps_at_most_the_cap_of_windows_and_the_same_totals() {
+    use cacheplan::metrics::series::MAX_WINDOWS;
+    // 12 s in windows of 10 ms: 1,200 windows. At 512 they merge into 256 of 20 ms, at 512
+    // again (10.24 s) into 256 of 40 ms, and 44 more of 40 ms follow: 300 windows, on exactly
+    // the boundaries of a run with 40 ms windows, which merges nothing.
+    let merged = run_windows("12s", "10ms");
+    let plain = run_windows("12s", "40ms");
+    assert!(merged.windows.len() <= MAX_WINDOWS);
+    assert_eq!(merged.windows.len(), 300);
+    assert_eq!(plain.windows.len(), 300);
+    for (m, p) in merged.windows.iter().zip(&plain.windows) {
+        assert_eq!(m.start, p.start);
+        // Counts, peaks and end-of-window readings: exactly the un-aggregated run's.
+        assert_eq!(m.keyspace_requests, p.keyspace_requests, "at {:?}", m.start);
+        assert_eq!(m.keyspace_hits, p.keyspace_hits);
+        assert_eq!(m.keyspace_evictions, p.keyspace_evictions);
+        assert_eq!(m.origin_loads, p.origin_loads);
+        assert_eq!(m.origin_peak_concurrency, p.origin_peak_concurrency);
+        assert_eq!(m.shard_used_memory, p.shard_used_memory);
+        assert_eq!(m.shard_commands, p.shard_commands);
+        assert_eq!(m.shard_busy_ns, p.shard_busy_ns);
+        assert_eq!(m.invariant_violations, p.invariant_violations);
+        // p99s from the merged sketches: at most 1/16 above the exact recorder's, and at
+        // most its 1 % bucket below.
+        for (a, b) in m
+            .keyspace_p99_us
+            .iter()
+            .chain(&m.origin_latency_p99_us)
+            .zip(p.keyspace_p99_us.iter().chain(&p.origin_latency_p99_us))
+        {
+            let (a, b) = (*a as f64, *b as f64);
+            assert!(
+                a >= b * 0.99 && a <= b * 1.01 * (1.0 + 1.0 / 16.0),
+                "p99 {a} vs {b}"
+            );
+        }
+    }
+    // And the run's totals are the same.
+    for (m, p) in merged.keyspaces.iter().zip(&plain.keyspaces) {
+        assert_eq!(
+            (m.requests, m.redis_hits, m.misses, m.origin_loads),
+            (p.requests, p.redis_hits, p.misses, p.origin_loads)
+        );
+    }
+}
+
+/// `scenario` with an hourly profile that triples the rate from 10:00 and doubles it again
+/// from 11:00 (time 0 is 09:00 UTC), run in process for 2 h 30 min with no warm-up (the last
+/// third, 1h40m to 2h30m, straddles the 11:00 step), started `start`, TTL `ttl`,
+/// `catalog_keys` catalog items of 50 bytes.
+fn profiled(
+    start: &str,
+    ttl: &str,
+    catalog_keys: u64,
+) -> (
+    cacheplan::scenario::Scenario,
+    cacheplan::metrics::PlanResult,
+) {
+    let mut profile = vec!["1.0"; 24];
+    profile[9] = "0.3";
+    profile[10] = "1.0";
+    profile[11] = "2.0";
+    let line = format!("hourly_profile = [{}]\n", profile.join(", "));
+    let toml = scenario("150m", "0ms", "60s", ttl)
+        .replace("start = \"cold\"", &format!("start = \"{start}\""))
+        .replace("operation = ", &format!("{line}operation = "))
+        .replace(
+            "keys_per_tenant = 3000",
+            &format!("keys_per_tenant = {catalog_keys}"),
+        )
+        .replace("value = 500", "value = 50");
+    let scn = cacheplan::scenario::parse(&toml, "profiled.toml").unwrap_or_else(|e| panic!("{e}"));
+    let res = cacheplan::sim::run_all_plans(&scn, 11).remove(0);
+    (scn, res)
+}
+
+#[test]
+fn a_warm_run_with_a_traffic_profile_is_at_steady_state_and_a_cold_one_short_of_its_ttl_is_not() {
+    use cacheplan::report::horizon::{self, fit, Point};
+    let (scn, warm) = profiled("steady-state", "2m", 3000);
+    // The profile alone moves used_memory materially over the last third: a plain line
+    // through it rises by more than the judge's 2 %, t-statistic far above 3.
+    let from = horizon::trend_start(&scn).as_secs_f64();
+    let points: Vec<Point> = warm
+        .windows
+        .iter()
+        .filter(|w| w.start.as_secs_f64() >= from)
+        .map(|w| Point {
+            t_s: w.start.as_secs_f64() + 60.0,
+            value: w.shard_used_memory[0] as f64,
+            weight: 1.0,
+        })
+        .collect();
+    let plain = fit(&points).expect("a line");
+    assert!(
+        plain.significant() && plain.slope_per_s * 3000.0 > 0.02 * plain.mean,
+        "{plain:?}"
+    );
+    // Judged beside the profile's prediction: at steady state everywhere.
+    let judged = horizon::judge(&scn, &warm);
+    for (j, name) in judged.keyspaces.iter().zip(["catalog", "session"]) {
+        assert!(j.steady(), "{name}: {}", j.reason_text());
+    }
+    for j in &judged.shards {
+        assert!(j.steady(), "{}", j.reason_text());
+    }
+    // Cold with a TTL of 3 h and 300,000 catalog items: still filling, and said so (the TTL
+    // and, beside the profile, the memory trend: new items keep arriving).
+    let (scn, cold) = profiled("cold", "3h", 300_000);
+    let judged = horizon::judge(&scn, &cold);
+    for j in &judged.keyspaces {
+        assert!(!j.steady());
+        assert!(
+            j.reason_text().starts_with("horizon 150m < TTL 3h"),
+            "{}",
+            j.reason_text()
+        );
+    }
+    for j in &judged.shards {
+        assert!(
+            j.reason_text().starts_with("used_memory still rising"),
+            "{}",
+            j.reason_text()
+        );
+    }
+}
