@@ -62,6 +62,12 @@ pub const NETWORK_RTT_US_SIGMA: f64 = 0.3;
 pub const COST_PER_SHARD: f64 = 1.0;
 /// `cost_per_gb`: memory is free unless priced.
 pub const COST_PER_GB: f64 = 0.0;
+/// `connections_per_instance`: Lettuce, the Spring Data Redis default, multiplexes every
+/// command of an application instance over one connection per cluster node (Jedis users set
+/// their pool's `maxTotal`, 8 by default).
+pub const CONNECTIONS_PER_INSTANCE: u32 = 1;
+/// `maxclients`: Redis 7's default (redis.conf); managed services set their own per node type.
+pub const MAXCLIENTS: u32 = 10_000;
 
 // `[[keyspaces]]`
 
@@ -152,6 +158,11 @@ pub const ATTRIBUTION_MS: u64 = 30_000;
 pub const ERROR_RATIO_MAX_CRITICAL: f64 = 0.0;
 /// `fill_horizon_ms`: a shard that OOMs or evicts critical keys within a day fails the plan.
 pub const FILL_HORIZON_MS: u64 = 86_400_000;
+/// `network_utilization_max`: a shard's peak over a window may use 80 % of its node's
+/// baseline bandwidth. Cloud "baseline" figures are sustained rates that bursts above draw
+/// down, a window's mean hides shorter peaks, and replication traffic to replicas shares the
+/// node's link, so the last 20 % is kept as headroom.
+pub const NETWORK_UTILIZATION_MAX: f64 = 0.8;
 
 #[cfg(test)]
 mod tests {
@@ -306,6 +317,12 @@ mod tests {
             ),
             (clusters, "cost_per_shard", format!("`{COST_PER_SHARD:.1}`")),
             (clusters, "cost_per_gb", format!("`{COST_PER_GB:.1}`")),
+            (
+                clusters,
+                "connections_per_instance",
+                format!("`{CONNECTIONS_PER_INSTANCE}`"),
+            ),
+            (clusters, "maxclients", format!("`{MAXCLIENTS}`")),
             (ks, "criticality", format!("`\"{CRITICALITY}\"`")),
             (ks, "keys_per_tenant", format!("`{KEYS_PER_TENANT}`")),
             (

@@ -100,6 +100,14 @@ pub struct Cluster {
     pub cost_per_shard: f64,
     /// Cost per GB of maxmemory.
     pub cost_per_gb: f64,
+    /// Sustained network bandwidth of one shard's node, bytes/s (`network_baseline_gbps`, or
+    /// an instance catalogue); `None`: unknown, not checked.
+    pub network_baseline_bytes_per_s: Option<u64>,
+    /// Connections each application instance holds to each shard for commands (its client
+    /// library's pool per node).
+    pub connections_per_instance: u32,
+    /// Redis's `maxclients` of each shard.
+    pub maxclients: u32,
 }
 
 /// What a keyspace's requests do.
@@ -600,6 +608,9 @@ pub struct Slo {
     /// A shard whose memory projection fills it (OOM, or evicting critical keys) within this
     /// horizon fails the plan (default 24 h).
     pub fill_horizon: SimTime,
+    /// A shard whose peak network bytes/s (in or out) exceed this fraction of its node's
+    /// baseline fails the plan (clusters with a baseline only).
+    pub network_utilization_max: f64,
 }
 
 /// How a rate-limit keyspace counts, and what it costs Redis.

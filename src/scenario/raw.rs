@@ -131,6 +131,12 @@ pub struct RawCluster {
     pub cost_per_shard: Option<f64>,
     #[serde(default)]
     pub cost_per_gb: Option<f64>,
+    #[serde(default)]
+    pub network_baseline_gbps: Option<f64>,
+    #[serde(default)]
+    pub connections_per_instance: Option<i64>,
+    #[serde(default)]
+    pub maxclients: Option<i64>,
     /// A `cacheplan calibrate` file (relative to the scenario's folder).
     #[serde(default)]
     pub calibration: Option<String>,
@@ -612,6 +618,8 @@ pub struct RawSlo {
     pub error_ratio_max: BTreeMap<String, f64>,
     #[serde(default)]
     pub fill_horizon_ms: Option<Millis>,
+    #[serde(default)]
+    pub network_utilization_max: Option<f64>,
 }
 
 /// A tagged table of the format, for error messages: where it sits (the last key of its path:
