@@ -239,7 +239,9 @@ impl SpaceSaving {
 pub fn biggest(keys: impl Iterator<Item = BigKey>, n: usize) -> Vec<BigKey> {
     let mut top: Vec<BigKey> = Vec::with_capacity(n + 1);
     for k in keys {
-        let better = |a: &BigKey, b: &BigKey| (a.bytes, std::cmp::Reverse(a.key_id)) > (b.bytes, std::cmp::Reverse(b.key_id));
+        let better = |a: &BigKey, b: &BigKey| {
+            (a.bytes, std::cmp::Reverse(a.key_id)) > (b.bytes, std::cmp::Reverse(b.key_id))
+        };
         if top.len() == n && n > 0 && !better(&k, &top[n - 1]) {
             continue;
         }
@@ -265,7 +267,9 @@ mod tests {
         }
         let top = s.top(3);
         assert_eq!(
-            top.iter().map(|h| (h.key_id, h.count, h.error)).collect::<Vec<_>>(),
+            top.iter()
+                .map(|h| (h.key_id, h.count, h.error))
+                .collect::<Vec<_>>(),
             vec![(1, 7, 0), (9, 7, 0), (5, 3, 0)]
         );
         assert_eq!(s.total(), 18);
@@ -278,7 +282,9 @@ mod tests {
         let mut truth: BTreeMap<u64, u64> = BTreeMap::new();
         let mut x = 12345u64;
         for _ in 0..50_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = ((x >> 11) as f64) / (1u64 << 53) as f64;
             let k = ((500f64).powf(u) - 1.0) as u64; // log-uniform: ~ 1/(k+1)
             let w = 1 + (k % 3);

@@ -77,7 +77,13 @@ pub fn shard_network(scn: &Scenario, res: &PlanResult) -> Vec<ShardNetwork> {
         .iter()
         .zip(peaks)
         .map(|(s, (peak_in, peak_out))| {
-            let per_s = |b: u64| if measured > 0.0 { b as f64 / measured } else { 0.0 };
+            let per_s = |b: u64| {
+                if measured > 0.0 {
+                    b as f64 / measured
+                } else {
+                    0.0
+                }
+            };
             let c = &scn.clusters[s.cluster];
             let baseline = c.network_baseline_bytes_per_s;
             ShardNetwork {

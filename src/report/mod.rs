@@ -4,6 +4,7 @@ pub mod charts;
 pub mod csv_table;
 pub mod files;
 pub mod horizon;
+pub mod hotspots;
 pub mod html;
 pub mod invariants;
 pub mod manifest;

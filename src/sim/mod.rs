@@ -34,8 +34,8 @@ mod tenants;
 mod traffic;
 mod values;
 mod warm;
-mod wire;
 mod windows;
+mod wire;
 
 pub use invariants::monitored;
 
@@ -44,10 +44,10 @@ use crate::client::{
 };
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
+use crate::metrics::hotkeys::{SpaceSaving, HOT_KEY_COUNTERS};
 use crate::metrics::{
     FaultOutcome, LatencyRecorder, PlanResult, ShardMetrics, Window, LATENCY_HIGHEST_US,
 };
-use crate::metrics::hotkeys::{SpaceSaving, HOT_KEY_COUNTERS};
 use crate::origin::OriginState;
 use crate::redis::shard::Shard;
 use crate::scenario::dist::DrawBuffer;

@@ -5,9 +5,9 @@ use super::request::{
     Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
     FLAG_RELEASED,
 };
+use super::wire;
 use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
-use super::wire;
 use crate::metrics::hotkeys::SpaceSaving;
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
@@ -225,12 +225,13 @@ impl Sim<'_> {
         node.window_commands += deleted;
         let key_len = self.scn.keyspaces[ks].key_len_bytes as u64;
         let bytes_in = deleted * wire::request(&[3, key_len]);
-        let bytes_out = deleted * wire::reply_bytes(
-            &Command::Del(KeyRef { id: 0, len: 0 }),
-            Reply::Integer(1),
-            0,
-            RateLimitAlgorithm::FixedWindow,
-        );
+        let bytes_out = deleted
+            * wire::reply_bytes(
+                &Command::Del(KeyRef { id: 0, len: 0 }),
+                Reply::Integer(1),
+                0,
+                RateLimitAlgorithm::FixedWindow,
+            );
         node.window_bytes_in += bytes_in;
         node.window_bytes_out += bytes_out;
         if warm {

@@ -139,8 +139,7 @@ impl Sim<'_> {
                             .max()
                             .unwrap_or(0)
                     };
-                    let (ev, bytes, keys) =
-                        self.walk(ks, tenant, n_items, &evicted, at_end);
+                    let (ev, bytes, keys) = self.walk(ks, tenant, n_items, &evicted, at_end);
                     let f = &mut self.tenant_counters.result.keyspaces[ks][row];
                     f.evicted_keys += ev;
                     f.memory_end_bytes += bytes;

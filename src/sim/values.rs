@@ -97,8 +97,10 @@ impl Sim<'_> {
             return 36;
         }
         let negative = k.strategy.negative.as_ref().map(|n| (n.fraction, n.ttl));
-        negative::write_back(key.id, negative, || (self.value_size(r.ks as usize, key.id), 0)).0
-            as u64
+        negative::write_back(key.id, negative, || {
+            (self.value_size(r.ks as usize, key.id), 0)
+        })
+        .0 as u64
     }
 
     /// A key's value size: fixed per key (drawn from the key and the run's seed), so every

@@ -70,8 +70,9 @@ pub(super) fn request_bytes(cmd: &Command, reply: Reply, algorithm: RateLimitAlg
             nx,
             ..
         } => {
-            let base = request(&[3, key.len as u64, value_size as u64]) - 3;
-            // The array's count grows with PX <ttl> and NX; re-count it.
+            // The array's header counts PX <ttl> and NX too: the three arguments' bulks, then
+            // the header of the whole count.
+            let base = request(&[3, key.len as u64, value_size as u64]) - (1 + digits(3) + 2);
             let mut n = 3;
             let mut extra = 0;
             if ttl_ms > 0 {
@@ -93,9 +94,7 @@ pub(super) fn request_bytes(cmd: &Command, reply: Reply, algorithm: RateLimitAlg
             }
         }
         Command::Del(k) => request(&[3, k.len as u64]),
-        Command::Expire { key, ttl_ms } => {
-            request(&[7, key.len as u64, digits(ttl_ms as i64)])
-        }
+        Command::Expire { key, ttl_ms } => request(&[7, key.len as u64, digits(ttl_ms as i64)]),
         Command::WriteObject { key, ttl_ms, .. } => {
             let k = key.len as u64;
             match algorithm {
@@ -149,7 +148,11 @@ mod tests {
     fn commands_weigh_what_resp_spells() {
         // *2\r\n$3\r\nGET\r\n$10\r\n<10>\r\n
         assert_eq!(
-            request_bytes(&Command::Get(K), Reply::Nil, RateLimitAlgorithm::FixedWindow),
+            request_bytes(
+                &Command::Get(K),
+                Reply::Nil,
+                RateLimitAlgorithm::FixedWindow
+            ),
             4 + 9 + 17
         );
         // *6\r\n$3\r\nSET\r\n$10\r\n<10>\r\n$100\r\n<100>\r\n$2\r\nPX\r\n$5\r\n60000\r\n$2\r\nNX\r\n
@@ -194,8 +197,14 @@ mod tests {
     fn replies_weigh_what_resp_spells() {
         let alg = RateLimitAlgorithm::FixedWindow;
         let get = Command::Get(K);
-        assert_eq!(reply_bytes(&get, Reply::Value, 100, alg), 1 + 3 + 2 + 100 + 2);
-        assert_eq!(reply_bytes(&get, Reply::Nil, 0, alg), "$-1\r\n".len() as u64);
+        assert_eq!(
+            reply_bytes(&get, Reply::Value, 100, alg),
+            1 + 3 + 2 + 100 + 2
+        );
+        assert_eq!(
+            reply_bytes(&get, Reply::Nil, 0, alg),
+            "$-1\r\n".len() as u64
+        );
         assert_eq!(reply_bytes(&get, Reply::Ok, 0, alg), "+OK\r\n".len() as u64);
         assert_eq!(reply_bytes(&get, Reply::Oom, 0, alg), 58);
         assert_eq!(digits(-12), 3);

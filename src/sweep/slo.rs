@@ -1,7 +1,8 @@
 //! The scenario's SLOs as numbers, for the capacity search: the same objectives and the same
 //! figures as `report::verdict` (hit ratio, p99, origin peak, critical evictions before TTL,
 //! busiest-shard utilization, errors + OOM rejections per request, the projected fill against
-//! the fill horizon), restricted to a scope (the keyspaces, origins and clusters a cluster's
+//! the fill horizon, peak network against the baseline, connections against maxclients),
+//! restricted to a scope (the keyspaces, origins and clusters a cluster's
 //! shape can affect), with a signed margin per objective, plus one guard the verdict does not
 //! have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is too
 //! small rejects instead of evicting). Pure.
@@ -257,6 +258,53 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
             }),
         ),
     });
+    for &ci in &scope.clusters {
+        let c = &scn.clusters[ci];
+        let on_cluster = |r: &PlanResult| {
+            crate::metrics::network::shard_network(scn, r)
+                .into_iter()
+                .zip(&r.shards)
+                .filter(|(_, s)| s.cluster == ci)
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+        };
+        if c.network_baseline_bytes_per_s.is_some() {
+            out.push(Measure {
+                metric: "peak network / baseline",
+                subject: c.name.clone(),
+                target: slo.network_utilization_max,
+                direction: Direction::AtMost,
+                measured: worst(
+                    Direction::AtMost,
+                    results.iter().map(|r| {
+                        (measured > 0.0)
+                            .then(|| {
+                                on_cluster(r)
+                                    .iter()
+                                    .filter_map(|n| n.utilization_peak)
+                                    .reduce(f64::max)
+                            })
+                            .flatten()
+                    }),
+                ),
+            });
+        }
+        out.push(Measure {
+            metric: "client connections / maxclients",
+            subject: c.name.clone(),
+            target: 1.0,
+            direction: Direction::AtMost,
+            measured: worst(
+                Direction::AtMost,
+                results.iter().map(|r| {
+                    on_cluster(r)
+                        .iter()
+                        .map(|n| n.connections as f64 / n.maxclients as f64)
+                        .reduce(f64::max)
+                }),
+            ),
+        });
+    }
     if let Some(t) = slo.shard_utilization_max {
         for &ci in &scope.clusters {
             out.push(Measure {

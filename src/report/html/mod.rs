@@ -81,6 +81,7 @@ pub fn report_html(
          <a href=\"#steady-state\">Steady state</a> · \
          <a href=\"#invariants\">Business invariants</a> · <a href=\"#scenario\">Scenario</a> · \
          <a href=\"#charts\">Charts</a> · <a href=\"#origins\">Origins</a> · \
+         <a href=\"#hotspots\">Where it breaks first</a> · \
          <a href=\"#checklist\">Design-review checklist</a></nav>"
     );
     let horizons = horizon::judge_all(scn, results);
@@ -92,6 +93,8 @@ pub fn report_html(
     h.push_str(&charts_section(charts).into_string());
     h.push('\n');
     h.push_str(&origins_section(scn, results).into_string());
+    h.push('\n');
+    h.push_str(&super::hotspots::section(scn, results).into_string());
     h.push('\n');
     checklist_section(&mut h, scn, results);
     h.push_str("</body>\n</html>\n");
