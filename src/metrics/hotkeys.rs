@@ -9,7 +9,7 @@
 //! starting at `m + weight` with error `m`. Every key whose true weight exceeds
 //! total / capacity is monitored, and each count overestimates the key's true weight by at
 //! most its `error` (so `count - error` is a lower bound). The counters are a binary min-heap
-//! ordered by (count, key id) with an open-addressing index from key id to heap position, so
+//! ordered by count with an open-addressing index from key id to heap position, so
 //! an update costs O(log capacity) and the outcome depends only on the sequence of updates.
 
 /// One key's figures from a [`SpaceSaving`] summary.
@@ -45,9 +45,9 @@ pub struct ShardHotKeys {
     pub biggest: Vec<BigKey>,
 }
 
-/// Counters of each shard's Space-Saving summaries: a key above 1/256 of a shard's commands
+/// Counters of each shard's Space-Saving summaries: a key above 1/128 of a shard's commands
 /// (or bytes) is always among them, and a reported count is off by at most its `error`.
-pub const HOT_KEY_COUNTERS: usize = 256;
+pub const HOT_KEY_COUNTERS: usize = 128;
 
 /// Keys reported per shard and ranking (`hotkeys.csv`).
 pub const TOP_KEYS: usize = 10;
@@ -193,9 +193,11 @@ impl SpaceSaving {
         self.index[hole] = EMPTY;
     }
 
+    /// Counts alone order the heap: a counter stops sinking at its first equal child, which
+    /// keeps a take-over among many equal counts short (the order of updates alone decides
+    /// the outcome, so it stays deterministic).
     fn less(&self, a: usize, b: usize) -> bool {
-        let (x, y) = (&self.heap[a], &self.heap[b]);
-        (x.count, x.key_id) < (y.count, y.key_id)
+        self.heap[a].count < self.heap[b].count
     }
 
     fn swap(&mut self, a: usize, b: usize) {

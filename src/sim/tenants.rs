@@ -112,7 +112,8 @@ impl Sim<'_> {
         }
         let n_tenants = self.scn.tenants.len();
         for ks in 0..n_ks {
-            if self.cluster_first_node[self.cluster_of_ks[ks]] == usize::MAX {
+            let unused = self.cluster_first_node[self.cluster_of_ks[ks]] == usize::MAX;
+            if unused || (!at_end && evicted_by_ks[ks] == 0) {
                 continue;
             }
             let k = &self.scn.keyspaces[ks];
