@@ -4,12 +4,13 @@
 //!
 //! A key's id does not say its tenant, so the keys are named by walking each keyspace's
 //! items for each tenant (`Placement::key_for` at the keyspace's current version), as the
-//! warm start does: a resident key is looked up in its shard, an evicted one in the sorted
+//! warm start does: a resident key is looked up in its shard, an evicted one among the
 //! ids the shards logged (`Shard::enable_eviction_log`). The log is attributed when it grows
 //! past `LOG_LIMIT` ids and at the end, so its memory stays bounded. What no walk reaches
 //! (idempotency keys, fixed-window counters, lock keys, retired versions) is unattributed.
 
 use super::Sim;
+use crate::engine::IdMap;
 use crate::metrics::tenants::TenantResult;
 use crate::scenario::Operation;
 
@@ -84,19 +85,18 @@ impl Sim<'_> {
     /// Walks every keyspace's items: the logged evictions are attributed to their tenant and
     /// the logs emptied; with `at_end`, the resident keys' bytes too.
     fn attribute(&mut self, at_end: bool) {
-        let mut evicted: Vec<u64> = Vec::new();
-        for n in &mut self.nodes {
-            if let Some(log) = n.shard.evicted_ids_mut() {
-                evicted.append(log);
-            }
-        }
-        evicted.sort_unstable();
-        // Evictions and resident keys per keyspace, as the shards count them, for the
-        // unattributed remainder.
+        // Evictions per key id (looked up, never iterated) and per keyspace, as the shards
+        // count them, for the unattributed remainder.
         let n_ks = self.scn.keyspaces.len();
         let mut evicted_by_ks = vec![0u64; n_ks];
-        for &id in &evicted {
-            evicted_by_ks[crate::redis::shard::key_tag(id)] += 1;
+        let mut evicted: IdMap<u64, u32> = IdMap::default();
+        for n in &mut self.nodes {
+            if let Some(log) = n.shard.evicted_ids_mut() {
+                for id in log.drain(..) {
+                    evicted_by_ks[crate::redis::shard::key_tag(id)] += 1;
+                    *evicted.entry(id).or_default() += 1;
+                }
+            }
         }
         let mut resident_by_ks = vec![(0u64, 0u64); n_ks];
         if at_end {
@@ -160,14 +160,14 @@ impl Sim<'_> {
         }
     }
 
-    /// Items `0..n_items` of keyspace `ks` for `tenant`: how many are in `evicted` (sorted,
-    /// with repeats) and, with `resident`, the bytes and number of those resident now.
+    /// Items `0..n_items` of keyspace `ks` for `tenant`: their evictions in `evicted` and,
+    /// with `resident`, the bytes and number of those resident now.
     fn walk(
         &self,
         ks: usize,
         tenant: usize,
         n_items: u64,
-        evicted: &[u64],
+        evicted: &IdMap<u64, u32>,
         resident: bool,
     ) -> (u64, u64, u64) {
         let place = self.placement();
@@ -187,8 +187,7 @@ impl Sim<'_> {
             }
             for &(id, node) in ahead.iter().take(batch) {
                 if !evicted.is_empty() {
-                    let from = evicted.partition_point(|&e| e < id);
-                    ev += evicted[from..].iter().take_while(|&&e| e == id).count() as u64;
+                    ev += evicted.get(&id).copied().unwrap_or(0) as u64;
                 }
                 if resident {
                     let db = self.nodes[node as usize].shard.db();
