@@ -122,6 +122,32 @@ pub fn has_objectives(scn: &Scenario) -> bool {
         || s.shard_utilization_max.is_some()
 }
 
+/// A maximum objective measured on each run by `per_run`, reduced to the worst.
+fn at_most(
+    metric: &'static str,
+    subject: &str,
+    target: f64,
+    results: &[PlanResult],
+    per_run: impl Fn(&PlanResult) -> Option<f64>,
+) -> Measure {
+    Measure {
+        metric,
+        subject: subject.to_string(),
+        target,
+        direction: Direction::AtMost,
+        measured: worst(Direction::AtMost, results.iter().map(per_run)),
+    }
+}
+
+/// The largest of `values` when the run has measured time (after the warm-up).
+fn max_if_measured(measured: f64, values: impl Iterator<Item = f64>) -> Option<f64> {
+    if measured > 0.0 {
+        values.reduce(f64::max)
+    } else {
+        None
+    }
+}
+
 fn worst(direction: Direction, values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     values.flatten().reduce(|a, b| match direction {
         Direction::AtLeast => a.min(b),
@@ -269,64 +295,49 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
                 .collect::<Vec<_>>()
         };
         if c.network_baseline_bytes_per_s.is_some() {
-            out.push(Measure {
-                metric: "peak network / baseline",
-                subject: c.name.clone(),
-                target: slo.network_utilization_max,
-                direction: Direction::AtMost,
-                measured: worst(
-                    Direction::AtMost,
-                    results.iter().map(|r| {
-                        (measured > 0.0)
-                            .then(|| {
-                                on_cluster(r)
-                                    .iter()
-                                    .filter_map(|n| n.utilization_peak)
-                                    .reduce(f64::max)
-                            })
-                            .flatten()
-                    }),
-                ),
-            });
+            out.push(at_most(
+                "peak network / baseline",
+                &c.name,
+                slo.network_utilization_max,
+                results,
+                |r| {
+                    max_if_measured(
+                        measured,
+                        on_cluster(r).iter().filter_map(|n| n.utilization_peak),
+                    )
+                },
+            ));
         }
-        out.push(Measure {
-            metric: "client connections / maxclients",
-            subject: c.name.clone(),
-            target: 1.0,
-            direction: Direction::AtMost,
-            measured: worst(
-                Direction::AtMost,
-                results.iter().map(|r| {
-                    on_cluster(r)
-                        .iter()
-                        .map(|n| n.connections as f64 / n.maxclients as f64)
-                        .reduce(f64::max)
-                }),
-            ),
-        });
+        out.push(at_most(
+            "client connections / maxclients",
+            &c.name,
+            1.0,
+            results,
+            |r| {
+                on_cluster(r)
+                    .iter()
+                    .map(|n| n.connections as f64 / n.maxclients as f64)
+                    .reduce(f64::max)
+            },
+        ));
     }
     if let Some(t) = slo.shard_utilization_max {
         for &ci in &scope.clusters {
-            out.push(Measure {
-                metric: "shard utilization",
-                subject: scn.clusters[ci].name.clone(),
-                target: t,
-                direction: Direction::AtMost,
-                measured: worst(
-                    Direction::AtMost,
-                    results.iter().map(|r| {
-                        (measured > 0.0)
-                            .then(|| {
-                                r.shards
-                                    .iter()
-                                    .filter(|s| s.cluster == ci)
-                                    .map(|s| s.busy_ns as f64 / 1e9 / measured)
-                                    .reduce(f64::max)
-                            })
-                            .flatten()
-                    }),
-                ),
-            });
+            out.push(at_most(
+                "shard utilization",
+                &scn.clusters[ci].name,
+                t,
+                results,
+                |r| {
+                    max_if_measured(
+                        measured,
+                        r.shards
+                            .iter()
+                            .filter(|s| s.cluster == ci)
+                            .map(|s| s.busy_ns as f64 / 1e9 / measured),
+                    )
+                },
+            ));
         }
     }
     out

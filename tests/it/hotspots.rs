@@ -6,7 +6,7 @@
 
 use cacheplan::metrics::network::shard_network;
 use cacheplan::metrics::PlanResult;
-use cacheplan::report::verdict::{checks, Outcome};
+use cacheplan::report::verdict::{checks, Check, Outcome};
 use cacheplan::scenario::{self, Scenario};
 
 fn parse(toml: &str) -> Scenario {
@@ -68,6 +68,14 @@ fn resp(args: &[String]) -> usize {
         s.push_str(&format!("${}\r\n{a}\r\n", a.len()));
     }
     s.len()
+}
+
+/// The verdict row of `metric` (it must be there).
+fn row(scn: &Scenario, results: &[PlanResult], metric: &str) -> Check {
+    checks(scn, results)
+        .into_iter()
+        .find(|c| c.metric == metric)
+        .unwrap_or_else(|| panic!("no verdict row \"{metric}\""))
 }
 
 fn run(scn: &Scenario, seed: u64) -> Vec<PlanResult> {
@@ -219,20 +227,14 @@ fn connections_count_pools_and_subscribers() {
         .map(|n| n.connections)
         .collect();
     assert_eq!(conns, vec![50, 50, 49, 49]);
-    let row = checks(&scn, &results)
-        .into_iter()
-        .find(|c| c.metric == "client connections / maxclients")
-        .expect("a connections row");
-    assert_eq!(row.cells[0].outcome, Outcome::Fail, "{row:?}");
-    assert!(row.cells[0].measured.starts_with("50 / 49"), "{row:?}");
+    let check = row(&scn, &results, "client connections / maxclients");
+    assert_eq!(check.cells[0].outcome, Outcome::Fail, "{check:?}");
+    assert!(check.cells[0].measured.starts_with("50 / 49"), "{check:?}");
     // Without the L1 cache there are no subscribers: 48 each, within maxclients.
     let plain = parse(&toml.replace(", local_cache_keys = 10", ""));
     let results = run(&plain, 3);
-    let row = checks(&plain, &results)
-        .into_iter()
-        .find(|c| c.metric == "client connections / maxclients")
-        .unwrap();
-    assert_eq!(row.cells[0].outcome, Outcome::Pass, "{row:?}");
+    let check = row(&plain, &results, "client connections / maxclients");
+    assert_eq!(check.cells[0].outcome, Outcome::Pass, "{check:?}");
 }
 
 #[test]
@@ -241,11 +243,8 @@ fn a_low_network_baseline_fails_the_plan_in_the_verdict_and_the_search() {
     let low = parse(&two_keys("network_baseline_gbps = 0.00001", ""));
     assert_eq!(low.clusters[0].network_baseline_bytes_per_s, Some(1_250));
     let results = run(&low, 7);
-    let row = checks(&low, &results)
-        .into_iter()
-        .find(|c| c.metric == "peak network / baseline")
-        .expect("a network row when a baseline is given");
-    assert_eq!(row.cells[0].outcome, Outcome::Fail, "{row:?}");
+    let check = row(&low, &results, "peak network / baseline");
+    assert_eq!(check.cells[0].outcome, Outcome::Fail, "{check:?}");
     let scope = cacheplan::sweep::slo::Scope::plan(&low, 0);
     let m = cacheplan::sweep::slo::measure(&low, &results, &scope);
     let net = m
@@ -256,11 +255,8 @@ fn a_low_network_baseline_fails_the_plan_in_the_verdict_and_the_search() {
     // 10 Gbit/s passes; so does the low one under a looser objective only if it is met.
     let high = parse(&two_keys("network_baseline_gbps = 10", ""));
     let results = run(&high, 7);
-    let row = checks(&high, &results)
-        .into_iter()
-        .find(|c| c.metric == "peak network / baseline")
-        .unwrap();
-    assert_eq!(row.cells[0].outcome, Outcome::Pass, "{row:?}");
+    let check = row(&high, &results, "peak network / baseline");
+    assert_eq!(check.cells[0].outcome, Outcome::Pass, "{check:?}");
     // Without a baseline there is no network row.
     let none = parse(&two_keys("", ""));
     let results = run(&none, 7);
@@ -273,11 +269,8 @@ fn a_low_network_baseline_fails_the_plan_in_the_verdict_and_the_search() {
         "network_utilization_max = 0.0000001",
     ));
     let results = run(&strict, 7);
-    let row = checks(&strict, &results)
-        .into_iter()
-        .find(|c| c.metric == "peak network / baseline")
-        .unwrap();
-    assert_eq!(row.cells[0].outcome, Outcome::Fail, "{row:?}");
+    let check = row(&strict, &results, "peak network / baseline");
+    assert_eq!(check.cells[0].outcome, Outcome::Fail, "{check:?}");
     let bad = scenario::parse(&two_keys("network_baseline_gbps = -1", ""), "hotspots.toml")
         .unwrap_err()
         .to_string();
