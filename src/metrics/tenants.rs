@@ -4,8 +4,8 @@
 //!
 //! Keys of a keyspace whose template has no `{tenant}` are every tenant's at once: their
 //! bytes and evictions go to the keyspace's `shared` row. Keys the simulation cannot name a
-//! tenant for (idempotency keys, lock keys, keys of a version retired by a `new-version`
-//! event) go to its `unattributed` row. So for each keyspace, tenants + shared +
+//! tenant for (idempotency keys, fixed-window counters, lock keys) go to its `unattributed`
+//! row; keys of a version retired by a `new-version` event stay their tenant's. So for each keyspace, tenants + shared +
 //! unattributed add up to the keyspace's totals.
 
 /// One keyspace's figures for one tenant (or for its shared or unattributed keys).

@@ -275,7 +275,7 @@ pub fn tenant_chart(scn: &Scenario, results: &[PlanResult]) -> NamedSpec {
         caption: "Memory the model charges to each tenant's keys at the end of the run, all \
                   keyspaces, per plan (MiB). \"(shared)\" holds keys of templates without the \
                   tenant, \"(unattributed)\" keys no tenant can be named for (idempotency, \
-                  fixed-window counters, locks, retired versions); tenants.csv has the figures \
+                  fixed-window counters, locks); tenants.csv has the figures \
                   per keyspace with hit ratios and evictions."
             .into(),
         spec: ChartSpec::Bars(

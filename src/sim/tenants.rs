@@ -3,12 +3,13 @@
 //! resident at the end.
 //!
 //! A key's id does not say its tenant, so the keys are named by walking each keyspace's
-//! items for each tenant (`Placement::key_for` at the keyspace's current version), as the
+//! items for each tenant (`Placement::key_for` at each version the keyspace has had), as the
 //! warm start does: a resident key is looked up in its shard, an evicted one among the
 //! ids the shards logged (`Shard::enable_eviction_log`). The log is attributed when it grows
 //! past `LOG_LIMIT` ids and at the end, so its memory stays bounded. What no walk reaches
-//! (idempotency keys, fixed-window counters, lock keys, retired versions) is unattributed.
+//! (idempotency keys, fixed-window counters, lock keys) is unattributed.
 
+use super::traffic::Placement;
 use super::Sim;
 use crate::engine::IdMap;
 use crate::metrics::tenants::TenantResult;
@@ -170,7 +171,36 @@ impl Sim<'_> {
         evicted: &IdMap<u64, u32>,
         resident: bool,
     ) -> (u64, u64, u64) {
-        let place = self.placement();
+        let mut ev = 0u64;
+        let mut bytes = 0u64;
+        let mut keys = 0u64;
+        // Every version the keyspace has had: a retired version's keys stay until they
+        // expire or are evicted, and they are still their tenant's.
+        let mut versions = self.version.clone();
+        for v in 0..=self.version[ks] {
+            versions[ks] = v;
+            let place = Placement {
+                version: &versions,
+                ..self.placement()
+            };
+            let (e, b, k) = self.walk_version(&place, ks, tenant, n_items, evicted, resident);
+            ev += e;
+            bytes += b;
+            keys += k;
+        }
+        (ev, bytes, keys)
+    }
+
+    /// `walk` at the version `place` names.
+    fn walk_version(
+        &self,
+        place: &Placement<'_>,
+        ks: usize,
+        tenant: usize,
+        n_items: u64,
+        evicted: &IdMap<u64, u32>,
+        resident: bool,
+    ) -> (u64, u64, u64) {
         let mut ev = 0u64;
         let mut bytes = 0u64;
         let mut keys = 0u64;
