@@ -180,7 +180,8 @@ fn per_tenant_figures_add_up_to_the_totals_under_eviction() {
             "keys_per_tenant = 20000\npopularity = { dist = \"uniform\" }",
         )
         .replace("rate_per_s = 400", "rate_per_s = 3000")
-        .replace("warmup_ms = 0", "warmup_ms = \"5s\"");
+        .replace("warmup_ms = 0", "warmup_ms = \"5s\"")
+        .replace("k:{tenant}:{id}", "k:{tenant}:{version}:{id}");
     // A new version half-way: the old keys stay their tenant's until evicted.
     let toml = format!(
         "{toml}\n[[events]]\nat_ms = \"10s\"\nname = \"republish\"\naction = \"new-version\"\nkeyspaces = [\"k\"]\n"
