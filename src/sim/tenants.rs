@@ -161,8 +161,10 @@ impl Sim<'_> {
         }
     }
 
-    /// Items `0..n_items` of keyspace `ks` for `tenant`: their evictions in `evicted` and,
-    /// with `resident`, the bytes and number of those resident now.
+    /// Items `0..n_items` of keyspace `ks` for `tenant`, at every version the keyspace has
+    /// had (a retired version's keys stay until they expire or are evicted, and they are
+    /// still their tenant's): their evictions in `evicted` and, with `resident`, the bytes and
+    /// number of those resident now.
     fn walk(
         &self,
         ks: usize,
@@ -174,60 +176,38 @@ impl Sim<'_> {
         let mut ev = 0u64;
         let mut bytes = 0u64;
         let mut keys = 0u64;
-        // Every version the keyspace has had: a retired version's keys stay until they
-        // expire or are evicted, and they are still their tenant's.
         let mut versions = self.version.clone();
+        let mut ahead = [(0u64, 0u32); AHEAD];
         for v in 0..=self.version[ks] {
             versions[ks] = v;
             let place = Placement {
                 version: &versions,
                 ..self.placement()
             };
-            let (e, b, k) = self.walk_version(&place, ks, tenant, n_items, evicted, resident);
-            ev += e;
-            bytes += b;
-            keys += k;
-        }
-        (ev, bytes, keys)
-    }
-
-    /// `walk` at the version `place` names.
-    fn walk_version(
-        &self,
-        place: &Placement<'_>,
-        ks: usize,
-        tenant: usize,
-        n_items: u64,
-        evicted: &IdMap<u64, u32>,
-        resident: bool,
-    ) -> (u64, u64, u64) {
-        let mut ev = 0u64;
-        let mut bytes = 0u64;
-        let mut keys = 0u64;
-        let mut ahead = [(0u64, 0u32); AHEAD];
-        let mut item = 0u64;
-        while item < n_items {
-            let batch = (n_items - item).min(AHEAD as u64) as usize;
-            for (j, slot) in ahead.iter_mut().take(batch).enumerate() {
-                let (key, node) = place.key_for(ks, tenant, item + j as u64);
-                if resident {
-                    self.nodes[node as usize].shard.db().prefetch(key.id);
+            let mut item = 0u64;
+            while item < n_items {
+                let batch = (n_items - item).min(AHEAD as u64) as usize;
+                for (j, slot) in ahead.iter_mut().take(batch).enumerate() {
+                    let (key, node) = place.key_for(ks, tenant, item + j as u64);
+                    if resident {
+                        self.nodes[node as usize].shard.db().prefetch(key.id);
+                    }
+                    *slot = (key.id, node);
                 }
-                *slot = (key.id, node);
-            }
-            for &(id, node) in ahead.iter().take(batch) {
-                if !evicted.is_empty() {
-                    ev += evicted.get(&id).copied().unwrap_or(0) as u64;
-                }
-                if resident {
-                    let db = self.nodes[node as usize].shard.db();
-                    if let Some(pos) = db.find(id) {
-                        bytes += db.entry(pos).bytes as u64;
-                        keys += 1;
+                for &(id, node) in ahead.iter().take(batch) {
+                    if !evicted.is_empty() {
+                        ev += evicted.get(&id).copied().unwrap_or(0) as u64;
+                    }
+                    if resident {
+                        let db = self.nodes[node as usize].shard.db();
+                        if let Some(pos) = db.find(id) {
+                            bytes += db.entry(pos).bytes as u64;
+                            keys += 1;
+                        }
                     }
                 }
+                item += batch as u64;
             }
-            item += batch as u64;
         }
         (ev, bytes, keys)
     }
