@@ -124,6 +124,18 @@ pub fn execute(a: RunArgs) -> Result<(), CliError> {
     folder
         .write("invariants.csv", &tables::invariants_csv(&scn, &results))
         .map_err(io)?;
+    folder
+        .write(
+            "hotkeys.csv",
+            &crate::report::hotspots::hotkeys_csv(&scn, &results),
+        )
+        .map_err(io)?;
+    folder
+        .write(
+            "tenants.csv",
+            &crate::report::hotspots::tenants_csv(&scn, &results),
+        )
+        .map_err(io)?;
     let commit = super::git_commit();
     let info = crate::report::html::ReportInfo {
         version: env!("CARGO_PKG_VERSION"),

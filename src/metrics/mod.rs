@@ -4,9 +4,12 @@
 use crate::engine::SimTime;
 use hdrhistogram::Histogram;
 
+pub mod hotkeys;
+pub mod network;
 pub mod recorder;
 pub mod series;
 pub mod summary;
+pub mod tenants;
 pub use recorder::LatencyRecorder;
 pub use series::LatencySketch;
 
@@ -153,6 +156,12 @@ pub struct ShardMetrics {
     /// When the projection exceeds maxmemory: when a cold start fills the shard (0 on a
     /// warm start); None when it never fills.
     pub fills_at: Option<SimTime>,
+    /// Request bytes received after the warm-up (RESP, see `sim::wire`).
+    pub bytes_in: u64,
+    /// Reply bytes sent after the warm-up.
+    pub bytes_out: u64,
+    /// Hot keys (after the warm-up) and the largest keys (at the end).
+    pub hot: hotkeys::ShardHotKeys,
 }
 
 /// Figures of one origin in one plan.
@@ -220,6 +229,10 @@ pub struct Window {
     pub shard_commands: Vec<u64>,
     /// Per shard: busy ns in this window.
     pub shard_busy_ns: Vec<u64>,
+    /// Per shard: request bytes received in this window.
+    pub shard_bytes_in: Vec<u64>,
+    /// Per shard: reply bytes sent in this window.
+    pub shard_bytes_out: Vec<u64>,
     /// Per keyspace x invariant (`ks * N_INVARIANTS + invariant`): violations in this window.
     pub invariant_violations: Vec<u64>,
     /// Same layout: largest staleness of a violation in this window, ns.
@@ -256,6 +269,8 @@ pub struct PlanResult {
     pub invariants: InvariantResult,
     /// Per fault of the scenario, what it did in this plan.
     pub faults: Vec<FaultOutcome>,
+    /// Figures per tenant.
+    pub tenants: tenants::TenantResult,
 }
 
 /// A business invariant of the CPQ/OMS boundaries document that the simulation monitors.

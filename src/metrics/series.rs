@@ -153,6 +153,8 @@ pub fn merge_windows(earlier: &mut Window, later: Window) {
         shard_used_memory,
         shard_commands,
         shard_busy_ns,
+        shard_bytes_in,
+        shard_bytes_out,
         invariant_violations,
         invariant_max_staleness_ns,
     } = later;
@@ -165,6 +167,8 @@ pub fn merge_windows(earlier: &mut Window, later: Window) {
     add(&mut earlier.origin_loads, origin_loads);
     add(&mut earlier.shard_commands, shard_commands);
     add(&mut earlier.shard_busy_ns, shard_busy_ns);
+    add(&mut earlier.shard_bytes_in, shard_bytes_in);
+    add(&mut earlier.shard_bytes_out, shard_bytes_out);
     add(&mut earlier.invariant_violations, invariant_violations);
     for (a, b) in earlier
         .origin_peak_concurrency

@@ -258,6 +258,7 @@ mod tests {
             requests_total: 0,
             invariants: Default::default(),
             faults: Vec::new(),
+            tenants: Default::default(),
         };
         let peaks = origin_peaks_per_s(&scn, &res);
         let first_len = (end_s - 2 - warm_s) as f64;

@@ -405,6 +405,9 @@ pub struct Shard {
     cron_ticks: u64,
     /// Counter values of INCR keys are not modelled; INT encoding sizes are.
     int_value_bytes: u64,
+    /// Ids of the keys evicted since the caller last took them, when the caller asked for
+    /// them (`enable_eviction_log`).
+    evicted_ids: Option<Vec<u64>>,
 }
 
 impl Shard {
@@ -433,8 +436,20 @@ impl Shard {
             tags: TagCounters::default(),
             cron_ticks: 0,
             int_value_bytes,
+            evicted_ids: None,
             cfg,
         }
+    }
+
+    /// Keeps the id of every key evicted from now on, until taken (`evicted_ids_mut`).
+    pub fn enable_eviction_log(&mut self) {
+        self.evicted_ids.get_or_insert_with(Vec::new);
+    }
+
+    /// The ids of the keys evicted since the log was last emptied (the caller empties it);
+    /// `None` when the log is not enabled.
+    pub fn evicted_ids_mut(&mut self) -> Option<&mut Vec<u64>> {
+        self.evicted_ids.as_mut()
     }
 
     /// The settings.
@@ -868,6 +883,9 @@ impl Shard {
     pub fn clear_counters(&mut self) {
         self.stats = ShardStats::default();
         self.tags = TagCounters::default();
+        if let Some(log) = &mut self.evicted_ids {
+            log.clear();
+        }
     }
 
     /// Deletes every resident key whose tag (`key_tag`) is `tag`, as a client sending one DEL
@@ -986,6 +1004,9 @@ impl Shard {
             let gone = self.db.remove(pos);
             let tag = key_tag(gone.key_id);
             self.tags.evicted[tag] += 1;
+            if let Some(log) = &mut self.evicted_ids {
+                log.push(gone.key_id);
+            }
             if gone.has_ttl() && gone.expire_at_ms() >= ctx.unix_ms {
                 self.tags.evicted_before_ttl[tag] += 1;
             }

@@ -5,6 +5,7 @@ pub mod csv_table;
 pub mod detrend;
 pub mod files;
 pub mod horizon;
+pub mod hotspots;
 pub mod html;
 pub mod invariants;
 pub mod manifest;

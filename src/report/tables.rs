@@ -1,4 +1,4 @@
-//! CSV tables of a run (schema version 5, documented column by column in `output/README.md`):
+//! CSV tables of a run (schema version `CSV_SCHEMA_VERSION`, documented column by column in `output/README.md`):
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
@@ -101,6 +101,14 @@ pub struct ShardRow<'a> {
     pub nodes: u32,
     pub monthly_cost: f64,
     pub currency: &'a str,
+    pub bytes_in_per_s_mean: f64,
+    pub bytes_in_per_s_peak: f64,
+    pub bytes_out_per_s_mean: f64,
+    pub bytes_out_per_s_peak: f64,
+    pub network_baseline_bytes_per_s: Option<u64>,
+    pub network_utilization_peak: Option<f64>,
+    pub connections: u64,
+    pub maxclients: u32,
 }
 
 /// One row of `origins.csv`.
@@ -319,6 +327,7 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
         let summary = PlanSummary::of(scn, res);
+        let networks = crate::metrics::network::shard_network(scn, res);
         for (si, (s, (cluster, shard, maxmemory))) in
             res.shards.iter().zip(shard_labels(scn, res)).enumerate()
         {
@@ -354,6 +363,14 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 nodes: 1 + scn.clusters[s.cluster].replicas_per_shard,
                 monthly_cost: crate::cost::shard_monthly_cost(&scn.clusters[s.cluster]),
                 currency: crate::cost::currency(scn),
+                bytes_in_per_s_mean: networks[si].bytes_in_per_s_mean,
+                bytes_in_per_s_peak: networks[si].bytes_in_per_s_peak,
+                bytes_out_per_s_mean: networks[si].bytes_out_per_s_mean,
+                bytes_out_per_s_peak: networks[si].bytes_out_per_s_peak,
+                network_baseline_bytes_per_s: networks[si].baseline_bytes_per_s,
+                network_utilization_peak: networks[si].utilization_peak,
+                connections: networks[si].connections,
+                maxclients: networks[si].maxclients,
             });
         }
     }

@@ -277,6 +277,7 @@ pub fn checks(scn: &Scenario, results: &[PlanResult]) -> Vec<Check> {
                 .collect(),
         });
     }
+    out.extend(super::hotspots::checks(scn, results));
     out
 }
 

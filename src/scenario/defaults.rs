@@ -71,6 +71,12 @@ pub const REPLICAS_PER_SHARD: u32 = 0;
 /// load. It was `failover`'s own default before clusters had replicas, so outputs of
 /// failovers that give no lag are unchanged.
 pub const REPLICATION_LAG_MS: u64 = 100;
+/// `connections_per_instance`: Lettuce, the Spring Data Redis default, multiplexes every
+/// command of an application instance over one connection per cluster node (Jedis users set
+/// their pool's `maxTotal`, 8 by default).
+pub const CONNECTIONS_PER_INSTANCE: u32 = 1;
+/// `maxclients`: Redis 7's default (redis.conf); managed services set their own per node type.
+pub const MAXCLIENTS: u32 = 10_000;
 
 // `[[keyspaces]]`
 
@@ -171,6 +177,11 @@ pub const ATTRIBUTION_MS: u64 = 30_000;
 pub const ERROR_RATIO_MAX_CRITICAL: f64 = 0.0;
 /// `fill_horizon_ms`: a shard that OOMs or evicts critical keys within a day fails the plan.
 pub const FILL_HORIZON_MS: u64 = 86_400_000;
+/// `network_utilization_max`: a shard's peak over a window may use 80 % of its node's
+/// baseline bandwidth. Cloud "baseline" figures are sustained rates that bursts above draw
+/// down, a window's mean hides shorter peaks, and replication traffic to replicas shares the
+/// node's link, so the last 20 % is kept as headroom.
+pub const NETWORK_UTILIZATION_MAX: f64 = 0.8;
 
 #[cfg(test)]
 mod tests {
@@ -336,6 +347,12 @@ mod tests {
                 format!("fixed {REPLICATION_LAG_MS}"),
             ),
             (ks, "read_from", format!("`\"{READ_FROM}\"`")),
+            (
+                clusters,
+                "connections_per_instance",
+                format!("`{CONNECTIONS_PER_INSTANCE}`"),
+            ),
+            (clusters, "maxclients", format!("`{MAXCLIENTS}`")),
             (ks, "criticality", format!("`\"{CRITICALITY}\"`")),
             (ks, "keys_per_tenant", format!("`{KEYS_PER_TENANT}`")),
             (

@@ -111,6 +111,11 @@ pub struct Cluster {
     pub replication_lag_ms: Dist,
     /// Network baseline of one node, bytes per second (from the instance), when known.
     pub network_baseline_bytes_per_s: Option<u64>,
+    /// Connections each application instance holds to each shard for commands (its client
+    /// library's pool per node).
+    pub connections_per_instance: u32,
+    /// Redis's `maxclients` of each shard.
+    pub maxclients: u32,
     /// The node type, when the cluster is declared by `instance`, and how its maxmemory was
     /// derived; `None` for a cluster given by `maxmemory_bytes` (priced by `cost_per_shard`
     /// and `cost_per_gb`).
@@ -657,6 +662,9 @@ pub struct Slo {
     /// A shard whose memory projection fills it (OOM, or evicting critical keys) within this
     /// horizon fails the plan (default 24 h).
     pub fill_horizon: SimTime,
+    /// A shard whose peak network bytes/s (in or out) exceed this fraction of its node's
+    /// baseline fails the plan (clusters with a baseline only).
+    pub network_utilization_max: f64,
 }
 
 /// How a rate-limit keyspace counts, and what it costs Redis.

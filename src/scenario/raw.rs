@@ -174,6 +174,12 @@ pub struct RawCluster {
     /// How far a replica trails its master, ms.
     #[serde(default)]
     pub replication_lag_ms: Option<RawDist>,
+    #[serde(default)]
+    pub network_baseline_gbps: Option<f64>,
+    #[serde(default)]
+    pub connections_per_instance: Option<i64>,
+    #[serde(default)]
+    pub maxclients: Option<i64>,
     /// A `cacheplan calibrate` file (relative to the scenario's folder).
     #[serde(default)]
     pub calibration: Option<String>,
@@ -683,6 +689,8 @@ pub struct RawSlo {
     pub error_ratio_max: BTreeMap<String, f64>,
     #[serde(default)]
     pub fill_horizon_ms: Option<Millis>,
+    #[serde(default)]
+    pub network_utilization_max: Option<f64>,
 }
 
 /// A tagged table of the format, for error messages: where it sits (the last key of its path:

@@ -31,11 +31,13 @@ mod read;
 mod replica;
 mod request;
 mod stationary;
+mod tenants;
 mod traffic;
 mod values;
 mod warm;
 mod warm_client;
 mod windows;
+mod wire;
 
 pub use invariants::monitored;
 
@@ -44,6 +46,7 @@ use crate::client::{
 };
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
+use crate::metrics::hotkeys::{SpaceSaving, HOT_KEY_COUNTERS};
 use crate::metrics::{
     FaultOutcome, LatencyRecorder, PlanResult, ShardMetrics, Window, LATENCY_HIGHEST_US,
 };
@@ -199,6 +202,8 @@ struct Sim<'a> {
     ks_clock: Vec<MonotoneClock>,
     /// Per keyspace: warm-start writes the clusters refused (OOM).
     warm_refused: Vec<u64>,
+    /// Figures per keyspace and tenant.
+    tenant_counters: tenants::TenantCounters,
 }
 
 fn ns(us: f64) -> u64 {
@@ -310,6 +315,10 @@ impl<'a> Sim<'a> {
                     },
                     window_commands: 0,
                     window_busy_ns: 0,
+                    window_bytes_in: 0,
+                    window_bytes_out: 0,
+                    hot_ops: SpaceSaving::new(HOT_KEY_COUNTERS),
+                    hot_bytes: SpaceSaving::new(HOT_KEY_COUNTERS),
                     down: None,
                     slow: 1.0,
                     history: None,
@@ -407,6 +416,7 @@ impl<'a> Sim<'a> {
                 .collect(),
             ks_clock: vec![MonotoneClock::default(); n_ks],
             warm_refused: vec![0; n_ks],
+            tenant_counters: tenants::TenantCounters::new(n_ks, scn.tenants.len()),
         };
         sim.cur = sim.empty_window(SimTime::ZERO);
         for ks in 0..n_ks {
@@ -433,6 +443,7 @@ impl<'a> Sim<'a> {
         sim.queue
             .push(scn.window.min(scn.duration), Event::WindowEnd);
         sim.warmup_shard = vec![[0; 3]; sim.nodes.len()];
+        sim.enable_eviction_logs();
         sim.schedule_faults(seed);
         if scn.warmup > SimTime::ZERO {
             sim.queue.push(scn.warmup, Event::WarmupEnd);
@@ -480,6 +491,7 @@ impl<'a> Sim<'a> {
                         self.catch_up_cron(n, now);
                     }
                     (self.warmup_keyspace, self.warmup_shard) = self.shard_counters();
+                    self.drop_eviction_logs();
                 }
                 Event::FaultStart { index } => self.on_fault_start(now, index as usize),
                 Event::FaultEnd { index } => self.on_fault_end(now, index as usize),

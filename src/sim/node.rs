@@ -6,8 +6,10 @@ use super::request::{
     Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
     FLAG_RELEASED,
 };
+use super::wire;
 use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
+use crate::metrics::hotkeys::SpaceSaving;
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
 use crate::redis::shard::{key_tag, Command, Executed, Reply, Shard};
@@ -30,6 +32,12 @@ pub(super) struct Node {
     pub(super) metrics: ShardMetrics,
     pub(super) window_commands: u64,
     pub(super) window_busy_ns: u64,
+    /// Request and reply bytes in the current window.
+    pub(super) window_bytes_in: u64,
+    pub(super) window_bytes_out: u64,
+    /// Hottest keys after the warm-up, by commands and by bytes.
+    pub(super) hot_ops: SpaceSaving,
+    pub(super) hot_bytes: SpaceSaving,
     /// Down by a fault: how clients see it, and the fault's index.
     pub(super) down: Option<(DownMode, u16)>,
     /// Service-time multiplier (shard-slow faults).
@@ -291,9 +299,22 @@ impl Sim<'_> {
         node.busy_until = now + SimTime(busy);
         node.window_busy_ns += busy;
         node.window_commands += deleted;
+        let key_len = self.scn.keyspaces[ks].key_len_bytes as u64;
+        let bytes_in = deleted * wire::request(&[3, key_len]);
+        let bytes_out = deleted
+            * wire::reply_bytes(
+                &Command::Del(KeyRef { id: 0, len: 0 }),
+                Reply::Integer(1),
+                0,
+                RateLimitAlgorithm::FixedWindow,
+            );
+        node.window_bytes_in += bytes_in;
+        node.window_bytes_out += bytes_out;
         if warm {
             node.metrics.busy_ns += busy;
             node.metrics.commands += deleted;
+            node.metrics.bytes_in += bytes_in;
+            node.metrics.bytes_out += bytes_out;
         }
     }
 
@@ -357,6 +378,7 @@ impl Sim<'_> {
         }
         node.window_commands += 1;
         node.window_busy_ns += service;
+        self.count_wire(&r, &cmd, done.reply, warm);
         // The way back takes as long as the way there.
         let reply_at = finish + (r.arrived - r.sent);
         if done.reply == Reply::Oom {
@@ -403,6 +425,32 @@ impl Sim<'_> {
             // Too late: the client gives up at its timeout (a queued command's timer runs
             // already).
             self.start_client_timer(req, deadline);
+        }
+    }
+
+    /// Counts `cmd`'s request and reply bytes on request `r`'s shard, and (after the
+    /// warm-up) its key among the shard's hot keys.
+    #[inline]
+    fn count_wire(&mut self, r: &Request, cmd: &Command, reply: Reply, warm: bool) {
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let value_len = if reply == Reply::Value {
+            self.hit_value_len(r, cmd)
+        } else {
+            0
+        };
+        let alg = k.rate_limit_algorithm;
+        let bytes_in = wire::request_bytes(cmd, reply, alg);
+        let bytes_out = wire::reply_bytes(cmd, reply, value_len, alg);
+        let label = if k.key_has_tenant { r.tenant + 1 } else { 0 };
+        let node = &mut self.nodes[r.shard as usize];
+        node.window_bytes_in += bytes_in;
+        node.window_bytes_out += bytes_out;
+        if warm {
+            node.metrics.bytes_in += bytes_in;
+            node.metrics.bytes_out += bytes_out;
+            let key = wire::command_key(cmd).id;
+            node.hot_ops.add(key, label, 1);
+            node.hot_bytes.add(key, label, bytes_in + bytes_out);
         }
     }
 

@@ -142,6 +142,9 @@ impl Sim<'_> {
         let ks = r.ks as usize;
         self.ks_clock[ks].advance(now, "a keyspace's client");
         self.counters.of(&r).requests += 1;
+        if r.counted() {
+            self.tenant_counters.request(ks, r.tenant as usize);
+        }
         self.cur.keyspace_requests[ks] += 1;
         let k = &self.scn.keyspaces[ks];
         let reads = matches!(k.operation, Operation::ReadThrough | Operation::Session);
@@ -398,6 +401,9 @@ impl Sim<'_> {
         }
         if hit {
             self.counters.of(&r).redis_hits += 1;
+            if r.counted() {
+                self.tenant_counters.hit(ks, r.tenant as usize);
+            }
         }
         self.counters.latency(&r, lat);
     }

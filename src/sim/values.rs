@@ -112,6 +112,22 @@ impl Sim<'_> {
         }
     }
 
+    /// The length of the value a GET hit of `cmd` returns to request `r`: a lock's token (36
+    /// bytes) for a lock key, else what the write-back wrote (the value's own size, or a
+    /// negative-cache marker).
+    pub(super) fn hit_value_len(&self, r: &Request, cmd: &Command) -> u64 {
+        let key = super::wire::command_key(cmd);
+        let k = &self.scn.keyspaces[r.ks as usize];
+        if key.id != r.value_key.id || k.operation == Operation::Lock {
+            return 36;
+        }
+        let negative = k.strategy.negative.as_ref().map(|n| (n.fraction, n.ttl));
+        negative::write_back(key.id, negative, || {
+            (self.value_size(r.ks as usize, key.id), 0)
+        })
+        .0 as u64
+    }
+
     /// A key's value size: fixed per key (drawn from the key and the run's seed), so every
     /// plan sees the same.
     pub(super) fn value_size(&self, ks: usize, key_id: u64) -> u32 {

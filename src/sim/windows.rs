@@ -4,7 +4,23 @@
 
 use super::{Event, Sim};
 use crate::engine::SimTime;
+use crate::metrics::hotkeys::{biggest, BigKey, ShardHotKeys, TOP_KEYS};
 use crate::metrics::{series, Invariant, LatencySketch, PlanResult, Window, N_INVARIANTS};
+use crate::redis::db::Db;
+
+/// The `n` largest keys resident in `db`, by the bytes the model charges them.
+fn biggest_keys(db: &Db, n: usize) -> Vec<BigKey> {
+    biggest(
+        db.positions(false).map(|pos| {
+            let e = db.entry(pos);
+            BigKey {
+                key_id: e.key_id,
+                bytes: e.bytes as u64,
+            }
+        }),
+        n,
+    )
+}
 
 impl Sim<'_> {
     /// Per keyspace (evicted, evicted before TTL, expired) and per shard (evicted, expired,
@@ -41,6 +57,8 @@ impl Sim<'_> {
             shard_used_memory: vec![0; self.nodes.len()],
             shard_commands: vec![0; self.nodes.len()],
             shard_busy_ns: vec![0; self.nodes.len()],
+            shard_bytes_in: vec![0; self.nodes.len()],
+            shard_bytes_out: vec![0; self.nodes.len()],
             invariant_violations: vec![0; n_ks * N_INVARIANTS],
             invariant_max_staleness_ns: vec![0; n_ks * N_INVARIANTS],
         }
@@ -62,6 +80,8 @@ impl Sim<'_> {
             w.shard_busy_ns[i] = n.window_busy_ns;
             n.window_commands = 0;
             n.window_busy_ns = 0;
+            w.shard_bytes_in[i] = std::mem::take(&mut n.window_bytes_in);
+            w.shard_bytes_out[i] = std::mem::take(&mut n.window_bytes_out);
             for (ks, e) in ev_by_ks.iter_mut().enumerate() {
                 *e += n.shard.tag_counters().evicted[ks];
             }
@@ -93,6 +113,7 @@ impl Sim<'_> {
             &mut self.monitor.window_staleness_ns,
         );
         self.windows.push(w);
+        self.maybe_attribute_evictions();
         if self.windows.len() == series::MAX_WINDOWS {
             // The window in progress starts at MAX_WINDOWS × width, a boundary of the
             // doubled width too (MAX_WINDOWS is even).
@@ -118,8 +139,14 @@ impl Sim<'_> {
         let evictions = (0..n_ks).map(|k| after(k, 0)).collect();
         let before_ttl: Vec<u64> = (0..n_ks).map(|k| after(k, 1)).collect();
         let expirations = (0..n_ks).map(|k| after(k, 2)).collect();
+        let tenants = self.tenant_result();
         let mut shards = Vec::new();
         for (i, n) in self.nodes.iter_mut().enumerate() {
+            n.metrics.hot = ShardHotKeys {
+                by_ops: n.hot_ops.top(TOP_KEYS),
+                by_bytes: n.hot_bytes.top(TOP_KEYS),
+                biggest: biggest_keys(n.shard.db(), TOP_KEYS),
+            };
             n.metrics.used_memory_end_bytes = n.shard.used_memory();
             n.metrics.keys_end = n.shard.keys();
             n.metrics.evicted_keys = shard_now[i][0] - self.warmup_shard[i][0];
@@ -149,6 +176,7 @@ impl Sim<'_> {
             invariants,
             faults: self.fault_outcomes,
             warm_start_refused: self.warm_refused,
+            tenants,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The scenario's SLOs as numbers, for the capacity search: the same objectives and the same
 //! figures as `report::verdict` (hit ratio, p99, origin peak, critical evictions before TTL,
 //! busiest-shard utilization, errors + OOM rejections per request, the projected fill against
-//! the fill horizon), restricted to a scope (the keyspaces, origins and clusters a cluster's
+//! the fill horizon, peak network against the baseline, connections against maxclients),
+//! restricted to a scope (the keyspaces, origins and clusters a cluster's
 //! shape can affect), with a signed margin per objective, plus one guard the verdict does not
 //! have: writes of critical keyspaces rejected with OOM (a `noeviction` cluster that is too
 //! small rejects instead of evicting). Pure.
@@ -116,6 +117,32 @@ pub fn has_objectives(scn: &Scenario) -> bool {
         || s.origin_peak_per_s_max.iter().any(Option::is_some)
         || s.critical_evictions_max.is_some()
         || s.shard_utilization_max.is_some()
+}
+
+/// A maximum objective measured on each run by `per_run`, reduced to the worst.
+fn at_most(
+    metric: &'static str,
+    subject: &str,
+    target: f64,
+    results: &[PlanResult],
+    per_run: impl Fn(&PlanResult) -> Option<f64>,
+) -> Measure {
+    Measure {
+        metric,
+        subject: subject.to_string(),
+        target,
+        direction: Direction::AtMost,
+        measured: worst(Direction::AtMost, results.iter().map(per_run)),
+    }
+}
+
+/// The largest of `values` when the run has measured time (after the warm-up).
+fn max_if_measured(measured: f64, values: impl Iterator<Item = f64>) -> Option<f64> {
+    if measured > 0.0 {
+        values.reduce(f64::max)
+    } else {
+        None
+    }
 }
 
 fn worst(direction: Direction, values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -254,28 +281,60 @@ pub fn measure(scn: &Scenario, results: &[PlanResult], scope: &Scope) -> Vec<Mea
             }),
         ),
     });
+    for &ci in &scope.clusters {
+        let c = &scn.clusters[ci];
+        let on_cluster = |r: &PlanResult| {
+            crate::metrics::network::shard_network(scn, r)
+                .into_iter()
+                .zip(&r.shards)
+                .filter(|(_, s)| s.cluster == ci)
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+        };
+        if c.network_baseline_bytes_per_s.is_some() {
+            out.push(at_most(
+                "peak network / baseline",
+                &c.name,
+                slo.network_utilization_max,
+                results,
+                |r| {
+                    max_if_measured(
+                        measured,
+                        on_cluster(r).iter().filter_map(|n| n.utilization_peak),
+                    )
+                },
+            ));
+        }
+        out.push(at_most(
+            "client connections / maxclients",
+            &c.name,
+            1.0,
+            results,
+            |r| {
+                on_cluster(r)
+                    .iter()
+                    .map(|n| n.connections as f64 / n.maxclients as f64)
+                    .reduce(f64::max)
+            },
+        ));
+    }
     if let Some(t) = slo.shard_utilization_max {
         for &ci in &scope.clusters {
-            out.push(Measure {
-                metric: "shard utilization",
-                subject: scn.clusters[ci].name.clone(),
-                target: t,
-                direction: Direction::AtMost,
-                measured: worst(
-                    Direction::AtMost,
-                    results.iter().map(|r| {
-                        (measured > 0.0)
-                            .then(|| {
-                                r.shards
-                                    .iter()
-                                    .filter(|s| s.cluster == ci)
-                                    .map(|s| s.busy_ns as f64 / 1e9 / measured)
-                                    .reduce(f64::max)
-                            })
-                            .flatten()
-                    }),
-                ),
-            });
+            out.push(at_most(
+                "shard utilization",
+                &scn.clusters[ci].name,
+                t,
+                results,
+                |r| {
+                    max_if_measured(
+                        measured,
+                        r.shards
+                            .iter()
+                            .filter(|s| s.cluster == ci)
+                            .map(|s| s.busy_ns as f64 / 1e9 / measured),
+                    )
+                },
+            ));
         }
     }
     out

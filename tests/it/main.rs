@@ -14,6 +14,7 @@ mod fidelity_lfu;
 mod fidelity_memory;
 mod fidelity_support;
 mod hostile;
+mod hotspots;
 mod layers;
 mod live_calibrate;
 mod live_fidelity;

@@ -173,7 +173,7 @@ fn a_second_run_into_a_busy_out_exits_2_and_the_first_completes() {
     let status = first.wait().unwrap();
     assert!(status.success(), "the first run: {status}");
     assert!(out.join("manifest.json").is_file());
-    assert_eq!(crate::csv_files(&out).len(), 6);
+    assert_eq!(crate::csv_files(&out).len(), 8);
     assert!(partial_folders(dir.path(), "out").is_empty());
 }
 

@@ -57,6 +57,7 @@ pub fn report_html(
         scenario::scenario_section(scn),
         charts_section(charts),
         origins_section(scn, results),
+        super::hotspots::section(scn, results),
         checklist_section(scn, results),
     ];
     let page = html! {
@@ -155,6 +156,7 @@ fn nav() -> Markup {
         ("scenario", "Scenario"),
         ("charts", "Charts"),
         ("origins", "Origins"),
+        ("hotspots", "Where it breaks first"),
         ("checklist", "Design-review checklist"),
     ];
     html! {

@@ -112,9 +112,9 @@ fn report_has_verdict_charts_escapes_and_is_deterministic() {
 
     assert!(page.contains(&format!("<table id=\"{VERDICT_TABLE_ID}\">")));
     // One row per objective: 2 hit ratios, 1 p99, 1 origin, critical evictions, utilization,
-    // and the two that always apply: errors + OOM rejections of the critical keyspace and the
-    // projected fill.
-    assert_eq!(verdict::checks(&scn, &results).len(), 8);
+    // and the three that always apply: errors + OOM rejections of the critical keyspace, the
+    // projected fill and client connections against maxclients.
+    assert_eq!(verdict::checks(&scn, &results).len(), 9);
     assert!(
         page.contains("no hit ratio"),
         "the idle keyspace has no data"

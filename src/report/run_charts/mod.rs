@@ -176,6 +176,7 @@ pub fn run_chart_specs(scn: &Scenario, results: &[PlanResult]) -> Vec<NamedSpec>
             }),
         ));
     }
+    out.push(super::hotspots::tenant_chart(scn, results));
     out
 }
 

@@ -289,9 +289,26 @@ pub(super) fn clusters(
             )?,
             replicas_per_shard,
             replication_lag_ms,
-            network_baseline_bytes_per_s: instance
-                .as_ref()
-                .and_then(|i| i.network_baseline_bytes_per_s),
+            network_baseline_bytes_per_s: match c.network_baseline_gbps {
+                // An explicit figure overrides the instance catalogue's.
+                None => instance
+                    .as_ref()
+                    .and_then(|i| i.network_baseline_bytes_per_s),
+                Some(g) => Some(gbps_to_bytes_per_s(&p.key("network_baseline_gbps"), g)?),
+            },
+            connections_per_instance: int_in(
+                &p.key("connections_per_instance"),
+                c.connections_per_instance
+                    .unwrap_or(defaults::CONNECTIONS_PER_INSTANCE as i64),
+                1,
+                100_000,
+            )?,
+            maxclients: int_in(
+                &p.key("maxclients"),
+                c.maxclients.unwrap_or(defaults::MAXCLIENTS as i64),
+                1,
+                1_000_000_000,
+            )?,
             instance: instance
                 .zip(derived)
                 .map(|(instance, derived)| ClusterInstance { instance, derived }),
@@ -334,4 +351,16 @@ fn nearest_names(catalogue: &[Instance], name: &str) -> Vec<String> {
         .take(5)
         .map(|(_, n)| n.to_string())
         .collect()
+}
+
+/// `network_baseline_gbps` (decimal gigabits per second, as cloud providers quote a node's
+/// network) in bytes per second: 1 Gbit/s = 125,000,000 bytes/s.
+fn gbps_to_bytes_per_s(p: &Path, gbps: f64) -> R<u64> {
+    if !(gbps.is_finite() && gbps > 0.0 && gbps <= 10_000.0) {
+        return Err(p.err(
+            format!("{gbps} Gbit/s is not a network baseline"),
+            "give the node's baseline bandwidth in Gbit/s, above 0 and at most 10000, e.g. 12.5",
+        ));
+    }
+    Ok((gbps * 125_000_000.0).round() as u64)
 }

@@ -28,6 +28,7 @@ pub(super) fn slo(
             })
             .collect(),
         fill_horizon: SimTime::from_ms(defaults::FILL_HORIZON_MS),
+        network_utilization_max: defaults::NETWORK_UTILIZATION_MAX,
         ..Slo::default()
     };
     if let Some(s) = raw {
@@ -54,6 +55,9 @@ pub(super) fn slo(
             let q = sp.key("error_ratio_max").key(ks);
             slo.error_ratio_max[find(&q, keyspace_names, ks, "keyspace")?] =
                 Some(fraction(&q, *v)?);
+        }
+        if let Some(u) = s.network_utilization_max {
+            slo.network_utilization_max = fraction(&sp.key("network_utilization_max"), u)?;
         }
         if let Some(h) = s.fill_horizon_ms {
             slo.fill_horizon = non_negative_ms(&sp.key("fill_horizon_ms"), h)?;

@@ -1,0 +1,328 @@
+//! The hottest keys of a shard without a counter per key: the Space-Saving heavy-hitters
+//! summary (Metwally, Agrawal, El Abbadi, "Efficient computation of frequent and top-k
+//! elements in data streams", 2005) with a fixed number of counters, and the result types of
+//! a shard's hot and big keys. Recording only: allocation-free after construction, no
+//! formatting.
+//!
+//! Space-Saving keeps `capacity` (key, count, error) counters. A monitored key adds its weight
+//! to its counter; an unmonitored key takes over the counter with the smallest count `m`,
+//! starting at `m + weight` with error `m`. Every key whose true weight exceeds
+//! total / capacity is monitored, and each count overestimates the key's true weight by at
+//! most its `error` (so `count - error` is a lower bound). The counters are a binary min-heap
+//! ordered by count with an open-addressing index from key id to heap position, so
+//! an update costs O(log capacity) and the outcome depends only on the sequence of updates.
+
+/// One key's figures from a [`SpaceSaving`] summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HotKey {
+    /// The key's id.
+    pub key_id: u64,
+    /// The caller's label of the key (the simulation: 1 + tenant index, 0 = no tenant).
+    pub label: u16,
+    /// Estimated weight (never below the true weight).
+    pub count: u64,
+    /// Largest possible overestimate: the true weight is in `[count - error, count]`.
+    pub error: u64,
+}
+
+/// One of the largest keys resident in a shard at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BigKey {
+    /// The key's id.
+    pub key_id: u64,
+    /// Bytes the model charges to the key (dict entry, key and value objects).
+    pub bytes: u64,
+}
+
+/// A shard's hot keys and big keys after the warm-up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardHotKeys {
+    /// Hottest keys by commands, most first.
+    pub by_ops: Vec<HotKey>,
+    /// Hottest keys by network bytes (request + reply), most first.
+    pub by_bytes: Vec<HotKey>,
+    /// Largest resident keys at the end, largest first (ties by key id).
+    pub biggest: Vec<BigKey>,
+}
+
+/// Counters of each shard's Space-Saving summaries: a key above 1/128 of a shard's commands
+/// (or bytes) is always among them, and a reported count is off by at most its `error`.
+pub const HOT_KEY_COUNTERS: usize = 128;
+
+/// Keys reported per shard and ranking (`hotkeys.csv`).
+pub const TOP_KEYS: usize = 10;
+
+const EMPTY: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Counter {
+    key_id: u64,
+    count: u64,
+    error: u64,
+    label: u16,
+    /// This counter's slot in the index.
+    slot: u32,
+}
+
+/// A Space-Saving summary with a fixed number of counters.
+#[derive(Clone, Debug)]
+pub struct SpaceSaving {
+    capacity: usize,
+    /// The counters as a min-heap by (count, key id).
+    heap: Vec<Counter>,
+    /// Open addressing with linear probing: heap positions, `EMPTY` for a free slot.
+    index: Vec<u32>,
+    mask: usize,
+    /// Sum of all weights added.
+    total: u64,
+}
+
+impl SpaceSaving {
+    /// A summary of `capacity` counters (at least 1).
+    pub fn new(capacity: usize) -> SpaceSaving {
+        let capacity = capacity.max(1);
+        let slots = (capacity * 2).next_power_of_two();
+        SpaceSaving {
+            capacity,
+            heap: Vec::with_capacity(capacity),
+            index: vec![EMPTY; slots],
+            mask: slots - 1,
+            total: 0,
+        }
+    }
+
+    /// Sum of the weights added so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Adds `weight` to key `key_id` (`label` is kept from when the key takes a counter).
+    #[inline]
+    pub fn add(&mut self, key_id: u64, label: u16, weight: u64) {
+        self.total += weight;
+        let mut slot = self.home(key_id);
+        loop {
+            let at = self.index[slot];
+            if at == EMPTY {
+                break;
+            }
+            if self.heap[at as usize].key_id == key_id {
+                self.heap[at as usize].count += weight;
+                self.sift_down(at as usize);
+                return;
+            }
+            slot = (slot + 1) & self.mask;
+        }
+        if self.heap.len() < self.capacity {
+            let pos = self.heap.len();
+            self.heap.push(Counter {
+                key_id,
+                count: weight,
+                error: 0,
+                label,
+                slot: slot as u32,
+            });
+            self.index[slot] = pos as u32;
+            self.sift_up(pos);
+            return;
+        }
+        // Take over the smallest counter (the heap's root).
+        let old = self.heap[0];
+        self.remove_slot(old.slot as usize);
+        let slot = self.free_slot(key_id);
+        self.heap[0] = Counter {
+            key_id,
+            count: old.count + weight,
+            error: old.count,
+            label,
+            slot: slot as u32,
+        };
+        self.index[slot] = 0;
+        self.sift_down(0);
+    }
+
+    /// The `n` largest counters, largest count first, ties by key id.
+    pub fn top(&self, n: usize) -> Vec<HotKey> {
+        let mut all: Vec<HotKey> = self
+            .heap
+            .iter()
+            .map(|c| HotKey {
+                key_id: c.key_id,
+                label: c.label,
+                count: c.count,
+                error: c.error,
+            })
+            .collect();
+        all.sort_by(|a, b| b.count.cmp(&a.count).then(a.key_id.cmp(&b.key_id)));
+        all.truncate(n);
+        all
+    }
+
+    fn home(&self, key_id: u64) -> usize {
+        (key_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & self.mask
+    }
+
+    fn free_slot(&self, key_id: u64) -> usize {
+        let mut slot = self.home(key_id);
+        while self.index[slot] != EMPTY {
+            slot = (slot + 1) & self.mask;
+        }
+        slot
+    }
+
+    /// Frees `slot`, moving later entries of its probe run back (no tombstones).
+    fn remove_slot(&mut self, slot: usize) {
+        let mut hole = slot;
+        let mut next = (slot + 1) & self.mask;
+        loop {
+            let at = self.index[next];
+            if at == EMPTY {
+                break;
+            }
+            let home = self.home(self.heap[at as usize].key_id);
+            // Move the entry into the hole when its home is not in (hole, next].
+            let dist_next = next.wrapping_sub(home) & self.mask;
+            let dist_hole = hole.wrapping_sub(home) & self.mask;
+            if dist_hole < dist_next {
+                self.index[hole] = at;
+                self.heap[at as usize].slot = hole as u32;
+                hole = next;
+            }
+            next = (next + 1) & self.mask;
+        }
+        self.index[hole] = EMPTY;
+    }
+
+    /// Counts alone order the heap: a counter stops sinking at its first equal child, which
+    /// keeps a take-over among many equal counts short (the order of updates alone decides
+    /// the outcome, so it stays deterministic).
+    fn less(&self, a: usize, b: usize) -> bool {
+        self.heap[a].count < self.heap[b].count
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.index[self.heap[a].slot as usize] = a as u32;
+        self.index[self.heap[b].slot as usize] = b as u32;
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if !self.less(pos, parent) {
+                break;
+            }
+            self.swap(pos, parent);
+            pos = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let n = self.heap.len();
+        loop {
+            let (l, r) = (2 * pos + 1, 2 * pos + 2);
+            let mut smallest = pos;
+            if l < n && self.less(l, smallest) {
+                smallest = l;
+            }
+            if r < n && self.less(r, smallest) {
+                smallest = r;
+            }
+            if smallest == pos {
+                return;
+            }
+            self.swap(pos, smallest);
+            pos = smallest;
+        }
+    }
+}
+
+/// Keeps the `n` largest of the keys offered, largest first (ties by key id).
+pub fn biggest(keys: impl Iterator<Item = BigKey>, n: usize) -> Vec<BigKey> {
+    let mut top: Vec<BigKey> = Vec::with_capacity(n + 1);
+    for k in keys {
+        let better = |a: &BigKey, b: &BigKey| {
+            (a.bytes, std::cmp::Reverse(a.key_id)) > (b.bytes, std::cmp::Reverse(b.key_id))
+        };
+        if top.len() == n && n > 0 && !better(&k, &top[n - 1]) {
+            continue;
+        }
+        let at = top.partition_point(|t| better(t, &k));
+        top.insert(at, k);
+        top.truncate(n);
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn exact_while_the_keys_fit() {
+        let mut s = SpaceSaving::new(8);
+        for (k, n) in [(5u64, 3u64), (9, 7), (1, 7), (4, 1)] {
+            for _ in 0..n {
+                s.add(k, k as u16, 1);
+            }
+        }
+        let top = s.top(3);
+        assert_eq!(
+            top.iter()
+                .map(|h| (h.key_id, h.count, h.error))
+                .collect::<Vec<_>>(),
+            vec![(1, 7, 0), (9, 7, 0), (5, 3, 0)]
+        );
+        assert_eq!(s.total(), 18);
+    }
+
+    #[test]
+    fn bounds_hold_on_a_skewed_stream_with_few_counters() {
+        // A deterministic stream over 500 keys, key k weighted ~ 1/(k+1): 16 counters.
+        let mut s = SpaceSaving::new(16);
+        let mut truth: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut x = 12345u64;
+        for _ in 0..50_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = ((x >> 11) as f64) / (1u64 << 53) as f64;
+            let k = ((500f64).powf(u) - 1.0) as u64; // log-uniform: ~ 1/(k+1)
+            let w = 1 + (k % 3);
+            s.add(k * 7919, 0, w);
+            *truth.entry(k * 7919).or_default() += w;
+        }
+        let total = s.total();
+        for h in s.top(16) {
+            let t = truth[&h.key_id];
+            assert!(h.count >= t && h.count - h.error <= t, "{h:?} true {t}");
+        }
+        // Every key heavier than total / capacity is monitored.
+        let monitored: Vec<u64> = s.top(16).iter().map(|h| h.key_id).collect();
+        for (k, t) in &truth {
+            if *t > total / 16 {
+                assert!(monitored.contains(k), "key {k} weight {t} of {total}");
+            }
+        }
+        // The index still finds every monitored key after many take-overs.
+        for k in monitored {
+            let before = s.top(16).iter().find(|h| h.key_id == k).unwrap().count;
+            s.add(k, 0, 1);
+            let after = s.top(16).iter().find(|h| h.key_id == k).unwrap().count;
+            assert_eq!(after, before + 1);
+        }
+    }
+
+    #[test]
+    fn biggest_keeps_the_largest_in_order() {
+        let keys = [(1u64, 10u64), (2, 50), (3, 50), (4, 5), (5, 70)]
+            .map(|(key_id, bytes)| BigKey { key_id, bytes });
+        let top = biggest(keys.into_iter(), 3);
+        assert_eq!(
+            top.iter().map(|b| b.key_id).collect::<Vec<_>>(),
+            vec![5, 2, 3]
+        );
+        assert!(biggest(keys.into_iter(), 0).is_empty());
+    }
+}
