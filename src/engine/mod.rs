@@ -10,6 +10,7 @@ pub use rng::RngStream;
 pub mod queue;
 
 pub mod machine;
+pub mod root;
 pub use machine::{prefetch, prefetch_span, HugePageAlloc};
 pub use queue::{bench_hold, EventQueue, HoldBench};
 

@@ -56,15 +56,26 @@ impl ExpiringKeys {
                 .sum::<f64>()
     }
 
-    /// Expected ghosts (whole cluster) just ahead of the cursor: keys expired within the last
-    /// `p_s` seconds and not requested since.
-    fn front(&self, p_s: f64) -> f64 {
-        self.unrequested_per_s * p_s
-            + self
-                .keys
-                .iter()
-                .map(|&(l, e)| e * front_time_s(l, p_s))
-                .sum::<f64>()
+    /// `ghosts(p_s)` and the expected ghosts just ahead of the cursor (keys expired within
+    /// the last `p_s` seconds and not requested since), in one pass: one exponential per key.
+    fn ghosts_and_front(&self, p_s: f64) -> (f64, f64) {
+        let (mut ghosts, mut front) = (
+            self.unrequested_per_s * p_s / 2.0,
+            self.unrequested_per_s * p_s,
+        );
+        for &(l, e) in &self.keys {
+            let x = l * p_s;
+            let (g, f) = if x < 1e-6 {
+                (ghost_time_s(l, p_s), front_time_s(l, p_s))
+            } else {
+                // 1 − e^(−x), shared by F = (1 − e^(−x))/λ and G = (x − (1 − e^(−x)))/(λx).
+                let reached = -(-x).exp_m1();
+                ((x - reached) / (l * x), reached / l)
+            };
+            ghosts += e * g;
+            front += e * f;
+        }
+        (ghosts, front)
     }
 }
 
@@ -119,14 +130,14 @@ pub fn pass_period_s(keys: &ExpiringKeys, shards: u32, hz: u32, active_expire_ef
     let acceptable = 10 - effort.min(9);
     let shards = f64::from(shards.max(1));
     let hz = f64::from(hz.max(1));
-    // f(P) = time to scan N(P) keys − P: negative while the cursor would pass faster.
+    // f(P) = P − time to scan N(P) keys: negative while the cursor would pass faster.
     let excess = |p: f64| {
-        let ghosts = keys.ghosts(p);
+        let (ghosts, front) = keys.ghosts_and_front(p);
         let n = keys.live + ghosts;
         if n <= 0.0 {
             return 1.0;
         }
-        let q = keys.front(p) / n;
+        let q = front / n;
         let keys_per_s = hz * per_loop as f64 / stop_probability(q, per_loop, acceptable);
         p - n / shards / keys_per_s
     };
@@ -134,16 +145,7 @@ pub fn pass_period_s(keys: &ExpiringKeys, shards: u32, hz: u32, active_expire_ef
     while excess(hi) < 0.0 && hi < 1e9 {
         hi *= 2.0;
     }
-    let mut lo = 0.0;
-    for _ in 0..48 {
-        let mid = 0.5 * (lo + hi);
-        if excess(mid) < 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    hi
+    crate::engine::root::increasing_root(excess, 0.0, hi, 1e-12)
 }
 
 #[cfg(test)]

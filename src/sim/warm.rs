@@ -222,7 +222,7 @@ impl Sim<'_> {
 
     /// The admission probability s of full `noeviction` cluster `c`: the one at which its
     /// keyspaces' expected live keys and ghosts, at the memory per key the first fill
-    /// measured, just fill maxmemory (bisection; memory falls with s).
+    /// measured, just fill maxmemory (memory grows with s: `engine::root`).
     fn solve_admission(&self, c: usize, rates: &[Option<KeyRates>], fill: &Fill) -> f64 {
         let cluster = &self.scn.clusters[c];
         let empty_bytes = crate::redis::memory::EMPTY_SERVER_USED_MEMORY_BYTES;
@@ -245,16 +245,7 @@ impl Sim<'_> {
             }
             bytes
         };
-        let (mut lo, mut hi) = (0.0, 1.0);
-        for _ in 0..30 {
-            let mid = 0.5 * (lo + hi);
-            if needed(mid) > room {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
-        lo.max(1e-6)
+        crate::engine::root::increasing_root(|s| needed(s) - room, 0.0, 1.0, 1e-9).max(1e-6)
     }
 
     /// Writes the ghosts: a candidate whose bucket the expire cursor (at bucket 0 at time 0,
