@@ -9,13 +9,13 @@
 //! saying "no data"; inconsistent specs (a value row whose length does not match its labels)
 //! return [`ChartError::InvalidSpec`].
 
-mod axis;
+mod backend;
 mod bars;
-mod canvas;
 mod cdf;
 mod heatmap;
 mod lines;
 mod scatter;
+mod style;
 #[cfg(test)]
 mod tests;
 

@@ -280,7 +280,12 @@ fn quantile_markers_render_on_log_axis() {
 #[test]
 fn time_lines_render_facets_and_markers() {
     let mut spec = lines_spec(30, 2);
-    spec.size = small();
+    // Two facets beside a legend of four origins need more room than `small()` for the event
+    // labels to be printed whole.
+    spec.size = Size {
+        width: 600,
+        height: 400,
+    };
     let a = time_lines(&spec).unwrap();
     assert_valid(&a, "Origin load over simulated time");
     assert!(a.svg.contains("shard 2"));
@@ -459,6 +464,22 @@ fn write_previews() {
         std::fs::write(dir.join(format!("{name}.svg")), &r.svg).unwrap();
     };
     save("bars", grouped_bars(&bars_spec(&KEYSPACES)).unwrap());
+    // The small sizes the unit tests above use.
+    let mut small_bars = bars_spec(&KEYSPACES[..4]);
+    small_bars.size = small();
+    save("small-bars", grouped_bars(&small_bars).unwrap());
+    let mut small_quantiles = quantile_spec(&KEYSPACES[..3]);
+    small_quantiles.size = small();
+    save(
+        "small-quantiles",
+        quantile_markers(&small_quantiles).unwrap(),
+    );
+    let mut small_heatmap = heatmap_spec();
+    small_heatmap.size = small();
+    save("small-heatmap", heatmap(&small_heatmap).unwrap());
+    let mut small_lines = lines_spec(30, 2);
+    small_lines.size = small();
+    save("small-lines", time_lines(&small_lines).unwrap());
     let mut six = bars_spec(&KEYSPACES[..5]);
     six.groups = (0..6)
         .map(|g| BarGroup {
