@@ -369,14 +369,15 @@ fn panel_is_empty(panel: &Panel, scale: Scale) -> bool {
     .is_empty()
 }
 
-/// Dashed horizontal reference lines with their labels at the right end, above the line
-/// unless that would cross the plot's top.
+/// Dashed horizontal reference lines with their labels at the right end: above the line
+/// unless that would cross the plot's top or another line's label, else below it.
 fn draw_h_lines<DB: DrawingBackend, Y: ValueAxis>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
     refs: &[RefLine],
     (x_lo, x_hi): (f64, f64),
 ) -> Result<(), ChartError> {
     let r = chart.y_range();
+    let mut placed: Vec<i32> = Vec::new();
     for line in refs {
         if !(line.value.is_finite() && (r.start..=r.end).contains(&line.value)) {
             continue;
@@ -389,11 +390,13 @@ fn draw_h_lines<DB: DrawingBackend, Y: ValueAxis>(
         ))?;
         let top = chart.backend_coord(&(x_hi, r.end)).1;
         let py = chart.backend_coord(&(x_hi, line.value)).1;
-        let dy = if py - 13 - NOTE_SIZE as i32 / 2 < top {
-            13
-        } else {
-            -13
+        let clear = |dy: i32| {
+            let y = py + dy;
+            y - NOTE_SIZE as i32 / 2 >= top
+                && placed.iter().all(|p| (p - y).abs() > NOTE_SIZE as i32 + 4)
         };
+        let dy = [-13, 13].into_iter().find(|dy| clear(*dy)).unwrap_or(13);
+        placed.push(py + dy);
         chart.draw_series([label_box(
             &line.label,
             (x_hi, line.value),
