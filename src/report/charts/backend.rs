@@ -13,10 +13,8 @@ use plotters_backend::{
 };
 use std::sync::Once;
 
-/// A chart ready to draw: its canvas size and one drawing function for any backend.
+/// A chart ready to draw: one drawing function for any backend.
 pub(super) trait Chart {
-    /// Canvas size in pixels.
-    fn size(&self) -> Size;
     /// Draws the whole chart onto `root` (already filled white).
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
 }
@@ -29,9 +27,8 @@ impl<E: std::error::Error + Send + Sync> From<plotters::drawing::DrawingAreaErro
     }
 }
 
-/// Draws `chart` onto both backends and encodes the PNG.
-pub(super) fn render(chart: &impl Chart) -> Result<Rendered, ChartError> {
-    let size = chart.size();
+/// Draws `chart` on a canvas of `size` onto both backends and encodes the PNG.
+pub(super) fn render(size: Size, chart: &impl Chart) -> Result<Rendered, ChartError> {
     if !(200..=8000).contains(&size.width) || !(150..=8000).contains(&size.height) {
         return Err(ChartError::InvalidSpec(format!(
             "canvas size {}x{} outside 200x150..8000x8000",

@@ -5,11 +5,11 @@
 
 use super::backend::{render, Chart};
 use super::style::{
-    fit_text, fmt_tick, frame, label_box, legend, marker, palette, rgb, split_legend, style_mesh,
-    text_style, text_width, titled, usable, value_range, with_axis, LabelBox, LegendEntry, NoData,
-    Swatch, ValueAxis, AXIS_TITLE_SIZE, DASH, INK, MUTED, REF, SHAPES, TICK_SIZE,
+    fit_text, fmt_tick, frame, label_box, legend, marker, no_data, palette, rgb, split_legend,
+    style_mesh, text_style, text_width, titled, usable, value_range, with_axis, LabelBox,
+    LegendEntry, Swatch, ValueAxis, AXIS_TITLE_SIZE, DASH, INK, MUTED, REF, SHAPES, TICK_SIZE,
 };
-use super::{BarChart, CategoryTargets, ChartError, QuantileChart, RefLine, Rendered, Scale, Size};
+use super::{BarChart, CategoryTargets, ChartError, QuantileChart, RefLine, Rendered, Scale};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -34,7 +34,6 @@ struct Frame<'a> {
     legend: Vec<LegendEntry>,
     ref_lines: &'a [RefLine],
     targets: Option<&'a CategoryTargets>,
-    size: Size,
 }
 
 /// Category labels under a plot, one or more lines each. Hand-written because plotters' mesh
@@ -189,6 +188,41 @@ fn category_chart<'a, DB: DrawingBackend, Y: ValueAxis>(
     Ok(chart)
 }
 
+/// Renders a bar or quantile chart (both specs name these fields alike) showing `$marks`:
+/// the legend names the groups (when there are several), then `$extra`, reference lines and
+/// the target.
+macro_rules! render_category {
+    ($spec:expr, $targets:expr, $range:expr, $extra:expr, $marks:expr) => {{
+        let spec = $spec;
+        let mut frame = Frame {
+            title: &spec.title,
+            categories: &spec.categories,
+            x_label: &spec.x_label,
+            y_label: &spec.y_label,
+            legend: Vec::new(),
+            ref_lines: &spec.ref_lines,
+            targets: $targets,
+        };
+        if spec.groups.len() > 1 {
+            let names = spec.groups.iter().map(|g| g.name.clone());
+            frame.legend.extend(
+                names
+                    .enumerate()
+                    .map(|(i, name)| LegendEntry::new(name, Swatch::Box(palette(i)))),
+            );
+        }
+        frame.legend.extend($extra);
+        frame.legend.extend(frame_legend(&frame));
+        let chart = Category {
+            frame,
+            scale: spec.y_scale,
+            range: $range,
+            marks: $marks,
+        };
+        render(spec.size, &chart)
+    }};
+}
+
 /// Legend entries shared by both category charts: reference lines and the target.
 fn frame_legend(f: &Frame<'_>) -> Vec<LegendEntry> {
     let mut out: Vec<LegendEntry> = f
@@ -287,11 +321,39 @@ fn y_range(
     value_range(&all, scale, scale == Scale::Linear)
 }
 
-/// Grouped bars ready to draw.
-struct Bars<'a> {
-    spec: &'a BarChart,
+/// A category chart ready to draw: its frame, y range and what goes in it.
+struct Category<'a> {
     frame: Frame<'a>,
+    scale: Scale,
     range: (f64, f64),
+    marks: Marks<'a>,
+}
+
+/// What a category chart shows per category and group.
+enum Marks<'a> {
+    Bars(&'a BarChart),
+    Quantiles(&'a QuantileChart),
+}
+
+impl Chart for Category<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        with_axis!(self.scale, self.range, |y| self.draw_on(root, y))
+    }
+}
+
+impl Category<'_> {
+    fn draw_on<DB: DrawingBackend, Y: ValueAxis>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        y: Y,
+    ) -> Result<(), ChartError> {
+        let mut chart = category_chart(root, &self.frame, y)?;
+        match self.marks {
+            Marks::Bars(spec) => draw_bars(&mut chart, spec)?,
+            Marks::Quantiles(spec) => draw_quantiles(&mut chart, spec)?,
+        }
+        draw_targets(&mut chart, self.frame.targets)
+    }
 }
 
 pub(super) fn grouped_bars(
@@ -306,13 +368,7 @@ pub(super) fn grouped_bars(
             check_len("error bars of group", &g.name, e.len(), n)?;
         }
     }
-    let no_data = |why| {
-        render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why,
-        })
-    };
+    let no_data = |why| no_data(spec.size, &spec.title, why);
     if n == 0 || spec.groups.is_empty() {
         return no_data("no categories or no groups");
     }
@@ -326,110 +382,67 @@ pub(super) fn grouped_bars(
     let Some(range) = y_range(values, &spec.ref_lines, targets, spec.y_scale) else {
         return no_data("no value can be shown on this axis");
     };
-    let mut frame = Frame {
-        title: &spec.title,
-        categories: &spec.categories,
-        x_label: &spec.x_label,
-        y_label: &spec.y_label,
-        legend: Vec::new(),
-        ref_lines: &spec.ref_lines,
-        targets,
-        size: spec.size,
+    render_category!(spec, targets, range, [], Marks::Bars(spec))
+}
+
+/// Grouped bars with their error bars.
+fn draw_bars<DB: DrawingBackend, Y: ValueAxis>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<CategoryAxis, Y>>,
+    spec: &BarChart,
+) -> Result<(), ChartError> {
+    let r = chart.y_range();
+    let base = if spec.y_scale == Scale::Linear {
+        0.0f64.clamp(r.start, r.end)
+    } else {
+        r.start
     };
-    if spec.groups.len() > 1 {
-        frame.legend.extend(
-            spec.groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| LegendEntry::new(g.name.clone(), Swatch::Box(palette(i)))),
-        );
-    }
-    frame.legend.extend(frame_legend(&frame));
-    render(&Bars { spec, frame, range })
-}
-
-impl Chart for Bars<'_> {
-    fn size(&self) -> Size {
-        self.frame.size
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        with_axis!(self.spec.y_scale, self.range, |y| self.draw_on(root, y))
-    }
-}
-
-impl Bars<'_> {
-    fn draw_on<DB: DrawingBackend, Y: ValueAxis>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        y: Y,
-    ) -> Result<(), ChartError> {
-        let spec = self.spec;
-        let mut chart = category_chart(root, &self.frame, y)?;
-        let r = chart.y_range();
-        let base = if spec.y_scale == Scale::Linear {
-            0.0f64.clamp(r.start, r.end)
-        } else {
-            r.start
-        };
-        let inner = 0.8;
-        let bar_w = inner / spec.groups.len() as f64;
-        let gap = bar_w * 0.06;
-        for (gi, g) in spec.groups.iter().enumerate() {
-            let color = palette(gi);
-            for (ci, v) in g.values.iter().enumerate() {
-                let x0 = ci as f64 + 0.5 - inner / 2.0 + gi as f64 * bar_w;
-                let xm = x0 + bar_w / 2.0;
-                if !(v.is_finite() && (spec.y_scale == Scale::Linear || *v > 0.0)) {
-                    chart.draw_series([missing(xm, base)])?;
-                    continue;
-                }
-                let v = v.clamp(r.start, r.end);
-                // A zero bar still shows as a 2-pixel sliver so it is not mistaken for "missing".
-                let height_px =
-                    chart.backend_coord(&(xm, base)).1 - chart.backend_coord(&(xm, v)).1;
-                if height_px.abs() < 2 {
-                    let w_px = chart.backend_coord(&(x0 + bar_w - gap, base)).0
-                        - chart.backend_coord(&(x0 + gap, base)).0;
-                    chart.draw_series([EmptyElement::at((x0 + gap, base))
-                        + Rectangle::new([(0, -2), (w_px, 0)], color.filled())])?;
-                } else {
-                    chart.draw_series([Rectangle::new(
-                        [(x0 + gap, base), (x0 + bar_w - gap, v)],
-                        color.filled(),
-                    )])?;
-                }
-                let err = g.errors.as_ref().and_then(|e| e[ci]);
-                if let Some(e) = err.filter(|e| {
-                    [e.low, e.high]
-                        .iter()
-                        .all(|b| b.is_finite() && (spec.y_scale == Scale::Linear || *b > 0.0))
-                }) {
-                    let cap = chart.backend_coord(&(x0 + bar_w, base)).0
-                        - chart.backend_coord(&(x0, base)).0;
-                    let (lo, hi) = (e.low.clamp(r.start, r.end), e.high.clamp(r.start, r.end));
-                    // Hand-written caps: plotters' ErrorBar element always marks the mean with
-                    // a circle, which reads as one more data point on top of the bar.
-                    let cap = (cap / 4).clamp(2, 8);
-                    let style = INK.stroke_width(2);
-                    chart.draw_series(LineSeries::new([(xm, lo), (xm, hi)], style))?;
-                    chart.draw_series([lo, hi].map(|end| {
-                        EmptyElement::at((xm, end))
-                            + PathElement::new(vec![(-cap, 0), (cap, 0)], style)
-                    }))?;
-                }
+    let inner = 0.8;
+    let bar_w = inner / spec.groups.len() as f64;
+    let gap = bar_w * 0.06;
+    for (gi, g) in spec.groups.iter().enumerate() {
+        let color = palette(gi);
+        for (ci, v) in g.values.iter().enumerate() {
+            let x0 = ci as f64 + 0.5 - inner / 2.0 + gi as f64 * bar_w;
+            let xm = x0 + bar_w / 2.0;
+            if !(v.is_finite() && (spec.y_scale == Scale::Linear || *v > 0.0)) {
+                chart.draw_series([missing(xm, base)])?;
+                continue;
+            }
+            let v = v.clamp(r.start, r.end);
+            // A zero bar still shows as a 2-pixel sliver so it is not mistaken for "missing".
+            let height_px = chart.backend_coord(&(xm, base)).1 - chart.backend_coord(&(xm, v)).1;
+            if height_px.abs() < 2 {
+                let w_px = chart.backend_coord(&(x0 + bar_w - gap, base)).0
+                    - chart.backend_coord(&(x0 + gap, base)).0;
+                chart.draw_series([EmptyElement::at((x0 + gap, base))
+                    + Rectangle::new([(0, -2), (w_px, 0)], color.filled())])?;
+            } else {
+                chart.draw_series([Rectangle::new(
+                    [(x0 + gap, base), (x0 + bar_w - gap, v)],
+                    color.filled(),
+                )])?;
+            }
+            let err = g.errors.as_ref().and_then(|e| e[ci]);
+            if let Some(e) = err.filter(|e| {
+                [e.low, e.high]
+                    .iter()
+                    .all(|b| b.is_finite() && (spec.y_scale == Scale::Linear || *b > 0.0))
+            }) {
+                let cap =
+                    chart.backend_coord(&(x0 + bar_w, base)).0 - chart.backend_coord(&(x0, base)).0;
+                let (lo, hi) = (e.low.clamp(r.start, r.end), e.high.clamp(r.start, r.end));
+                // Hand-written caps: plotters' ErrorBar element always marks the mean with
+                // a circle, which reads as one more data point on top of the bar.
+                let cap = (cap / 4).clamp(2, 8);
+                let style = INK.stroke_width(2);
+                chart.draw_series(LineSeries::new([(xm, lo), (xm, hi)], style))?;
+                chart.draw_series([lo, hi].map(|end| {
+                    EmptyElement::at((xm, end)) + PathElement::new(vec![(-cap, 0), (cap, 0)], style)
+                }))?;
             }
         }
-        draw_targets(&mut chart, self.frame.targets)?;
-        Ok(())
     }
-}
-
-/// Quantile markers ready to draw.
-struct Quantiles<'a> {
-    spec: &'a QuantileChart,
-    frame: Frame<'a>,
-    range: (f64, f64),
+    Ok(())
 }
 
 pub(super) fn quantile_markers(
@@ -451,13 +464,7 @@ pub(super) fn quantile_markers(
             }
         }
     }
-    let no_data = |why| {
-        render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why,
-        })
-    };
+    let no_data = |why| no_data(spec.size, &spec.title, why);
     if n == 0 || nq == 0 || spec.groups.is_empty() {
         return no_data("no categories, quantiles or groups");
     }
@@ -469,80 +476,44 @@ pub(super) fn quantile_markers(
     let Some(range) = y_range(values, &spec.ref_lines, targets, spec.y_scale) else {
         return no_data("no value can be shown on this axis");
     };
-    let mut frame = Frame {
-        title: &spec.title,
-        categories: &spec.categories,
-        x_label: &spec.x_label,
-        y_label: &spec.y_label,
-        legend: Vec::new(),
-        ref_lines: &spec.ref_lines,
-        targets,
-        size: spec.size,
-    };
-    if spec.groups.len() > 1 {
-        frame.legend.extend(
-            spec.groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| LegendEntry::new(g.name.clone(), Swatch::Box(palette(i)))),
-        );
-    }
-    frame
-        .legend
-        .extend(spec.quantiles.iter().enumerate().map(|(i, q)| {
-            LegendEntry::new(
-                q.clone(),
-                Swatch::Marker(SHAPES[i % SHAPES.len()], rgb(0xBB, 0xBB, 0xBB)),
-            )
-        }));
-    frame.legend.extend(frame_legend(&frame));
-    render(&Quantiles { spec, frame, range })
+    let shapes = spec.quantiles.iter().enumerate().map(|(i, q)| {
+        LegendEntry::new(
+            q.clone(),
+            Swatch::Marker(SHAPES[i % SHAPES.len()], rgb(0xBB, 0xBB, 0xBB)),
+        )
+    });
+    render_category!(spec, targets, range, shapes, Marks::Quantiles(spec))
 }
 
-impl Chart for Quantiles<'_> {
-    fn size(&self) -> Size {
-        self.frame.size
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        with_axis!(self.spec.y_scale, self.range, |y| self.draw_on(root, y))
-    }
-}
-
-impl Quantiles<'_> {
-    fn draw_on<DB: DrawingBackend, Y: ValueAxis>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        y: Y,
-    ) -> Result<(), ChartError> {
-        let spec = self.spec;
-        let mut chart = category_chart(root, &self.frame, y)?;
-        let r = chart.y_range();
-        let inner = 0.8;
-        let col_w = inner / spec.groups.len() as f64;
-        let col_px = (chart.backend_coord(&(col_w, r.start)).0
-            - chart.backend_coord(&(0.0, r.start)).0) as f64;
-        let radius = (col_px * 0.28).clamp(3.0, 8.0);
-        let shown = |v: &f64| v.is_finite() && (r.start..=r.end).contains(v);
-        for (gi, g) in spec.groups.iter().enumerate() {
-            let color = palette(gi);
-            for (ci, row) in g.values.iter().enumerate() {
-                let x = ci as f64 + 0.5 - inner / 2.0 + (gi as f64 + 0.5) * col_w;
-                let ys: Vec<f64> = row.iter().copied().filter(shown).collect();
-                let Some((lo, hi)) = super::style::extent(&ys) else {
-                    chart.draw_series([missing(x, r.start)])?;
-                    continue;
-                };
-                chart.draw_series(LineSeries::new([(x, lo), (x, hi)], color.stroke_width(3)))?;
-                chart.draw_series(
-                    row.iter()
-                        .enumerate()
-                        .filter(|(_, v)| shown(v))
-                        .map(|(qi, v)| marker(SHAPES[qi % SHAPES.len()], (x, *v), radius, color)),
-                )?;
-            }
+/// Quantile markers on a range stick per category and group.
+fn draw_quantiles<DB: DrawingBackend, Y: ValueAxis>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<CategoryAxis, Y>>,
+    spec: &QuantileChart,
+) -> Result<(), ChartError> {
+    let r = chart.y_range();
+    let inner = 0.8;
+    let col_w = inner / spec.groups.len() as f64;
+    let col_px =
+        (chart.backend_coord(&(col_w, r.start)).0 - chart.backend_coord(&(0.0, r.start)).0) as f64;
+    let radius = (col_px * 0.28).clamp(3.0, 8.0);
+    let shown = |v: &f64| v.is_finite() && (r.start..=r.end).contains(v);
+    for (gi, g) in spec.groups.iter().enumerate() {
+        let color = palette(gi);
+        for (ci, row) in g.values.iter().enumerate() {
+            let x = ci as f64 + 0.5 - inner / 2.0 + (gi as f64 + 0.5) * col_w;
+            let ys: Vec<f64> = row.iter().copied().filter(shown).collect();
+            let Some((lo, hi)) = super::style::extent(&ys) else {
+                chart.draw_series([missing(x, r.start)])?;
+                continue;
+            };
+            chart.draw_series(LineSeries::new([(x, lo), (x, hi)], color.stroke_width(3)))?;
+            chart.draw_series(
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, v)| shown(v))
+                    .map(|(qi, v)| marker(SHAPES[qi % SHAPES.len()], (x, *v), radius, color)),
+            )?;
         }
-        draw_targets(&mut chart, self.frame.targets)?;
-        Ok(())
     }
+    Ok(())
 }

@@ -4,10 +4,10 @@
 
 use super::backend::{render, Chart};
 use super::style::{
-    fmt_tick, frame, label_box, palette, style_mesh, text_style, titled, usable, value_range,
-    with_axis, NoData, ValueAxis, DASH, INK, LEGEND_SIZE, MUTED, REF,
+    fmt_tick, frame, label_box, no_data, palette, style_mesh, text_style, titled, usable,
+    value_range, with_axis, ValueAxis, DASH, INK, LEGEND_SIZE, MUTED, REF,
 };
-use super::{CdfChart, ChartError, Rendered, Scale, Size};
+use super::{CdfChart, ChartError, Rendered, Scale};
 use plotters::chart::SeriesLabelPosition;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -34,24 +34,16 @@ pub(super) fn cdf(spec: &CdfChart) -> Result<Rendered, ChartError> {
         spec.x_scale,
     );
     if xs.is_empty() {
-        return render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why: "no curve has a value on this axis",
-        });
+        return no_data(spec.size, &spec.title, "no curve has a value on this axis");
     }
     let mut all = xs;
     all.extend(usable(spec.ref_lines.iter().map(|r| r.value), spec.x_scale));
     let x = value_range(&all, spec.x_scale, spec.x_scale == Scale::Linear)
         .expect("non-empty values give a range");
-    render(&Cdf { spec, x })
+    render(spec.size, &Cdf { spec, x })
 }
 
 impl Chart for Cdf<'_> {
-    fn size(&self) -> Size {
-        self.spec.size
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         with_axis!(self.spec.x_scale, self.x, |x| self.draw_on(root, x))
     }

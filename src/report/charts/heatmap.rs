@@ -5,10 +5,10 @@
 use super::backend::{render, Chart};
 use super::bars::CategoryLabels;
 use super::style::{
-    extent, fit_text, fmt_tick, frame, rgb, style_mesh, text_style, text_width, titled,
-    value_range, NoData, AXIS_TITLE_SIZE, INK, MUTED, TICK_SIZE,
+    extent, fit_text, fmt_tick, frame, no_data, rgb, style_mesh, text_style, text_width, titled,
+    value_range, AXIS_TITLE_SIZE, INK, MUTED, TICK_SIZE,
 };
-use super::{ChartError, Heatmap, Rendered, Scale, Size};
+use super::{ChartError, Heatmap, Rendered, Scale};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -95,11 +95,7 @@ pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
         }
     }
     if nx == 0 || ny == 0 {
-        return render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why: "empty parameter grid",
-        });
+        return no_data(spec.size, &spec.title, "empty parameter grid");
     }
     let finite: Vec<f64> = spec
         .values
@@ -108,17 +104,16 @@ pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
         .copied()
         .filter(|v| v.is_finite())
         .collect();
-    render(&Map {
-        spec,
-        range: extent(&finite),
-    })
+    render(
+        spec.size,
+        &Map {
+            spec,
+            range: extent(&finite),
+        },
+    )
 }
 
 impl Chart for Map<'_> {
-    fn size(&self) -> Size {
-        self.spec.size
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let spec = self.spec;
         let (nx, ny) = (spec.x_values.len(), spec.y_values.len());

@@ -4,11 +4,11 @@
 
 use super::backend::{render, Chart};
 use super::style::{
-    extent, fmt_tick, frame, label_box, legend, palette, split_legend, style_mesh, text_style,
-    text_width, titled, usable, value_range, with_axis, LegendEntry, NoData, Swatch, ValueAxis,
+    extent, fmt_tick, frame, label_box, legend, no_data, palette, split_legend, style_mesh,
+    text_style, text_width, titled, usable, value_range, with_axis, LegendEntry, Swatch, ValueAxis,
     AXIS_TITLE_SIZE, DASH, INK, LEGEND_SIZE, MUTED, NOTE_SIZE, PALETTE, REF, TICK_SIZE,
 };
-use super::{ChartError, EventMarker, LineChart, Panel, RefLine, Rendered, Scale, Series, Size};
+use super::{ChartError, EventMarker, LineChart, Panel, RefLine, Rendered, Scale, Series};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -122,11 +122,7 @@ pub(super) fn time_lines(spec: &LineChart) -> Result<Rendered, ChartError> {
         Scale::Linear,
     );
     let Some((x_lo, x_hi)) = extent(&xs) else {
-        return render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why: "no series with points",
-        });
+        return no_data(spec.size, &spec.title, "no series with points");
     };
     let k = spec.facets.len();
     let columns = spec.columns.clamp(1, k);
@@ -160,20 +156,19 @@ pub(super) fn time_lines(spec: &LineChart) -> Result<Rendered, ChartError> {
         .iter()
         .map(|p| shared.or_else(|| panel_range(&[p], spec.y_scale)))
         .collect();
-    render(&Lines {
-        spec,
-        styles: SeriesStyles::new(&spec.facets),
-        x,
-        y,
-        columns,
-    })
+    render(
+        spec.size,
+        &Lines {
+            spec,
+            styles: SeriesStyles::new(&spec.facets),
+            x,
+            y,
+            columns,
+        },
+    )
 }
 
 impl Chart for Lines<'_> {
-    fn size(&self) -> Size {
-        self.spec.size
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let spec = self.spec;
         let area = titled(root, &spec.title)?;

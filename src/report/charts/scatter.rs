@@ -4,10 +4,10 @@
 
 use super::backend::{render, Chart};
 use super::style::{
-    extent, fmt_tick, fmt_value, frame, label_box, legend, marker, rgb, split_legend, style_mesh,
-    titled, LegendEntry, NoData, Shape, Swatch, DASH, INK,
+    extent, fmt_tick, fmt_value, frame, label_box, legend, marker, no_data, rgb, split_legend,
+    style_mesh, titled, LegendEntry, Shape, Swatch, DASH, INK,
 };
-use super::{ChartError, PassFailScatter, Rendered, Size};
+use super::{ChartError, PassFailScatter, Rendered};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -62,11 +62,11 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (extent(&xs), extent(&ys)) else {
-        return render(&NoData {
-            size: spec.size,
-            title: &spec.title,
-            why: "no configuration with finite coordinates",
-        });
+        return no_data(
+            spec.size,
+            &spec.title,
+            "no configuration with finite coordinates",
+        );
     };
     // Frontier: the smallest passing y at each x.
     let mut frontier: Vec<(f64, f64)> = Vec::new();
@@ -106,21 +106,20 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
     {
         legend.push(LegendEntry::new("chosen", Swatch::Ring(INK)));
     }
-    render(&Scatter {
-        spec,
-        points,
-        frontier,
-        x: padded(x_lo, x_hi, false),
-        y: padded(y_lo, y_hi, true),
-        legend,
-    })
+    render(
+        spec.size,
+        &Scatter {
+            spec,
+            points,
+            frontier,
+            x: padded(x_lo, x_hi, false),
+            y: padded(y_lo, y_hi, true),
+            legend,
+        },
+    )
 }
 
 impl Chart for Scatter<'_> {
-    fn size(&self) -> Size {
-        self.spec.size
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let spec = self.spec;
         let area = titled(root, &spec.title)?;

@@ -3,7 +3,7 @@
 //! annotation labels, compact value labels, and the "no data" chart. No file IO.
 
 use super::backend::Chart;
-use super::{ChartError, Scale, Size};
+use super::{ChartError, Rendered, Scale, Size};
 use plotters::chart::{ChartContext, MeshStyle, SeriesLabelPosition};
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
@@ -524,10 +524,13 @@ pub(super) fn legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Renders a chart of `size` with only `title` and a framed "no data" message saying `why`.
+pub(super) fn no_data(size: Size, title: &str, why: &str) -> Result<Rendered, ChartError> {
+    super::backend::render(size, &NoData { title, why })
+}
+
 /// A chart with only a title and a framed "no data" message.
-pub(super) struct NoData<'a> {
-    /// Canvas size.
-    pub size: Size,
+struct NoData<'a> {
     /// The chart's title.
     pub title: &'a str,
     /// Why there is nothing to show.
@@ -535,10 +538,6 @@ pub(super) struct NoData<'a> {
 }
 
 impl Chart for NoData<'_> {
-    fn size(&self) -> Size {
-        self.size
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let area = titled(root, self.title)?;
         let (w, h) = area.dim_in_pixel();
