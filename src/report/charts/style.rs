@@ -130,7 +130,8 @@ pub(super) fn extent(values: &[f64]) -> Option<(f64, f64)> {
 }
 
 /// The axis range that shows `values` (already filtered with [`usable`]): on a linear axis the
-/// data with 5 % room (from zero when `include_zero`), on a log axis whole decades, so plotters'
+/// data with 5 % room, never below zero for values that are not negative (from zero when
+/// `include_zero`), on a log axis whole decades, so plotters'
 /// log ticks (at powers of ten) always have two to label. `None` when `values` is empty.
 pub(super) fn value_range(values: &[f64], scale: Scale, include_zero: bool) -> Option<(f64, f64)> {
     let (lo, hi) = extent(values)?;
@@ -148,8 +149,9 @@ pub(super) fn value_range(values: &[f64], scale: Scale, include_zero: bool) -> O
                 (low, hi + d)
             } else {
                 let pad = (hi - lo) * 0.05;
-                let low = if include_zero && lo >= 0.0 {
-                    lo
+                // Values that are not negative (counts, rates, memory) keep zero at the bottom.
+                let low = if lo >= 0.0 {
+                    (lo - pad).max(0.0)
                 } else {
                     lo - pad
                 };
