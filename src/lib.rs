@@ -87,6 +87,7 @@
 //! - `metrics`: counters, HdrHistograms and time windows of one plan.
 //! - `sim`: one plan's simulation: the closed `Event` enum and its dispatch; faults and the
 //!   business-invariant monitors.
+//! - `cost`: a plan's nodes and monthly cost (instance catalogue prices or `cost_per_*`).
 //! - `sweep`: parameter grids (resumable cells, sharding, merge) and the capacity search.
 //! - `calibrate`: a calibration file's format and the model figures it is compared with.
 //! - `report`: the only writer: CSV tables, charts, manifest, atomic run folder.
@@ -99,6 +100,7 @@
 pub mod calibrate;
 pub mod cli;
 pub mod client;
+pub mod cost;
 pub mod engine;
 pub mod metrics;
 pub mod origin;

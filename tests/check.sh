@@ -24,6 +24,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
     fi
 fi
 redis-server --version
+# tests/it/live_tls.rs makes a throwaway CA and server certificate with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+    fi
+fi
+openssl version
 
 step "cargo fmt --check"
 cargo fmt --check

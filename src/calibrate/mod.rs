@@ -7,9 +7,11 @@
 
 use crate::redis::memory;
 use crate::redis::objects;
+use crate::redis::shard::TypeBytesAdjust;
 use crate::scenario::dist::Dist;
 use crate::scenario::model::{Operation, RateLimitAlgorithm, Scenario};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Members of a sliding window as the calibration writes it (a window with a few entries).
@@ -165,8 +167,13 @@ pub struct Calibration {
     pub service_time_us: f64,
     /// The model's built-in median.
     pub builtin_service_time_us_median: f64,
-    /// Bytes added to the model's figure for every key (weighted mean of measured − model).
+    /// The weighted mean of measured − model bytes per key over all shapes (reported; a
+    /// cluster applies the per-type corrections of `shapes`, or this when there are none).
     pub key_bytes_adjust: i64,
+    /// Measured main-thread µs per call by command (INFO commandstats over the calibration's
+    /// own writes and reads: `set`, `incr`, `hset`, `zadd`, `pexpire`, `type`).
+    #[serde(default)]
+    pub service_time_us_per_command: BTreeMap<String, f64>,
     /// Per shape.
     #[serde(default)]
     pub shapes: Vec<MeasuredShape>,
@@ -182,21 +189,71 @@ pub fn describe_clusters(scn: &Scenario) -> Vec<String> {
         .iter()
         .filter(|c| {
             c.redis.key_bytes_adjust != 0
+                || !c.redis.type_bytes_adjust.is_zero()
                 || c.redis.base_used_memory_bytes != memory::EMPTY_SERVER_USED_MEMORY_BYTES
         })
         .map(|c| {
+            let t = &c.redis.type_bytes_adjust;
+            let per_type = if t.is_zero() {
+                format!("{:+} B per key", c.redis.key_bytes_adjust)
+            } else {
+                let strings: Vec<String> = t
+                    .strings
+                    .iter()
+                    .map(|(v, a)| format!("{v} B values {a:+}"))
+                    .collect();
+                format!(
+                    "per key: strings [{}], counters {:+} B, hashes {:+} B, sorted sets {:+} B",
+                    strings.join(", "),
+                    t.counter,
+                    t.hash,
+                    t.zset
+                )
+            };
             format!(
-                "cluster {}: calibrated: base used_memory {} B (built-in {} B, {:+} B), {:+} B per key, service time median {:.2} µs (built-in {:.1} µs)",
+                "cluster {}: calibrated: base used_memory {} B (built-in {} B, {:+} B), {per_type}, service time median {:.2} µs (built-in {:.1} µs)",
                 c.name,
                 c.redis.base_used_memory_bytes,
                 memory::EMPTY_SERVER_USED_MEMORY_BYTES,
                 c.redis.base_used_memory_bytes as i64 - memory::EMPTY_SERVER_USED_MEMORY_BYTES as i64,
-                c.redis.key_bytes_adjust,
                 median(&c.service_time_us),
                 BUILTIN_SERVICE_TIME_US_MEDIAN
             )
         })
         .collect()
+}
+
+/// The per-type corrections of a calibration's shapes: per data type (strings per measured
+/// value size, their size class) the weighted mean of measured − model bytes per key,
+/// rounded. None when one is out of range (more than 1 MiB).
+pub fn type_bytes_adjust(shapes: &[MeasuredShape]) -> Option<TypeBytesAdjust> {
+    let mean = |pick: &dyn Fn(&MeasuredShape) -> bool| -> Option<i32> {
+        let chosen: Vec<MeasuredShape> = shapes.iter().filter(|s| pick(s)).cloned().collect();
+        let adjust = key_bytes_adjust(&chosen);
+        i32::try_from(adjust).ok().filter(|a| a.abs() < 1 << 20)
+    };
+    let mut sizes: Vec<u64> = shapes
+        .iter()
+        .filter(|s| s.kind == "string")
+        .filter_map(|s| s.value_bytes)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let strings = sizes
+        .into_iter()
+        .map(|v| {
+            Some((
+                v,
+                mean(&|s| s.kind == "string" && s.value_bytes == Some(v))?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(TypeBytesAdjust {
+        strings,
+        counter: mean(&|s| s.kind == "counter")?,
+        hash: mean(&|s| s.kind == "token-bucket")?,
+        zset: mean(&|s| s.kind == "sliding-window")?,
+    })
 }
 
 /// The weighted mean of measured − model bytes per key, rounded.
@@ -248,6 +305,21 @@ pub fn to_toml(c: &Calibration, source: &str, n_keys_per_shape: u64) -> String {
         "key_bytes_adjust = {}   # added to every key's modelled bytes: weighted mean of measured − model",
         c.key_bytes_adjust
     );
+    if !c.service_time_us_per_command.is_empty() {
+        let _ = writeln!(
+            w,
+            "\n# measured: INFO commandstats usec_per_call over the calibration's own commands"
+        );
+        let _ = writeln!(w, "[service_time_us_per_command]");
+        for (command, us) in &c.service_time_us_per_command {
+            let _ = writeln!(
+                w,
+                "{} = {us:.3}   # {:+.1}% from the built-in median",
+                q(command),
+                (us / c.builtin_service_time_us_median - 1.0) * 100.0
+            );
+        }
+    }
     for m in &c.shapes {
         let _ = writeln!(w, "\n[[shapes]]");
         let _ = writeln!(w, "keyspace = {}", q(&m.keyspace));
@@ -318,6 +390,7 @@ mod tests {
             service_time_us: 2.5,
             builtin_service_time_us_median: BUILTIN_SERVICE_TIME_US_MEDIAN,
             key_bytes_adjust: 5,
+            service_time_us_per_command: BTreeMap::from([("set".to_string(), 1.5)]),
             shapes,
         };
         let back: Calibration = toml::from_str(&to_toml(&c, "redis://x", 2000)).unwrap();
@@ -325,5 +398,79 @@ mod tests {
         assert_eq!(back.shapes.len(), 2);
         assert_eq!(back.key_bytes_adjust, 5);
         assert!((back.shapes[0].measured_bytes_per_key - 210.0).abs() < 1e-9);
+        assert_eq!(back.service_time_us_per_command["set"], 1.5);
+    }
+
+    #[test]
+    fn per_type_corrections_reach_only_their_type() {
+        use crate::engine::{RngStream, SimTime};
+        use crate::redis::db::KeyRef;
+        use crate::redis::shard::{Command, ObjectType, RedisConfig, Shard};
+        let shape = |kind: &str, value_bytes: Option<u64>, measured: f64| MeasuredShape {
+            keyspace: kind.into(),
+            kind: kind.into(),
+            value_bytes,
+            key_len_bytes: 20,
+            ttl: true,
+            measured_bytes_per_key: measured,
+            model_bytes_per_key: 200.0,
+            weight: 1.0,
+        };
+        let shapes = [
+            shape("string", Some(100), 208.0),
+            shape("string", Some(1000), 190.0),
+            shape("counter", None, 203.0),
+            shape("token-bucket", None, 230.0),
+            shape("sliding-window", None, 199.0),
+        ];
+        let adjust = type_bytes_adjust(&shapes).unwrap();
+        assert_eq!(adjust.strings, vec![(100, 8), (1000, -10)]);
+        assert_eq!((adjust.counter, adjust.hash, adjust.zset), (3, 30, -1));
+        // The size class: the nearest measured size by ratio (the boundary is at √(100·1000)).
+        assert_eq!(adjust.string(90), 8);
+        assert_eq!(adjust.string(310), 8);
+        assert_eq!(adjust.string(320), -10);
+        assert_eq!(adjust.string(5000), -10);
+        // Each command's key grows by its own type's correction, and only by it.
+        let bytes_of = |adjust: TypeBytesAdjust, cmd: Command| {
+            let cfg = RedisConfig {
+                type_bytes_adjust: adjust,
+                ..RedisConfig::default()
+            };
+            let mut shard = Shard::new(cfg, &RngStream::new(1, 0));
+            let before = shard.used_memory();
+            shard.execute(SimTime::ZERO, cmd);
+            shard.used_memory() - before
+        };
+        let key = KeyRef { id: 1, len: 20 };
+        let commands = [
+            Command::Set {
+                key,
+                value_size: 120,
+                ttl_ms: 0,
+                nx: false,
+                stamp: 0,
+            },
+            Command::IncrExpire { key, ttl_ms: 0 },
+            Command::WriteObject {
+                key,
+                object_bytes: objects::token_bucket_bytes() as u32,
+                object_type: ObjectType::Hash,
+                ttl_ms: 0,
+            },
+            Command::WriteObject {
+                key,
+                object_bytes: objects::zset_bytes(10, 16) as u32,
+                object_type: ObjectType::Zset,
+                ttl_ms: 0,
+            },
+        ];
+        let added: Vec<i64> = commands
+            .into_iter()
+            .map(|c| {
+                bytes_of(adjust.clone(), c) as i64 - bytes_of(TypeBytesAdjust::default(), c) as i64
+            })
+            .collect();
+        assert_eq!(added, vec![8, 3, 30, -1]);
     }
 }

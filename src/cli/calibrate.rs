@@ -6,7 +6,7 @@
 //! request over unpipelined reads (INFO cpu) at low load; writes the
 //! calibration file (`calibrate::to_toml`) and prints the differences from the model.
 
-use super::profile::{connect, connection_info, redacted};
+use super::profile::{connect, connection_info, redacted, tls_ca_file};
 use super::CliError;
 use crate::calibrate::{self, Calibration, MeasuredShape, Shape};
 use redis_client::{cmd, Connection};
@@ -29,6 +29,10 @@ pub struct CalibrateArgs {
     /// Environment variable holding the password (default: REDISCLI_AUTH when set).
     #[arg(long)]
     pub password_env: Option<String>,
+    /// With rediss://: the CA certificate (PEM) of a self-signed or internal CA (default:
+    /// $CACHEPLAN_TLS_CA when set, else the system's roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
     /// The scenario whose key shapes to measure.
     #[arg(long)]
     pub scenario: PathBuf,
@@ -151,7 +155,13 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         )));
     }
     let info = connection_info(&a.redis, a.password_env.as_deref())?;
-    let mut con = connect(info, Duration::from_secs(10))?;
+    let tls_ca = tls_ca_file(a.tls_ca.as_deref());
+    let mut con = connect(
+        "calibrate",
+        info,
+        tls_ca.as_deref(),
+        Duration::from_secs(10),
+    )?;
     let keyspace = info_field(&mut con, "keyspace", "db0")?;
     let mut total_keys = 0u64;
     for db in 0..16 {
@@ -183,8 +193,10 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         .is_some_and(|p| p.contains("lru") || p.contains("lfu"));
     let shared_integers = maxmemory.get(1).is_none_or(|m| m == "0") || !lru_lfu;
     let base = info_f64(&mut con, "memory", "used_memory")? as u64;
-    // A warm-up in the last database: the first keys a server writes allocate more than their
-    // own bytes (measured: about 12 B per key over the first 2000), which is no shape's cost.
+    // Every command once first: Redis 7.0 allocates a command's latency histogram (24.6 KB,
+    // `latency-tracking`) on its first use, which would land in the first shape that uses it
+    // (12.3 B per key over 2000 keys). Then a warm-up fill in the last database.
+    warm_commands(&mut con)?;
     let warm_up = distinct.first().filter(|_| distinct.len() < MAX_SHAPES);
     if let Some(first) = warm_up {
         select(&mut con, MAX_SHAPES)?;
@@ -241,6 +253,7 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         .get(service_samples.len() / 2)
         .copied()
         .unwrap_or(0.0);
+    let service_time_us_per_command = per_command_service_times(&mut con)?;
     let c = Calibration {
         redis_version: info_field(&mut con, "server", "redis_version")?,
         base_used_memory_bytes: base,
@@ -248,6 +261,7 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         service_time_us,
         builtin_service_time_us_median: calibrate::BUILTIN_SERVICE_TIME_US_MEDIAN,
         key_bytes_adjust: calibrate::key_bytes_adjust(&measured),
+        service_time_us_per_command,
         shapes: measured,
     };
     let text = calibrate::to_toml(&c, &redacted(&a.redis), a.keys);
@@ -273,8 +287,68 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
             (m.measured_bytes_per_key / m.model_bytes_per_key - 1.0) * 100.0
         );
     }
+    for (command, us) in &c.service_time_us_per_command {
+        println!(
+            "{command:<8} {us:>8.3} µs per call (model median {:.1} µs)",
+            c.builtin_service_time_us_median
+        );
+    }
     println!("wrote {}", a.out.display());
     Ok(())
+}
+
+/// The commands whose service time the calibration reports (those it sends itself).
+const TIMED_COMMANDS: [&str; 6] = ["set", "incr", "hset", "zadd", "pexpire", "type"];
+
+/// INFO commandstats' `usec_per_call` of the calibration's own commands (main-thread time
+/// inside each command, so the machine's per-type cost).
+fn per_command_service_times(
+    con: &mut Connection,
+) -> Result<std::collections::BTreeMap<String, f64>, CliError> {
+    let text: String = cmd("INFO")
+        .arg("commandstats")
+        .query(con)
+        .map_err(|e| rerr("INFO commandstats", e))?;
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some((name, fields)) = line
+            .strip_prefix("cmdstat_")
+            .and_then(|l| l.split_once(':'))
+        else {
+            continue;
+        };
+        if !TIMED_COMMANDS.contains(&name) {
+            continue;
+        }
+        let per_call = fields
+            .split(',')
+            .find_map(|f| f.strip_prefix("usec_per_call="))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if let Some(us) = per_call {
+            out.insert(name.to_string(), us);
+        }
+    }
+    Ok(out)
+}
+
+/// Sends every command the measurement uses once, on throwaway keys it deletes.
+fn warm_commands(con: &mut Connection) -> Result<(), CliError> {
+    let keys = [
+        "cpcal:warm:s",
+        "cpcal:warm:c",
+        "cpcal:warm:h",
+        "cpcal:warm:z",
+    ];
+    let mut p = redis_client::pipe();
+    p.cmd("SET").arg(keys[0]).arg("v").ignore();
+    p.cmd("INCR").arg(keys[1]).ignore();
+    p.cmd("HSET").arg(keys[2]).arg("tokens").arg(1).ignore();
+    p.cmd("ZADD").arg(keys[3]).arg(1).arg("m").ignore();
+    p.cmd("PEXPIRE").arg(keys[0]).arg(60_000).ignore();
+    p.cmd("TYPE").arg(keys[0]).ignore();
+    p.cmd("DEL").arg(&keys[..]).ignore();
+    p.cmd("INFO").arg("memory").ignore();
+    p.query::<()>(con).map_err(|e| rerr("warming up", e))
 }
 
 /// Writes `n` keys of shape `s` into the selected database.
@@ -302,9 +376,12 @@ fn fill(
                     .arg("ts")
                     .arg(j),
                 Shape::SlidingWindow => {
+                    // As the application writes a window: ms timestamps as scores, request ids
+                    // as members (16 bytes, not numeric: a numeric member would be stored as
+                    // an integer, smaller than the model's 16-byte string).
                     let c = p.cmd("ZADD").arg(&key);
                     for m in 0..calibrate::SLIDING_WINDOW_MEMBERS {
-                        c.arg(m).arg(format!("{m:016}"));
+                        c.arg(1_767_225_600_000u64 + m).arg(format!("req-{m:012}"));
                     }
                     c
                 }

@@ -13,6 +13,7 @@ mod progress;
 mod replay;
 mod run;
 mod size;
+mod size_instances;
 mod sweep;
 mod trace;
 mod validate;

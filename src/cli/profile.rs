@@ -23,12 +23,17 @@ const MAX_SAMPLE: usize = 2_000_000;
 #[derive(clap::Args, Debug)]
 pub struct ProfileArgs {
     /// The server: redis://[user[:pass]@]host:port[/db] or rediss:// for TLS. Prefer the
-    /// password in an environment variable (--password-env, or REDISCLI_AUTH).
-    #[arg(long)]
-    pub redis: String,
+    /// password in an environment variable (--password-env, or REDISCLI_AUTH). Without it,
+    /// --monitor-file alone drafts from a saved capture (key counts, sizes: placeholders).
+    #[arg(long, required_unless_present = "monitor_file")]
+    pub redis: Option<String>,
     /// Environment variable holding the password (default: REDISCLI_AUTH when set).
     #[arg(long)]
     pub password_env: Option<String>,
+    /// With rediss://: the CA certificate (PEM) that signed the server's certificate, for a
+    /// self-signed or internal CA (default: $CACHEPLAN_TLS_CA when set, else the system's roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
     /// Keys to sample with SCAN.
     #[arg(long, default_value_t = 10_000)]
     pub sample: usize,
@@ -104,16 +109,86 @@ pub fn connection_info(url: &str, password_env: Option<&str>) -> Result<Connecti
     }
 }
 
-/// Connects with the timeouts set on connect, reads and writes.
-pub fn connect(info: ConnectionInfo, timeout: Duration) -> Result<Connection, CliError> {
-    let client = redis_client::Client::open(info).map_err(|e| redis_err("connecting", e))?;
+/// The environment variable naming a CA file when `--tls-ca` is absent.
+pub const TLS_CA_ENV: &str = "CACHEPLAN_TLS_CA";
+
+/// The CA file to trust: `--tls-ca`, else `$CACHEPLAN_TLS_CA`, else none (the system's roots).
+pub fn tls_ca_file(flag: Option<&std::path::Path>) -> Option<PathBuf> {
+    flag.map(PathBuf::from).or_else(|| {
+        std::env::var_os(TLS_CA_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Connects with the timeouts set on connect, reads and writes. `tls_ca`: a PEM CA file the
+/// server's certificate must chain to (rediss:// only; refused with redis://). A certificate
+/// the client cannot verify is the user's problem (exit 2), with a hint naming `--tls-ca`.
+pub fn connect(
+    command: &str,
+    info: ConnectionInfo,
+    tls_ca: Option<&std::path::Path>,
+    timeout: Duration,
+) -> Result<Connection, CliError> {
+    let tls = matches!(info.addr(), redis_client::ConnectionAddr::TcpTls { .. });
+    let client = match tls_ca {
+        Some(path) if !tls => {
+            return Err(CliError::input(format!(
+                "--tls-ca {}: the server URL is not rediss://\n  hint: use rediss://host:port for TLS, or drop --tls-ca (and {TLS_CA_ENV})",
+                path.display()
+            )))
+        }
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                CliError::input(format!("--tls-ca {}: {e}", path.display()))
+            })?;
+            let certs = redis_client::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            };
+            redis_client::Client::build_with_tls(info, certs).map_err(|e| {
+                CliError::input(format!(
+                    "--tls-ca {}: not a usable PEM CA certificate: {e}",
+                    path.display()
+                ))
+            })?
+        }
+        None => redis_client::Client::open(info)
+            .map_err(|e| redis_error(command, "connecting", e))?,
+    };
     let con = client
         .get_connection_with_timeout(timeout)
-        .map_err(|e| redis_err("connecting", e))?;
+        .map_err(|e| connect_error(command, e, tls, tls_ca))?;
     con.set_read_timeout(Some(timeout))
         .and_then(|_| con.set_write_timeout(Some(timeout)))
-        .map_err(|e| redis_err("setting timeouts", e))?;
+        .map_err(|e| redis_error(command, "setting timeouts", e))?;
     Ok(con)
+}
+
+/// A connection failure as the user's problem; one that names a certificate (TLS) says what to
+/// do about it.
+fn connect_error(
+    command: &str,
+    e: redis_client::RedisError,
+    tls: bool,
+    tls_ca: Option<&std::path::Path>,
+) -> CliError {
+    let text = e.to_string();
+    if !tls || !text.to_ascii_lowercase().contains("certificate") {
+        return redis_error(command, "connecting", e);
+    }
+    let hint = match tls_ca {
+        Some(path) => format!(
+            "the server's certificate does not verify against --tls-ca {} (another CA, expired, or not issued for this host name): pass the CA that signed it",
+            path.display()
+        ),
+        None => format!(
+            "the server's certificate does not verify against the system's root certificates: for a self-signed or internal CA, pass --tls-ca FILE (or set {TLS_CA_ENV})"
+        ),
+    };
+    CliError::input(format!(
+        "{command}: the TLS handshake failed: {text}\n  hint: {hint}"
+    ))
 }
 
 /// `url` without its password, for the report.
@@ -143,8 +218,12 @@ pub fn execute(a: ProfileArgs) -> Result<(), CliError> {
         .transpose()?;
     crate::report::files::check_target(&a.out, false)
         .map_err(|e| CliError::input(e.to_string()))?;
-    let info = connection_info(&a.redis, a.password_env.as_deref())?;
-    let mut con = connect(info, timeout)?;
+    let Some(url) = a.redis.as_deref() else {
+        return capture_only(&a);
+    };
+    let info = connection_info(url, a.password_env.as_deref())?;
+    let tls_ca = tls_ca_file(a.tls_ca.as_deref());
+    let mut con = connect("profile", info, tls_ca.as_deref(), timeout)?;
     let facts = server_facts(&mut con)?;
     let sample = sample_keys(&mut con, &facts, &a)?;
     let tally = match (monitor_for, &a.monitor_file) {
@@ -152,10 +231,44 @@ pub fn execute(a: ProfileArgs) -> Result<(), CliError> {
         (None, Some(path)) => Some(monitor_file(path)?),
         (None, None) => None,
     };
-    let source = redacted(&a.redis);
-    let profile = infer::build(&facts, &sample, tally.as_ref());
-    let scenario = draft::scenario_toml(&facts, &profile, &source);
-    let report = draft::report_markdown(&facts, &profile, &source);
+    write_profile(&a, &facts, &sample, tally.as_ref(), &redacted(url))
+}
+
+/// `--monitor-file` without `--redis`: the capture's keys stand in for the sample
+/// (`infer::sample_from_monitor`); only its rates, mix, Zipf α and written TTLs are fitted.
+fn capture_only(a: &ProfileArgs) -> Result<(), CliError> {
+    let path = a.monitor_file.as_ref().ok_or_else(|| {
+        CliError::input(
+            "profile: give --redis URL, or --monitor-file FILE (a saved MONITOR capture)",
+        )
+    })?;
+    if a.monitor.is_some() {
+        return Err(CliError::input(
+            "--monitor: needs --redis (MONITOR runs on a server); with a saved capture use --monitor-file alone",
+        ));
+    }
+    let tally = monitor_file(path)?;
+    let sample = infer::sample_from_monitor(&tally);
+    let facts = infer::ServerFacts {
+        dbsize: sample.len() as u64,
+        capture_only: true,
+        ..infer::ServerFacts::default()
+    };
+    let source = format!("the MONITOR capture {} (no server read)", path.display());
+    write_profile(a, &facts, &sample, Some(&tally), &source)
+}
+
+/// Infers the profile and writes the folder (scenario.toml, profile.md) all or nothing.
+fn write_profile(
+    a: &ProfileArgs,
+    facts: &infer::ServerFacts,
+    sample: &[infer::KeySample],
+    tally: Option<&infer::MonitorTally>,
+    source: &str,
+) -> Result<(), CliError> {
+    let profile = infer::build(facts, sample, tally);
+    let scenario = draft::scenario_toml(facts, &profile, source);
+    let report = draft::report_markdown(facts, &profile, source);
     let mut folder = crate::report::files::RunFolder::create(&a.out, false)
         .map_err(|e| CliError::input(e.to_string()))?;
     let out_err = |e: crate::report::files::OutError| CliError::other(e.to_string());

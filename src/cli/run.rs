@@ -182,6 +182,9 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
     for line in crate::calibrate::describe_clusters(scn) {
         println!("{line}");
     }
+    for line in crate::cost::describe_instance_clusters(scn) {
+        println!("{line}");
+    }
     println!(
         "{:<20} {:<22} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>7}",
         "plan", "keyspace", "requests", "hit", "p99 ms", "evicted", "crit.evict", "OOM", "steady"
@@ -216,6 +219,9 @@ fn print_summary(scn: &Scenario, results: &[crate::metrics::PlanResult]) {
                 horizon.keyspaces[ki].yes_no()
             );
         }
+    }
+    for line in crate::cost::console_lines(scn) {
+        println!("{line}");
     }
     print_verdicts(scn, results);
     print_not_steady(scn, results, &horizons);

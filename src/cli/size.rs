@@ -8,6 +8,7 @@ use super::CliError;
 use crate::report::charts::{self, PassFailScatter, ScatterPoint, Size};
 use crate::report::files::RunFolder;
 use crate::scenario::{self, Scenario};
+use crate::sweep::charts::slug;
 use crate::sweep::size::{self, PlanSize, SizeConfig};
 use crate::sweep::tables::{plain_table, EvaluationRow, MarginRow, SizeRow};
 use crate::sweep::{apply, slo};
@@ -32,6 +33,15 @@ pub struct SizeArgs {
     /// Largest shard count tried per cluster (default: max(2 x the scenario's, 4)).
     #[arg(long)]
     pub max_shards: Option<u32>,
+    /// For clusters declared by instance: node types to search, by part of the name or by
+    /// provider, comma-separated (e.g. "r7g,m7g" or "aws-elasticache"; default: the
+    /// cluster's own provider).
+    #[arg(long, value_delimiter = ',')]
+    pub instances: Vec<String>,
+    /// For clusters declared by instance: replica counts per shard to search, comma-separated
+    /// (default: the cluster's own).
+    #[arg(long, value_delimiter = ',')]
+    pub replicas: Vec<u32>,
     /// Output folder (default: output/<scenario-name>/size-<UTC time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -50,16 +60,18 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Writes a rendered chart as `<stem>.png` and `<stem>.svg`.
+pub(super) fn write_chart(
+    folder: &mut RunFolder,
+    stem: &str,
+    r: &charts::Rendered,
+) -> Result<(), CliError> {
+    folder
+        .write(&format!("{stem}.png"), &r.png)
+        .map_err(out_error)?;
+    folder
+        .write(&format!("{stem}.svg"), r.svg.as_bytes())
+        .map_err(out_error)
 }
 
 pub fn execute(a: SizeArgs) -> Result<(), CliError> {
@@ -132,7 +144,16 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
     let cfg = SizeConfig {
         seeds: (0..a.seeds).map(|i| first.wrapping_add(i)).collect(),
         max_shards: a.max_shards,
+        instance_filter: crate::sweep::size_instances::InstanceFilter {
+            terms: a.instances.iter().map(|t| t.trim().to_string()).collect(),
+            replicas: a.replicas.clone(),
+        },
     };
+    if let Some(r) = a.replicas.iter().find(|&&r| r > 15) {
+        return Err(CliError::input(format!(
+            "--replicas {r} is out of range: give 0 to 15 replicas per shard"
+        )));
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| CliError::other(e.to_string()))?;
@@ -156,16 +177,32 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
     }
     let started = Instant::now();
     let quiet = a.quiet;
-    let sizes = size::search(&doc, &source, &scn, &cfg, &|r| {
-        if !quiet {
-            eprintln!(
-                "  {} / {}: {} shapes run",
-                scn.plans[r.plan].name,
-                scn.clusters[r.cluster].name,
-                r.evaluations.len()
-            );
-        }
-    })
+    let sizes = size::search(
+        &doc,
+        &source,
+        &scn,
+        &cfg,
+        &|r| {
+            if !quiet {
+                eprintln!(
+                    "  {} / {}: {} shapes run",
+                    scn.plans[r.plan].name,
+                    scn.clusters[r.cluster].name,
+                    r.evaluations.len()
+                );
+            }
+        },
+        &|r| {
+            if !quiet {
+                eprintln!(
+                    "  {} / {}: {} candidates run",
+                    scn.plans[r.plan].name,
+                    scn.clusters[r.cluster].name,
+                    r.candidates.iter().filter(|c| c.ran).count()
+                );
+            }
+        },
+    )
     .map_err(from_sweep)?;
     let io = out_error;
     folder
@@ -177,6 +214,13 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
     folder
         .write("size_evaluations.csv", &evaluations_csv(&scn, &sizes))
         .map_err(io)?;
+    folder
+        .write(
+            "size_instances.csv",
+            &super::size_instances::candidates_csv(&scn, &sizes),
+        )
+        .map_err(io)?;
+    super::size_instances::write_charts(&mut folder, &scn, &sizes, cfg.seeds.len())?;
     for p in &sizes {
         for c in &p.clusters {
             let chosen = c.chosen;
@@ -202,6 +246,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
                     .and_then(|s| c.evaluations.iter().position(|e| e.shape == s && e.pass)),
                 points,
                 frontier: true,
+                pareto: false,
                 integer_x: true,
                 size: Size::default(),
             };
@@ -212,10 +257,7 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
                 slug(&scn.plans[p.plan].name),
                 slug(&scn.clusters[c.cluster].name)
             );
-            folder.write(&format!("{stem}.png"), &r.png).map_err(io)?;
-            folder
-                .write(&format!("{stem}.svg"), r.svg.as_bytes())
-                .map_err(io)?;
+            write_chart(&mut folder, &stem, &r)?;
         }
     }
     folder.finish().map_err(out_error)?;
@@ -228,6 +270,10 @@ pub fn execute(a: SizeArgs) -> Result<(), CliError> {
                     .iter()
                     .map(|c| c.evaluations.len())
                     .sum::<usize>()
+                    + p.instance_clusters
+                        .iter()
+                        .map(|c| c.candidates.iter().filter(|x| x.ran).count())
+                        .sum::<usize>()
                     + 1
             })
             .sum();
@@ -268,6 +314,7 @@ fn size_csv(scn: &Scenario, sizes: &[PlanSize], seeds: usize) -> Vec<u8> {
             });
         }
     }
+    rows.extend(super::size_instances::size_rows(scn, sizes, seeds));
     plain_table(&rows)
 }
 
@@ -320,6 +367,11 @@ fn evaluations_csv(scn: &Scenario, sizes: &[PlanSize]) -> Vec<u8> {
 }
 
 fn print_table(scn: &Scenario, sizes: &[PlanSize]) {
+    super::size_instances::print_table(scn, sizes);
+    if sizes.iter().all(|p| p.clusters.is_empty()) {
+        print_margins(scn, sizes);
+        return;
+    }
     println!(
         "{:<20} {:<10} {:>6} {:>12} {:>9}   {:<24} {:>5}  status",
         "plan", "cluster", "shards", "MB/shard", "cost", "scenario's shape", "runs"
@@ -355,6 +407,11 @@ fn print_table(scn: &Scenario, sizes: &[PlanSize]) {
             }
         }
     }
+    print_margins(scn, sizes);
+}
+
+/// The objectives of every plan at its chosen shapes, with their margins.
+fn print_margins(scn: &Scenario, sizes: &[PlanSize]) {
     if let Some(note) = horizon_note(scn) {
         println!("{note}");
     }

@@ -8,6 +8,7 @@
 //! Must not: schedule events, touch shards or count anything (`sim` counts from the steps).
 
 use super::cache_aside::CacheAside;
+use super::lease::Lease;
 use super::refresh_ahead::RefreshAhead;
 use super::single_flight::SingleFlight;
 use super::stale_while_revalidate::StaleWhileRevalidate;
@@ -29,6 +30,9 @@ pub enum Strategy {
     XFetch(XFetch),
     /// Refresh-ahead (background refresh in the last part of the TTL).
     RefreshAhead(RefreshAhead),
+    /// Leases (memcache's): one reader loads, the others wait or get a stale copy; only the
+    /// lease holder writes back, and only while it holds the lease.
+    Lease(Lease),
 }
 
 impl Strategy {
@@ -52,6 +56,19 @@ impl Strategy {
             StrategyKind::RefreshAhead { fraction, lock_ttl } => {
                 Strategy::RefreshAhead(RefreshAhead { fraction, lock_ttl })
             }
+            StrategyKind::Lease {
+                lease_ttl,
+                poll,
+                max_wait,
+                stale,
+            } => Strategy::Lease(Lease {
+                wait: SingleFlight {
+                    lock_ttl: lease_ttl,
+                    poll,
+                    max_wait,
+                },
+                stale,
+            }),
         }
     }
 
@@ -65,6 +82,7 @@ impl Strategy {
             Strategy::StaleWhileRevalidate(s) => s.next(happened),
             Strategy::XFetch(s) => s.next(happened, rng),
             Strategy::RefreshAhead(s) => s.next(happened),
+            Strategy::Lease(s) => s.next(happened),
         }
     }
 
@@ -75,6 +93,8 @@ impl Strategy {
             Strategy::StaleWhileRevalidate(s) => Some(s.soft_ttl),
             Strategy::XFetch(_) => Some(ttl),
             Strategy::RefreshAhead(s) => Some(s.soft_ttl(ttl)),
+            // The logical TTL; the lease reads the hard expiry less its stale TTL.
+            Strategy::Lease(s) => (s.kept_stale_ms() > 0).then_some(ttl),
             Strategy::CacheAside(_) | Strategy::SingleFlight(_) => None,
         }
     }
@@ -85,8 +105,24 @@ impl Strategy {
             Strategy::SingleFlight(s) => s.lock_ttl.as_ms(),
             Strategy::StaleWhileRevalidate(s) => s.lock_ttl.as_ms(),
             Strategy::RefreshAhead(s) => s.lock_ttl.as_ms(),
+            Strategy::Lease(s) => s.wait.lock_ttl.as_ms(),
             // Never taken; the value Redis clients commonly use.
             Strategy::CacheAside(_) | Strategy::XFetch(_) => 5_000,
+        }
+    }
+
+    /// Only the holder of the refill lock may write the value back, and only while it holds
+    /// it (a lease): the write-back is a script that checks the lock's token, sets the value
+    /// and deletes the lock, so no separate release follows it.
+    pub fn write_back_needs_lock(&self) -> bool {
+        matches!(self, Strategy::Lease(_))
+    }
+
+    /// How long a written value is kept in Redis past its TTL, ms (a lease's stale copy).
+    pub fn kept_stale_ms(&self) -> u64 {
+        match self {
+            Strategy::Lease(s) => s.kept_stale_ms(),
+            _ => 0,
         }
     }
 }

@@ -112,11 +112,21 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
     let used = facts.info_f64("used_memory").unwrap_or(0.0);
     let _ = writeln!(w, "\n[[clusters]]");
     let _ = writeln!(w, "name = \"profiled\"");
+    if facts.capture_only {
+        let _ = writeln!(
+            w,
+            "shards = 1   # placeholder: no server read (a MONITOR capture only)\n\
+             maxmemory_bytes = {}   # placeholder: no server read\n\
+             maxmemory_policy = \"allkeys-lru\"   # placeholder: no server read",
+            64u64 << 20
+        );
+    }
     let cluster_mode = facts
         .config
         .get("cluster-enabled")
         .is_some_and(|v| v == "yes");
-    if cluster_mode {
+    if facts.capture_only {
+    } else if cluster_mode {
         let _ = writeln!(
             w,
             "shards = 3   # placeholder: the profiled node is one shard of a cluster; give their number"
@@ -128,6 +138,7 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
         );
     }
     match facts.config_u64("maxmemory").filter(|&m| m > 0) {
+        _ if facts.capture_only => {}
         Some(m) => {
             let _ = writeln!(
                 w,
@@ -178,7 +189,14 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
             name = format!("{}-{i}", t.name);
             i += 1;
         }
-        keyspace(w, t, &name, tenants.len(), profile.monitor_span_s.is_some());
+        keyspace(
+            w,
+            t,
+            &name,
+            tenants.len(),
+            profile.monitor_span_s.is_some(),
+            facts.capture_only,
+        );
         placed.push(name);
     }
     let _ = writeln!(w, "\n[[plans]]");
@@ -198,18 +216,35 @@ pub fn scenario_toml(facts: &ServerFacts, profile: &Profile, source: &str) -> St
     s
 }
 
-fn keyspace(w: &mut String, t: &TemplateProfile, name: &str, n_tenants: usize, monitored: bool) {
+fn keyspace(
+    w: &mut String,
+    t: &TemplateProfile,
+    name: &str,
+    n_tenants: usize,
+    monitored: bool,
+    capture_only: bool,
+) {
     let (op, algorithm) = operation_of(t);
     let _ = writeln!(w, "\n[[keyspaces]]");
     let _ = writeln!(w, "name = {}", q(name));
-    let _ = writeln!(
-        w,
-        "key_template = {}   # fitted: {} sampled keys of TYPE {} ({})",
-        q(&t.template),
-        t.n_sampled,
-        t.data_type,
-        t.encoding
-    );
+    if capture_only {
+        let _ = writeln!(
+            w,
+            "key_template = {}   # fitted: {} keys named in the capture, type {} implied by their commands",
+            q(&t.template),
+            t.n_sampled,
+            t.data_type
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "key_template = {}   # fitted: {} sampled keys of TYPE {} ({})",
+            q(&t.template),
+            t.n_sampled,
+            t.data_type,
+            t.encoding
+        );
+    }
     let _ = writeln!(
         w,
         "operation = {}   # fitted from the type and commands: check it",
@@ -249,18 +284,27 @@ fn keyspace(w: &mut String, t: &TemplateProfile, name: &str, n_tenants: usize, m
     } else {
         t.est_keys / t.tenants.len().max(1) as f64
     };
-    let _ = writeln!(
-        w,
-        "keys_per_tenant = {}   # fitted: {:.0} ± {:.0} keys (sample fraction × DBSIZE){}",
-        (per_tenant.round() as u64).max(1),
-        t.est_keys,
-        t.est_keys_se,
-        if t.tenants.is_empty() {
-            ", spread over the tenants (no tenant segment)"
-        } else {
-            ""
-        }
-    );
+    if capture_only {
+        let _ = writeln!(
+            w,
+            "keys_per_tenant = {}   # placeholder: at least the {:.0} keys the capture named (no server read)",
+            (per_tenant.round() as u64).max(1),
+            t.est_keys
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "keys_per_tenant = {}   # fitted: {:.0} ± {:.0} keys (sample fraction × DBSIZE){}",
+            (per_tenant.round() as u64).max(1),
+            t.est_keys,
+            t.est_keys_se,
+            if t.tenants.is_empty() {
+                ", spread over the tenants (no tenant segment)"
+            } else {
+                ""
+            }
+        );
+    }
     match t.zipf {
         Some(z) => {
             let _ = writeln!(
@@ -312,7 +356,13 @@ fn keyspace(w: &mut String, t: &TemplateProfile, name: &str, n_tenants: usize, m
         TtlFit::None if needs_ttl => {
             let _ = writeln!(
                 w,
-                "ttl_ms = \"60s\"   # placeholder: no sampled key has a TTL, and a {op} needs one"
+                "ttl_ms = \"60s\"   # placeholder: no TTL read, and a {op} needs one"
+            );
+        }
+        TtlFit::None if capture_only => {
+            let _ = writeln!(
+                w,
+                "# ttl_ms: placeholder: none (the capture has too few writes with a TTL to fit one)"
             );
         }
         TtlFit::None => {

@@ -18,8 +18,12 @@ pub struct ServerFacts {
     pub info: BTreeMap<String, String>,
     /// CONFIG GET results (maxmemory, maxmemory-policy, ...).
     pub config: BTreeMap<String, String>,
-    /// DBSIZE of the profiled db.
+    /// DBSIZE of the profiled db (with `capture_only`, the keys the capture named).
     pub dbsize: u64,
+    /// True when no server was read (`profile --monitor-file` alone): `info` and `config` are
+    /// empty, and the draft marks every value but the capture's rates, mix, Zipf α and written
+    /// TTLs a placeholder.
+    pub capture_only: bool,
 }
 
 impl ServerFacts {
@@ -94,6 +98,8 @@ pub struct KeyCounts {
     pub writes: u64,
     /// EXPIRE / PEXPIRE on it (a session's refresh).
     pub expires: u64,
+    /// The data type and encoding its commands imply (`monitor::implied_type`), the first seen.
+    pub implied_type: Option<(&'static str, &'static str)>,
 }
 
 /// What the monitor window saw, with bounded memory: at most `max_keys` distinct keys are
@@ -155,6 +161,9 @@ impl MonitorTally {
             }
             if c.name == "EXPIRE" || c.name == "PEXPIRE" {
                 counts.expires += 1;
+            }
+            if counts.implied_type.is_none() {
+                counts.implied_type = super::monitor::implied_type(&c.name);
             }
             if let (Some(ttl), "SET" | "SETEX" | "PSETEX") = (c.ttl_ms, c.name.as_str()) {
                 let list = self.ttls_ms.entry(template_of(key)).or_default();
@@ -321,6 +330,27 @@ pub struct Profile {
     pub busiest_shard_share: Vec<(usize, f64)>,
 }
 
+/// The keys of a saved MONITOR capture standing in for a SCAN sample, for a user who cannot
+/// connect: each monitored key once, its type implied by its commands (a key no command typed
+/// is a string), nothing else known (no size, memory or TTL). With `ServerFacts::dbsize` set
+/// to their number, `build` then estimates each template's keys as those the capture saw (a
+/// lower bound; the draft marks it a placeholder).
+pub fn sample_from_monitor(tally: &MonitorTally) -> Vec<KeySample> {
+    tally
+        .per_key
+        .iter()
+        .map(|(key, counts)| {
+            let (data_type, encoding) = counts.implied_type.unwrap_or(("string", "raw"));
+            KeySample {
+                key: key.clone(),
+                data_type: data_type.to_string(),
+                encoding: encoding.to_string(),
+                ..KeySample::default()
+            }
+        })
+        .collect()
+}
+
 /// Builds the profile from the sample and the optional monitor tally.
 pub fn build(facts: &ServerFacts, sample: &[KeySample], tally: Option<&MonitorTally>) -> Profile {
     let templater = Templater::learn(sample.iter().map(|k| k.key.as_str()));
@@ -419,7 +449,14 @@ pub fn build(facts: &ServerFacts, sample: &[KeySample], tally: Option<&MonitorTa
                             None if tenants.is_empty() => 1.0,
                             None => 0.0,
                         };
-                        let counts = v.iter().map(|(c, _)| *c).collect();
+                        // One request can be several commands on its key (GET then
+                        // PEXPIRE; GET then SET after a miss): counting them all
+                        // overdisperses the counts the fit takes as Poisson. The reads alone
+                        // are one per request (the writes where the template has no reads).
+                        let counts = v
+                            .iter()
+                            .map(|(all, c)| if reads > 0 { c.reads } else { *all })
+                            .collect();
                         (counts, (est_keys * share).round() as u64)
                     })
                     .collect()

@@ -18,6 +18,24 @@ pub struct MonitoredCommand {
     pub ttl_ms: Option<u64>,
 }
 
+/// The data type a command's name implies for its keys (`"string"`, `"hash"`, `"zset"`,
+/// `"list"`, `"set"`), with `"int"` as the encoding of counter commands; None when the name
+/// says nothing (EXPIRE, DEL, EVALSHA, ...).
+pub fn implied_type(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "INCR" | "INCRBY" | "DECR" | "DECRBY" => Some(("string", "int")),
+        "GET" | "SET" | "SETEX" | "PSETEX" | "SETNX" | "GETSET" | "GETDEL" | "GETEX" | "APPEND"
+        | "STRLEN" | "GETRANGE" | "INCRBYFLOAT" => Some(("string", "raw")),
+        n if n.starts_with('H') && n != "HELLO" => Some(("hash", "listpack")),
+        n if n.starts_with('Z') => Some(("zset", "listpack")),
+        n if n.starts_with('L') || n.starts_with("RPUSH") || n.starts_with("RPOP") => {
+            Some(("list", "listpack"))
+        }
+        n if n.starts_with('S') && n != "SCAN" && n != "SELECT" => Some(("set", "listpack")),
+        _ => None,
+    }
+}
+
 /// Parses one MONITOR line. None for lines that are not commands (`OK`, blank lines) or that
 /// are malformed.
 pub fn parse_line(line: &str) -> Option<MonitoredCommand> {

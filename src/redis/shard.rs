@@ -44,6 +44,66 @@ impl Default for CpuCosts {
     }
 }
 
+/// The data type a `Command::WriteObject` leaves (which per-type correction applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectType {
+    /// A hash (the token bucket).
+    Hash,
+    /// A sorted set (the sliding window).
+    Zset,
+}
+
+/// Bytes a calibration adds to the model's value bytes, per data type (`cacheplan calibrate`
+/// measures each type the scenario uses against a real server; all zero = the built-in model).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TypeBytesAdjust {
+    /// Strings: (measured value bytes, bytes to add), sorted by value bytes. A string takes
+    /// the correction of the measured size nearest its own by ratio (its size class).
+    pub strings: Vec<(u64, i32)>,
+    /// INCR counters.
+    pub counter: i32,
+    /// Hashes (token buckets).
+    pub hash: i32,
+    /// Sorted sets (sliding windows).
+    pub zset: i32,
+}
+
+impl TypeBytesAdjust {
+    /// True when nothing is corrected.
+    pub fn is_zero(&self) -> bool {
+        self.strings.iter().all(|&(_, a)| a == 0)
+            && self.counter == 0
+            && self.hash == 0
+            && self.zset == 0
+    }
+
+    /// The correction of a string value of `value_bytes`: the nearest measured size's.
+    pub fn string(&self, value_bytes: u64) -> i64 {
+        let distance = |measured: u64| {
+            (value_bytes.max(1) as f64 / measured.max(1) as f64)
+                .ln()
+                .abs()
+        };
+        self.strings
+            .iter()
+            .min_by(|a, b| distance(a.0).total_cmp(&distance(b.0)))
+            .map_or(0, |&(_, adjust)| adjust as i64)
+    }
+
+    /// The correction of a collection.
+    pub fn object(&self, object_type: ObjectType) -> i64 {
+        match object_type {
+            ObjectType::Hash => self.hash as i64,
+            ObjectType::Zset => self.zset as i64,
+        }
+    }
+}
+
+/// `bytes` plus a correction, never below 0.
+fn adjusted(bytes: u64, adjust: i64) -> u64 {
+    (bytes as i64 + adjust).max(0) as u64
+}
+
 /// A shard's Redis settings, resolved (no defaults left to apply).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RedisConfig {
@@ -70,6 +130,9 @@ pub struct RedisConfig {
     /// Bytes added to every key's modelled size (a `cacheplan calibrate` correction; 0 =
     /// the built-in model).
     pub key_bytes_adjust: i32,
+    /// Bytes added to a value's modelled size by its data type (a `cacheplan calibrate`
+    /// correction per type and string size; all zero = the built-in model).
+    pub type_bytes_adjust: TypeBytesAdjust,
     /// Unix time in ms at simulated time zero (drives the LRU and LFU clocks).
     pub epoch_unix_ms: u64,
     /// Offset of the first serverCron tick after time zero, in ms (< 1000/hz).
@@ -92,6 +155,7 @@ impl Default for RedisConfig {
             cluster_enabled: false,
             base_used_memory_bytes: memory::EMPTY_SERVER_USED_MEMORY_BYTES,
             key_bytes_adjust: 0,
+            type_bytes_adjust: TypeBytesAdjust::default(),
             epoch_unix_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             cron_phase_ms: 0,
             cpu: CpuCosts::default(),
@@ -216,6 +280,8 @@ pub enum Command {
         key: KeyRef,
         /// Bytes of the value object after the write.
         object_bytes: u32,
+        /// Its data type.
+        object_type: ObjectType,
         /// TTL set by the write, ms (0 = leave the TTL alone).
         ttl_ms: u64,
     },
@@ -346,10 +412,13 @@ impl Shard {
     pub fn new(cfg: RedisConfig, rng: &RngStream) -> Shard {
         // object.c createStringObjectFromLongLongWithOptions: shared integers unless a
         // maxmemory is set and the policy needs each object's own LRU/LFU field.
-        let int_value_bytes = memory::value_object_bytes(
-            1,
-            memory::StringEncoding::Int,
-            cfg.maxmemory_bytes == 0 || !cfg.maxmemory_policy.needs_own_lru_field(),
+        let int_value_bytes = adjusted(
+            memory::value_object_bytes(
+                1,
+                memory::StringEncoding::Int,
+                cfg.maxmemory_bytes == 0 || !cfg.maxmemory_policy.needs_own_lru_field(),
+            ),
+            cfg.type_bytes_adjust.counter as i64,
         );
         let lru_clock = evict::lru_clock(cfg.epoch_unix_ms);
         Shard {
@@ -658,10 +727,13 @@ impl Shard {
                 nx,
                 stamp: value_stamp,
             } => {
-                let value_bytes = memory::value_object_bytes(
-                    value_size as u64,
-                    memory::string_encoding(value_size as u64),
-                    false,
+                let value_bytes = adjusted(
+                    memory::value_object_bytes(
+                        value_size as u64,
+                        memory::string_encoding(value_size as u64),
+                        false,
+                    ),
+                    self.cfg.type_bytes_adjust.string(value_size as u64),
                 );
                 // lookupKeyWrite touches the existing object (a failed NX too).
                 match self.lookup(key, now_ms, false) {
@@ -698,19 +770,24 @@ impl Shard {
             Command::WriteObject {
                 key,
                 object_bytes,
+                object_type,
                 ttl_ms,
             } => {
+                let object_bytes = adjusted(
+                    object_bytes as u64,
+                    self.cfg.type_bytes_adjust.object(object_type),
+                );
                 match self.lookup(key, now_ms, false) {
                     Some(pos) => {
                         let lru = self.db.entry(pos).lru;
-                        self.db.overwrite(pos, object_bytes as u64, lru);
+                        self.db.overwrite(pos, object_bytes, lru);
                         if ttl_ms > 0 {
                             let headroom = self.headroom();
                             self.db.set_expire(pos, now_ms + ttl_ms, headroom);
                         }
                     }
                     None => {
-                        self.add_key(key, object_bytes as u64, now_ms, ttl_ms);
+                        self.add_key(key, object_bytes, now_ms, ttl_ms);
                     }
                 }
                 Reply::Ok
@@ -1312,6 +1389,7 @@ mod tests {
         let w = |object_bytes| Command::WriteObject {
             key: key(3),
             object_bytes,
+            object_type: ObjectType::Zset,
             ttl_ms: 60_000,
         };
         s.execute(t, w(small));

@@ -2,16 +2,18 @@
 //! run after the warm-up, each fault's window) the violations of every monitored invariant,
 //! when the first happened and the largest staleness (and, apart, the reads of an older value
 //! that are not violations, with the reason); the faults and what they did in each
-//! plan; and the fallbacks and guards that acted. Pure: returns HTML text from a resolved
-//! [`Scenario`] and its [`PlanResult`]s, escapes every scenario-provided text, touches no file.
+//! plan; and the fallbacks and guards that acted. Pure: returns markup built with maud (every
+//! text escaped by construction) from a resolved [`Scenario`] and its [`PlanResult`]s,
+//! touches no file.
 //! The figures are those of `invariants.csv` (`super::tables::invariants_csv`).
 
-use super::html::escape;
+use super::html::plan_name;
+use super::review::{monitored_tally, Text};
 use super::run_charts::short_num;
 use super::tables::{has_guard, invariant_scopes};
 use crate::metrics::{Invariant, PlanResult, STALENESS_THRESHOLD};
 use crate::scenario::{FaultKind, Scenario};
-use std::fmt::Write;
+use maud::{html, Markup};
 
 /// Id of the section (the tests and the browser check look for it).
 pub const INVARIANTS_SECTION_ID: &str = "invariants";
@@ -60,18 +62,28 @@ fn threshold_text() -> String {
 
 /// How reads of an older value are counted, as the report explains it (the rule of
 /// `output/README.md`, `invariants.csv`).
-pub fn staleness_rule() -> String {
-    format!(
+pub fn staleness_rule() -> Text {
+    let t = threshold_text();
+    Text::plain(format!(
         "A read served a value older than the source's last change is a violation only when \
          its request started after the change and was served {t} or more after it. Reads \
          whose request started before the change and got the value that was current when it \
-         started (<i>in flight at the change</i>), and reads less than {t} after the change \
-         (the <i>staleness threshold</i>: a real invalidation takes at least a network round \
-         trip, so a read this close cannot be told apart from that race) are counted apart, \
-         with their reason, in the cells below and in <code>invariants.csv</code> \
-         (<code>in_flight_reads</code>, <code>below_threshold_reads</code>).",
-        t = threshold_text()
+         started ("
+    ))
+    .em("in flight at the change")
+    .words(format!("), and reads less than {t} after the change (the "))
+    .em("staleness threshold")
+    .words(
+        ": a real invalidation takes at least a network round trip, so a read this close \
+         cannot be told apart from that race) are counted apart, with their reason, in the \
+         cells below and in ",
     )
+    .code("invariants.csv")
+    .words(" (")
+    .code("in_flight_reads")
+    .words(", ")
+    .code("below_threshold_reads")
+    .words(").")
 }
 
 fn secs(t: crate::engine::SimTime) -> String {
@@ -113,17 +125,16 @@ pub fn fault_target(scn: &Scenario, fi: usize) -> String {
         FaultKind::ShardDown { mode } => format!("{t}, {}", mode.as_str()),
         FaultKind::Failover {
             replication_lag, ..
-        } => format!("{t}, replication lag {}", secs(*replication_lag)),
+        } => match replication_lag {
+            Some(lag) => format!("{t}, replication lag {}", secs(*lag)),
+            None => format!("{t}, the cluster's replication lag"),
+        },
         _ => t,
     }
 }
 
 /// The whole section.
-pub fn invariants_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    let _ = writeln!(
-        h,
-        "<h2 id=\"{INVARIANTS_SECTION_ID}\">Does the business invariant hold?</h2>"
-    );
+pub fn invariants_section(scn: &Scenario, results: &[PlanResult]) -> Markup {
     let monitored: Vec<Invariant> = Invariant::ALL
         .into_iter()
         .filter(|inv| {
@@ -132,241 +143,217 @@ pub fn invariants_section(h: &mut String, scn: &Scenario, results: &[PlanResult]
                 .any(|r| r.invariants.monitored.iter().any(|m| m[inv.index()]))
         })
         .collect();
-    if monitored.is_empty() {
-        h.push_str(
-            "<p>No keyspace of this scenario carries a monitored invariant (idempotency, lock, \
-             invalidated or tenant-shared reads, Redis-only records, critical keys).</p>\n",
-        );
-        return;
-    }
-    h.push_str(
-        "<p>The simulation watches the business invariants of the CPQ/OMS Redis boundaries \
-         document as the requests run, and counts each violation with its time. A count of 0 \
-         means the invariant held in this run; <i>stopped</i> counts the would-be violations a \
-         database guard caught. The same figures are in <code>invariants.csv</code>; the time \
-         series in <code>timeseries.csv</code> (entity kind <code>invariant</code>).</p>\n<dl>\n",
-    );
-    for inv in &monitored {
-        let _ = writeln!(
-            h,
-            "<dt><code>{}</code></dt><dd>{}</dd>",
-            inv.as_str(),
-            escape(meaning(*inv))
-        );
-    }
-    h.push_str("</dl>\n");
-    if monitored.iter().any(|inv| inv.has_staleness()) {
-        let _ = writeln!(h, "<p id=\"staleness-rule\">{}</p>", staleness_rule());
-    }
-    h.push_str("<ul>\n");
-    for res in results {
-        let broken: Vec<String> = Invariant::ALL
-            .iter()
-            .filter_map(|inv| {
-                let n: u64 = res.invariants.tallies[0]
-                    .iter()
-                    .map(|t| t[inv.index()].violations)
-                    .sum();
-                (n > 0).then(|| format!("{} ({n})", inv.as_str()))
-            })
-            .collect();
-        let verdict = if broken.is_empty() {
-            "<span class=\"badge b-pass\">every monitored invariant holds</span>".to_string()
-        } else {
-            format!(
-                "<span class=\"badge b-fail\">broken</span> {}",
-                escape(&broken.join(", "))
-            )
-        };
-        let _ = writeln!(
-            h,
-            "<li><b>{}</b>: {verdict}</li>",
-            escape(&plan_name(scn, res))
-        );
-    }
-    h.push_str("</ul>\n");
-    faults_table(h, scn, results);
-    let Some(first) = results.first() else {
-        return;
-    };
-    for (si, (scope, fault, from, to)) in invariant_scopes(scn, first).into_iter().enumerate() {
-        if scope == "run" {
-            let _ = writeln!(
-                h,
-                "<h3>Whole run, after the warm-up ({} to {})</h3>",
-                secs(from),
-                secs(to)
-            );
-        } else {
-            let f = &scn.faults[si - 1];
-            let _ = writeln!(
-                h,
-                "<h3>Fault \"{}\" ({}): violations from {} to its end + {}</h3>",
-                escape(fault),
-                f.kind.as_str(),
-                secs(from),
-                secs(f.attribution)
-            );
-        }
-        let _ = write!(
-            h,
-            "<table class=\"invariants\" data-scope=\"{}\">\n<thead><tr><th>keyspace</th>\
-             <th>invariant</th>",
-            if scope == "run" {
-                "run".to_string()
-            } else {
-                format!("fault-{}", si - 1)
+    html! {
+        h2 id=(INVARIANTS_SECTION_ID) { "Does the business invariant hold?" }
+        @if monitored.is_empty() {
+            p {
+                "No keyspace of this scenario carries a monitored invariant (idempotency, lock, \
+                 invalidated or tenant-shared reads, Redis-only records, critical keys)."
             }
-        );
-        for res in results {
-            let _ = write!(h, "<th>{}</th>", escape(&plan_name(scn, res)));
-        }
-        h.push_str("</tr></thead>\n<tbody>\n");
-        for (ki, k) in scn.keyspaces.iter().enumerate() {
-            for inv in Invariant::ALL {
-                let i = inv.index();
-                if si > 0 && inv == Invariant::CriticalEvictedBeforeTtl {
-                    continue;
+        } @else {
+            p {
+                "The simulation watches the business invariants of the CPQ/OMS Redis boundaries \
+                 document as the requests run, and counts each violation with its time. A count \
+                 of 0 means the invariant held in this run; " i { "stopped" } " counts the \
+                 would-be violations a database guard caught. The same figures are in "
+                code { "invariants.csv" } "; the time series in " code { "timeseries.csv" }
+                " (entity kind " code { "invariant" } ")."
+            }
+            dl {
+                @for inv in &monitored {
+                    dt { code { (inv.as_str()) } }
+                    dd { (meaning(*inv)) }
                 }
-                if !results
-                    .iter()
-                    .any(|r| r.invariants.monitored.get(ki).is_some_and(|m| m[i]))
-                {
-                    continue;
-                }
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td><code>{}</code></td>",
-                    escape(&k.name),
-                    inv.as_str()
-                );
-                for res in results {
-                    let monitored = res.invariants.monitored.get(ki).is_some_and(|m| m[i]);
-                    let Some(t) = res
-                        .invariants
-                        .tallies
-                        .get(si)
-                        .and_then(|s| s.get(ki))
-                        .map(|x| x[i])
-                        .filter(|_| monitored)
-                    else {
-                        h.push_str("<td class=\"nodata\">not monitored</td>");
-                        continue;
-                    };
-                    let mut detail = Vec::new();
-                    if let Some(first) = t.first {
-                        detail.push(format!("first at {}", secs(first)));
-                    }
-                    if inv.has_staleness() && t.violations > 0 {
-                        detail.push(format!("max staleness {}", secs(t.max_staleness)));
-                    }
-                    if inv.has_staleness() && t.in_flight > 0 {
-                        detail.push(format!(
-                            "not counted: {} in flight at the change",
-                            t.in_flight
-                        ));
-                    }
-                    if inv.has_staleness() && t.below_threshold > 0 {
-                        detail.push(format!(
-                            "not counted: {} under {} after the change",
-                            t.below_threshold,
-                            threshold_text()
-                        ));
-                    }
-                    if has_guard(inv) && t.prevented > 0 {
-                        detail.push(format!("{} stopped by the database", t.prevented));
-                    }
-                    let _ = write!(
-                        h,
-                        "<td class=\"num {}\" data-invariant=\"{}\" data-violations=\"{}\">{}{}</td>",
-                        if t.violations > 0 { "fail" } else { "pass" },
-                        inv.as_str(),
-                        t.violations,
-                        t.violations,
-                        if detail.is_empty() {
-                            String::new()
-                        } else {
-                            format!("<br><span class=\"muted\">{}</span>", detail.join("; "))
+            }
+            @if monitored.iter().any(|inv| inv.has_staleness()) {
+                p id="staleness-rule" { (staleness_rule()) }
+            }
+            ul {
+                @for res in results {
+                    @let broken = broken_invariants(res);
+                    li {
+                        b { (plan_name(scn, res)) } ": "
+                        @if broken.is_empty() {
+                            span.badge.b-pass { "every monitored invariant holds" }
+                        } @else {
+                            span.badge.b-fail { "broken" } " " (broken.join(", "))
                         }
-                    );
+                    }
                 }
-                h.push_str("</tr>\n");
             }
+            (faults_table(scn, results))
+            @if let Some(first) = results.first() {
+                @for (si, (scope, fault, from, to)) in invariant_scopes(scn, first).into_iter().enumerate() {
+                    @if scope == "run" {
+                        h3 { "Whole run, after the warm-up (" (secs(from)) " to " (secs(to)) ")" }
+                    } @else {
+                        @let f = &scn.faults[si - 1];
+                        h3 {
+                            "Fault \"" (fault) "\" (" (f.kind.as_str()) "): violations from "
+                            (secs(from)) " to its end + " (secs(f.attribution))
+                        }
+                    }
+                    (scope_table(scn, results, si))
+                }
+            }
+            (guards_table(scn, results))
         }
-        h.push_str("</tbody>\n</table>\n");
     }
-    guards_table(h, scn, results);
 }
 
-fn plan_name(scn: &Scenario, res: &PlanResult) -> String {
-    scn.plans
-        .get(res.plan)
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| format!("plan {}", res.plan))
+/// The invariants `res` broke in the whole run, with their counts ("name (n)").
+fn broken_invariants(res: &PlanResult) -> Vec<String> {
+    Invariant::ALL
+        .iter()
+        .filter_map(|inv| {
+            let n: u64 = res.invariants.tallies[0]
+                .iter()
+                .map(|t| t[inv.index()].violations)
+                .sum();
+            (n > 0).then(|| format!("{} ({n})", inv.as_str()))
+        })
+        .collect()
 }
 
-fn faults_table(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    if scn.faults.is_empty() {
-        h.push_str("<p>The scenario injects no fault (<code>[[faults]]</code>).</p>\n");
-        return;
-    }
-    h.push_str(
-        "<h3>Faults</h3>\n<table id=\"faults\">\n<thead><tr><th>fault</th><th>kind</th>\
-         <th>target</th><th>from</th>",
-    );
-    for res in results {
-        let _ = write!(h, "<th>{}</th>", escape(&plan_name(scn, res)));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for (fi, f) in scn.faults.iter().enumerate() {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>",
-            escape(&f.name),
-            f.kind.as_str(),
-            escape(&fault_target(scn, fi)),
-            secs(f.start)
-        );
-        for res in results {
-            let Some(o) = res.faults.get(fi) else {
-                h.push_str("<td class=\"nodata\">-</td>");
-                continue;
-            };
-            if !o.applied {
-                h.push_str(
-                    "<td class=\"nodata\">not applied (the plan does not use the cluster)</td>",
-                );
-                continue;
+/// The table of scope `si` (0: the run, 1 + f: fault f's window): per keyspace and monitored
+/// invariant, each plan's violations and their details.
+fn scope_table(scn: &Scenario, results: &[PlanResult], si: usize) -> Markup {
+    let data_scope = if si == 0 {
+        "run".to_string()
+    } else {
+        format!("fault-{}", si - 1)
+    };
+    html! {
+        table.invariants data-scope=(data_scope) {
+            thead { tr {
+                th { "keyspace" } th { "invariant" }
+                @for res in results { th { (plan_name(scn, res)) } }
+            } }
+            tbody {
+                @for (ki, k) in scn.keyspaces.iter().enumerate() {
+                    @for inv in Invariant::ALL {
+                        @let i = inv.index();
+                        @if !(si > 0 && inv == Invariant::CriticalEvictedBeforeTtl)
+                            && results.iter().any(|r| r.invariants.monitored.get(ki).is_some_and(|m| m[i]))
+                        {
+                            tr {
+                                td { (k.name) } td { code { (inv.as_str()) } }
+                                @for res in results { (tally_cell(res, si, ki, inv)) }
+                            }
+                        }
+                    }
+                }
             }
-            let mut parts = vec![format!("until {}", secs(o.end))];
-            if o.commands_failed > 0 {
-                parts.push(format!(
-                    "{} commands refused or timed out",
-                    o.commands_failed
-                ));
-            }
-            if o.writes_lost > 0 {
-                parts.push(format!("{} unreplicated writes lost", o.writes_lost));
-            }
-            if o.keys_flushed > 0 {
-                parts.push(format!("{} keys gone at restart", o.keys_flushed));
-            }
-            if o.invalidations_lost > 0 {
-                parts.push(format!(
-                    "{} invalidation messages lost",
-                    o.invalidations_lost
-                ));
-            }
-            let _ = write!(h, "<td>{}</td>", parts.join("; "));
         }
-        h.push_str("</tr>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
+}
+
+/// One plan's cell of a scope table: the violations and their details.
+fn tally_cell(res: &PlanResult, si: usize, ki: usize, inv: Invariant) -> Markup {
+    let Some(t) = monitored_tally(res, si, ki, inv) else {
+        return html! { td.nodata { "not monitored" } };
+    };
+    let mut detail = Vec::new();
+    if let Some(first) = t.first {
+        detail.push(format!("first at {}", secs(first)));
+    }
+    if inv.has_staleness() && t.violations > 0 {
+        detail.push(format!("max staleness {}", secs(t.max_staleness)));
+    }
+    if inv.has_staleness() && t.in_flight > 0 {
+        detail.push(format!(
+            "not counted: {} in flight at the change",
+            t.in_flight
+        ));
+    }
+    if inv.has_staleness() && t.below_threshold > 0 {
+        detail.push(format!(
+            "not counted: {} under {} after the change",
+            t.below_threshold,
+            threshold_text()
+        ));
+    }
+    if has_guard(inv) && t.prevented > 0 {
+        detail.push(format!("{} stopped by the database", t.prevented));
+    }
+    let class = if t.violations > 0 {
+        "num fail"
+    } else {
+        "num pass"
+    };
+    html! {
+        td class=(class) data-invariant=(inv.as_str()) data-violations=(t.violations) {
+            (t.violations)
+            @if !detail.is_empty() {
+                br;
+                span.muted { (detail.join("; ")) }
+            }
+        }
+    }
+}
+
+/// What fault `fi` did in `res` (None: no figures; Some(Err): not applied).
+fn fault_outcome_text(res: &PlanResult, fi: usize) -> Option<Result<String, ()>> {
+    let o = res.faults.get(fi)?;
+    if !o.applied {
+        return Some(Err(()));
+    }
+    let mut parts = vec![format!("until {}", secs(o.end))];
+    if o.commands_failed > 0 {
+        parts.push(format!(
+            "{} commands refused or timed out",
+            o.commands_failed
+        ));
+    }
+    if o.writes_lost > 0 {
+        parts.push(format!("{} unreplicated writes lost", o.writes_lost));
+    }
+    if o.keys_flushed > 0 {
+        parts.push(format!("{} keys gone at restart", o.keys_flushed));
+    }
+    if o.invalidations_lost > 0 {
+        parts.push(format!(
+            "{} invalidation messages lost",
+            o.invalidations_lost
+        ));
+    }
+    Some(Ok(parts.join("; ")))
+}
+
+fn faults_table(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    html! {
+        @if scn.faults.is_empty() {
+            p { "The scenario injects no fault (" code { "[[faults]]" } ")." }
+        } @else {
+            h3 { "Faults" }
+            table id="faults" {
+                thead { tr {
+                    th { "fault" } th { "kind" } th { "target" } th { "from" }
+                    @for res in results { th { (plan_name(scn, res)) } }
+                } }
+                tbody {
+                    @for (fi, f) in scn.faults.iter().enumerate() {
+                        tr {
+                            td { (f.name) } td { (f.kind.as_str()) } td { (fault_target(scn, fi)) }
+                            td.num { (secs(f.start)) }
+                            @for res in results {
+                                @match fault_outcome_text(res, fi) {
+                                    None => td.nodata { "-" },
+                                    Some(Err(())) => td.nodata { "not applied (the plan does not use the cluster)" },
+                                    Some(Ok(text)) => td { (text) },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Fallback and guard counters that moved, per plan and keyspace.
-fn guards_table(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    let mut rows = String::new();
+fn guards_table(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    let mut rows = Vec::new();
     for res in results {
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let Some(m) = res.keyspaces.get(ki) else {
@@ -386,25 +373,22 @@ fn guards_table(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
                 .filter(|(_, v)| *v > 0)
                 .map(|(n, v)| format!("{n}: {v}"))
                 .collect();
-            if moved.is_empty() {
-                continue;
+            if !moved.is_empty() {
+                rows.push((plan_name(scn, res), k.name.as_str(), moved.join("; ")));
             }
-            let _ = writeln!(
-                rows,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&plan_name(scn, res)),
-                escape(&k.name),
-                escape(&moved.join("; "))
-            );
         }
     }
-    if rows.is_empty() {
-        return;
+    html! {
+        @if !rows.is_empty() {
+            h3 { "Fallbacks and guards at work" }
+            table id="guards" {
+                thead { tr { th { "plan" } th { "keyspace" } th { "after the warm-up" } } }
+                tbody {
+                    @for (plan, keyspace, moved) in &rows {
+                        tr { td { (plan) } td { (keyspace) } td { (moved) } }
+                    }
+                }
+            }
+        }
     }
-    h.push_str(
-        "<h3>Fallbacks and guards at work</h3>\n<table id=\"guards\">\n<thead><tr><th>plan</th>\
-         <th>keyspace</th><th>after the warm-up</th></tr></thead>\n<tbody>\n",
-    );
-    h.push_str(&rows);
-    h.push_str("</tbody>\n</table>\n");
 }

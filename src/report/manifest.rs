@@ -4,8 +4,8 @@
 
 use crate::scenario::dist::Dist;
 use crate::scenario::{
-    Fallback, Fault, FaultKind, Jitter, LockWhenDown, Popularity, RateLimitWhenDown, Scenario,
-    SourceOfTruth, Strategy, StrategyKind,
+    Fallback, Fault, FaultKind, Jitter, LeaseStale, LockWhenDown, Popularity, RateLimitWhenDown,
+    Scenario, SourceOfTruth, Strategy, StrategyKind,
 };
 use serde_json::{json, Value};
 
@@ -40,6 +40,24 @@ fn strategy(s: &Strategy) -> Value {
         StrategyKind::RefreshAhead { fraction, lock_ttl } => json!({
             "kind": "refresh-ahead", "refresh_ahead_fraction": fraction,
             "lock_ttl_ms": lock_ttl.as_ms()}),
+        StrategyKind::Lease {
+            lease_ttl,
+            poll,
+            max_wait,
+            stale,
+        } => {
+            let mut v = json!({
+                "kind": "lease", "lease_ttl_ms": lease_ttl.as_ms(),
+                "lease_poll_ms": poll.as_ms(), "lease_max_wait_ms": max_wait.as_ms()});
+            match stale {
+                LeaseStale::Wait => v["stale"] = json!("wait"),
+                LeaseStale::Serve { stale_ttl } => {
+                    v["stale"] = json!("serve");
+                    v["stale_ttl_ms"] = json!(stale_ttl.as_ms());
+                }
+            }
+            v
+        }
     };
     v["coalesce"] = json!(s.coalesce);
     if let Some(l) = &s.local_cache {
@@ -97,7 +115,8 @@ fn fault(scn: &Scenario, f: &Fault) -> Value {
             replica_rank,
         } => {
             v["mode"] = json!(mode.as_str());
-            v["replication_lag_ms"] = json!(replication_lag.as_ms());
+            // null: drawn once per run from the cluster's `replication_lag_ms`.
+            v["replication_lag_ms"] = json!(replication_lag.map(|l| l.as_ms()));
             v["node_timeout_ms"] = json!(node_timeout.as_ms());
             v["replica_rank"] = json!(replica_rank);
         }
@@ -149,6 +168,10 @@ pub fn scenario_json(scn: &Scenario) -> Value {
             "slots": c.slot_map.ranges().iter().map(|(s, a, b)| json!([s, a, b])).collect::<Vec<_>>(),
             "service_time_us": dist(&c.service_time_us),
             "network_rtt_us": dist(&c.network_rtt_us),
+            "replicas_per_shard": c.replicas_per_shard,
+            "replication_lag_ms": dist(&c.replication_lag_ms),
+            "monthly_cost": crate::cost::cluster_monthly_cost(c),
+            "instance": c.instance.as_ref().map(instance_json),
         })).collect::<Vec<_>>(),
         "keyspaces": scn.keyspaces.iter().map(|k| json!({
             "name": k.name, "key_template": k.key_template,
@@ -170,6 +193,7 @@ pub fn scenario_json(scn: &Scenario) -> Value {
                 Jitter::UpTo(m) => json!({"kind": "up-to", "max_ms": m.as_ms()}),
             },
             "origin": k.origin.map(|o| scn.origins[o].name.clone()),
+            "read_from": if k.read_from_replica { "replica" } else { "master" },
             "strategy": strategy(&k.strategy),
             "hourly_profile": k.hourly_profile,
             "bursts": k.bursts.iter().map(|b| json!({
@@ -233,5 +257,20 @@ pub fn manifest_json(scn: &Scenario, facts: &RunFacts) -> Value {
         "requests_per_second": if facts.wall_seconds > 0.0 { facts.requests as f64 / facts.wall_seconds } else { 0.0 },
         "files": facts.files,
         "scenario": scenario_json(scn),
+    })
+}
+
+/// A cluster's node type in the manifest: the catalogue entry and the terms of its derived
+/// maxmemory.
+fn instance_json(i: &crate::scenario::ClusterInstance) -> serde_json::Value {
+    json!({
+        "name": i.instance.name, "provider": i.instance.provider,
+        "memory_bytes": i.instance.memory_bytes,
+        "reserved_bytes": i.derived.reserved_bytes,
+        "repl_backlog_bytes": i.derived.repl_backlog_bytes,
+        "client_buffers_bytes": i.derived.client_buffers_bytes,
+        "hourly_price": i.instance.hourly_price, "currency": i.instance.currency,
+        "region": i.instance.region, "as_of": i.instance.as_of,
+        "source": i.instance.source, "defined_in": i.instance.defined_in,
     })
 }

@@ -1,4 +1,4 @@
-//! CSV tables of a run (schema version 3, documented column by column in `output/README.md`):
+//! CSV tables of a run (schema version 5, documented column by column in `output/README.md`):
 //! dedicated row types, so simulation types never derive `Serialize`. Absent figures are empty
 //! cells, never made-up zeros.
 
@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// Version of the CSV schemas below; bump on any column change.
-pub const CSV_SCHEMA_VERSION: u32 = 4;
+pub const CSV_SCHEMA_VERSION: u32 = 5;
 
 /// Quantiles reported for latency.
 pub const QUANTILES: [(f64, &str); 5] = [
@@ -60,6 +60,9 @@ pub struct SummaryRow<'a> {
     pub stampede_size_max: Option<u64>,
     pub steady_state: &'static str,
     pub steady_state_reason: String,
+    pub plan_nodes: u32,
+    pub plan_monthly_cost: f64,
+    pub currency: &'a str,
 }
 
 /// One row of `latency_quantiles.csv`.
@@ -94,6 +97,10 @@ pub struct ShardRow<'a> {
     pub steady_state_used_memory_bytes: u64,
     pub fills_at_s: Option<f64>,
     pub when_full: &'static str,
+    pub instance: &'a str,
+    pub nodes: u32,
+    pub monthly_cost: f64,
+    pub currency: &'a str,
 }
 
 /// One row of `origins.csv`.
@@ -224,6 +231,7 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         let plan = &scn.plans[res.plan];
         let horizon = super::horizon::judge(scn, res);
         let summary = PlanSummary::of(scn, res);
+        let cost = crate::cost::plan_cost(scn, res.plan);
         for (ki, k) in scn.keyspaces.iter().enumerate() {
             let m = &res.keyspaces[ki];
             let s = &summary.keyspaces[ki];
@@ -265,6 +273,9 @@ pub fn summary_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 stampede_size_max: (!m.stampede_size.is_empty()).then(|| m.stampede_size.max()),
                 steady_state: steady.yes_no(),
                 steady_state_reason: steady.reason_text(),
+                plan_nodes: cost.nodes,
+                plan_monthly_cost: cost.monthly_cost,
+                currency: crate::cost::currency(scn),
             });
         }
     }
@@ -335,6 +346,13 @@ pub fn shards_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                 } else {
                     ""
                 },
+                instance: scn.clusters[s.cluster]
+                    .instance
+                    .as_ref()
+                    .map_or("", |i| i.instance.name.as_str()),
+                nodes: 1 + scn.clusters[s.cluster].replicas_per_shard,
+                monthly_cost: crate::cost::shard_monthly_cost(&scn.clusters[s.cluster]),
+                currency: crate::cost::currency(scn),
             });
         }
     }

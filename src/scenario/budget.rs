@@ -190,7 +190,8 @@ impl Budget {
             let writes_per_request = match k.strategy.kind {
                 StrategyKind::SingleFlight { .. }
                 | StrategyKind::StaleWhileRevalidate { .. }
-                | StrategyKind::RefreshAhead { .. } => 2.0,
+                | StrategyKind::RefreshAhead { .. }
+                | StrategyKind::Lease { .. } => 2.0,
                 _ => 1.0,
             };
             keys[ki] = distinct.min(requests[ki] * writes_per_request);

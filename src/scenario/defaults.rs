@@ -62,11 +62,22 @@ pub const NETWORK_RTT_US_SIGMA: f64 = 0.3;
 pub const COST_PER_SHARD: f64 = 1.0;
 /// `cost_per_gb`: memory is free unless priced.
 pub const COST_PER_GB: f64 = 0.0;
+/// `replicas_per_shard`: a plan has no replicas unless it declares them.
+pub const REPLICAS_PER_SHARD: u32 = 0;
+/// `replication_lag_ms` of a cluster: fixed, ms. An assumption, not a measurement: Redis
+/// replicates asynchronously and bounds the lag nowhere (`min-replicas-max-lag`, 10 s, is only
+/// an alarm); in one availability zone a replica trails by about a round trip plus its own
+/// queue, a few ms at most when healthy, and 100 ms covers a replica that falls behind under
+/// load. It was `failover`'s own default before clusters had replicas, so outputs of
+/// failovers that give no lag are unchanged.
+pub const REPLICATION_LAG_MS: u64 = 100;
 
 // `[[keyspaces]]`
 
 /// `criticality`.
 pub const CRITICALITY: &str = "medium";
+/// `read_from` of a `read-through` keyspace.
+pub const READ_FROM: &str = "master";
 /// `keys_per_tenant`.
 pub const KEYS_PER_TENANT: i64 = 10_000;
 /// `popularity`: Zipf with this exponent.
@@ -102,6 +113,16 @@ pub const LOCK_MAX_WAIT_MS: u64 = 1_000;
 pub const XFETCH_BETA: f64 = 1.0;
 /// `refresh_ahead_fraction`: a hit finding less than a fifth of the TTL left refreshes.
 pub const REFRESH_AHEAD_FRACTION: f64 = 0.2;
+/// `lease_ttl_ms` of `lease`.
+pub const LEASE_TTL_MS: u64 = 5_000;
+/// `lease_poll_ms` of `lease`.
+pub const LEASE_POLL_MS: u64 = 20;
+/// `lease_max_wait_ms` of `lease`.
+pub const LEASE_MAX_WAIT_MS: u64 = 1_000;
+/// `stale` of `lease`: readers that find the lease taken wait for the holder's value.
+pub const LEASE_STALE: &str = "wait";
+/// `stale_ttl_ms` of `lease` with `stale = "serve"`: how long a stale copy is kept.
+pub const LEASE_STALE_TTL_MS: u64 = 10_000;
 /// `coalesce`: no in-process coalescing.
 pub const COALESCE: bool = false;
 /// `local_cache_ttl_ms` (when `local_cache_keys` is given).
@@ -136,8 +157,6 @@ pub const REVALIDATE_BEFORE_FINAL: bool = true;
 pub const SHARD_DOWN_MODE: &str = "refused";
 /// `mode` of `failover`.
 pub const FAILOVER_MODE: &str = "timeout";
-/// `replication_lag_ms` of `failover`.
-pub const REPLICATION_LAG_MS: u64 = 100;
 /// `node_timeout_ms` of `failover` (`cluster-node-timeout`).
 pub const NODE_TIMEOUT_MS: u64 = 15_000;
 /// `replica_rank` of `failover`.
@@ -306,6 +325,17 @@ mod tests {
             ),
             (clusters, "cost_per_shard", format!("`{COST_PER_SHARD:.1}`")),
             (clusters, "cost_per_gb", format!("`{COST_PER_GB:.1}`")),
+            (
+                clusters,
+                "replicas_per_shard",
+                format!("`{REPLICAS_PER_SHARD}`"),
+            ),
+            (
+                clusters,
+                "replication_lag_ms",
+                format!("fixed {REPLICATION_LAG_MS}"),
+            ),
+            (ks, "read_from", format!("`\"{READ_FROM}\"`")),
             (ks, "criticality", format!("`\"{CRITICALITY}\"`")),
             (ks, "keys_per_tenant", format!("`{KEYS_PER_TENANT}`")),
             (
@@ -347,6 +377,11 @@ mod tests {
                 "refresh_ahead_fraction",
                 format!("{REFRESH_AHEAD_FRACTION}"),
             ),
+            (strat, "lease_ttl_ms", ms(LEASE_TTL_MS)),
+            (strat, "lease_poll_ms", ms(LEASE_POLL_MS)),
+            (strat, "lease_max_wait_ms", ms(LEASE_MAX_WAIT_MS)),
+            (strat, "stale", format!("\"{LEASE_STALE}\"")),
+            (strat, "stale_ttl_ms", ms(LEASE_STALE_TTL_MS)),
             (strat, "coalesce", format!("`{COALESCE}`")),
             (
                 strat,
@@ -382,7 +417,7 @@ mod tests {
             (
                 faults,
                 "replication_lag_ms",
-                format!("`{}`", ms(REPLICATION_LAG_MS)),
+                "one draw of the cluster's `replication_lag_ms`".to_string(),
             ),
             (
                 faults,

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod defaults;
 pub mod dist;
+pub mod instances;
 mod locate;
 pub mod model;
 pub mod raw;
@@ -180,6 +181,7 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     })?;
     let mut raw = raw;
     load_calibrations(&mut raw, src, file)?;
+    load_catalogue(&mut raw, src, file)?;
     resolve::resolve(&raw).map_err(|fe| field_error(src, file, &fe.path, fe.message, fe.hint))
 }
 
@@ -245,6 +247,83 @@ fn load_calibrations(
             .map_err(|e| fail(format!("{}: {}", path.display(), e.message().trim())))?;
         c.calibration_loaded = Some(calibration);
     }
+    Ok(())
+}
+
+/// Builds the scenario's instance catalogue into `raw.catalogue`: the built-in one, then each
+/// `simulation.instance_catalogue` file (relative to the scenario's folder), then the inline
+/// `[[instances]]`; a later entry replaces an earlier one of the same name.
+#[allow(clippy::result_large_err)]
+fn load_catalogue(raw: &mut raw::RawScenario, src: &str, file: &str) -> Result<(), ScenarioError> {
+    let mut catalogue = instances::builtin();
+    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+    for (i, name) in raw
+        .simulation
+        .instance_catalogue
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = [
+            PathSeg::Key("simulation".into()),
+            PathSeg::Key("instance_catalogue".into()),
+            PathSeg::Index(i),
+        ];
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            field_error(
+                src,
+                file,
+                &field,
+                format!("cannot read the instance catalogue {}: {e}", path.display()),
+                "give a catalogue file relative to the scenario's folder".into(),
+            )
+        })?;
+        let extra = instances::parse_catalogue(&text, &path.display().to_string())?;
+        instances::overlay(&mut catalogue, extra);
+    }
+    let mut inline = Vec::new();
+    for (i, r) in raw.instances.iter().enumerate() {
+        let path = [PathSeg::Key("instances".into()), PathSeg::Index(i)];
+        let inst = instances::validate(r, &path, file)
+            .map_err(|fe| field_error(src, file, &fe.path, fe.message, fe.hint))?;
+        if inline
+            .iter()
+            .any(|o: &instances::Instance| o.name == inst.name)
+        {
+            let mut p = path.to_vec();
+            p.push(PathSeg::Key("name".into()));
+            return Err(field_error(
+                src,
+                file,
+                &p,
+                format!(
+                    "instance \"{}\" is defined twice in [[instances]]",
+                    inst.name
+                ),
+                "give every entry its own name".into(),
+            ));
+        }
+        inline.push(inst);
+    }
+    instances::overlay(&mut catalogue, inline);
+    if catalogue.len() > instances::MAX_INSTANCES {
+        return Err(field_error(
+            src,
+            file,
+            &[
+                PathSeg::Key("simulation".into()),
+                PathSeg::Key("instance_catalogue".into()),
+            ],
+            format!(
+                "{} catalogue entries is more than {}",
+                catalogue.len(),
+                instances::MAX_INSTANCES
+            ),
+            "keep only the node types you compare".into(),
+        ));
+    }
+    raw.catalogue = catalogue;
     Ok(())
 }
 

@@ -53,6 +53,9 @@ pub struct Scenario {
     pub slo: Slo,
     /// Faults on the timeline, in file order.
     pub faults: Vec<Fault>,
+    /// The node types clusters may be declared by (built-in, the scenario's catalogue files,
+    /// its `[[instances]]`), for `cacheplan size` to search.
+    pub instance_catalogue: Vec<crate::scenario::instances::Instance>,
 }
 
 /// A tenant.
@@ -100,6 +103,27 @@ pub struct Cluster {
     pub cost_per_shard: f64,
     /// Cost per GB of maxmemory.
     pub cost_per_gb: f64,
+    /// Replicas behind each master shard (`replicas_per_shard`, default 0): a failover
+    /// promotes one; keyspaces with `read_from = "replica"` read from them.
+    pub replicas_per_shard: u32,
+    /// How far a replica's data trails its master's, ms (`replication_lag_ms`): drawn per
+    /// replica read, and once per failover that gives no lag of its own.
+    pub replication_lag_ms: Dist,
+    /// Network baseline of one node, bytes per second (from the instance), when known.
+    pub network_baseline_bytes_per_s: Option<u64>,
+    /// The node type, when the cluster is declared by `instance`, and how its maxmemory was
+    /// derived; `None` for a cluster given by `maxmemory_bytes` (priced by `cost_per_shard`
+    /// and `cost_per_gb`).
+    pub instance: Option<ClusterInstance>,
+}
+
+/// A cluster's node type and the maxmemory derived from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterInstance {
+    /// The catalogue entry.
+    pub instance: crate::scenario::instances::Instance,
+    /// maxmemory per shard, term by term.
+    pub derived: crate::scenario::instances::DerivedMaxmemory,
 }
 
 /// What a keyspace's requests do.
@@ -219,6 +243,32 @@ pub enum StrategyKind {
         /// Lock TTL of the background refresh.
         lock_ttl: SimTime,
     },
+    /// Leases (memcache's): the first miss takes `SET lease NX PX lease_ttl`; the others
+    /// poll until `max_wait` or are served a stale copy; only the holder writes back, and only
+    /// while it holds the lease (an invalidation deletes it).
+    Lease {
+        /// The lease's TTL (PX).
+        lease_ttl: SimTime,
+        /// Wait between polls.
+        poll: SimTime,
+        /// Longest wait before loading without the lease (and without writing back).
+        max_wait: SimTime,
+        /// Wait for the holder, or serve a stale copy.
+        stale: LeaseStale,
+    },
+}
+
+/// What a reader that finds a lease taken does (`stale = "wait" | "serve"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseStale {
+    /// Wait for the holder's value (poll with GET).
+    Wait,
+    /// Keep a stale copy `stale_ttl` past the value's TTL and serve it while one reader
+    /// reloads.
+    Serve {
+        /// How long past its TTL a copy is kept (and may be served).
+        stale_ttl: SimTime,
+    },
 }
 
 /// A local in-process cache (L1) per application instance.
@@ -283,6 +333,7 @@ impl Strategy {
             StrategyKind::StaleWhileRevalidate { .. } => "stale-while-revalidate",
             StrategyKind::XFetch { .. } => "xfetch",
             StrategyKind::RefreshAhead { .. } => "refresh-ahead",
+            StrategyKind::Lease { .. } => "lease",
         }
     }
 }
@@ -329,6 +380,10 @@ pub struct Keyspace {
     pub jitter: Jitter,
     /// Origin index (read-through, session, idempotency).
     pub origin: Option<usize>,
+    /// `read_from = "replica"` (read-through only): the user GETs go to a replica of the
+    /// key's shard when its cluster has replicas, and see the master's data as of
+    /// now − `replication_lag_ms`.
+    pub read_from_replica: bool,
     /// Strategy.
     pub strategy: Strategy,
     /// 24 hourly rate multipliers, indexed by the UTC hour of `start_unix_ms` + simulated time.
@@ -467,13 +522,15 @@ pub enum FaultKind {
         /// Round-trip multiplier.
         multiplier: f64,
     },
-    /// The master of `shard` fails at `start`: writes of the last `replication_lag` are lost;
-    /// its slots are unavailable until `end` (node timeout + election delay, drawn per run).
+    /// The master of `shard` fails at `start` and a replica is promoted: the writes of the
+    /// last replication lag are lost (their keys revert to the state the replica had); its
+    /// slots are unavailable until `end` (node timeout + election delay, drawn per run).
     Failover {
         /// How clients see the failed master until the replica is promoted.
         mode: DownMode,
-        /// Writes this long before the failure never reached the replica.
-        replication_lag: SimTime,
+        /// Writes this long before the failure never reached the replica (None: drawn once
+        /// per run from the cluster's `replication_lag_ms`).
+        replication_lag: Option<SimTime>,
         /// `cluster-node-timeout`.
         node_timeout: SimTime,
         /// The promoted replica's rank (adds rank x 1 s to the election delay).

@@ -31,6 +31,14 @@ pub struct RawScenario {
     pub slo: Option<RawSlo>,
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// Node types defined in the scenario itself (same fields as a catalogue file's entries).
+    #[serde(default)]
+    pub instances: Vec<RawInstance>,
+    /// The catalogue the clusters' `instance` names are looked up in: the built-in one, then
+    /// `simulation.instance_catalogue` files, then `instances`; filled by `scenario::parse`
+    /// (never part of the TOML).
+    #[serde(skip)]
+    pub catalogue: Vec<crate::scenario::instances::Instance>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +56,30 @@ pub struct RawSimulation {
     pub app_instances: Option<u32>,
     #[serde(default)]
     pub start: Option<String>,
+    /// Extra instance catalogue files, relative to the scenario's folder.
+    #[serde(default)]
+    pub instance_catalogue: Option<Vec<String>>,
+}
+
+/// One node type of an instance catalogue (a `workloads/instances/*.toml` file or the
+/// scenario's `[[instances]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    pub name: String,
+    pub provider: String,
+    pub memory_gib: f64,
+    #[serde(default)]
+    pub vcpus: Option<i64>,
+    #[serde(default)]
+    pub network_baseline_gbps: Option<f64>,
+    pub hourly_price: f64,
+    pub currency: String,
+    pub region: String,
+    #[serde(default)]
+    pub reserved_memory_percent: Option<f64>,
+    pub as_of: String,
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +136,12 @@ pub struct RawOrigin {
 pub struct RawCluster {
     pub name: String,
     pub shards: i64,
-    pub maxmemory_bytes: Bytes,
+    /// Required unless `instance` is given (which derives it).
+    #[serde(default)]
+    pub maxmemory_bytes: Option<Bytes>,
+    /// A node type of the instance catalogue.
+    #[serde(default)]
+    pub instance: Option<String>,
     #[serde(default)]
     pub maxmemory_policy: Option<String>,
     #[serde(default)]
@@ -131,6 +168,12 @@ pub struct RawCluster {
     pub cost_per_shard: Option<f64>,
     #[serde(default)]
     pub cost_per_gb: Option<f64>,
+    /// Replicas behind each master shard.
+    #[serde(default)]
+    pub replicas_per_shard: Option<i64>,
+    /// How far a replica trails its master, ms.
+    #[serde(default)]
+    pub replication_lag_ms: Option<RawDist>,
     /// A `cacheplan calibrate` file (relative to the scenario's folder).
     #[serde(default)]
     pub calibration: Option<String>,
@@ -215,6 +258,8 @@ pub enum RawStrategy {
     XFetch(RawXFetch),
     /// A hit with little TTL left refreshes in the background.
     RefreshAhead(RawRefreshAhead),
+    /// Memcache-style leases.
+    Lease(RawLease),
 }
 
 /// The in-process options of a strategy, whatever its kind.
@@ -311,6 +356,22 @@ strategy_table!(
     }
 );
 
+strategy_table!(
+    /// `kind = "lease"`.
+    RawLease {
+        #[serde(default)]
+        lease_ttl_ms: Option<Millis>,
+        #[serde(default)]
+        lease_poll_ms: Option<Millis>,
+        #[serde(default)]
+        lease_max_wait_ms: Option<Millis>,
+        #[serde(default)]
+        stale: Option<String>,
+        #[serde(default)]
+        stale_ttl_ms: Option<Millis>,
+    }
+);
+
 impl RawStrategy {
     /// The in-process options, whatever the kind.
     pub fn options(&self) -> RawClientOptions {
@@ -320,6 +381,7 @@ impl RawStrategy {
             RawStrategy::StaleWhileRevalidate(s) => s.options(),
             RawStrategy::XFetch(s) => s.options(),
             RawStrategy::RefreshAhead(s) => s.options(),
+            RawStrategy::Lease(s) => s.options(),
         }
     }
 }
@@ -366,7 +428,7 @@ pub struct RawKeyspace {
 #[serde(tag = "operation", rename_all = "kebab-case")]
 pub enum RawOperation {
     /// GET, load on a miss, SET.
-    ReadThrough(RawNoFields),
+    ReadThrough(RawReadThrough),
     /// GET, PEXPIRE on a hit.
     Session(RawNoFields),
     /// A rate limiter per actor.
@@ -375,6 +437,15 @@ pub enum RawOperation {
     Lock(RawLock),
     /// The fast-path key of an idempotent command.
     Idempotency(RawIdempotency),
+}
+
+/// `operation = "read-through"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReadThrough {
+    /// `"master"` or `"replica"`: where the GETs go.
+    #[serde(default)]
+    pub read_from: Option<String>,
 }
 
 /// `operation = "rate-limit"`.
@@ -645,6 +716,7 @@ pub fn tagged_tables() -> Vec<TaggedTable> {
                 ),
                 ("xfetch", fields_of::<RawXFetch>()),
                 ("refresh-ahead", fields_of::<RawRefreshAhead>()),
+                ("lease", fields_of::<RawLease>()),
             ],
         },
         TaggedTable {
@@ -679,7 +751,7 @@ pub fn tagged_tables() -> Vec<TaggedTable> {
             tag: "operation",
             flattened: true,
             kinds: vec![
-                ("read-through", fields_of::<RawNoFields>()),
+                ("read-through", fields_of::<RawReadThrough>()),
                 ("session", fields_of::<RawNoFields>()),
                 ("rate-limit", fields_of::<RawRateLimit>()),
                 ("lock", fields_of::<RawLock>()),

@@ -1,21 +1,22 @@
 //! Faults on one plan's timeline: which shards and instances each `[[faults]]` entry hits in
 //! this plan, the start and end events that change the nodes (down, slow, network spike),
-//! failover (lost writes, unavailable slots for node timeout + election delay), cluster
+//! failover (a replica promoted, the writes of the replication lag lost, unavailable slots for node timeout + election delay), cluster
 //! restart (cold cache) and pub/sub subscriber windows, and what a command meets at a shard
 //! that is down.
 //!
-//! Owns only fault state on `Sim` (`fault_nodes`, `fault_outcomes`, `active_spikes`,
-//! `disconnected`) and the node fields `down`, `slow`, `recent_writes`. Traffic bursts are
+//! Owns only fault state on `Sim` (`fault_nodes`, `fault_outcomes`, `fault_lag`,
+//! `active_spikes`, `disconnected`) and the node fields `down`, `slow`; a failover's lost
+//! writes come from the node's `replica::History`. Traffic bursts are
 //! resolved into keyspace bursts by `scenario::resolve`, so they need nothing here. The
 //! failover's election delay is drawn from a stream named by the fault, never by plan.
 
+use super::replica::{lag_cap, revert_window, History};
 use super::request::{Stage, DELETE_JOB, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED};
-use super::{Event, Sim};
-use crate::engine::{RngStream, SimTime};
+use super::{ns, Event, Sim};
+use crate::engine::{IdMap, RngStream, SimTime};
 use crate::metrics::FaultOutcome;
-use crate::redis::shard::Command;
+use crate::redis::db::KeyRef;
 use crate::scenario::{DownMode, FaultKind};
-use std::collections::VecDeque;
 
 impl Sim<'_> {
     /// Works out which nodes each fault hits in this plan, draws failover delays and
@@ -36,6 +37,7 @@ impl Sim<'_> {
                 }
             }
             let mut end = f.end;
+            let mut lag = SimTime::ZERO;
             if let FaultKind::Failover {
                 replication_lag,
                 node_timeout,
@@ -43,6 +45,13 @@ impl Sim<'_> {
                 ..
             } = f.kind
             {
+                let cluster = &self.scn.clusters[f.cluster.expect("a failover names its cluster")];
+                lag = replication_lag.unwrap_or_else(|| {
+                    // One draw per run, from a stream named by the fault.
+                    let lag_ms = &cluster.replication_lag_ms;
+                    let mut rng = RngStream::named(seed, &format!("fault/{fi}/replication-lag"));
+                    SimTime(ns(lag_ms.sample(&mut rng) * 1000.0)).min(lag_cap(lag_ms))
+                });
                 // cluster.c clusterHandleSlaveFailover: node timeout, then 500 ms + random
                 // 0-500 ms + rank x 1 s before the election (REDIS-MODEL.md section 11).
                 let mut rng = RngStream::named(seed, &format!("fault/{fi}/election"));
@@ -50,10 +59,13 @@ impl Sim<'_> {
                 end = f.start + node_timeout + SimTime::from_ms(delay_ms);
                 self.monitor.set_fault_end(fi, end, f.attribution);
                 for &n in &nodes {
-                    self.nodes[n].recent_writes = Some(VecDeque::new());
-                    self.nodes[n].replication_lag = replication_lag;
+                    self.nodes[n]
+                        .history
+                        .get_or_insert_with(|| History::new(lag))
+                        .retain_at_least(lag);
                 }
             }
+            self.fault_lag.push(lag);
             if applied {
                 self.queue
                     .push(f.start, Event::FaultStart { index: fi as u16 });
@@ -93,21 +105,21 @@ impl Sim<'_> {
                 for i in 0..self.fault_nodes[fi].len() {
                     let n = self.fault_nodes[fi][i];
                     self.catch_up_cron(n, now);
-                    let node = &mut self.nodes[n];
-                    // Writes the replica had not received are gone; the promoted replica
-                    // serves the rest. (A lost overwrite leaves no older value: simplified.)
-                    let lag = node.replication_lag;
-                    let lost: Vec<_> = node
-                        .recent_writes
-                        .take()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|&(t, _)| t + lag >= now)
+                    // The promoted replica never received the changes of the last lag: their
+                    // keys go back to what it had; the history starts again from it.
+                    let lag = self.fault_lag[fi];
+                    let history = self.nodes[n].history.take().expect("kept from the start");
+                    let sizes: IdMap<u64, Option<u32>> = history
+                        .changed_since(now.saturating_sub(lag))
+                        .0
+                        .iter()
+                        .map(|&(key, _)| (key.id, self.restored_value_size(key)))
                         .collect();
-                    for (_, key) in &lost {
-                        node.shard.execute(now, Command::Del(*key));
-                    }
-                    self.fault_outcomes[fi].writes_lost += lost.len() as u64;
+                    let restore = |key: KeyRef| sizes[&key.id];
+                    let lost = revert_window(&mut self.nodes[n].shard, &history, now, lag, restore);
+                    self.fault_outcomes[fi].writes_lost += lost;
+                    let node = &mut self.nodes[n];
+                    node.history = Some(History::new(history.retain()));
                     node.down = Some((mode, fi as u16));
                     self.drop_shard_queue(now, n, mode, fi);
                 }

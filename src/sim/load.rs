@@ -82,9 +82,11 @@ impl Sim<'_> {
             self.answer(ks, req, now, false);
             self.finish_fetch(now, req, false);
         }
-        // Write the value back (nobody waits), then release the lock if one was taken.
+        // Write the value back (nobody waits), then release the lock if one was taken (a
+        // lease's write-back releases it itself).
         self.send_background(now, &r, r.value_key, Stage::WriteBack);
-        if r.has(FLAG_HOLDS_LOCK) {
+        let strategy = &self.clients[ks].strategy;
+        if r.has(FLAG_HOLDS_LOCK) && !strategy.write_back_needs_lock() {
             let lock = self.lock_key(r.value_key);
             self.send_background(now, &r, lock, Stage::Release);
         }

@@ -28,6 +28,7 @@ mod load;
 mod node;
 mod projection;
 mod read;
+mod replica;
 mod request;
 mod stationary;
 mod traffic;
@@ -38,7 +39,7 @@ mod windows;
 pub use invariants::monitored;
 
 use crate::client::{
-    Breaker, Coalescer, LocalCache, RateLimiters, StampedeTracker, Strategy, ValueMeta,
+    Breaker, Coalescer, Leases, LocalCache, RateLimiters, StampedeTracker, Strategy, ValueMeta,
 };
 use crate::engine::IdMap;
 use crate::engine::{EventQueue, MonotoneClock, RngStream, SimTime};
@@ -53,6 +54,7 @@ use arrivals::{Arrivals, Lookahead};
 use counters::Counters;
 use invariants::Monitor;
 use node::Node;
+use replica::Replica;
 use request::{Request, Stage, DELETE_JOB};
 use std::collections::VecDeque;
 use traffic::Placement;
@@ -83,6 +85,10 @@ enum Event {
     Retry { req: u32 },
     /// A command reaches its shard.
     AtShard { req: u32 },
+    /// A GET reaches a replica (`Sim::replicas` index).
+    AtReplica { req: u32, replica: u32 },
+    /// A replica's thread is free again and GETs wait for it.
+    ReplicaFree { replica: u32 },
     /// An origin finished a load.
     OriginDone { req: u32 },
     /// A request waiting for a lock holder polls again.
@@ -120,6 +126,8 @@ struct KsClient {
     /// Value envelopes (soft expiry, delta) for strategies that read them.
     meta: IdMap<u64, ValueMeta>,
     stampede: StampedeTracker,
+    /// The leases granted and the token each holds (the `lease` strategy).
+    leases: Leases,
     /// Rate-limit state per actor (rate-limit keyspaces).
     rate: RateLimiters,
     rng: RngStream,
@@ -135,6 +143,8 @@ struct Sim<'a> {
     /// they were scheduled, arrivals and queued events alike.
     arrivals: Arrivals,
     nodes: Vec<Node>,
+    /// The replicas of the nodes, each node's together (`Node::replicas`).
+    replicas: Vec<Replica>,
     /// Per cluster: index of its first node in `nodes` (usize::MAX when unused by the plan).
     cluster_first_node: Vec<usize>,
     /// Per keyspace: cluster index.
@@ -165,6 +175,8 @@ struct Sim<'a> {
     /// Per fault: the global indices of the nodes it hits in this plan.
     fault_nodes: Vec<Vec<usize>>,
     fault_outcomes: Vec<FaultOutcome>,
+    /// Per fault: a failover's replication lag in this run (zero for other kinds).
+    fault_lag: Vec<SimTime>,
     /// Latency-spike faults in progress.
     active_spikes: Vec<usize>,
     /// Per instance: subscriber-disconnect faults in progress.
@@ -258,6 +270,7 @@ impl<'a> Sim<'a> {
     fn new(scn: &'a Scenario, traffic: &'a Traffic, plan: usize, seed: u64) -> Sim<'a> {
         let cluster_of_ks = scn.plans[plan].cluster_of_keyspace.clone();
         let mut nodes = Vec::new();
+        let mut replicas = Vec::new();
         let mut cluster_first_node = vec![usize::MAX; scn.clusters.len()];
         for (ci, c) in scn.clusters.iter().enumerate() {
             if !cluster_of_ks.contains(&ci) {
@@ -266,6 +279,17 @@ impl<'a> Sim<'a> {
             cluster_first_node[ci] = nodes.len();
             for si in 0..c.shards as usize {
                 let rng = RngStream::named(seed, &format!("cluster/{}/shard/{si}", c.name));
+                let first_replica = replicas.len();
+                for ri in 0..c.replicas_per_shard {
+                    let name = format!("cluster/{}/shard/{si}/replica/{ri}", c.name);
+                    let rng = RngStream::named(seed, &name);
+                    replicas.push(Replica::new(
+                        nodes.len(),
+                        DrawBuffer::new(c.service_time_us.clone(), rng.child(4)),
+                        DrawBuffer::new(c.network_rtt_us.clone(), rng.child(5)),
+                        DrawBuffer::new(c.replication_lag_ms.clone(), rng.child(6)),
+                    ));
+                }
                 let mut cfg = c.redis.clone();
                 cfg.cron_phase_ms = rng.child(9).below(1000 / cfg.hz as u64);
                 nodes.push(Node {
@@ -284,8 +308,9 @@ impl<'a> Sim<'a> {
                     window_busy_ns: 0,
                     down: None,
                     slow: 1.0,
-                    recent_writes: None,
-                    replication_lag: SimTime::ZERO,
+                    history: None,
+                    replicas: (first_replica, c.replicas_per_shard),
+                    next_replica: 0,
                 });
             }
         }
@@ -315,6 +340,7 @@ impl<'a> Sim<'a> {
                 },
                 meta: IdMap::default(),
                 stampede: StampedeTracker::default(),
+                leases: Leases::default(),
                 rate: RateLimiters::new(if k.operation == Operation::RateLimit {
                     *traffic.item_offset[ki]
                         .last()
@@ -332,6 +358,7 @@ impl<'a> Sim<'a> {
             queue: EventQueue::new(),
             arrivals: Arrivals::new(scn, seed),
             nodes,
+            replicas,
             cluster_first_node,
             cluster_of_ks,
             origins,
@@ -359,6 +386,7 @@ impl<'a> Sim<'a> {
             monitor: Monitor::new(scn),
             fault_nodes: Vec::new(),
             fault_outcomes: Vec::new(),
+            fault_lag: Vec::new(),
             active_spikes: Vec::new(),
             disconnected: vec![0; scn.app_instances as usize],
             fallback_in_flight: vec![0; n_ks * scn.app_instances as usize],
@@ -385,6 +413,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        sim.start_histories();
         sim.project_memory();
         if scn.start == Start::SteadyState {
             sim.warm_refused = sim.warm_start(seed);
@@ -435,6 +464,8 @@ impl<'a> Sim<'a> {
             match ev {
                 Event::Retry { req } => self.on_retry(now, req),
                 Event::AtShard { req } => self.on_shard(now, req),
+                Event::AtReplica { req, replica } => self.on_replica(now, req, replica as usize),
+                Event::ReplicaFree { replica } => self.on_replica_free(now, replica as usize),
                 Event::OriginDone { req } => self.on_origin_done(now, req),
                 Event::Poll { req } => self.send(now, req, Stage::Poll),
                 Event::Timeline { index } => self.on_timeline(now, index as usize),

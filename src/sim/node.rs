@@ -1,6 +1,7 @@
 //! The way to Redis and back: network halves, a shard node's single thread (its queue of
 //! waiting commands, serverCron catch-up, `execute`), replies and client timeouts.
 
+use super::replica::{change_of, changed_key, History, KeyState};
 use super::request::{
     Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
     FLAG_RELEASED,
@@ -9,7 +10,7 @@ use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
-use crate::redis::shard::{Command, Reply, Shard};
+use crate::redis::shard::{key_tag, Command, Executed, Reply, Shard};
 use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{DownMode, Operation, RateLimitAlgorithm};
 use std::collections::VecDeque;
@@ -33,17 +34,53 @@ pub(super) struct Node {
     pub(super) down: Option<(DownMode, u16)>,
     /// Service-time multiplier (shard-slow faults).
     pub(super) slow: f64,
-    /// Recent writes (time, key) within the replication lag, kept only on a shard that fails
-    /// over in this plan.
-    pub(super) recent_writes: Option<VecDeque<(SimTime, KeyRef)>>,
-    pub(super) replication_lag: SimTime,
+    /// The recent changes of its keys, kept only on a shard that fails over in this plan or
+    /// whose replicas serve reads (`replica::History`).
+    pub(super) history: Option<History>,
+    /// Its replicas: the first's index in `Sim::replicas`, and how many.
+    pub(super) replicas: (usize, u32),
+    /// Replica reads sent so far (the next goes to replica `next_replica % n`).
+    pub(super) next_replica: u32,
+}
+
+impl Node {
+    /// Runs `cmd` on the shard and, where replicas or a failover need it, records the key's
+    /// state before the change in the master's history.
+    fn execute_recorded(&mut self, now: SimTime, cmd: Command) -> Executed {
+        let before = match (&self.history, changed_key(&cmd)) {
+            (Some(_), Some(key)) => Some((key, KeyState::of(&self.shard, key.id, now))),
+            _ => None,
+        };
+        let done = self.shard.execute(now, cmd);
+        if let (Some(history), Some((key, before))) = (&mut self.history, before) {
+            if let Some(write) = change_of(&cmd, done.reply) {
+                history.record(now, key, before, write);
+            }
+        }
+        done
+    }
 }
 
 impl Sim<'_> {
     pub(super) fn net_half(&mut self, node: usize, instance: u16) -> SimTime {
+        let rtt = ns(self.nodes[node].rtt_us.sample());
+        self.half_of(rtt, node, instance)
+    }
+
+    /// Half a round trip to replica `replica` of `node` (its own draws; the node's latency
+    /// spikes apply).
+    pub(super) fn replica_net_half(
+        &mut self,
+        node: usize,
+        replica: usize,
+        instance: u16,
+    ) -> SimTime {
+        let rtt = ns(self.replicas[replica].rtt_us.sample());
+        self.half_of(rtt, node, instance)
+    }
+
+    fn half_of(&self, rtt: u64, node: usize, instance: u16) -> SimTime {
         let spike = self.spike_multiplier(node, instance);
-        let n = &mut self.nodes[node];
-        let rtt = ns(n.rtt_us.sample());
         if spike == 1.0 {
             SimTime(rtt / 2)
         } else {
@@ -67,7 +104,22 @@ impl Sim<'_> {
         } else {
             db.prefetch_write(r.key.id);
         }
-        let d = self.net_half(shard, instance);
+        let replica = if stage == Stage::First {
+            self.replica_for(req)
+        } else {
+            None
+        };
+        let at = |req| match replica {
+            Some(i) => Event::AtReplica {
+                req,
+                replica: i as u32,
+            },
+            None => Event::AtShard { req },
+        };
+        let d = match replica {
+            Some(i) => self.replica_net_half(shard, i, instance),
+            None => self.net_half(shard, instance),
+        };
         let r = self.requests[req as usize];
         let timeout = self.scn.keyspaces[r.ks as usize].client_timeout;
         if !r.has(FLAG_BACKGROUND) && d >= timeout {
@@ -78,11 +130,11 @@ impl Sim<'_> {
                 timers: 0,
                 ..r
             });
-            self.queue.push(now + d, Event::AtShard { req: orphan });
+            self.queue.push(now + d, at(orphan));
             self.start_client_timer(req, now + timeout);
             return;
         }
-        self.queue.push(now + d, Event::AtShard { req });
+        self.queue.push(now + d, at(req));
     }
 
     /// Sends a background command on behalf of `of` (a write-back, a release, a refresh lock).
@@ -208,7 +260,31 @@ impl Sim<'_> {
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[node_idx];
         node.clock.advance(now, "a shard");
+        let before: Vec<(KeyRef, KeyState)> = match &node.history {
+            Some(_) => {
+                let db = node.shard.db();
+                db.positions(false)
+                    .filter(|&pos| key_tag(db.entry(pos).key_id) == ks)
+                    .map(|pos| {
+                        let id = db.entry(pos).key_id;
+                        let key = KeyRef {
+                            id,
+                            len: db.key_len(pos),
+                        };
+                        (key, KeyState::of(&node.shard, id, now))
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let (deleted, cpu) = node.shard.delete_tag(ks);
+        if let Some(history) = &mut node.history {
+            // The replicas see the DELs a lag later (positions are in the dict's order,
+            // which is deterministic).
+            for (key, state) in before {
+                history.record(now, key, state, false);
+            }
+        }
         // Each DEL is a command of its own on the shard's thread.
         let per_cmd = ns(node.service_us.dist().mean());
         let busy = cpu + deleted * per_cmd;
@@ -237,30 +313,24 @@ impl Sim<'_> {
             // (the script still reads the key).
             cmd = Command::Get(r.key);
         }
+        let lease = self.lease_of_write_back(now, &r);
+        if let Some((lease_key, false)) = lease {
+            // The lease was deleted, expired or taken again: the script only reads it.
+            cmd = Command::Get(lease_key);
+        }
         let warm = now >= self.scn.warmup;
         let node = &mut self.nodes[r.shard as usize];
         node.clock.advance(now, "a shard");
         debug_assert!(node.busy_until <= now, "the thread is free");
-        let done = node.shard.execute(now, cmd);
-        if let Some(ring) = &mut node.recent_writes {
-            let wrote = match cmd {
-                Command::Set { .. } => done.reply == Reply::Ok,
-                Command::IncrExpire { .. } => done.reply == Reply::Integer(1),
-                _ => false,
-            };
-            if wrote {
-                if let Command::Set { key, .. }
-                | Command::IncrExpire { key, .. }
-                | Command::WriteObject { key, .. } = cmd
-                {
-                    ring.push_back((now, key));
-                }
-                while ring
-                    .front()
-                    .is_some_and(|&(t, _)| t + node.replication_lag < now)
-                {
-                    ring.pop_front();
-                }
+        let done = node.execute_recorded(now, cmd);
+        let mut extra_cpu_ns = done.extra_cpu_ns;
+        if let Some((lease_key, true)) = lease {
+            if done.reply == Reply::Ok {
+                // The same script deletes the lease it held.
+                extra_cpu_ns += node
+                    .execute_recorded(now, Command::Del(lease_key))
+                    .extra_cpu_ns;
+                self.clients[ks].leases.released(lease_key.id);
             }
         }
         let mut service = ns(node.service_us.sample());
@@ -278,7 +348,7 @@ impl Sim<'_> {
         if node.slow != 1.0 {
             service = (service as f64 * node.slow) as u64;
         }
-        let service = service + done.extra_cpu_ns;
+        let service = service + extra_cpu_ns;
         let finish = now + SimTime(service);
         node.busy_until = finish;
         if warm {
@@ -304,6 +374,13 @@ impl Sim<'_> {
                     self.monitor.lock_deleted(r.key.id);
                 }
             }
+        }
+        if matches!(r.stage, Stage::Lock | Stage::RefreshLock)
+            && done.reply == Reply::Ok
+            && self.clients[ks].strategy.write_back_needs_lock()
+        {
+            // Redis now holds this reader's token in the lease key.
+            self.requests[req as usize].token = self.clients[ks].leases.grant(r.key.id);
         }
         if r.has(FLAG_ORPHAN) {
             self.release(req); // the client gave up: nobody reads this reply

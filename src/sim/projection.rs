@@ -17,7 +17,7 @@ use super::Sim;
 use crate::engine::{RngStream, SimTime};
 use crate::redis::memory::{self, EMPTY_SERVER_USED_MEMORY_BYTES};
 use crate::redis::objects;
-use crate::redis::shard::{Command, RedisConfig, Shard};
+use crate::redis::shard::{Command, ObjectType, RedisConfig, Shard};
 use crate::scenario::{Operation, RateLimitAlgorithm, Start};
 
 /// Keys written to the scratch shard to measure a keyspace's bytes per key.
@@ -221,12 +221,14 @@ impl Sim<'_> {
                     Command::WriteObject {
                         key,
                         object_bytes: objects::zset_bytes(in_window, 16) as u32,
+                        object_type: ObjectType::Zset,
                         ttl_ms,
                     }
                 }
                 (Operation::RateLimit, RateLimitAlgorithm::TokenBucket) => Command::WriteObject {
                     key,
                     object_bytes: objects::token_bucket_bytes() as u32,
+                    object_type: ObjectType::Hash,
                     ttl_ms,
                 },
                 _ => Command::Set {

@@ -6,11 +6,14 @@ use super::request::{Request, Stage};
 use super::Sim;
 use crate::client::negative;
 use crate::engine::rng::mix64;
-use crate::engine::RngStream;
+use crate::engine::{RngStream, SimTime};
 use crate::redis::db::KeyRef;
 use crate::redis::objects;
-use crate::redis::shard::Command;
+use crate::redis::shard::{Command, ObjectType};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
+
+/// A lock's value: the holder's token (a UUID's 36 characters).
+pub(super) const LOCK_VALUE_BYTES: u32 = 36;
 
 impl Sim<'_> {
     /// The lock key guarding the refill of `key` (same slot: lock keys carry the value key's
@@ -20,6 +23,26 @@ impl Sim<'_> {
             id: (key.id & (0xFF << 56)) | (mix64(key.id ^ 0x10C4) & ((1 << 56) - 1)),
             len: key.len + 5,
         }
+    }
+
+    /// For a write-back that only the holder of the refill lock may make (a lease's): the
+    /// lock key, and whether `r` holds it at `now` (the key is live in the shard and holds
+    /// `r`'s token). None for other commands.
+    pub(super) fn lease_of_write_back(&self, now: SimTime, r: &Request) -> Option<(KeyRef, bool)> {
+        let ks = r.ks as usize;
+        if r.stage != Stage::WriteBack || !self.clients[ks].strategy.write_back_needs_lock() {
+            return None;
+        }
+        let lease = self.lock_key(r.value_key);
+        let shard = &self.nodes[r.shard as usize].shard;
+        let live = shard.db().find(lease.id).is_some_and(|pos| {
+            let e = shard.db().entry(pos);
+            !e.has_ttl() || e.expire_at_ms() >= shard.unix_ms(now)
+        });
+        Some((
+            lease,
+            live && self.clients[ks].leases.holds(lease.id, r.token),
+        ))
     }
 
     pub(super) fn command_of(&self, r: &Request) -> Command {
@@ -34,17 +57,19 @@ impl Sim<'_> {
                     key: r.key,
                     // Members are request ids of 16 bytes, scores the ms timestamps.
                     object_bytes: objects::zset_bytes(r.token, 16) as u32,
+                    object_type: ObjectType::Zset,
                     ttl_ms: k.ttl.as_ms(),
                 },
                 RateLimitAlgorithm::TokenBucket => Command::WriteObject {
                     key: r.key,
                     object_bytes: objects::token_bucket_bytes() as u32,
+                    object_type: ObjectType::Hash,
                     ttl_ms: k.ttl.as_ms(),
                 },
             },
             (Stage::First, Operation::Lock) => Command::Set {
                 key: r.key,
-                value_size: 36,
+                value_size: LOCK_VALUE_BYTES,
                 ttl_ms: k.ttl.as_ms().max(1),
                 nx: true,
                 stamp: 0,
@@ -52,7 +77,7 @@ impl Sim<'_> {
             (Stage::First | Stage::Poll, _) => Command::Get(r.key),
             (Stage::Lock | Stage::RefreshLock, _) => Command::Set {
                 key: r.key,
-                value_size: 36,
+                value_size: LOCK_VALUE_BYTES,
                 ttl_ms: self.clients[r.ks as usize].strategy.lock_ttl_ms(),
                 nx: true,
                 stamp: 0,
@@ -99,13 +124,20 @@ impl Sim<'_> {
     }
 
     /// The TTL of a write-back, jitter included (drawn from the key and the write's time so
-    /// every plan sees the same values).
+    /// every plan sees the same values), and the time a strategy keeps a stale copy past it.
     pub(super) fn ttl_ms(&self, r: &Request) -> u64 {
         let k = &self.scn.keyspaces[r.ks as usize];
         let base = k.ttl.as_ms();
         if base == 0 {
             return 0;
         }
+        self.jittered_ttl_ms(r) + self.clients[r.ks as usize].strategy.kept_stale_ms()
+    }
+
+    /// The TTL of a write-back with its jitter.
+    fn jittered_ttl_ms(&self, r: &Request) -> u64 {
+        let k = &self.scn.keyspaces[r.ks as usize];
+        let base = k.ttl.as_ms();
         let salt = self.jitter_salt[r.ks as usize];
         let mut rng = RngStream::new(r.key.id ^ r.load_started.as_ns() ^ salt, 11);
         match k.jitter {

@@ -64,7 +64,7 @@ use crate::redis::db::KeyRef;
 use crate::redis::evict::MaxmemoryPolicy;
 use crate::redis::expiry_steady;
 use crate::redis::objects;
-use crate::redis::shard::Command;
+use crate::redis::shard::{Command, ObjectType};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 /// A draw of the warm start: a write to shard `node` of keyspace `ks`, in a random order.
@@ -309,12 +309,15 @@ impl Sim<'_> {
             .origin
             .map(|o| SimTime((self.scn.origins[o].service_time_ms.mean() * 1e6) as u64))
             .unwrap_or_default();
+        let kept_stale_ms = self.clients[ks].strategy.kept_stale_ms();
         self.clients[ks].meta.insert(
             key.id,
             ValueMeta {
                 // Written before time 0: what lies in the past is at 0, already passed.
                 soft_expiry: soft.saturating_sub(age),
-                expiry: SimTime(w.ttl_ms * NS_PER_MS).saturating_sub(age),
+                // A lease's stale copy is not warmed (the key expires at its TTL); its
+                // envelope still places the logical expiry at the TTL.
+                expiry: SimTime((w.ttl_ms + kept_stale_ms) * NS_PER_MS).saturating_sub(age),
                 delta,
             },
         );
@@ -565,11 +568,12 @@ impl Sim<'_> {
             algorithm => {
                 let recent = draw_renewed(Operation::RateLimit, lambda, ttl_ms, regime, rng);
                 let (key, node) = self.key_for(ks, tenant, item);
-                let object_bytes = if algorithm == RateLimitAlgorithm::SlidingWindow {
+                let (object_bytes, object_type) = if algorithm == RateLimitAlgorithm::SlidingWindow
+                {
                     let in_window = poisson(lambda * window_ms as f64 / 1000.0, rng).max(1);
-                    objects::zset_bytes(in_window, 16) as u32
+                    (objects::zset_bytes(in_window, 16) as u32, ObjectType::Zset)
                 } else {
-                    objects::token_bucket_bytes() as u32
+                    (objects::token_bucket_bytes() as u32, ObjectType::Hash)
                 };
                 let idle_ms = match recent {
                     Renewed::Live(idle_ms) => idle_ms,
@@ -578,6 +582,7 @@ impl Sim<'_> {
                         let cmd = Command::WriteObject {
                             key,
                             object_bytes,
+                            object_type,
                             ttl_ms: 1,
                         };
                         let touched = ghost_candidate(cmd, lambda, ttl_ms, regime.pass_s);
@@ -587,6 +592,7 @@ impl Sim<'_> {
                 let cmd = Command::WriteObject {
                     key,
                     object_bytes,
+                    object_type,
                     ttl_ms: if ttl_ms == 0 {
                         0
                     } else {

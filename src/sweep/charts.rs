@@ -168,7 +168,8 @@ fn numeric_axis(grid: &Grid, axis: usize) -> Option<(Vec<f64>, String)> {
     xs.map(|x| (x, title))
 }
 
-fn slug(s: &str) -> String {
+/// A name as a file-name part: ASCII letters, digits and '-' kept, anything else '_'.
+pub fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {

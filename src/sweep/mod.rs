@@ -20,6 +20,7 @@ pub mod folder;
 pub mod grid;
 pub mod shard;
 pub mod size;
+pub mod size_instances;
 pub mod slo;
 pub mod tables;
 

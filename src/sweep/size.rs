@@ -12,10 +12,15 @@
 //!    shape so far (a dearer shape is never run); the loop stops once even the floor's cost at
 //!    this shard count is not cheaper than the best.
 //!
+//! Clusters declared by `instance` are searched by node type instead (`sweep::size_instances`).
 //! Other clusters of the plan stay at their scenario shapes while one is searched; the chosen
 //! shapes are then run together and every objective of the plan is measured (the margins).
 //! Pure apart from running simulations.
 
+use super::size_instances::{
+    evaluate_with_instances, search_instance_cluster, InstanceClusterSize, InstanceFilter,
+    InstanceShape,
+};
 use super::slo::{self, Measure, Scope};
 use super::{apply, SweepError};
 use crate::metrics::PlanResult;
@@ -32,6 +37,8 @@ pub struct SizeConfig {
     pub seeds: Vec<u64>,
     /// Largest shard count tried per cluster (default: max(2 x the scenario's, 4)).
     pub max_shards: Option<u32>,
+    /// Node types and replica counts searched for clusters declared by instance.
+    pub instance_filter: InstanceFilter,
 }
 
 /// A cluster shape.
@@ -78,8 +85,11 @@ pub struct ClusterSize {
 pub struct PlanSize {
     /// Plan index.
     pub plan: usize,
-    /// One per cluster the plan uses, scenario order.
+    /// One per cluster the plan uses and gives by maxmemory, scenario order.
     pub clusters: Vec<ClusterSize>,
+    /// One per cluster the plan uses and declares by instance, scenario order
+    /// (`sweep::size_instances`).
+    pub instance_clusters: Vec<InstanceClusterSize>,
     /// Every objective of the plan measured with the chosen shapes together (worst seed), and
     /// whether it is attainable.
     pub margins: Vec<(Measure, bool)>,
@@ -87,9 +97,7 @@ pub struct PlanSize {
 
 /// Cost of a shape of cluster `c`.
 pub fn cost(scn: &Scenario, c: usize, s: Shape) -> f64 {
-    let cl = &scn.clusters[c];
-    s.shards as f64 * cl.cost_per_shard
-        + s.shards as f64 * (s.maxmemory_bytes as f64 / (1u64 << 30) as f64) * cl.cost_per_gb
+    crate::cost::shape_monthly_cost(&scn.clusters[c], s.shards, s.maxmemory_bytes)
 }
 
 /// The memory ladder for `shards` shards: geometric rungs (ratio 2^¼, whole MiB) from `floor`
@@ -317,11 +325,28 @@ pub fn search(
     scn: &Scenario,
     cfg: &SizeConfig,
     on_cluster_done: &dyn Fn(&ClusterSize),
+    on_instance_cluster_done: &dyn Fn(&InstanceClusterSize),
 ) -> Result<Vec<PlanSize>, SweepError> {
     let mut out = Vec::new();
     for plan in 0..scn.plans.len() {
         let mut clusters = Vec::new();
+        let mut instance_clusters = Vec::new();
         for c in slo::used_clusters(scn, plan) {
+            if scn.clusters[c].instance.is_some() {
+                let r = search_instance_cluster(
+                    doc,
+                    file,
+                    scn,
+                    plan,
+                    c,
+                    &cfg.seeds,
+                    cfg.max_shards,
+                    &cfg.instance_filter,
+                )?;
+                on_instance_cluster_done(&r);
+                instance_clusters.push(r);
+                continue;
+            }
             let r = search_cluster(doc, file, scn, plan, c, cfg)?;
             on_cluster_done(&r);
             clusters.push(r);
@@ -335,10 +360,20 @@ pub fn search(
                 )
             })
             .collect();
-        let (s, results) = evaluate(doc, file, plan, &shapes, &cfg.seeds)?;
+        let instance_shapes: Vec<(String, InstanceShape)> = instance_clusters
+            .iter()
+            .map(|r| (scn.clusters[r.cluster].name.clone(), r.chosen_or_base()))
+            .collect();
+        let (s, results) =
+            evaluate_with_instances(doc, file, plan, &instance_shapes, &shapes, &cfg.seeds)?;
         let unattainable: Vec<String> = clusters
             .iter()
             .flat_map(|r| r.unattainable.clone())
+            .chain(
+                instance_clusters
+                    .iter()
+                    .flat_map(|r| r.unattainable.clone()),
+            )
             .collect();
         let margins = slo::measure(&s, &results, &Scope::plan(&s, plan))
             .into_iter()
@@ -350,6 +385,7 @@ pub fn search(
         out.push(PlanSize {
             plan,
             clusters,
+            instance_clusters,
             margins,
         });
     }

@@ -54,10 +54,7 @@ impl Scope {
 
 /// Clusters a plan uses, in scenario order.
 pub fn used_clusters(scn: &Scenario, plan: usize) -> Vec<usize> {
-    let mut c = scn.plans[plan].cluster_of_keyspace.clone();
-    c.sort_unstable();
-    c.dedup();
-    c
+    crate::cost::used_clusters(scn, plan)
 }
 
 /// Whether the objective is a minimum or a maximum.

@@ -88,6 +88,26 @@ pub struct SizeRow<'a> {
     pub seeds: usize,
 }
 
+/// One row of `size_instances.csv`: one candidate (node type × shards × replicas) of one plan ×
+/// cluster declared by instance, ascending monthly cost.
+#[derive(Serialize, Deserialize)]
+pub struct InstanceCandidateRow<'a> {
+    pub plan: &'a str,
+    pub cluster: &'a str,
+    pub rank: usize,
+    pub instance: &'a str,
+    pub shards: u32,
+    pub replicas_per_shard: u32,
+    pub nodes: u32,
+    pub maxmemory_bytes: u64,
+    pub monthly_cost: f64,
+    pub currency: &'a str,
+    pub status: &'a str,
+    pub slo_margin: Option<f64>,
+    pub pareto: bool,
+    pub failed: &'a str,
+}
+
 /// One row of `size_margins.csv`: one SLO of one plan at the chosen shapes.
 #[derive(Serialize, Deserialize)]
 pub struct MarginRow<'a> {

@@ -130,6 +130,7 @@ service_time_ms = {{ dist = "fixed", value = 4 }}
 name = "shared"
 shards = 2
 maxmemory_bytes = "3mb"
+replicas_per_shard = 1
 maxmemory_policy = "allkeys-lru"
 [[keyspaces]]
 name = "preview"
@@ -567,6 +568,7 @@ service_time_ms = { dist = "fixed", value = 5 }
 name = "main"
 shards = 2
 maxmemory_bytes = "8mb"
+replicas_per_shard = 2
 [[keyspaces]]
 name = "catalog"
 key_template = "catalog:{tenant}:item:{id}"

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("profile", 1),
     ("sim", 2),
     ("calibrate", 2),
+    ("cost", 2),
     ("client", 3),
     ("origin", 3),
     ("redis", 3),

@@ -12,10 +12,12 @@
 //! pipeline of SETs for its misses, in order (a key missed twice in a batch is set twice); the
 //! model executes the same commands at the times the real client sent them.
 //!
-//! Tolerances: hit ratio within 1 point (the issue asks 0.5: see `HIT_RATIO_TOLERANCE_POINTS`),
-//! used_memory at the end within 2 %,
-//! memory per key within 1 %; keys at the end within 5 % (the issue asks 2 %: see
-//! `KEYS_END_TOLERANCE` for what was measured and why).
+//! Tolerances (the issue's): hit ratio within 0.5 points, keys and used_memory at the end
+//! within 2 % (keys under `noeviction`: 3.5 %, open, see `KEYS_END_TOLERANCE_NOEVICTION`),
+//! memory per key within 1 %. Both sides are measured the same way: every command the run
+//! sends is used once before the base is read (Redis 7.0 allocates a command's 24.6 KB
+//! latency histogram on its first use), and used_memory is read without the clients' buffers
+//! from one `MEMORY STATS` reply once it has settled.
 
 use crate::fidelity_support::assert_no_failures;
 use crate::live_redis::RedisServer;
@@ -23,7 +25,7 @@ use cacheplan::engine::{RngStream, SimTime};
 use cacheplan::redis::db::KeyRef;
 use cacheplan::redis::evict::MaxmemoryPolicy;
 use cacheplan::redis::objects;
-use cacheplan::redis::shard::{Command, RedisConfig, Reply, Shard};
+use cacheplan::redis::shard::{Command, ObjectType, RedisConfig, Reply, Shard};
 use cacheplan::workload::popularity::Zipf;
 use redis_client::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,21 +38,18 @@ const BATCH_PERIOD: Duration = Duration::from_millis(4);
 /// `maxmemory` above the server's base memory (bytes): about a third of the keys the stream
 /// touches.
 const BUDGET_BYTES: u64 = 1_200_000;
-/// Hit ratio, points. The issue asks 0.5; on this 20,000-request stream real Redis itself
-/// spreads by up to 0.7 points from run to run (allkeys-random measured 0.6143-0.6211 over four
-/// runs), and the model sits 0-0.65 points above, in line with the 3 % more keys it holds.
-/// One point keeps the test a check of the policies, not of Redis's random generator.
-const HIT_RATIO_TOLERANCE_POINTS: f64 = 1.0;
+/// Hit ratio, points (the issue's tolerance).
+const HIT_RATIO_TOLERANCE_POINTS: f64 = 0.5;
 /// used_memory at the end (the issue: 2 %).
 const USED_MEMORY_END_TOLERANCE: f64 = 0.02;
-/// Keys at the end. The issue asks 2 %; measured: the model holds 2.9-3.9 % more keys under
-/// the evicting policies (-1 % under noeviction) although MEMORY USAGE agrees byte for byte on
-/// every key, the dict tables agree (MEMORY STATS overhead.hashtable.*) and used_memory at the
-/// end agrees within 0.15 %. The rest is the client's pipeline buffers, which Redis counts
-/// against maxmemory while it evicts and which vary within a batch (about 30 KB, 70 keys, at
-/// the end; more in mid-batch); the model charges a constant base. Held at 5 % until the model
-/// grows a client-buffer term; see the report of branch h/profile.
-const KEYS_END_TOLERANCE: f64 = 0.05;
+/// Keys at the end (the issue: 2 %).
+const KEYS_END_TOLERANCE: f64 = 0.02;
+/// Keys at the end under `noeviction`: open. Measured over five runs, the model holds 1.7-3.0 %
+/// fewer keys than real Redis at the same used_memory (within 0.02 %) and refuses 2-6 % more
+/// SETs with OOM; expiry agrees (expired_keys within 2 %). The evicting policies agree within
+/// 1.3 %. Not yet explained (a full server's admission of a batch's SETs against its query
+/// buffer is the suspect); held at 3.5 % so a regression still fails, and named in the README.
+const KEYS_END_TOLERANCE_NOEVICTION: f64 = 0.035;
 const MEMORY_PER_KEY_TOLERANCE: f64 = 0.01;
 
 /// One request of the stream.
@@ -132,8 +131,11 @@ struct RealRun {
 
 fn replay_real(server: &RedisServer, policy: MaxmemoryPolicy, reqs: &[Req]) -> RealRun {
     let mut con = server.connect();
-    // Warm the connection's buffers with batches shaped like the stream's (SETs, GETs that
-    // hit), then remove the keys and read the base: the client's buffers count in used_memory.
+    // Every command the run sends once first (a command's first use allocates its latency
+    // histogram, 24.6 KB no key owns: see `RedisServer::warm_commands`), then warm the
+    // connection's buffers with batches shaped like the stream's (SETs, GETs that hit), remove
+    // the keys and read the settled base without the client's buffers.
+    server.warm_commands(&mut con);
     let mut warm = redis_client::pipe();
     for i in 0..BATCH {
         warm.cmd("SET")
@@ -146,7 +148,7 @@ fn replay_real(server: &RedisServer, policy: MaxmemoryPolicy, reqs: &[Req]) -> R
     }
     warm.cmd("FLUSHALL").arg("SYNC").ignore();
     let _: () = warm.query(&mut con).expect("warm-up batch");
-    let base_bytes = server.info_u64(&mut con, "memory", "used_memory");
+    let base_bytes = server.settled_key_memory(&mut con);
     let _: () = redis_client::cmd("CONFIG")
         .arg("SET")
         .arg("maxmemory-policy")
@@ -196,8 +198,8 @@ fn replay_real(server: &RedisServer, policy: MaxmemoryPolicy, reqs: &[Req]) -> R
         }
         batch_times_ms.push((get_ms, set_ms));
     }
-    outcome.used_memory_end = server.info_u64(&mut con, "memory", "used_memory");
-    let client_buffer_bytes = client_buffer_bytes(&mut con);
+    let (used_memory_end, client_buffer_bytes) = server.memory_and_client_buffers(&mut con);
+    outcome.used_memory_end = used_memory_end;
     outcome.keys_end = redis_client::cmd("DBSIZE").query(&mut con).expect("DBSIZE");
     outcome.evicted_keys = server.info_u64(&mut con, "stats", "evicted_keys");
     outcome.expired_keys = server.info_u64(&mut con, "stats", "expired_keys");
@@ -292,7 +294,7 @@ fn all_eight_policies_match_a_live_redis() {
     drop(servers);
     let mut failures = Vec::new();
     println!(
-        "{:<16} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "{:<16} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
         "policy",
         "real_hr",
         "model_hr",
@@ -306,7 +308,9 @@ fn all_eight_policies_match_a_live_redis() {
         "r_evict",
         "m_evict",
         "r_oom",
-        "m_oom"
+        "m_oom",
+        "r_exp",
+        "m_exp"
     );
     for (policy, real) in &runs {
         let model = replay_model(*policy, &reqs, real);
@@ -316,7 +320,7 @@ fn all_eight_policies_match_a_live_redis() {
         let mem_rel = model.used_memory_end as f64 / r.used_memory_end as f64 - 1.0;
         println!(
             "{:<16} {:>8.4} {:>8.4} {:>+7.2} {:>7} {:>7} {:>+7.2} {:>9} {:>9} {:>+7.2} {:>7} \
-             {:>7} {:>7} {:>7}",
+             {:>7} {:>7} {:>7} {:>7} {:>7}",
             policy.as_str(),
             r.hit_ratio(),
             model.hit_ratio(),
@@ -331,6 +335,8 @@ fn all_eight_policies_match_a_live_redis() {
             model.evicted_keys,
             r.oom_errors,
             model.oom_errors,
+            r.expired_keys,
+            model.expired_keys,
         );
         if diff_points.abs() > HIT_RATIO_TOLERANCE_POINTS {
             failures.push(format!(
@@ -340,7 +346,12 @@ fn all_eight_policies_match_a_live_redis() {
                 r.hit_ratio()
             ));
         }
-        if keys_rel.abs() > KEYS_END_TOLERANCE {
+        let keys_tolerance = if *policy == MaxmemoryPolicy::Noeviction {
+            KEYS_END_TOLERANCE_NOEVICTION
+        } else {
+            KEYS_END_TOLERANCE
+        };
+        if keys_rel.abs() > keys_tolerance {
             failures.push(format!(
                 "{}: {} keys at the end vs real {} ({:+.2} %)",
                 policy.as_str(),
@@ -360,24 +371,6 @@ fn all_eight_policies_match_a_live_redis() {
         }
     }
     assert_no_failures("live differential replay", &failures);
-}
-
-/// `MEMORY STATS` `clients.normal`: the connection's query and reply buffers, which count in
-/// `used_memory` (and so against `maxmemory`) while the replay runs.
-fn client_buffer_bytes(con: &mut redis_client::Connection) -> u64 {
-    let stats: Vec<Value> = redis_client::cmd("MEMORY")
-        .arg("STATS")
-        .query(con)
-        .expect("MEMORY STATS");
-    stats
-        .windows(2)
-        .find_map(|w| match (&w[0], &w[1]) {
-            (Value::BulkString(name), Value::Int(n)) if name == b"clients.normal" => {
-                Some(*n as u64)
-            }
-            _ => None,
-        })
-        .expect("clients.normal in MEMORY STATS")
 }
 
 /// A kind of object the default scenario writes, as real commands and as the model's command.
@@ -442,32 +435,17 @@ fn write_model(shard: &mut Shard, key: KeyRef, object: Object) {
         Object::TokenBucket => Command::WriteObject {
             key,
             object_bytes: objects::token_bucket_bytes() as u32,
+            object_type: ObjectType::Hash,
             ttl_ms: OBJECT_TTL_MS,
         },
         Object::SlidingWindow(members) => Command::WriteObject {
             key,
             object_bytes: objects::zset_bytes(members, 16) as u32,
+            object_type: ObjectType::Zset,
             ttl_ms: OBJECT_TTL_MS,
         },
     };
     assert_ne!(shard.execute(SimTime::ZERO, cmd).reply, Reply::Oom);
-}
-
-/// Objects whose bulk-fill memory per key the model misses by more than 1 % (measured on Redis
-/// 7.0.15, 2,000 keys, buffers excluded, after 300 ms of active rehashing): counters, token
-/// buckets and 1-member sliding windows cost 12.3 B/key more in real Redis (24.6 KB over the
-/// fill: the size of a 2,048- plus a 1,024-slot bucket array, so probably a dict table the
-/// model frees at once and Redis later; not resolved); a 10-member window matched exactly in
-/// one run and was 18.8 B/key under in another.
-/// Printed, not asserted, until the model is fixed; everything else is asserted at 1 %.
-fn known_divergence(object: Object) -> bool {
-    matches!(
-        object,
-        Object::Counter
-            | Object::TokenBucket
-            | Object::SlidingWindow(1)
-            | Object::SlidingWindow(10)
-    )
 }
 
 #[test]
@@ -475,10 +453,7 @@ fn memory_per_key_of_the_default_scenarios_objects_matches_a_live_redis() {
     let test = "memory_per_key_of_the_default_scenarios_objects_matches_a_live_redis";
     // The default scenario's string sizes (cpq.toml: 16, 36, 200, 400, 600 B fixed; lognormal
     // medians 1500-3000 B), its counters, token buckets and sliding windows (up to 100 members).
-    // The first fill of a fresh server costs about 98 KB more once (measured: whichever object
-    // comes first): a throwaway fill of 36-byte strings goes first and is not compared.
     let objects = [
-        Object::String(36),
         Object::String(16),
         Object::String(36),
         Object::String(200),
@@ -507,14 +482,17 @@ fn memory_per_key_of_the_default_scenarios_objects_matches_a_live_redis() {
             return;
         };
         let mut con = server.connect();
-        for (n, object) in objects.into_iter().enumerate() {
+        // Each command's first use allocates its latency histogram (24.6 KB that belongs to
+        // no key): every command is used once before anything is measured.
+        server.warm_commands(&mut con);
+        for object in objects {
             let _: () = redis_client::cmd("FLUSHALL")
                 .arg("SYNC")
                 .query(&mut con)
                 .expect("FLUSHALL");
-            // The connection's buffers are left out: they follow the pipeline, not the keys.
-            let empty =
-                server.info_u64(&mut con, "memory", "used_memory") - client_buffer_bytes(&mut con);
+            // The connection's buffers are left out (they follow the pipeline, not the keys),
+            // and both readings wait until used_memory has settled (see `settled_key_memory`).
+            let empty = server.settled_key_memory(&mut con);
             let cfg = RedisConfig {
                 maxmemory_policy: policy,
                 maxmemory_bytes: 1 << 30,
@@ -536,8 +514,7 @@ fn memory_per_key_of_the_default_scenarios_objects_matches_a_live_redis() {
                 }
                 let _: () = pipe.query(&mut con).expect("fill");
             }
-            let used =
-                server.info_u64(&mut con, "memory", "used_memory") - client_buffer_bytes(&mut con);
+            let used = server.settled_key_memory(&mut con);
             let real = (used - empty) as f64 / OBJECT_KEYS as f64;
             let model = (shard.used_memory() - model_empty) as f64 / OBJECT_KEYS as f64;
             let rel = model / real - 1.0;
@@ -547,7 +524,7 @@ fn memory_per_key_of_the_default_scenarios_objects_matches_a_live_redis() {
                 policy.as_str(),
                 rel * 100.0
             );
-            if n > 0 && rel.abs() > MEMORY_PER_KEY_TOLERANCE && !known_divergence(object) {
+            if rel.abs() > MEMORY_PER_KEY_TOLERANCE {
                 failures.push(format!(
                     "{} {label}: model {model:.1} B/key vs real {real:.1} ({:+.2} %)",
                     policy.as_str(),

@@ -449,3 +449,182 @@ fn a_dropped_connection_or_a_silent_server_exits_2() {
     assert!(res.stderr.contains("lost the connection"), "{res:#?}");
     assert!(!out.exists());
 }
+
+/// One template of the saved capture: its key prefix, keys, Zipf α, requests per second and
+/// the commands of one request.
+struct CaptureTemplate {
+    prefix: &'static str,
+    keys: u64,
+    alpha: f64,
+    rate_per_s: f64,
+    commands: fn(&str) -> Vec<String>,
+}
+
+/// Seconds the capture spans.
+const CAPTURE_S: f64 = 20.0;
+
+fn capture_templates() -> [CaptureTemplate; 3] {
+    [
+        // Read-through: GET, and one request in ten a SET with a 60 s TTL after a miss.
+        CaptureTemplate {
+            prefix: "quote:summary:",
+            keys: 300,
+            alpha: 1.0,
+            rate_per_s: 120.0,
+            commands: |k| vec![format!("\"GET\" \"{k}\"")],
+        },
+        // A session: GET then PEXPIRE 30 min.
+        CaptureTemplate {
+            prefix: "session:user:",
+            keys: 200,
+            alpha: 0.8,
+            rate_per_s: 150.0,
+            commands: |k| {
+                vec![
+                    format!("\"GET\" \"{k}\""),
+                    format!("\"PEXPIRE\" \"{k}\" \"1800000\""),
+                ]
+            },
+        },
+        // A fixed-window counter: INCR.
+        CaptureTemplate {
+            prefix: "ratelimit:actor:",
+            keys: 150,
+            alpha: 1.0,
+            rate_per_s: 100.0,
+            commands: |k| vec![format!("\"INCR\" \"{k}\"")],
+        },
+    ]
+}
+
+/// A MONITOR capture as `redis-cli monitor > capture.txt` writes it (the `OK` line first):
+/// each template's requests at uniformly random times over `CAPTURE_S`, keys by the project's
+/// Zipf sampler; every tenth quote request is followed by its `SET ... PX 60000`.
+fn capture_text() -> String {
+    let mut lines: Vec<(f64, String)> = Vec::new();
+    for (t, tpl) in capture_templates().iter().enumerate() {
+        let zipf = Zipf::new(tpl.keys, tpl.alpha);
+        let mut rng = RngStream::new(41, t as u64);
+        let n = (tpl.rate_per_s * CAPTURE_S) as usize;
+        for i in 0..n {
+            let at = 1_767_225_600.0 + rng.next_f64() * CAPTURE_S;
+            let key = format!("{}{}", tpl.prefix, zipf.sample(&mut rng));
+            let mut commands = (tpl.commands)(&key);
+            if t == 0 && i % 10 == 0 {
+                commands.push(format!(
+                    "\"SET\" \"{key}\" \"{}\" \"PX\" \"60000\"",
+                    "v".repeat(40)
+                ));
+            }
+            for (j, c) in commands.into_iter().enumerate() {
+                lines.push((at + j as f64 * 1e-4, c));
+            }
+        }
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut text = String::from("OK\n");
+    for (at, c) in lines {
+        text.push_str(&format!("{at:.6} [0 127.0.0.1:50412] {c}\n"));
+    }
+    text
+}
+
+#[test]
+fn a_saved_capture_alone_drafts_a_valid_scenario() {
+    let dir = TempDir::new("profile-capture");
+    let capture = dir.write("capture.txt", capture_text());
+    let out = dir.join("prof");
+    let res = cacheplan_env(
+        &[
+            "profile",
+            "--monitor-file",
+            arg(&capture),
+            "--out",
+            arg(&out),
+        ],
+        &[],
+    );
+    assert_eq!(res.code, 0, "{res:#?}");
+    let path = out.join("scenario.toml");
+    let validate = cacheplan_env(&["validate", arg(&path)], &[]);
+    assert_eq!(validate.code, 0, "{validate:#?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scenario: toml::Value = toml::from_str(&text).unwrap();
+    // What only a server knows is marked a placeholder, on every keyspace and the cluster.
+    let line_of = |prefix: &str, field: &str| -> String {
+        let start = text
+            .find(&format!("key_template = \"{prefix}"))
+            .unwrap_or_else(|| panic!("{prefix}: no keyspace\n{text}"));
+        text[start..]
+            .lines()
+            .find(|l| l.starts_with(&format!("{field} =")))
+            .unwrap_or_else(|| panic!("{prefix}: no {field}\n{text}"))
+            .to_string()
+    };
+    for field in ["maxmemory_bytes", "shards", "maxmemory_policy"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{field} =")))
+            .unwrap();
+        assert!(line.contains("placeholder"), "{line}");
+    }
+    for (t, tpl) in capture_templates().iter().enumerate() {
+        for field in ["keys_per_tenant", "value_size_bytes"] {
+            let line = line_of(tpl.prefix, field);
+            assert!(line.contains("placeholder"), "{}: {line}", tpl.prefix);
+        }
+        let name = tpl.prefix.trim_end_matches(':').replace(':', "-");
+        let k = drafted(&scenario, &name);
+        // Rates: the capture's commands per second (a session request is two commands).
+        let per_request = (tpl.commands)("k").len() as f64 + if t == 0 { 0.1 } else { 0.0 };
+        let rate = k["rate_per_s"].as_float().unwrap();
+        let want = tpl.rate_per_s * per_request;
+        assert!(
+            (rate / want - 1.0).abs() < 0.10,
+            "{name}: rate {rate} vs {want}"
+        );
+        assert!(line_of(tpl.prefix, "rate_per_s").contains("measured"));
+        let alpha = k["popularity"]["alpha"].as_float().unwrap();
+        assert!(
+            (alpha - tpl.alpha).abs() < 0.05,
+            "{name}: α {alpha} vs {}\n{text}",
+            tpl.alpha
+        );
+        assert!(line_of(tpl.prefix, "popularity").contains("fitted"));
+    }
+    // The mix: the quotes read-through with the SETs' TTL, sessions by their PEXPIREs, the
+    // counters a fixed-window rate limit.
+    let quote = drafted(&scenario, "quote-summary");
+    assert_eq!(quote["operation"].as_str(), Some("read-through"));
+    assert_eq!(quote["ttl_ms"].as_integer(), Some(60_000), "{text}");
+    assert_eq!(
+        drafted(&scenario, "session-user")["operation"].as_str(),
+        Some("session")
+    );
+    let counter = drafted(&scenario, "ratelimit-actor");
+    assert_eq!(counter["operation"].as_str(), Some("rate-limit"));
+    assert_eq!(
+        counter["rate_limit_algorithm"].as_str(),
+        Some("fixed-window")
+    );
+
+    // --monitor needs a server; with neither --redis nor --monitor-file: exit 2.
+    for args in [
+        vec![
+            "profile",
+            "--monitor",
+            "1s",
+            "--monitor-file",
+            arg(&capture),
+        ],
+        vec!["profile"],
+    ] {
+        let mut args = args;
+        let again = dir.join("again");
+        args.extend(["--out", arg(&again)]);
+        let bad = cacheplan_env(&args, &[]);
+        assert_eq!(bad.code, 2, "{bad:#?}");
+        check_no_panic(&bad);
+        assert!(!again.exists());
+    }
+}

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod causality;
+mod cost;
 mod default_run;
 mod determinism;
 mod faults;
@@ -18,13 +19,16 @@ mod live_calibrate;
 mod live_fidelity;
 mod live_profile;
 mod live_redis;
+mod live_tls;
 mod outputs;
 mod projection;
 mod replay_exact;
 mod replay_inputs;
+mod replicas;
 mod scenario_kinds;
 mod schema;
 mod size;
+mod size_cost;
 mod steady_state;
 mod strategies;
 mod sweep;

@@ -10,7 +10,7 @@ pub(crate) const README: &str = include_str!("../../output/README.md");
 
 /// Files of sweep and size folders, documented in the same README but not in a run folder
 /// (`tests/it/sweep.rs` checks their headers).
-pub(crate) const SWEEP_FILES: [&str; 8] = [
+pub(crate) const SWEEP_FILES: [&str; 9] = [
     "sweep.csv",
     "sweep_origins.csv",
     "sweep_shards.csv",
@@ -19,6 +19,7 @@ pub(crate) const SWEEP_FILES: [&str; 8] = [
     "size.csv",
     "size_margins.csv",
     "size_evaluations.csv",
+    "size_instances.csv",
 ];
 
 /// File name (a heading ending in `.csv` or `.json`) -> the first column of the first Markdown
@@ -140,5 +141,5 @@ fn manifest_keys_match_the_readme() {
     assert_eq!(files.last().map(String::as_str), Some("manifest.json"));
     files.sort();
     assert_eq!(files, file_names(&run), "`files` lists the run folder");
-    assert_eq!(doc["csv_schema_version"], 4);
+    assert_eq!(doc["csv_schema_version"], 5);
 }

@@ -210,6 +210,28 @@ const HOT_KEY: &str =
     "rate_per_s = 100\nkeys_per_tenant = 1\npopularity = { dist = \"uniform\" }\nttl_ms = \"1s\"";
 const DELTA_50MS: &str = r#"{ dist = "fixed", value = 50 }"#;
 
+/// Runs the hot key (`HOT_KEY`, δ = 50 ms, one instance) with `strategy` (an inline table)
+/// for `duration` at `seed`; returns its one plan's result.
+fn run_hot_key(strategy: &str, duration: &str, seed: u64) -> PlanResult {
+    let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
+    let toml = one_key_scenario(duration, DELTA_50MS, &ks, 1);
+    run(&toml, seed).1.remove(0)
+}
+
+/// Each strategy table (on the hot key) is refused with a message containing its text,
+/// naming the file and line.
+fn assert_refused(cases: &[(&str, &str)]) {
+    for (strategy, want) in cases {
+        let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
+        let toml = one_key_scenario("100s", DELTA_50MS, &ks, 1);
+        let err = scenario::parse(&toml, "test.toml")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(want), "{strategy}: {err}");
+        assert!(err.contains("test.toml:"), "names the file and line: {err}");
+    }
+}
+
 #[test]
 fn unprotected_stampede_is_one_plus_lambda_delta() {
     // One hot key, λ = 100/s, recompute δ = 50 ms, TTL 1 s: every request in the δ after the
@@ -477,11 +499,11 @@ fn refresh_ahead_keeps_a_hot_key_without_misses_or_stampedes() {
     // before the TTL ends. After the cold start no user misses, nothing stale is served, each
     // refresh is one load (stampede 1, against 1 + λδ = 6 unprotected), and the origin sees
     // one load per 0.8 s + 1/λ + δ = 0.86 s, within 5 %.
-    let ks = format!(
-        "{HOT_KEY}\nstrategy = {{ kind = \"refresh-ahead\", refresh_ahead_fraction = 0.2 }}"
-    );
-    let toml = one_key_scenario("1010s", DELTA_50MS, &ks, 1);
-    let (_, res) = run(&toml, 17);
+    let res = [run_hot_key(
+        r#"{ kind = "refresh-ahead", refresh_ahead_fraction = 0.2 }"#,
+        "1010s",
+        17,
+    )];
     let m = &res[0].keyspaces[0];
     assert_eq!(m.misses, 0, "a user-visible miss on a refreshed key");
     assert_eq!(m.stale_serves, 0);
@@ -497,7 +519,7 @@ fn refresh_ahead_keeps_a_hot_key_without_misses_or_stampedes() {
 
 #[test]
 fn refresh_ahead_fields_are_checked_where_they_are_written() {
-    for (strategy, want) in [
+    assert_refused(&[
         (
             r#"{ kind = "refresh-ahead", refresh_ahead_fraction = 1.0 }"#,
             "refresh_ahead_fraction must be above 0 and below 1",
@@ -510,13 +532,180 @@ fn refresh_ahead_fields_are_checked_where_they_are_written() {
             r#"{ kind = "refresh-ahead", lock_poll_ms = "10ms" }"#,
             "`lock_poll_ms` does not apply to kind = \"refresh-ahead\"",
         ),
-    ] {
-        let ks = format!("{HOT_KEY}\nstrategy = {strategy}");
-        let toml = one_key_scenario("100s", DELTA_50MS, &ks, 1);
-        let err = scenario::parse(&toml, "test.toml")
-            .expect_err("refused")
-            .to_string();
-        assert!(err.contains(want), "{strategy}: {err}");
-        assert!(err.contains("test.toml:"), "names the file and line: {err}");
+    ]);
+}
+
+#[test]
+fn lease_recomputes_once_per_expiry() {
+    // The hot key (λ = 100/s, δ = 50 ms, TTL 1 s) under leases that make readers wait: the
+    // first miss takes the lease and loads, the others poll, so each expiry costs one load,
+    // against cache-aside's 1 + λδ = 6 (`unprotected_stampede_is_one_plus_lambda_delta`).
+    let res = [run_hot_key(r#"{ kind = "lease" }"#, "2000s", 5)];
+    let m = &res[0].keyspaces[0];
+    let mean = mean_stampede(&res[0]);
+    assert!(
+        mean <= 1.0 + 1e-9,
+        "mean recomputations per expiry {mean:.3}"
+    );
+    // λδ = 5 readers a cycle find the lease taken and wait.
+    let waits_per_load = m.lock_waits as f64 / m.origin_loads as f64;
+    assert!(
+        (waits_per_load - 5.0).abs() / 5.0 < 0.05,
+        "readers waiting per load {waits_per_load:.3}, λδ = 5"
+    );
+    assert_eq!(m.lock_wait_timeouts, 0);
+    assert_eq!(m.stale_serves, 0, "stale = \"wait\" keeps no stale copy");
+}
+
+#[test]
+fn lease_serves_a_stale_copy_only_within_its_stale_ttl() {
+    // One key, λ = 2/s, TTL T = 1 s, stale copy s = 200 ms, origin time ~0. A write at 0
+    // starts a cycle; the first request after T comes X ~ Exp(λ) later: within the stale
+    // TTL (X ≤ s) it is served the stale copy and reloads behind the lease, past it the copy
+    // is gone and it misses. Either way its load starts the next cycle, so the share of
+    // cycles ending in a stale serve is 1 − e^(−λs) = 0.3297 (a copy served past s would
+    // raise it), one load per cycle. 40k cycles: standard error 0.24 points; tolerance 1.
+    let ks = "rate_per_s = 2\nkeys_per_tenant = 1\npopularity = { dist = \"uniform\" }\nttl_ms = \"1s\"\nstrategy = { kind = \"lease\", stale = \"serve\", stale_ttl_ms = \"200ms\" }";
+    let toml = one_key_scenario("60000s", r#"{ dist = "fixed", value = 0.0001 }"#, ks, 1);
+    let (_, res) = run(&toml, 13);
+    let m = &res[0].keyspaces[0];
+    let want = 1.0 - (-2.0f64 * 0.2).exp();
+    let share = m.stale_serves as f64 / (m.stale_serves + m.misses) as f64;
+    assert!(
+        (share - want).abs() < 0.01,
+        "stale-served cycles {share:.4}, closed form 1 − e^(−λs) = {want:.4}"
+    );
+    assert_eq!(m.background_loads, m.stale_serves);
+    assert!(mean_stampede(&res[0]) <= 1.0 + 1e-9);
+}
+
+#[test]
+fn lease_with_a_stale_copy_never_misses_a_hot_key() {
+    // The hot key (λ = 100/s, δ = 50 ms, TTL 1 s) with a stale copy kept 1 s: past the TTL
+    // the first reader takes the lease and reloads while every reader of the next δ is
+    // served the copy: 1 + λδ = 6 stale serves a cycle of T + 1/λ + δ = 1.06 s, within 10 %,
+    // one load a cycle, no miss after the cold start.
+    let res = [run_hot_key(
+        r#"{ kind = "lease", stale = "serve", stale_ttl_ms = "1s" }"#,
+        "1010s",
+        11,
+    )];
+    let m = &res[0].keyspaces[0];
+    assert_eq!(
+        m.misses, 0,
+        "a user-visible miss while a stale copy was kept"
+    );
+    let cycles = 1000.0 / 1.06;
+    let loads = m.origin_loads as f64;
+    assert!(
+        (loads - cycles).abs() / cycles < 0.10,
+        "{loads} loads for {cycles:.0} cycles"
+    );
+    let stale_per_cycle = m.stale_serves as f64 / loads;
+    assert!(
+        (stale_per_cycle - 6.0).abs() / 6.0 < 0.10,
+        "stale serves per cycle {stale_per_cycle:.3}, 1 + λδ = 6"
+    );
+    assert!(mean_stampede(&res[0]) <= 1.0 + 1e-9);
+}
+
+/// The hot key with a TTL longer than the run, invalidated by pairs of deletes 30 ms apart
+/// (every 2 s from 20 s): the loads the first delete starts are still running at the second.
+fn invalidated_hot_key(strategy: &str) -> String {
+    let ks = format!(
+        "rate_per_s = 100\nkeys_per_tenant = 1\npopularity = {{ dist = \"uniform\" }}\nttl_ms = \"1h\"\nstrategy = {strategy}"
+    );
+    let mut toml = one_key_scenario("220s", DELTA_50MS, &ks, 1);
+    for i in 0..100 {
+        for (n, at_ms) in [(0, 20_000 + 2_000 * i), (1, 20_030 + 2_000 * i)] {
+            toml.push_str(&format!(
+                "[[events]]\nat_ms = {at_ms}\nname = \"d{i}-{n}\"\naction = \"delete\"\nkeyspaces = [\"k\"]\n"
+            ));
+        }
     }
+    toml
+}
+
+#[test]
+fn leases_refuse_the_stale_sets_that_cache_aside_makes() {
+    // Cache-aside: a load started between the two deletes writes its value back after the
+    // second, so readers of the next ~50 ms are served a value older than the change (stale
+    // reads). A lease: the second delete also deletes the lease, so the holder's write-back
+    // is refused; the value comes from a load started after it. Same seed, same traffic.
+    let stale_reads = |strategy: &str| {
+        let (_, res) = run(&invalidated_hot_key(strategy), 3);
+        let inv = &res[0].invariants;
+        let i = cacheplan::metrics::Invariant::StaleRead.index();
+        assert!(inv.monitored[0][i]);
+        let m = &res[0].keyspaces[0];
+        (inv.tallies[0][0][i].violations, m.origin_loads)
+    };
+    let (aside, aside_loads) = stale_reads(r#"{ kind = "cache-aside" }"#);
+    assert!(
+        aside > 100,
+        "cache-aside: {aside} stale reads over 100 invalidation pairs"
+    );
+    for strategy in [
+        r#"{ kind = "lease" }"#,
+        r#"{ kind = "lease", stale = "serve", stale_ttl_ms = "1s" }"#,
+    ] {
+        let (lease, loads) = stale_reads(strategy);
+        assert_eq!(lease, 0, "{strategy}: stale reads");
+        // One load per delete, against cache-aside's stampedes.
+        assert!(
+            loads < aside_loads,
+            "{strategy}: {loads} vs {aside_loads} loads"
+        );
+    }
+}
+
+#[test]
+fn lease_fields_are_checked_where_they_are_written() {
+    assert_refused(&[
+        (
+            r#"{ kind = "lease", stale = "sometimes" }"#,
+            "unknown stale = \"sometimes\"",
+        ),
+        (
+            r#"{ kind = "lease", stale_ttl_ms = "1s" }"#,
+            "a stale TTL while readers wait",
+        ),
+        (
+            r#"{ kind = "lease", lease_poll_ms = "2s" }"#,
+            "the poll interval is longer than the maximum wait",
+        ),
+        (
+            r#"{ kind = "lease", lock_poll_ms = "10ms" }"#,
+            "`lock_poll_ms` does not apply to kind = \"lease\"",
+        ),
+        (
+            r#"{ kind = "single-flight", stale = "serve" }"#,
+            "`stale` does not apply to kind = \"single-flight\"",
+        ),
+    ]);
+}
+
+#[test]
+fn a_warm_start_places_a_leases_logical_expiry_at_the_ttl() {
+    // 100 keys at 1000/s, TTL 10 s, stale copy 5 s, warm start, 3 s counted from 0: a warm
+    // key's stale copy is not warmed, so a key whose TTL runs out misses and is reloaded with
+    // 15 s in Redis; none reaches its logical expiry again within 3 s. Nothing stale is served
+    // but in the last millisecond of a TTL (an envelope that placed the logical expiry 5 s
+    // early would serve most keys stale).
+    let ks = "rate_per_s = 1000\nkeys_per_tenant = 100\npopularity = { dist = \"uniform\" }\nttl_ms = \"10s\"\nstrategy = { kind = \"lease\", stale = \"serve\", stale_ttl_ms = \"5s\" }";
+    let toml = one_key_scenario("3s", DELTA_50MS, ks, 1).replace(
+        "warmup_ms = \"10s\"",
+        "warmup_ms = \"0\"\nstart = \"steady-state\"",
+    );
+    let (_, res) = run(&toml, 19);
+    let m = &res[0].keyspaces[0];
+    assert!(
+        m.requests > 2_000 && m.misses > 0,
+        "{} requests, {} misses",
+        m.requests,
+        m.misses
+    );
+    // Redis expires in whole ms: a read in the last millisecond of a warm key's TTL finds it
+    // past its logical expiry.
+    assert!(m.stale_serves <= 5, "{} stale serves", m.stale_serves);
 }

@@ -361,6 +361,9 @@ pub struct PassFailScatter {
     pub chosen: Option<usize>,
     /// Draw the frontier: the smallest passing y at each x.
     pub frontier: bool,
+    /// Draw the Pareto front instead (cost on x, margin on y): the points no other point
+    /// beats with a lower-or-equal x and a higher-or-equal y.
+    pub pareto: bool,
     /// Only integer ticks on x (shard counts).
     pub integer_x: bool,
     /// Canvas size.

@@ -80,6 +80,9 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
             }
         }
     }
+    if spec.pareto {
+        frontier = pareto_front(&points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
+    }
     let mut legend = Vec::new();
     if points.iter().any(|p| p.2) {
         legend.push(LegendEntry::new(
@@ -92,7 +95,11 @@ pub(super) fn scatter_pass_fail(spec: &PassFailScatter) -> Result<Rendered, Char
     }
     if frontier.len() > 1 {
         legend.push(LegendEntry::new(
-            "frontier (least passing memory)",
+            if spec.pareto {
+                "Pareto front (cheapest for its margin)"
+            } else {
+                "frontier (least passing memory)"
+            },
             Swatch::Line {
                 color: FRONTIER,
                 width: 2,
@@ -198,4 +205,21 @@ impl Chart for Scatter<'_> {
         }
         Ok(())
     }
+}
+
+/// The Pareto front of (x = cost, y = margin) points: those no other point beats with x ≤ and
+/// y ≥ (one strictly), ascending x.
+fn pareto_front(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut front: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|&(x, y)| {
+            !points
+                .iter()
+                .any(|&(x2, y2)| x2 <= x && y2 >= y && (x2 < x || y2 > y))
+        })
+        .collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0));
+    front.dedup();
+    front
 }

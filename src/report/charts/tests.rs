@@ -233,6 +233,7 @@ fn scatter_spec() -> PassFailScatter {
     let chosen = points.iter().position(|p| p.x == 6.0 && p.y == 25.0);
     PassFailScatter {
         title: "Capacity frontier: shards × memory per shard".into(),
+        pareto: false,
         x_label: "shards".into(),
         y_label: "memory per shard (GB)".into(),
         points,

@@ -5,21 +5,21 @@
 //! the caller) and the design-review checklist of the CPQ/OMS Redis boundaries document
 //! (section 29), whose answers [`super::review`] derives from the scenario and the run. Every
 //! table scrolls sideways in its own box and charts scale, so the page reads at 800 px without
-//! sideways page scroll (`tests/browser/check_report.sh` checks it). Pure: returns a `String`,
-//! touches no file, reads no clock; the same inputs give the same bytes. Every
-//! scenario-provided text is HTML-escaped.
+//! sideways page scroll (`tests/browser/check_report.sh` checks it). Every section is built
+//! with maud, so every text is escaped by construction; the review's findings arrive as data
+//! (`review::Text`, plain cells) and are only rendered here. Pure: returns a `String`,
+//! touches no file, reads no clock; the same inputs give the same bytes.
 
 use super::horizon::{self, PlanHorizon};
-use super::review::{self, hot_key, invalidation, source_of_truth, value_bounded, Source};
+use super::review::{self, Source};
 use super::run_charts::{short_num, RunChart};
 use super::verdict::{self, Check, Outcome};
 use crate::engine::SimTime;
 use crate::metrics::summary::{hit_ratio, origin_peaks_per_s, quantile_ms};
 use crate::metrics::PlanResult;
 use crate::scenario::dist::Dist;
-use crate::scenario::{Criticality, Jitter, Keyspace, Operation, Popularity, Scenario};
-use maud::{html, Markup, PreEscaped};
-use std::fmt::Write;
+use crate::scenario::{Criticality, Jitter, Keyspace, Popularity, Scenario};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// How the run was made: the manifest facts the report prints. Nothing here may vary between
 /// two runs of the same scenario and seed (no wall-clock time), so reports compare byte for byte.
@@ -38,22 +38,6 @@ pub struct ReportInfo<'a> {
 /// Id of the verdict table (the browser check looks for it).
 pub const VERDICT_TABLE_ID: &str = "verdict";
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The whole report page. `charts` are shown inline in the given order.
 pub fn report_html(
     scn: &Scenario,
@@ -61,43 +45,44 @@ pub fn report_html(
     charts: &[RunChart],
     info: &ReportInfo,
 ) -> String {
-    let mut h = String::new();
     let title = format!("cacheplan report: {}", scn.name);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
-    let _ = writeln!(h, "<h1>{}</h1>", escape(&title));
-    if !scn.description.is_empty() {
-        let _ = writeln!(h, "<p class=\"lead\">{}</p>", escape(&scn.description));
-    }
-    run_facts(&mut h, scn, results, info);
-    let _ = writeln!(
-        h,
-        "<nav><a href=\"#verdict-section\">Verdict</a> · \
-         <a href=\"#steady-state\">Steady state</a> · \
-         <a href=\"#invariants\">Business invariants</a> · <a href=\"#scenario\">Scenario</a> · \
-         <a href=\"#charts\">Charts</a> · <a href=\"#origins\">Origins</a> · \
-         <a href=\"#checklist\">Design-review checklist</a></nav>"
-    );
     let horizons = horizon::judge_all(scn, results);
-    verdict_section(&mut h, scn, results, &horizons);
-    steady_state_section(&mut h, scn, results, &horizons);
-    super::invariants::invariants_section(&mut h, scn, results);
-    h.push_str(&scenario::scenario_section(scn).into_string());
-    h.push('\n');
-    h.push_str(&charts_section(charts).into_string());
-    h.push('\n');
-    h.push_str(&origins_section(scn, results).into_string());
-    h.push('\n');
-    checklist_section(&mut h, scn, results);
-    h.push_str("</body>\n</html>\n");
+    // One section per call: a new section is one more line here.
+    let sections = [
+        run_facts(scn, results, info),
+        nav(),
+        verdict_section(scn, results, &horizons),
+        steady_state_section(scn, results, &horizons),
+        super::invariants::invariants_section(scn, results),
+        scenario::scenario_section(scn),
+        charts_section(charts),
+        origins_section(scn, results),
+        checklist_section(scn, results),
+    ];
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { (title) }
+                @if !scn.description.is_empty() {
+                    p.lead { (scn.description) }
+                }
+                @for section in &sections {
+                    (section)
+                }
+            }
+        }
+    };
     // Every table scrolls sideways in its own box, so a narrow window never scrolls the page
-    // (scenario text is escaped and charts hold no table: only the report's own tags match).
-    h.replace("<table", "<div class=\"scroll\"><table")
+    // (maud escapes every text and charts hold no table: only the report's own tags match).
+    page.into_string()
+        .replace("<table", "<div class=\"scroll\"><table")
         .replace("</table>", "</table></div>")
 }
 
@@ -137,52 +122,49 @@ figcaption .files{color:#666;font-size:.85em}
 .muted{color:#666}
 ";
 
-fn run_facts(h: &mut String, scn: &Scenario, results: &[PlanResult], info: &ReportInfo) {
+fn run_facts(scn: &Scenario, results: &[PlanResult], info: &ReportInfo) -> Markup {
     let requests: u64 = results.iter().map(|r| r.requests_total).sum();
     let events: u64 = results.iter().map(|r| r.events).sum();
-    h.push_str("<dl class=\"facts\">\n");
-    let mut fact = |k: &str, v: String| {
-        let _ = writeln!(h, "<dt>{}</dt><dd>{v}</dd>", escape(k));
-    };
-    fact(
-        "scenario",
-        format!(
-            "{} <span class=\"muted\">from {}</span>",
-            escape(&scn.name),
-            escape(info.scenario_source)
-        ),
-    );
-    fact("seed", info.seed.to_string());
-    fact(
-        "cacheplan",
-        format!(
-            "{} (commit {})",
-            escape(info.version),
-            escape(info.commit.unwrap_or("unknown"))
-        ),
-    );
-    fact(
-        "simulated time",
-        format!(
-            "{} ({} warm-up not counted in totals; {} windows)",
-            duration(scn.duration),
-            duration(scn.warmup),
-            duration(scn.window)
-        ),
-    );
-    fact(
-        "plans",
-        results
-            .iter()
-            .map(|r| escape(&plan_name(scn, r)))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    fact(
-        "simulated",
-        format!("{requests} requests, {events} events (all plans, warm-up included)"),
-    );
-    h.push_str("</dl>\n");
+    let plans: Vec<String> = results.iter().map(|r| plan_name(scn, r)).collect();
+    html! {
+        dl.facts {
+            dt { "scenario" }
+            dd { (scn.name) " " span.muted { "from " (info.scenario_source) } }
+            dt { "seed" }
+            dd { (info.seed) }
+            dt { "cacheplan" }
+            dd { (info.version) " (commit " (info.commit.unwrap_or("unknown")) ")" }
+            dt { "simulated time" }
+            dd {
+                (duration(scn.duration)) " (" (duration(scn.warmup))
+                " warm-up not counted in totals; " (duration(scn.window)) " windows)"
+            }
+            dt { "plans" }
+            dd { (plans.join(", ")) }
+            dt { "simulated" }
+            dd { (requests) " requests, " (events) " events (all plans, warm-up included)" }
+        }
+    }
+}
+
+fn nav() -> Markup {
+    let links = [
+        ("verdict-section", "Verdict"),
+        ("steady-state", "Steady state"),
+        ("invariants", "Business invariants"),
+        ("scenario", "Scenario"),
+        ("charts", "Charts"),
+        ("origins", "Origins"),
+        ("checklist", "Design-review checklist"),
+    ];
+    html! {
+        nav {
+            @for (i, (id, label)) in links.iter().enumerate() {
+                @if i > 0 { " · " }
+                a href=(format!("#{id}")) { (label) }
+            }
+        }
+    }
 }
 
 /// A plan's name (or "plan N" for a result without one).
@@ -232,105 +214,104 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn verdict_section(
-    h: &mut String,
-    scn: &Scenario,
-    results: &[PlanResult],
-    horizons: &[PlanHorizon],
-) {
+/// A "not at steady state" badge's text for a plan with `k` keyspaces and `s` shards not
+/// at steady state.
+fn not_steady_text(k: usize, s: usize) -> String {
+    format!("{}, {}", plural(k, "keyspace"), plural(s, "shard"))
+}
+
+fn verdict_section(scn: &Scenario, results: &[PlanResult], horizons: &[PlanHorizon]) -> Markup {
     let checks = verdict::checks(scn, results);
-    h.push_str("<h2 id=\"verdict-section\">Verdict against the scenario's SLOs</h2>\n");
-    if checks.is_empty() {
-        h.push_str("<p>The scenario sets no service-level objective (<code>[slo]</code>).</p>\n");
-    } else {
-        h.push_str("<ul>\n");
-        for (pos, res) in results.iter().enumerate() {
-            let (pass, fail) = verdict::tally(&checks, pos);
-            let badge = if fail == 0 {
-                "<span class=\"badge b-pass\">meets every SLO</span>".to_string()
-            } else {
-                format!("<span class=\"badge b-fail\">fails {fail}</span>")
-            };
-            let steady = match horizons.get(pos).map(not_steady_counts) {
-                Some((0, 0)) | None => String::new(),
-                Some((k, s)) => format!(
-                    " <a href=\"#steady-state\"><span class=\"badge b-warn\">not at steady \
-                     state: {}, {}</span></a>",
-                    plural(k, "keyspace"),
-                    plural(s, "shard")
-                ),
-            };
-            let _ = writeln!(
-                h,
-                "<li><b>{}</b>: {badge} — {pass} of {} objectives met{steady}</li>",
-                escape(&plan_name(scn, res)),
-                checks.len()
-            );
-        }
-        h.push_str("</ul>\n");
-    }
-    let unsteady: Vec<String> = results
+    let unsteady: Vec<(String, (usize, usize))> = results
         .iter()
         .zip(horizons)
-        .filter_map(|(res, p)| match not_steady_counts(p) {
-            (0, 0) => None,
-            (k, s) => Some(format!(
-                "<b>{}</b> ({}, {})",
-                escape(&plan_name(scn, res)),
-                plural(k, "keyspace"),
-                plural(s, "shard")
-            )),
-        })
+        .map(|(res, p)| (plan_name(scn, res), not_steady_counts(p)))
+        .filter(|(_, counts)| *counts != (0, 0))
         .collect();
-    if unsteady.is_empty() {
-        h.push_str(
-            "<p>Every plan × keyspace and shard was at steady state by the end of the run.</p>\n",
-        );
-    } else {
-        let _ = writeln!(
-            h,
-            "<p><span class=\"badge b-warn\">⚠ not at steady state</span> {}: these verdicts \
-             describe a cache still changing at the end of the run (see \
-             <a href=\"#steady-state\">Was the run at steady state?</a>).</p>",
-            unsteady.join(", ")
-        );
+    html! {
+        h2 id="verdict-section" { "Verdict against the scenario's SLOs" }
+        @if checks.is_empty() {
+            p { "The scenario sets no service-level objective (" code { "[slo]" } ")." }
+        } @else {
+            ul {
+                @for (pos, res) in results.iter().enumerate() {
+                    @let (pass, fail) = verdict::tally(&checks, pos);
+                    li {
+                        b { (plan_name(scn, res)) } ": "
+                        @if fail == 0 {
+                            span.badge.b-pass { "meets every SLO" }
+                        } @else {
+                            span.badge.b-fail { "fails " (fail) }
+                        }
+                        " — " (pass) " of " (checks.len()) " objectives met"
+                        @if let Some((k, s)) = horizons.get(pos).map(not_steady_counts).filter(|c| *c != (0, 0)) {
+                            " "
+                            a href="#steady-state" {
+                                span.badge.b-warn { "not at steady state: " (not_steady_text(k, s)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if unsteady.is_empty() {
+            p { "Every plan × keyspace and shard was at steady state by the end of the run." }
+        } @else {
+            p {
+                span.badge.b-warn { "⚠ not at steady state" } " "
+                @for (i, (plan, (k, s))) in unsteady.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    b { (plan) } " (" (not_steady_text(*k, *s)) ")"
+                }
+                ": these verdicts describe a cache still changing at the end of the run (see "
+                a href="#steady-state" { "Was the run at steady state?" } ")."
+            }
+        }
+        table id=(VERDICT_TABLE_ID) {
+            thead { tr {
+                th { "objective" } th { "on" } th { "target" }
+                @for res in results { th { (plan_name(scn, res)) } }
+            } }
+            tbody {
+                (cost_rows(scn, results))
+                @for c in &checks { (verdict_row(c)) }
+            }
+        }
+        @let comparison = crate::cost::comparison_text(scn, &crate::cost::plan_costs(scn));
+        @if !comparison.is_empty() {
+            p id="cost-comparison" { "Cost: " (comparison) "." }
+        }
+        p.muted {
+            "Hit ratio = Redis hits / requests after the warm-up. p99 from the end-to-end \
+             HdrHistogram. Origin peak = the highest loads per second in one window after the \
+             warm-up. Evictions before TTL count keys of critical keyspaces evicted while their \
+             TTL had not passed. Utilization = main-thread busy time / measured seconds."
+        }
     }
-    let _ = writeln!(h, "<table id=\"{VERDICT_TABLE_ID}\">");
-    h.push_str("<thead><tr><th>objective</th><th>on</th><th>target</th>");
-    for res in results {
-        let _ = write!(h, "<th>{}</th>", escape(&plan_name(scn, res)));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for c in &checks {
-        verdict_row(h, c);
-    }
-    h.push_str("</tbody>\n</table>\n");
-    h.push_str(
-        "<p class=\"muted\">Hit ratio = Redis hits / requests after the warm-up. p99 from the \
-         end-to-end HdrHistogram. Origin peak = the highest loads per second in one window after \
-         the warm-up. Evictions before TTL count keys of critical keyspaces evicted while their \
-         TTL had not passed. Utilization = main-thread busy time / measured seconds.</p>\n",
-    );
+}
+
+/// One row of the steady-state table: plan, what, why not.
+struct NotSteady {
+    plan: String,
+    what: String,
+    why: String,
 }
 
 fn steady_state_section(
-    h: &mut String,
     scn: &Scenario,
     results: &[PlanResult],
     horizons: &[PlanHorizon],
-) {
-    h.push_str("<h2 id=\"steady-state\">Was the run at steady state?</h2>\n");
-    let mut rows = String::new();
+) -> Markup {
+    let mut rows = Vec::new();
     for (res, p) in results.iter().zip(horizons) {
-        let plan = escape(&plan_name(scn, res));
+        let plan = plan_name(scn, res);
         for (k, j) in scn.keyspaces.iter().zip(&p.keyspaces) {
             if !j.steady() {
-                let _ = writeln!(
-                    rows,
-                    "<tr><td>{plan}</td><td>keyspace {}</td><td>{}</td></tr>",
-                    escape(&k.name),
-                    escape(&j.reason_text())
-                );
+                rows.push(NotSteady {
+                    plan: plan.clone(),
+                    what: format!("keyspace {}", k.name),
+                    why: j.reason_text(),
+                });
             }
         }
         for (s, j) in res.shards.iter().zip(&p.shards) {
@@ -340,72 +321,87 @@ fn steady_state_section(
                     .get(s.cluster)
                     .map(|c| c.name.as_str())
                     .unwrap_or("?");
-                let _ = writeln!(
-                    rows,
-                    "<tr><td>{plan}</td><td>shard {}/{}</td><td>{}</td></tr>",
-                    escape(cluster),
-                    s.shard,
-                    escape(&j.reason_text())
-                );
+                rows.push(NotSteady {
+                    plan: plan.clone(),
+                    what: format!("shard {cluster}/{}", s.shard),
+                    why: j.reason_text(),
+                });
             }
         }
     }
-    if rows.is_empty() {
-        h.push_str(
-            "<p>Yes: every plan × keyspace and every shard was at steady state by the end of the \
-             run (no material used_memory or hit-ratio trend over the last third of the counted \
-             horizon, and every TTL shorter than the horizon).</p>\n",
-        );
-    } else {
-        h.push_str(
-            "<p>Not everywhere. A capacity plan speaks of steady state; these figures were still \
-             changing when the run ended (<code>steady_state</code> in <code>summary.csv</code> \
-             and <code>shards.csv</code>):</p>\n",
-        );
-        h.push_str(
-            "<table id=\"steady-state-table\">\n<thead><tr><th>plan</th><th>what</th>\
-                    <th>why not</th></tr></thead>\n<tbody>\n",
-        );
-        h.push_str(&rows);
-        h.push_str("</tbody>\n</table>\n");
+    html! {
+        h2 id="steady-state" { "Was the run at steady state?" }
+        @if rows.is_empty() {
+            p {
+                "Yes: every plan × keyspace and every shard was at steady state by the end of \
+                 the run (no material used_memory or hit-ratio trend over the last third of the \
+                 counted horizon, and every TTL shorter than the horizon)."
+            }
+        } @else {
+            p {
+                "Not everywhere. A capacity plan speaks of steady state; these figures were \
+                 still changing when the run ended (" code { "steady_state" } " in "
+                code { "summary.csv" } " and " code { "shards.csv" } "):"
+            }
+            table id="steady-state-table" {
+                thead { tr { th { "plan" } th { "what" } th { "why not" } } }
+                tbody {
+                    @for r in &rows {
+                        tr { td { (r.plan) } td { (r.what) } td { (r.why) } }
+                    }
+                }
+            }
+        }
+        p.muted {
+            "Judged over the last third of the counted horizon (from "
+            (duration(horizon::trend_start(scn)))
+            "): a least-squares trend of each shard's used_memory and each keyspace's hit \
+             ratio counts when it is at least " (short_num(horizon::TREND_T_MIN))
+            " standard errors from zero and would move used_memory by more than "
+            (short_num(horizon::MEMORY_DRIFT_MAX_FRACTION * 100.0))
+            "% of its mean, or the hit ratio by more than "
+            (short_num(horizon::HIT_RATIO_DRIFT_MAX * 100.0))
+            " point, over that third. A full shard that is evicting is at steady state. On a \
+             cold start a keyspace whose TTL is longer than the run has not turned over. \
+             Timeline events and bursts in that third are transients. Details in \
+             output/README.md, \"Steady state\"."
+        }
     }
-    let _ = writeln!(
-        h,
-        "<p class=\"muted\">Judged over the last third of the counted horizon (from {}): a \
-         least-squares trend of each shard's used_memory and each keyspace's hit ratio counts when \
-         it is at least {} standard errors from zero and would move used_memory by more than {}% \
-         of its mean, or the hit ratio by more than {} point, over that third. A full shard that \
-         is evicting is at steady state. On a cold start a keyspace whose TTL is longer than the \
-         run has not turned over. Timeline events and bursts in that third are transients. \
-         Details in output/README.md, \"Steady state\".</p>",
-        duration(horizon::trend_start(scn)),
-        short_num(horizon::TREND_T_MIN),
-        short_num(horizon::MEMORY_DRIFT_MAX_FRACTION * 100.0),
-        short_num(horizon::HIT_RATIO_DRIFT_MAX * 100.0)
-    );
 }
 
-fn verdict_row(h: &mut String, c: &Check) {
-    let _ = write!(
-        h,
-        "<tr><td>{}</td><td>{}</td><td>{}</td>",
-        escape(&c.metric),
-        escape(&c.subject),
-        escape(&c.target)
-    );
-    for cell in &c.cells {
-        let (class, mark) = match cell.outcome {
-            Outcome::Pass => ("pass", "✓ pass"),
-            Outcome::Fail => ("fail", "✗ FAIL"),
-            Outcome::NoData => ("nodata", "– no data"),
-        };
-        let _ = write!(
-            h,
-            "<td class=\"{class}\">{mark}: {}</td>",
-            escape(&cell.measured)
-        );
+/// The verdict table's first rows: each plan's nodes and monthly cost (`crate::cost`).
+fn cost_rows(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    let currency = crate::cost::currency(scn);
+    let costs: Vec<crate::cost::PlanCost> = results
+        .iter()
+        .map(|r| crate::cost::plan_cost(scn, r.plan))
+        .collect();
+    html! {
+        tr {
+            td { "nodes" } td { "the plan's clusters" } td { "shards × (1 + replicas)" }
+            @for c in &costs { td.num { (c.nodes) } }
+        }
+        tr {
+            td { "monthly cost" } td { "the plan's clusters" } td { (currency) " per month (730 h)" }
+            @for c in &costs { td.num { (format!("{:.2}", c.monthly_cost)) } }
+        }
     }
-    h.push_str("</tr>\n");
+}
+
+fn verdict_row(c: &Check) -> Markup {
+    html! {
+        tr {
+            td { (c.metric) } td { (c.subject) } td { (c.target) }
+            @for cell in &c.cells {
+                @let (class, mark) = match cell.outcome {
+                    Outcome::Pass => ("pass", "✓ pass"),
+                    Outcome::Fail => ("fail", "✗ FAIL"),
+                    Outcome::NoData => ("nodata", "– no data"),
+                };
+                td class=(class) { (mark) ": " (cell.measured) }
+            }
+        }
+    }
 }
 
 /// A distribution in words, values in `unit`.
@@ -515,161 +511,111 @@ fn origins_section(scn: &Scenario, results: &[PlanResult]) -> Markup {
     }
 }
 
-fn source_badge(s: Source) -> &'static str {
-    match s {
-        Source::Scenario => "<span class=\"badge b-scenario\">from the scenario</span>",
-        Source::Run => "<span class=\"badge b-run\">from the run</span>",
-        Source::Unknown => "<span class=\"badge b-unknown\">the run cannot answer</span>",
-    }
-}
-
-fn td(text: &str, warn: bool) -> String {
-    if warn {
-        format!("<td class=\"warn\">{text}</td>")
-    } else {
-        format!("<td>{text}</td>")
-    }
-}
-
-fn checklist_section(h: &mut String, scn: &Scenario, results: &[PlanResult]) {
-    h.push_str(
-        "<h2 id=\"checklist\">Design-review checklist</h2>\n<p>The questions of section 29 of \
-         the CPQ/OMS Redis boundaries document, for every Redis usage, answered from the \
-         scenario and this run wherever they can be. Answers marked <i>the run cannot \
-         answer</i> need the design review itself. Highlighted cells need attention.</p>\n",
-    );
-    // A. Per keyspace, from the scenario.
-    h.push_str(
-        "<h3>A. Per keyspace, from the scenario</h3>\n<table id=\"checklist-keyspaces\">\n\
-         <thead><tr><th>keyspace</th><th>source of truth if Redis is empty</th>\
-         <th>key includes tenant?</th><th>key includes version / publication / policy?</th>\
-         <th>TTL</th><th>TTL jitter</th><th>invalidation</th><th>value size bounded?</th>\
-         <th>can a key become hot?</th></tr></thead>\n<tbody>\n",
-    );
-    for (ki, k) in scn.keyspaces.iter().enumerate() {
-        let (version, version_warn) = review::key_version(scn, ki);
-        let (inval, inval_warn) = invalidation(scn, ki);
-        let (bounded, bounded_warn) = value_bounded(k);
-        let (hot, hot_warn) = hot_key(k);
-        let ttl_none = k.ttl.as_ns() == 0;
-        let jitter_warn = matches!(k.jitter, Jitter::None)
-            && !ttl_none
-            && matches!(k.operation, Operation::ReadThrough);
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td>{}{}{}{}{}{}{}{}</tr>",
-            escape(&k.name),
-            td(&source_of_truth(scn, k), false),
-            td(
-                if k.key_has_tenant {
-                    "yes"
-                } else {
-                    "no: keys of tenants can collide"
-                },
-                !k.key_has_tenant
-            ),
-            td(&version, version_warn),
-            td(
-                &if ttl_none {
-                    "none".to_string()
-                } else {
-                    duration(k.ttl)
-                },
-                ttl_none
-            ),
-            td(
-                &if jitter_warn {
-                    "none: keys written together expire together".to_string()
-                } else {
-                    escape(&jitter_text(&k.jitter))
-                },
-                jitter_warn
-            ),
-            td(&inval, inval_warn),
-            td(&bounded, bounded_warn),
-            td(&hot, hot_warn),
-        );
-    }
-    h.push_str("</tbody>\n</table>\n");
-
-    // B. Per keyspace and plan, from the run.
-    h.push_str(
-        "<h3>B. Per keyspace and plan, from the run</h3>\n<table id=\"checklist-run\">\n\
-         <thead><tr><th rowspan=\"2\">keyspace</th><th rowspan=\"2\">criticality</th>",
-    );
-    for res in results {
-        let _ = write!(h, "<th colspan=\"4\">{}</th>", escape(&plan_name(scn, res)));
-    }
-    h.push_str("</tr>\n<tr>");
-    for _ in results {
-        h.push_str(
-            "<th>hit ratio</th><th>p99 (ms)</th><th>evicted</th><th>evicted before TTL</th>",
-        );
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for (ki, k) in scn.keyspaces.iter().enumerate() {
-        let critical = k.criticality == Criticality::Critical;
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td>",
-            escape(&k.name),
-            k.criticality.as_str()
-        );
-        for res in results {
-            let hr = hit_ratio(scn, res, ki)
-                .map(|v| format!("{v:.3}"))
-                .unwrap_or_else(|| "—".into());
-            let p99 = res
-                .keyspaces
-                .get(ki)
-                .and_then(|m| quantile_ms(&m.latency_us, 0.99))
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| "—".into());
-            let ev = res.keyspace_evictions.get(ki).copied().unwrap_or(0);
-            let before = res
-                .keyspace_evictions_before_ttl
-                .get(ki)
-                .copied()
-                .unwrap_or(0);
-            let _ = write!(
-                h,
-                "<td class=\"num\">{hr}</td><td class=\"num\">{p99}</td><td class=\"num\">{ev}</td>\
-                 <td class=\"num{}\">{before}</td>",
-                if critical && before > 0 { " fail" } else { "" }
-            );
+fn source_badge(s: Source) -> Markup {
+    html! {
+        @match s {
+            Source::Scenario => span.badge.b-scenario { "from the scenario" },
+            Source::Run => span.badge.b-run { "from the run" },
+            Source::Unknown => span.badge.b-unknown { "the run cannot answer" },
         }
-        h.push_str("</tr>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
+}
 
-    // C. Every question, answered or marked.
-    h.push_str(
-        "<h3>C. The questions</h3>\n<table id=\"checklist-questions\">\n\
-         <thead><tr><th>question</th><th>answer</th><th>source</th></tr></thead>\n<tbody>\n",
-    );
-    for a in review::checklist_answers(scn, results) {
-        let class = match a.source {
-            Source::Unknown => " class=\"unknown\"",
-            _ => "",
-        };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td{class}>{}</td><td>{}</td></tr>",
-            escape(a.question),
-            a.answer,
-            source_badge(a.source)
-        );
+/// A cell of table A: its text, highlighted when it needs attention.
+fn finding_td(text: &str, warn: bool) -> Markup {
+    html! { td class=[warn.then_some("warn")] { (text) } }
+}
+
+fn checklist_section(scn: &Scenario, results: &[PlanResult]) -> Markup {
+    let rows = review::keyspace_findings(scn);
+    html! {
+        h2 id="checklist" { "Design-review checklist" }
+        p {
+            "The questions of section 29 of the CPQ/OMS Redis boundaries document, for every \
+             Redis usage, answered from the scenario and this run wherever they can be. Answers \
+             marked " i { "the run cannot answer" } " need the design review itself. \
+             Highlighted cells need attention."
+        }
+        h3 { "A. Per keyspace, from the scenario" }
+        table id="checklist-keyspaces" {
+            thead { tr {
+                th { "keyspace" } th { "source of truth if Redis is empty" }
+                th { "key includes tenant?" } th { "key includes version / publication / policy?" }
+                th { "TTL" } th { "TTL jitter" } th { "invalidation" } th { "value size bounded?" }
+                th { "can a key become hot?" }
+            } }
+            tbody {
+                @for (k, row) in scn.keyspaces.iter().zip(&rows) {
+                    tr {
+                        td { (k.name) }
+                        @for (text, warn) in row.cells() {
+                            (finding_td(text, warn))
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "B. Per keyspace and plan, from the run" }
+        table id="checklist-run" {
+            thead {
+                tr {
+                    th rowspan="2" { "keyspace" } th rowspan="2" { "criticality" }
+                    @for res in results { th colspan="4" { (plan_name(scn, res)) } }
+                }
+                tr {
+                    @for _ in results {
+                        th { "hit ratio" } th { "p99 (ms)" } th { "evicted" } th { "evicted before TTL" }
+                    }
+                }
+            }
+            tbody {
+                @for (ki, k) in scn.keyspaces.iter().enumerate() {
+                    @let critical = k.criticality == Criticality::Critical;
+                    tr {
+                        td { (k.name) } td { (k.criticality.as_str()) }
+                        @for res in results {
+                            @let hr = hit_ratio(scn, res, ki)
+                                .map(|v| format!("{v:.3}"))
+                                .unwrap_or_else(|| "—".into());
+                            @let p99 = res
+                                .keyspaces
+                                .get(ki)
+                                .and_then(|m| quantile_ms(&m.latency_us, 0.99))
+                                .map(|v| format!("{v:.2}"))
+                                .unwrap_or_else(|| "—".into());
+                            @let ev = res.keyspace_evictions.get(ki).copied().unwrap_or(0);
+                            @let before = res.keyspace_evictions_before_ttl.get(ki).copied().unwrap_or(0);
+                            td.num { (hr) } td.num { (p99) } td.num { (ev) }
+                            td.num.fail[critical && before > 0] { (before) }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "C. The questions" }
+        table id="checklist-questions" {
+            thead { tr { th { "question" } th { "answer" } th { "source" } } }
+            tbody {
+                @for a in review::checklist_answers(scn, results) {
+                    tr {
+                        td { (a.question) }
+                        td class=[(a.source == Source::Unknown).then_some("unknown")] { (a.answer) }
+                        td { (source_badge(a.source)) }
+                    }
+                }
+            }
+        }
+        p {
+            b {
+                "If the answer to “what happens if Redis is empty?” is “business breaks”, \
+                 review the design."
+            }
+            " " (review::business_breaks(scn, results))
+        }
     }
-    h.push_str("</tbody>\n</table>\n");
-    let _ = writeln!(
-        h,
-        "<p><b>If the answer to “what happens if Redis is empty?” is “business breaks”, review \
-         the design.</b> {}</p>",
-        review::business_breaks(scn, results)
-    );
 }
 
 mod scenario;
-use scenario::jitter_text;
+pub(in crate::report) use scenario::jitter_text;
 #[cfg(test)]
 mod tests;

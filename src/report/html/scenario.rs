@@ -1,12 +1,13 @@
 //! The report's "The scenario in brief" section: keyspaces, clusters, plans and their
 //! placements, the timeline, as the scenario configures them. Markup through maud: every
 //! text is escaped by construction; the timeline's event and fault descriptions come from
-//! `review` as HTML fragments.
+//! `review` as typed text.
 
 use super::*;
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
+use review::Text;
 
-pub(super) fn jitter_text(j: &Jitter) -> String {
+pub(in crate::report) fn jitter_text(j: &Jitter) -> String {
     match j {
         Jitter::None => "none".into(),
         Jitter::UniformPct(p) => format!("±{}%", short_num(*p)),
@@ -14,19 +15,16 @@ pub(super) fn jitter_text(j: &Jitter) -> String {
     }
 }
 
-/// The timeline in time order: bursts, timeline events and faults as HTML fragments.
-fn timeline(scn: &Scenario) -> Vec<(SimTime, String)> {
-    let mut timeline: Vec<(SimTime, String)> = Vec::new();
+/// The timeline in time order: bursts, timeline events and faults.
+fn timeline(scn: &Scenario) -> Vec<(SimTime, Text)> {
+    let mut timeline: Vec<(SimTime, Text)> = Vec::new();
     for k in &scn.keyspaces {
         for b in &k.bursts {
             timeline.push((
                 b.start,
-                format!(
-                    "burst ×{} on <b>{}</b> until {}",
-                    short_num(b.multiplier),
-                    escape(&k.name),
-                    duration(b.end)
-                ),
+                Text::plain(format!("burst ×{} on ", short_num(b.multiplier)))
+                    .strong(k.name.as_str())
+                    .words(format!(" until {}", duration(b.end))),
             ));
         }
     }
@@ -34,7 +32,10 @@ fn timeline(scn: &Scenario) -> Vec<(SimTime, String)> {
         timeline.push((e.at, review::event_text(scn, e)));
     }
     for (fi, f) in scn.faults.iter().enumerate() {
-        timeline.push((f.start, format!("fault {}", review::fault_text(scn, fi))));
+        timeline.push((
+            f.start,
+            Text::plain("fault ").then(review::fault_text(scn, fi)),
+        ));
     }
     // Stable: equal times keep bursts, then events, then faults, each in file order.
     timeline.sort_by_key(|t| t.0);
@@ -94,7 +95,7 @@ pub(super) fn scenario_section(scn: &Scenario) -> Markup {
             p { "Timeline (simulated time):" }
             ul {
                 @for (at, text) in &timeline {
-                    li { (duration(*at)) ": " (PreEscaped(text)) }
+                    li { (duration(*at)) ": " (text) }
                 }
             }
         }
@@ -136,6 +137,11 @@ pub(super) fn scenario_section(scn: &Scenario) -> Markup {
                     }
                 }
             }
+        }
+        @let instance_lines = crate::cost::describe_instance_clusters(scn);
+        @if !instance_lines.is_empty() {
+            p { "Clusters declared by instance (maxmemory derived, price from the catalogue):" }
+            ul { @for l in &instance_lines { li { (l) } } }
         }
         h3 { "Plans: placement of each keyspace" }
         ul {

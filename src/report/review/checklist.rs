@@ -12,7 +12,7 @@ use super::*;
 /// the run).
 pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> {
     let mut out = Vec::new();
-    let mut q = |question: &'static str, (answer, source): (String, Source)| {
+    let mut q = |question: &'static str, (answer, source): (Text, Source)| {
         out.push(Answer {
             question,
             answer,
@@ -35,11 +35,9 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
             if no_version.is_empty() {
                 "Yes, in every read-through keyspace.".into()
             } else {
-                format!(
-                    "Not in the read-through keyspaces {}: their freshness rests on the TTL \
-                     and on invalidation (Table A).",
-                    names_list(scn, &no_version)
-                )
+                Text::plain("Not in the read-through keyspaces ")
+                    .then(names_list(scn, &no_version))
+                    .words(": their freshness rests on the TTL and on invalidation (Table A).")
             },
             Source::Scenario,
         ),
@@ -48,14 +46,13 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
     q(
         "What is the TTL?",
         (
-            format!(
-                "Table A. {}",
-                if no_ttl.is_empty() {
-                    "Every keyspace sets one.".into()
-                } else {
-                    format!("No TTL in {}.", names_list(scn, &no_ttl))
-                }
-            ),
+            if no_ttl.is_empty() {
+                "Table A. Every keyspace sets one.".into()
+            } else {
+                Text::plain("Table A. No TTL in ")
+                    .then(names_list(scn, &no_ttl))
+                    .words(".")
+            },
             Source::Scenario,
         ),
     );
@@ -70,12 +67,12 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
             if no_jitter.is_empty() {
                 "Every read-through keyspace with a TTL jitters it.".into()
             } else {
-                format!(
-                    "Read-through keyspaces without jitter: {}. Keys loaded together (after a \
-                     version change or a cold start) expire together; look for periodic spikes \
-                     in the origin-load chart.",
-                    names_list(scn, &no_jitter)
-                )
+                Text::plain("Read-through keyspaces without jitter: ")
+                    .then(names_list(scn, &no_jitter))
+                    .words(
+                        ". Keys loaded together (after a version change or a cold start) expire \
+                         together; look for periodic spikes in the origin-load chart.",
+                    )
             },
             Source::Scenario,
         ),
@@ -111,10 +108,9 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
             if unbounded.is_empty() {
                 "Yes: every value size distribution is bounded.".into()
             } else {
-                format!(
-                    "The scenario models long-tailed sizes for {}; the design should cap them.",
-                    names_list(scn, &unbounded)
-                )
+                Text::plain("The scenario models long-tailed sizes for ")
+                    .then(names_list(scn, &unbounded))
+                    .words("; the design should cap them.")
             },
             Source::Scenario,
         ),
@@ -126,12 +122,20 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
     q(
         "What metric proves hit/miss/latency/eviction?",
         (
-            "This run measures them per keyspace (Table B, <code>summary.csv</code>, \
-             <code>timeseries.csv</code>). In production Redis reports \
-             <code>keyspace_hits</code>, <code>keyspace_misses</code> and \
-             <code>evicted_keys</code> per instance only: per-keyspace figures need \
-             client-side metrics tagged by keyspace."
-                .into(),
+            Text::plain("This run measures them per keyspace (Table B, ")
+                .code("summary.csv")
+                .words(", ")
+                .code("timeseries.csv")
+                .words("). In production Redis reports ")
+                .code("keyspace_hits")
+                .words(", ")
+                .code("keyspace_misses")
+                .words(" and ")
+                .code("evicted_keys")
+                .words(
+                    " per instance only: per-keyspace figures need client-side metrics tagged \
+                     by keyspace.",
+                ),
             Source::Run,
         ),
     );
@@ -160,38 +164,43 @@ pub fn checklist_answers(scn: &Scenario, results: &[PlanResult]) -> Vec<Answer> 
     out
 }
 
-pub(super) fn source_of_truth_answer(scn: &Scenario) -> (String, Source) {
+pub(super) fn source_of_truth_answer(scn: &Scenario) -> (Text, Source) {
     let no_origin = keyspaces_where(scn, |k| {
         matches!(k.operation, Operation::RateLimit | Operation::Lock)
     });
     let redis_only = keyspaces_where(scn, |k| {
         reads(k) && k.fallback.source_of_truth == SourceOfTruth::Redis
     });
-    let mut s = "Table A, first column.".to_string();
+    let mut s = Text::plain("Table A, first column.");
     if no_origin.is_empty() && redis_only.is_empty() {
         s.push_str(" Every keyspace has an origin.");
     }
     if !no_origin.is_empty() {
-        s.push_str(&format!(
-            " No origin behind {}: Redis is their only store (counters and locks).",
-            names_list(scn, &no_origin)
-        ));
+        s.push(
+            Text::plain(" No origin behind ")
+                .then(names_list(scn, &no_origin))
+                .words(": Redis is their only store (counters and locks)."),
+        );
     }
     if !redis_only.is_empty() {
-        s.push_str(&format!(
-            " <b>Redis is the source of truth</b> of {} (<code>fallback.source_of_truth = \
-             \"redis\"</code>): an empty Redis loses these records.",
-            names_list(scn, &redis_only)
-        ));
+        s.push(
+            Text::plain(" ")
+                .strong("Redis is the source of truth")
+                .words(" of ")
+                .then(names_list(scn, &redis_only))
+                .words(" (")
+                .code("fallback.source_of_truth = \"redis\"")
+                .words("): an empty Redis loses these records."),
+        );
     }
     (s, Source::Scenario)
 }
 
-pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let outages: Vec<usize> = (0..scn.faults.len())
         .filter(|&fi| is_outage(&scn.faults[fi].kind))
         .collect();
-    let slow: Vec<String> = scn
+    let slow: Vec<Text> = scn
         .faults
         .iter()
         .filter(|f| {
@@ -200,21 +209,27 @@ pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
                 FaultKind::ShardSlow { .. } | FaultKind::LatencySpike { .. }
             )
         })
-        .map(|f| format!("<b>{}</b> ({})", escape(&f.name), f.kind.as_str()))
+        .map(|f| Text::strong_only(f.name.as_str()).words(format!(" ({})", f.kind.as_str())))
         .collect();
     let slow_text = if slow.is_empty() {
-        String::new()
+        Text::new()
     } else {
-        format!(" Redis is slowed, not down, by {}.", slow.join(", "))
+        Text::plain(" Redis is slowed, not down, by ")
+            .then(Text::join(slow, ", "))
+            .words(".")
     };
     if outages.is_empty() {
         return (
-            format!(
-                "This run does not take Redis down (no <code>shard-down</code>, \
-                 <code>failover</code> or <code>cluster-restart</code> fault); the origin load \
-                 with a cold cache during the warm-up (chart <i>origin load</i>) is the \
-                 nearest evidence.{slow_text}"
-            ),
+            Text::plain("This run does not take Redis down (no ")
+                .code("shard-down")
+                .words(", ")
+                .code("failover")
+                .words(" or ")
+                .code("cluster-restart")
+                .words(" fault); the origin load with a cold cache during the warm-up (chart ")
+                .em("origin load")
+                .words(") is the nearest evidence.")
+                .then(slow_text),
             Source::Unknown,
         );
     }
@@ -222,53 +237,63 @@ pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
     let mut parts = Vec::new();
     for &fi in &outages {
         let f = &scn.faults[fi];
-        let per_plan: Vec<String> = results
+        let per_plan: Vec<Text> = results
             .iter()
             .map(|r| {
-                let name = escape(&plan_name(scn, r));
+                let name = plan_name(scn, r);
                 let Some(o) = r.faults.get(fi) else {
-                    return format!("{name}: no figures");
+                    return Text::plain(format!("{name}: no figures"));
                 };
                 if !o.applied {
-                    return format!("{name}: not applied (the plan does not use the cluster)");
-                }
-                let mut what = vec![format!("down until {}", secs(o.end))];
-                if o.commands_failed > 0 {
-                    what.push(format!(
-                        "{} commands refused or timed out",
-                        o.commands_failed
+                    return Text::plain(format!(
+                        "{name}: not applied (the plan does not use the cluster)"
                     ));
                 }
+                let mut what = vec![Text::plain(format!("down until {}", secs(o.end)))];
+                if o.commands_failed > 0 {
+                    what.push(Text::plain(format!(
+                        "{} commands refused or timed out",
+                        o.commands_failed
+                    )));
+                }
                 if o.writes_lost > 0 {
-                    what.push(format!("{} unreplicated writes lost", o.writes_lost));
+                    what.push(Text::plain(format!(
+                        "{} unreplicated writes lost",
+                        o.writes_lost
+                    )));
                 }
                 if o.keys_flushed > 0 {
-                    what.push(format!("{} keys gone at restart", o.keys_flushed));
+                    what.push(Text::plain(format!(
+                        "{} keys gone at restart",
+                        o.keys_flushed
+                    )));
                 }
-                let broken: Vec<String> = Invariant::ALL
+                let broken: Vec<Text> = Invariant::ALL
                     .into_iter()
                     .filter(|inv| *inv != Invariant::CriticalEvictedBeforeTtl)
                     .filter_map(|inv| {
                         let n = tally_sum(r, 1 + fi, &all, inv).violations;
-                        (n > 0).then(|| format!("<code>{}</code> {n}", inv.as_str()))
+                        (n > 0).then(|| Text::code_only(inv.as_str()).words(format!(" {n}")))
                     })
                     .collect();
                 what.push(if broken.is_empty() {
                     "no invariant broken in its window".into()
                 } else {
-                    format!("in its window {}", broken.join(", "))
+                    Text::plain("in its window ").then(Text::join(broken, ", "))
                 });
-                format!("{name}: {}", what.join(", "))
+                Text::plain(format!("{name}: ")).then(Text::join(what, ", "))
             })
             .collect();
-        parts.push(format!(
-            "<b>{}</b> (<code>{}</code>, {}, from {}): {}.",
-            escape(&f.name),
-            f.kind.as_str(),
-            escape(&fault_target(scn, fi)),
-            secs(f.start),
-            per_plan.join("; ")
-        ));
+        parts.push(
+            fault_head(f)
+                .words(format!(
+                    ", {}, from {}): ",
+                    fault_target(scn, fi),
+                    secs(f.start)
+                ))
+                .then(Text::join(per_plan, "; "))
+                .words("."),
+        );
     }
     let fallbacks: Vec<String> = results
         .iter()
@@ -289,7 +314,7 @@ pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
                 .collect();
             format!(
                 "{}: {}",
-                escape(&plan_name(scn, r)),
+                plan_name(scn, r),
                 if moved.is_empty() {
                     "none".into()
                 } else {
@@ -299,12 +324,12 @@ pub(super) fn down_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
         })
         .collect();
     (
-        format!(
-            "{} Fallbacks after the warm-up: {} (details in the business-invariants \
-             section).{slow_text}",
-            parts.join(" "),
-            fallbacks.join("; ")
-        ),
+        Text::join(parts, " ")
+            .words(format!(
+                " Fallbacks after the warm-up: {} (details in the business-invariants section).",
+                fallbacks.join("; ")
+            ))
+            .then(slow_text),
         Source::Run,
     )
 }
@@ -313,7 +338,7 @@ pub(super) fn threshold_ms() -> String {
     short_num(STALENESS_THRESHOLD.as_ns() as f64 / 1e6)
 }
 
-pub(super) fn stale_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn stale_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let all: Vec<usize> = (0..scn.keyspaces.len()).collect();
     let watched: Vec<usize> = all
         .iter()
@@ -325,15 +350,21 @@ pub(super) fn stale_answer(scn: &Scenario, results: &[PlanResult]) -> (String, S
         .collect();
     if watched.is_empty() {
         let text = if scn.events.is_empty() {
-            "No source changes on the timeline (no <code>[[events]]</code>): this run does not \
-             exercise stale values. Versioned keys (Table A) avoid them by construction."
+            Text::plain("No source changes on the timeline (no ")
+                .code("[[events]]")
+                .words(
+                    "): this run does not exercise stale values. Versioned keys (Table A) \
+                     avoid them by construction.",
+                )
         } else {
-            "The timeline changes no keyspace whose reads are monitored: this run does not \
-             exercise stale values."
+            Text::plain(
+                "The timeline changes no keyspace whose reads are monitored: this run does not \
+                 exercise stale values.",
+            )
         };
-        return (text.into(), Source::Unknown);
+        return (text, Source::Unknown);
     }
-    let per_plan: Vec<String> = results
+    let per_plan: Vec<Text> = results
         .iter()
         .map(|r| {
             let mut what = Vec::new();
@@ -346,33 +377,31 @@ pub(super) fn stale_answer(scn: &Scenario, results: &[PlanResult]) -> (String, S
                 apart.0 += t.in_flight;
                 apart.1 += t.below_threshold;
                 what.push(if t.violations > 0 {
-                    format!(
-                        "<code>{}</code> {} (max staleness {})",
-                        inv.as_str(),
+                    Text::code_only(inv.as_str()).words(format!(
+                        " {} (max staleness {})",
                         t.violations,
                         secs(t.max_staleness)
-                    )
+                    ))
                 } else {
-                    format!("<code>{}</code> 0", inv.as_str())
+                    Text::code_only(inv.as_str()).words(" 0")
                 });
             }
             if apart != (0, 0) {
-                what.push(format!(
+                what.push(Text::plain(format!(
                     "reads not counted: {} in flight at a change, {} under {} ms after it",
                     apart.0,
                     apart.1,
                     threshold_ms()
-                ));
+                )));
             }
-            format!("{}: {}", escape(&plan_name(scn, r)), what.join(", "))
+            Text::plain(format!("{}: ", plan_name(scn, r))).then(Text::join(what, ", "))
         })
         .collect();
-    let mut s = format!(
-        "The source of {} changes on the timeline and the run counts the reads served an older \
-         value: {}.",
-        names_list(scn, &watched),
-        per_plan.join("; ")
-    );
+    let mut s = Text::plain("The source of ")
+        .then(names_list(scn, &watched))
+        .words(" changes on the timeline and the run counts the reads served an older value: ")
+        .then(Text::join(per_plan, "; "))
+        .words(".");
     let final_use = keyspaces_where(scn, |k| k.fallback.final_use_fraction > 0.0);
     let unchecked: Vec<usize> = final_use
         .iter()
@@ -380,30 +409,30 @@ pub(super) fn stale_answer(scn: &Scenario, results: &[PlanResult]) -> (String, S
         .filter(|&ki| !scn.keyspaces[ki].fallback.revalidate_before_final)
         .collect();
     if !final_use.is_empty() {
-        s.push_str(&if unchecked.is_empty() {
-            format!(
-                " Final uses of {} are revalidated at the origin.",
-                names_list(scn, &final_use)
-            )
+        s.push(if unchecked.is_empty() {
+            Text::plain(" Final uses of ")
+                .then(names_list(scn, &final_use))
+                .words(" are revalidated at the origin.")
         } else {
-            format!(
-                " Final uses of {} trust the cache without revalidation.",
-                names_list(scn, &unchecked)
-            )
+            Text::plain(" Final uses of ")
+                .then(names_list(scn, &unchecked))
+                .words(" trust the cache without revalidation.")
         });
     }
     (s, Source::Run)
 }
 
-pub(super) fn tenant_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn tenant_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let no_tenant = keyspaces_where(scn, |k| !k.key_has_tenant);
     if no_tenant.is_empty() {
         return (
-            format!("Yes, in every keyspace ({}).", scn.keyspaces.len()),
+            Text::plain(format!("Yes, in every keyspace ({}).", scn.keyspaces.len())),
             Source::Scenario,
         );
     }
-    let mut s = format!("No in {}.", names_list(scn, &no_tenant));
+    let mut s = Text::plain("No in ")
+        .then(names_list(scn, &no_tenant))
+        .words(".");
     if !monitored_any(results, &no_tenant, Invariant::CrossTenantRead) {
         return (s, Source::Scenario);
     }
@@ -412,43 +441,46 @@ pub(super) fn tenant_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
         .map(|r| {
             format!(
                 "{} {}",
-                escape(&plan_name(scn, r)),
+                plan_name(scn, r),
                 tally_sum(r, 0, &no_tenant, Invariant::CrossTenantRead).violations
             )
         })
         .collect();
-    s.push_str(&format!(
-        " Reads served another tenant's value (<code>cross_tenant_read</code>): {}.",
-        per_plan.join("; ")
-    ));
+    s.push(
+        Text::plain(" Reads served another tenant's value (")
+            .code("cross_tenant_read")
+            .words(format!("): {}.", per_plan.join("; "))),
+    );
     (s, Source::Run)
 }
 
-pub(super) fn invalidation_answer(scn: &Scenario) -> (String, Source) {
+pub(super) fn invalidation_answer(scn: &Scenario) -> (Text, Source) {
     let kinds = [
         Invalidation::DeleteOnEvent,
         Invalidation::Versioned,
         Invalidation::TtlOnly,
         Invalidation::None,
     ];
-    let parts: Vec<String> = kinds
+    let parts: Vec<Text> = kinds
         .iter()
         .filter_map(|kind| {
             let kss: Vec<usize> = (0..scn.keyspaces.len())
                 .filter(|&ki| invalidation_kinds(scn, ki).contains(kind))
                 .collect();
-            (!kss.is_empty()).then(|| format!("{}: {}", kind.label(), names_list(scn, &kss)))
+            (!kss.is_empty())
+                .then(|| Text::plain(format!("{}: ", kind.label())).then(names_list(scn, &kss)))
         })
         .collect();
     let text = if parts.is_empty() {
-        "No keyspace holds copies of a source (only counters, locks and idempotency records)."
-            .to_string()
-    } else {
-        format!(
-            "{}. Per keyspace in Table A, column <i>invalidation</i>, from the keyspaces' \
-             templates and TTLs and the timeline's events.",
-            parts.join("; ")
+        Text::plain(
+            "No keyspace holds copies of a source (only counters, locks and idempotency \
+             records).",
         )
+    } else {
+        Text::join(parts, "; ")
+            .words(". Per keyspace in Table A, column ")
+            .em("invalidation")
+            .words(", from the keyspaces' templates and TTLs and the timeline's events.")
     };
     (text, Source::Scenario)
 }

@@ -3,19 +3,19 @@
 //! the CPQ/OMS Redis boundaries document. Every answer is derived from what the scenario
 //! configures (keyspaces, timeline events by action, faults by kind, fallbacks and guards) and
 //! what the run measured (fault outcomes, the invariant monitors' tallies, keyspace counters);
-//! only what neither can know is marked [`Source::Unknown`]. Pure: HTML fragments, every
-//! scenario-provided text escaped, from a resolved [`Scenario`] and its [`PlanResult`]s;
-//! `html` lays them out. Touches no file.
+//! only what neither can know is marked [`Source::Unknown`]. Pure data, no markup: each
+//! answer and finding is a [`Text`] of styled spans, from a resolved [`Scenario`] and its
+//! [`PlanResult`]s; `html` renders them. Touches no file.
 
-use super::html::{dist_text, duration, escape, origin_name, plan_name, popularity_text};
+use super::html::{dist_text, duration, jitter_text, origin_name, plan_name, popularity_text};
 use super::invariants::fault_target;
 use super::run_charts::short_num;
 use crate::metrics::summary::{measured_s, origin_peaks_per_s};
 use crate::metrics::{Invariant, KeyspaceMetrics, PlanResult, Tally, STALENESS_THRESHOLD};
 use crate::scenario::dist::Dist;
 use crate::scenario::{
-    Criticality, Event, EventAction, FaultKind, Keyspace, LockWhenDown, Operation, Popularity,
-    Scenario, SourceOfTruth,
+    Criticality, Event, EventAction, FaultKind, Jitter, Keyspace, LockWhenDown, Operation,
+    Popularity, Scenario, SourceOfTruth,
 };
 
 /// Where a checklist answer comes from.
@@ -34,8 +34,8 @@ pub enum Source {
 pub struct Answer {
     /// The question, as section 29 asks it.
     pub question: &'static str,
-    /// The answer (HTML).
-    pub answer: String,
+    /// The answer.
+    pub answer: Text,
     /// Where the answer comes from.
     pub source: Source,
 }
@@ -56,37 +56,45 @@ pub const Q_PUBSUB: &str = "Is Pub/Sub only best-effort?";
 
 /// A timeline event described by its action (`new-version`, `delete`, `change`; see
 /// `workloads/README.md`, Events).
-pub fn event_text(scn: &Scenario, e: &Event) -> String {
+pub fn event_text(scn: &Scenario, e: &Event) -> Text {
     let names = names_list(scn, &e.keyspaces);
-    let name = escape(&e.name);
+    let head = |action: &str, what: &str| {
+        Text::strong_only(e.name.as_str())
+            .words(" (")
+            .code(action)
+            .words(format!("): {what} "))
+    };
     match e.action {
-        EventAction::NewVersion => format!(
-            "<b>{name}</b> (<code>new-version</code>): readers of {names} move to a new \
-             version, new and cold keys; the old keys stay until they expire or are evicted"
+        EventAction::NewVersion => head("new-version", "readers of").then(names).words(
+            " move to a new version, new and cold keys; the old keys stay until they expire \
+             or are evicted",
         ),
-        EventAction::Delete => format!(
-            "<b>{name}</b> (<code>delete</code>): every resident key of {names} is deleted and \
-             the invalidation is published over Pub/Sub to the instances' local caches; \
-             readers refill the same keys"
+        EventAction::Delete => head("delete", "every resident key of").then(names).words(
+            " is deleted and the invalidation is published over Pub/Sub to the instances' \
+             local caches; readers refill the same keys",
         ),
-        EventAction::Change => format!(
-            "<b>{name}</b> (<code>change</code>): the source of {names} changes and nothing \
-             invalidates the cache; readers get the old values until their TTL (without one, \
-             until they are evicted)"
+        EventAction::Change => head("change", "the source of").then(names).words(
+            " changes and nothing invalidates the cache; readers get the old values until \
+             their TTL (without one, until they are evicted)",
         ),
     }
 }
 
 /// A fault on the timeline: its name, kind, target and interval.
-pub fn fault_text(scn: &Scenario, fi: usize) -> String {
+pub fn fault_text(scn: &Scenario, fi: usize) -> Text {
     let f = &scn.faults[fi];
-    format!(
-        "<b>{}</b> (<code>{}</code>: {}) until {}",
-        escape(&f.name),
-        f.kind.as_str(),
-        escape(&fault_target(scn, fi)),
+    fault_head(f).words(format!(
+        ": {}) until {}",
+        fault_target(scn, fi),
         duration(f.end)
-    )
+    ))
+}
+
+/// A fault's name and, in parentheses, its kind: "**name** (`kind`" (the caller closes).
+fn fault_head(f: &crate::scenario::Fault) -> Text {
+    Text::strong_only(f.name.as_str())
+        .words(" (")
+        .code(f.kind.as_str())
 }
 
 /// How a keyspace's cached values follow their source.
@@ -168,7 +176,7 @@ pub fn invalidation_kinds(scn: &Scenario, ki: usize) -> Vec<Invalidation> {
     kinds
 }
 
-/// Whether keyspace `ki`'s key carries a version dimension (HTML) and, without one, what its
+/// Whether keyspace `ki`'s key carries a version dimension and, without one, what its
 /// freshness rests on; whether it needs attention (read-through copies without a version).
 pub fn key_version(scn: &Scenario, ki: usize) -> (String, bool) {
     let k = &scn.keyspaces[ki];
@@ -189,7 +197,7 @@ pub fn key_version(scn: &Scenario, ki: usize) -> (String, bool) {
     (format!("no: freshness rests {rests_on}"), true)
 }
 
-/// Keyspace `ki`'s invalidation as configured (HTML), and whether it needs attention (a
+/// Keyspace `ki`'s invalidation as configured, and whether it needs attention (a
 /// source change nothing invalidates, no TTL and no version, TTL-only read-through data).
 pub fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
     let k = &scn.keyspaces[ki];
@@ -204,7 +212,7 @@ pub fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
     let when = |action: EventAction| -> Vec<String> {
         events_of(scn, ki, action)
             .iter()
-            .map(|e| format!("{} ({})", escape(&e.name), duration(e.at)))
+            .map(|e| format!("{} ({})", e.name, duration(e.at)))
             .collect()
     };
     let ttl_text = if k.ttl.as_ns() == 0 {
@@ -254,7 +262,7 @@ pub fn invalidation(scn: &Scenario, ki: usize) -> (String, bool) {
     (parts.join("; "), warn)
 }
 
-/// Keyspace `k`'s source of truth when Redis is empty (HTML).
+/// Keyspace `k`'s source of truth when Redis is empty.
 pub fn source_of_truth(scn: &Scenario, k: &Keyspace) -> String {
     match k.operation {
         Operation::RateLimit => {
@@ -266,27 +274,26 @@ pub fn source_of_truth(scn: &Scenario, k: &Keyspace) -> String {
         }
         Operation::Idempotency if k.fallback.db_idempotency => format!(
             "{} and its idempotency table: a retry without its fast-path key is stopped there",
-            escape(&origin_name(scn, k))
+            origin_name(scn, k)
         ),
         Operation::Idempotency => format!(
             "{}: a retry without its fast-path key runs the command again there",
-            escape(&origin_name(scn, k))
+            origin_name(scn, k)
         ),
         Operation::ReadThrough | Operation::Session
             if k.fallback.source_of_truth == SourceOfTruth::Redis =>
         {
             "none: Redis is the only store of these records; an empty Redis loses them".into()
         }
-        Operation::ReadThrough | Operation::Session => format!(
-            "{}: every request loads from it",
-            escape(&origin_name(scn, k))
-        ),
+        Operation::ReadThrough | Operation::Session => {
+            format!("{}: every request loads from it", origin_name(scn, k))
+        }
     }
 }
 
-/// Whether keyspace `k`'s value size is bounded (HTML), and whether it needs attention.
+/// Whether keyspace `k`'s value size is bounded, and whether it needs attention.
 pub fn value_bounded(k: &Keyspace) -> (String, bool) {
-    let text = escape(&dist_text(&k.value_size_bytes, "B"));
+    let text = dist_text(&k.value_size_bytes, "B");
     match k.value_size_bytes {
         Dist::Fixed(_) | Dist::Uniform { .. } | Dist::Empirical { .. } => {
             (format!("yes: {text}"), false)
@@ -297,18 +304,107 @@ pub fn value_bounded(k: &Keyspace) -> (String, bool) {
     }
 }
 
-/// Whether a key of keyspace `k` can become hot (HTML), and whether it needs attention.
+/// Whether a key of keyspace `k` can become hot, and whether it needs attention.
 pub fn hot_key(k: &Keyspace) -> (String, bool) {
     if k.operation == Operation::Idempotency {
         return ("no: a new key per command (retries reuse it)".into(), false);
     }
-    let text = escape(&popularity_text(&k.popularity));
+    let text = popularity_text(&k.popularity);
     match k.popularity {
         Popularity::Zipf(a) if a >= 0.9 => (format!("yes: {text}, a few keys dominate"), true),
         Popularity::HotSet { .. } => (format!("yes: {text}"), true),
         Popularity::Zipf(_) => (format!("moderately: {text}"), false),
         Popularity::Uniform => ("no: uniform popularity".into(), false),
     }
+}
+
+/// A finding of table A: its text and whether it needs attention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What the scenario says.
+    pub text: String,
+    /// Whether it needs attention (highlighted).
+    pub warn: bool,
+}
+
+impl Finding {
+    fn new((text, warn): (String, bool)) -> Finding {
+        Finding { text, warn }
+    }
+}
+
+/// Table A's findings for one keyspace, from the scenario, in the table's column order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyspaceFindings {
+    /// Its source of truth when Redis is empty.
+    pub source_of_truth: Finding,
+    /// Whether its key includes the tenant.
+    pub tenant: Finding,
+    /// Whether its key includes a version dimension.
+    pub version: Finding,
+    /// Its TTL.
+    pub ttl: Finding,
+    /// Its TTL jitter.
+    pub jitter: Finding,
+    /// Its invalidation.
+    pub invalidation: Finding,
+    /// Whether its value size is bounded.
+    pub value_size: Finding,
+    /// Whether a key can become hot.
+    pub hot_key: Finding,
+}
+
+impl KeyspaceFindings {
+    /// The findings in the table's column order, as (text, needs attention).
+    pub fn cells(&self) -> [(&str, bool); 8] {
+        [
+            &self.source_of_truth,
+            &self.tenant,
+            &self.version,
+            &self.ttl,
+            &self.jitter,
+            &self.invalidation,
+            &self.value_size,
+            &self.hot_key,
+        ]
+        .map(|f| (f.text.as_str(), f.warn))
+    }
+}
+
+/// Table A: every keyspace's findings, in scenario order.
+pub fn keyspace_findings(scn: &Scenario) -> Vec<KeyspaceFindings> {
+    scn.keyspaces
+        .iter()
+        .enumerate()
+        .map(|(ki, k)| {
+            let no_ttl = k.ttl.as_ns() == 0;
+            let jitter_warn = matches!(k.jitter, Jitter::None)
+                && !no_ttl
+                && k.operation == Operation::ReadThrough;
+            KeyspaceFindings {
+                source_of_truth: Finding::new((source_of_truth(scn, k), false)),
+                tenant: Finding::new(if k.key_has_tenant {
+                    ("yes".into(), false)
+                } else {
+                    ("no: keys of tenants can collide".into(), true)
+                }),
+                version: Finding::new(key_version(scn, ki)),
+                ttl: Finding::new(if no_ttl {
+                    ("none".into(), true)
+                } else {
+                    (duration(k.ttl), false)
+                }),
+                jitter: Finding::new(if jitter_warn {
+                    ("none: keys written together expire together".into(), true)
+                } else {
+                    (jitter_text(&k.jitter), false)
+                }),
+                invalidation: Finding::new(invalidation(scn, ki)),
+                value_size: Finding::new(value_bounded(k)),
+                hot_key: Finding::new(hot_key(k)),
+            }
+        })
+        .collect()
 }
 
 /// The keyspaces of `scn` for which `f` holds, in scenario order.
@@ -318,31 +414,36 @@ pub fn keyspaces_where(scn: &Scenario, f: impl Fn(&Keyspace) -> bool) -> Vec<usi
         .collect()
 }
 
-/// Keyspace names in bold, comma-separated.
-pub fn names_list(scn: &Scenario, kss: &[usize]) -> String {
-    kss.iter()
-        .filter_map(|ki| scn.keyspaces.get(*ki))
-        .map(|k| format!("<b>{}</b>", escape(&k.name)))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Keyspace names, strong, comma-separated.
+pub fn names_list(scn: &Scenario, kss: &[usize]) -> Text {
+    Text::join(
+        kss.iter()
+            .filter_map(|ki| scn.keyspaces.get(*ki))
+            .map(|k| Text::strong_only(k.name.as_str())),
+        ", ",
+    )
+}
+
+/// The tally of `inv` for keyspace `ki` in scope `scope` of `res` (0: the run after the
+/// warm-up, 1 + f: fault f's window); None when the keyspace is not monitored for it.
+pub fn monitored_tally(res: &PlanResult, scope: usize, ki: usize, inv: Invariant) -> Option<Tally> {
+    let i = inv.index();
+    if !res.invariants.monitored.get(ki).is_some_and(|m| m[i]) {
+        return None;
+    }
+    res.invariants
+        .tallies
+        .get(scope)
+        .and_then(|s| s.get(ki))
+        .map(|x| x[i])
 }
 
 /// The tallies of `inv` over keyspaces `kss` in scope `scope` of `res`, added up (only the
 /// keyspaces monitored for it).
 fn tally_sum(res: &PlanResult, scope: usize, kss: &[usize], inv: Invariant) -> Tally {
-    let i = inv.index();
     let mut sum = Tally::default();
     for &ki in kss {
-        if !res.invariants.monitored.get(ki).is_some_and(|m| m[i]) {
-            continue;
-        }
-        let Some(t) = res
-            .invariants
-            .tallies
-            .get(scope)
-            .and_then(|s| s.get(ki))
-            .map(|x| x[i])
-        else {
+        let Some(t) = monitored_tally(res, scope, ki, inv) else {
             continue;
         };
         sum.violations += t.violations;
@@ -395,6 +496,8 @@ mod checklist;
 mod outcomes;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use checklist::checklist_answers;
 pub use outcomes::business_breaks;
+pub use text::{Style, Text};

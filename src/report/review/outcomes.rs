@@ -3,40 +3,45 @@
 
 use super::*;
 
-pub(super) fn idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let idem = keyspaces_where(scn, |k| k.operation == Operation::Idempotency);
     if idem.is_empty() {
         return (
-            "The scenario has no idempotency keyspace.".into(),
+            Text::plain("The scenario has no idempotency keyspace."),
             Source::Scenario,
         );
     }
-    let parts: Vec<String> = results
+    let parts: Vec<Text> = results
         .iter()
         .map(|r| {
             let retries = counter_sum(r, &idem, |m| m.retries);
             let rerun = counter_sum(r, &idem, |m| m.retries_reexecuted);
             let t = tally_sum(r, 0, &idem, Invariant::DuplicateExecution);
-            format!(
+            Text::plain(format!(
                 "{}: {rerun} of {retries} retries found no fast-path key; {} ran the command \
-                 twice (<code>duplicate_execution</code>), {} stopped by the database",
-                escape(&plan_name(scn, r)),
+                 twice (",
+                plan_name(scn, r),
                 t.violations,
-                t.prevented
-            )
+            ))
+            .code("duplicate_execution")
+            .words(format!("), {} stopped by the database", t.prevented))
         })
         .collect();
     (
-        format!("For {}: {}.", names_list(scn, &idem), parts.join("; ")),
+        Text::plain("For ")
+            .then(names_list(scn, &idem))
+            .words(": ")
+            .then(Text::join(parts, "; "))
+            .words("."),
         Source::Run,
     )
 }
 
-pub(super) fn lock_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn lock_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let locks = keyspaces_where(scn, |k| k.operation == Operation::Lock);
     if locks.is_empty() {
         return (
-            "The scenario has no lock keyspace.".into(),
+            Text::plain("The scenario has no lock keyspace."),
             Source::Scenario,
         );
     }
@@ -46,25 +51,23 @@ pub(super) fn lock_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
         .filter(|&ki| !scn.keyspaces[ki].fallback.db_constraint)
         .collect();
     let mut s = if unguarded.is_empty() {
-        format!(
-            "Yes: the work under {} is also guarded by a database constraint \
-             (<code>fallback.db_constraint</code>).",
-            names_list(scn, &locks)
-        )
+        Text::plain("Yes: the work under ")
+            .then(names_list(scn, &locks))
+            .words(" is also guarded by a database constraint (")
+            .code("fallback.db_constraint")
+            .words(").")
     } else {
-        format!(
-            "<b>No</b> for {}: no database constraint guards the work, the Redis lock is the \
-             only guard.",
-            names_list(scn, &unguarded)
-        )
+        Text::strong_only("No")
+            .words(" for ")
+            .then(names_list(scn, &unguarded))
+            .words(": no database constraint guards the work, the Redis lock is the only guard.")
     };
-    let config: Vec<String> = locks
+    let config: Vec<Text> = locks
         .iter()
         .map(|&ki| {
             let f = &scn.keyspaces[ki].fallback;
-            format!(
-                "{} releases with {} and, with Redis down, {}",
-                names_list(scn, &[ki]),
+            names_list(scn, &[ki]).words(format!(
+                " releases with {} and, with Redis down, {}",
                 if f.lock_owner_token {
                     "compare-and-delete of its token"
                 } else {
@@ -74,59 +77,70 @@ pub(super) fn lock_answer(scn: &Scenario, results: &[PlanResult]) -> (String, So
                     LockWhenDown::Skip => "works without the lock",
                     LockWhenDown::GiveUp => "gives up",
                 }
-            )
+            ))
         })
         .collect();
-    s.push_str(&format!(" {}.", config.join("; ")));
-    let per_plan: Vec<String> = results
+    s.push(Text::plain(" ").then(Text::join(config, "; ")).words("."));
+    let per_plan: Vec<Text> = results
         .iter()
         .map(|r| {
             let t = tally_sum(r, 0, &locks, Invariant::LockOverlap);
-            format!(
-                "{}: {} acquired, {} found held, {} overlapping holders \
-                 (<code>lock_overlap</code>), {} stopped by the database, {} other holders' \
-                 locks deleted, {} locks skipped",
-                escape(&plan_name(scn, r)),
+            Text::plain(format!(
+                "{}: {} acquired, {} found held, {} overlapping holders (",
+                plan_name(scn, r),
                 counter_sum(r, &locks, |m| m.lock_acquired),
                 counter_sum(r, &locks, |m| m.lock_contended),
                 t.violations,
+            ))
+            .code("lock_overlap")
+            .words(format!(
+                "), {} stopped by the database, {} other holders' locks deleted, {} locks \
+                 skipped",
                 t.prevented,
                 counter_sum(r, &locks, |m| m.foreign_lock_deletes),
                 counter_sum(r, &locks, |m| m.lock_skipped)
-            )
+            ))
         })
         .collect();
-    s.push_str(&format!(" In this run: {}.", per_plan.join("; ")));
+    s.push(
+        Text::plain(" In this run: ")
+            .then(Text::join(per_plan, "; "))
+            .words("."),
+    );
     (s, Source::Run)
 }
 
-pub(super) fn db_idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn db_idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let idem = keyspaces_where(scn, |k| k.operation == Operation::Idempotency);
     if idem.is_empty() {
         return (
-            "The scenario has no idempotency keyspace.".into(),
+            Text::plain("The scenario has no idempotency keyspace."),
             Source::Scenario,
         );
     }
     let (with, without): (Vec<usize>, Vec<usize>) = idem
         .iter()
         .partition(|&&ki| scn.keyspaces[ki].fallback.db_idempotency);
-    let mut s = String::new();
+    let mut s = Text::new();
     if !with.is_empty() {
-        s.push_str(&format!(
-            "Yes for {} (<code>fallback.db_idempotency</code>): a retry that finds no \
-             fast-path key is stopped by the database record.",
-            names_list(scn, &with)
-        ));
+        s.push(
+            Text::plain("Yes for ")
+                .then(names_list(scn, &with))
+                .words(" (")
+                .code("fallback.db_idempotency")
+                .words("): a retry that finds no fast-path key is stopped by the database record."),
+        );
     }
     if !without.is_empty() {
         if !s.is_empty() {
-            s.push(' ');
+            s.push_str(" ");
         }
-        s.push_str(&format!(
-            "<b>No</b> for {}: the Redis fast-path key is the only record of a command.",
-            names_list(scn, &without)
-        ));
+        s.push(
+            Text::strong_only("No")
+                .words(" for ")
+                .then(names_list(scn, &without))
+                .words(": the Redis fast-path key is the only record of a command."),
+        );
     }
     let per_plan: Vec<String> = results
         .iter()
@@ -134,7 +148,7 @@ pub(super) fn db_idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (
             let t = tally_sum(r, 0, &idem, Invariant::DuplicateExecution);
             format!(
                 "{}: {} duplicate executions, {} stopped by the database",
-                escape(&plan_name(scn, r)),
+                plan_name(scn, r),
                 t.violations,
                 t.prevented
             )
@@ -146,7 +160,7 @@ pub(super) fn db_idempotency_answer(scn: &Scenario, results: &[PlanResult]) -> (
     (s, Source::Run)
 }
 
-pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, Source) {
+pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let published: Vec<usize> = (0..scn.keyspaces.len())
         .filter(|&ki| !events_of(scn, ki, EventAction::Delete).is_empty())
         .collect();
@@ -154,9 +168,9 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
         .filter(|&fi| scn.faults[fi].kind == FaultKind::SubscriberDisconnect)
         .collect();
     if published.is_empty() {
-        let mut s = "Nothing goes over Pub/Sub in this scenario: no <code>delete</code> event \
-                     publishes an invalidation."
-            .to_string();
+        let mut s = Text::plain("Nothing goes over Pub/Sub in this scenario: no ")
+            .code("delete")
+            .words(" event publishes an invalidation.");
         if !disconnects.is_empty() {
             s.push_str(" The subscriber disconnects on the timeline lose no message.");
         }
@@ -167,23 +181,27 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
         .copied()
         .filter(|&ki| scn.keyspaces[ki].strategy.local_cache.is_some())
         .collect();
-    let mut s = format!(
-        "Invalidations of {} are published over Pub/Sub at each <code>delete</code> event{}.",
-        names_list(scn, &published),
-        if with_l1.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; the instances drop their local copies of {} when a message arrives",
-                names_list(scn, &with_l1)
-            )
-        }
-    );
+    let mut s = Text::plain("Invalidations of ")
+        .then(names_list(scn, &published))
+        .words(" are published over Pub/Sub at each ")
+        .code("delete")
+        .words(" event");
+    if !with_l1.is_empty() {
+        s.push(
+            Text::plain("; the instances drop their local copies of ")
+                .then(names_list(scn, &with_l1))
+                .words(" when a message arrives"),
+        );
+    }
+    s.push_str(".");
     if disconnects.is_empty() {
-        s.push_str(
-            " No subscriber disconnects in this run, so every message arrives; Pub/Sub is \
-             at-most-once, and a <code>subscriber-disconnect</code> fault shows what a lost \
-             message costs.",
+        s.push(
+            Text::plain(
+                " No subscriber disconnects in this run, so every message arrives; Pub/Sub is \
+                 at-most-once, and a ",
+            )
+            .code("subscriber-disconnect")
+            .words(" fault shows what a lost message costs."),
         );
         return (s, Source::Scenario);
     }
@@ -196,7 +214,7 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
                 let t = tally_sum(r, 1 + fi, &published, Invariant::StaleRead);
                 let mut text = format!(
                     "{}: {lost} messages lost, {} stale reads in its window",
-                    escape(&plan_name(scn, r)),
+                    plan_name(scn, r),
                     t.violations
                 );
                 if t.violations > 0 {
@@ -205,27 +223,27 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
                 text
             })
             .collect();
-        s.push_str(&format!(
-            " <b>{}</b> (<code>subscriber-disconnect</code>, {}, {} to {}): {}.",
-            escape(&f.name),
-            escape(&fault_target(scn, fi)),
+        s.push(Text::plain(" ").then(fault_head(f)).words(format!(
+            ", {}, {} to {}): {}.",
+            fault_target(scn, fi),
             secs(f.start),
             secs(f.end),
             per_plan.join("; ")
-        ));
+        )));
     }
-    let backstops: Vec<String> = with_l1
+    let backstops: Vec<Text> = with_l1
         .iter()
         .filter_map(|&ki| {
             let l1 = scn.keyspaces[ki].strategy.local_cache.as_ref()?;
-            Some(format!("{} {}", names_list(scn, &[ki]), duration(l1.ttl)))
+            Some(names_list(scn, &[ki]).words(format!(" {}", duration(l1.ttl))))
         })
         .collect();
     if !backstops.is_empty() {
-        s.push_str(&format!(
-            " A lost message is backstopped only by the local copies' TTL ({}).",
-            backstops.join(", ")
-        ));
+        s.push(
+            Text::plain(" A lost message is backstopped only by the local copies' TTL (")
+                .then(Text::join(backstops, ", "))
+                .words(")."),
+        );
     }
     s.push_str(
         " Pub/Sub is best-effort here only if that staleness is acceptable; versioned keys do \
@@ -234,12 +252,14 @@ pub(super) fn pubsub_answer(scn: &Scenario, results: &[PlanResult]) -> (String, 
     (s, Source::Run)
 }
 
-pub(super) fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+pub(super) fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> Text {
     let hot = keyspaces_where(scn, |k| hot_key(k).1);
     let mut s = if hot.is_empty() {
-        "No keyspace has a strongly skewed popularity.".to_string()
+        Text::plain("No keyspace has a strongly skewed popularity.")
     } else {
-        format!("Skewed popularity in {}.", names_list(scn, &hot))
+        Text::plain("Skewed popularity in ")
+            .then(names_list(scn, &hot))
+            .words(".")
     };
     // The busiest shard against the mean of its cluster, per plan.
     let measured = measured_s(scn);
@@ -270,8 +290,8 @@ pub(super) fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> String {
                 };
                 Some(format!(
                     "{}: busiest shard {}/{} at {:.0} ops/s, {:.2}× its cluster's mean",
-                    escape(&plan_name(scn, r)),
-                    escape(cluster),
+                    plan_name(scn, r),
+                    cluster,
                     busiest.shard,
                     busiest.commands as f64 / measured,
                     ratio
@@ -279,58 +299,54 @@ pub(super) fn hot_key_answer(scn: &Scenario, results: &[PlanResult]) -> String {
             })
             .collect();
         if !parts.is_empty() {
-            s.push_str(&format!(
-                " Shards in the run (chart <i>shard load</i>): {}.",
-                parts.join("; ")
-            ));
+            s.push(
+                Text::plain(" Shards in the run (chart ")
+                    .em("shard load")
+                    .words(format!("): {}.", parts.join("; "))),
+            );
         }
     }
     s
 }
 
-pub(super) fn critical_evictions_answer(
-    scn: &Scenario,
-    results: &[PlanResult],
-) -> (String, Source) {
+pub(super) fn critical_evictions_answer(scn: &Scenario, results: &[PlanResult]) -> (Text, Source) {
     let critical = keyspaces_where(scn, |k| k.criticality == Criticality::Critical);
     if critical.is_empty() {
         return (
-            "The scenario marks no keyspace critical.".into(),
+            Text::plain("The scenario marks no keyspace critical."),
             Source::Scenario,
         );
     }
-    let parts: Vec<String> = results
+    let parts: Vec<Text> = results
         .iter()
         .map(|r| {
             let lost: Vec<String> = critical
                 .iter()
                 .filter_map(|ki| {
                     let n = r.keyspace_evictions_before_ttl.get(*ki).copied()?;
-                    (n > 0).then(|| format!("{} {n}", escape(&scn.keyspaces[*ki].name)))
+                    (n > 0).then(|| format!("{} {n}", scn.keyspaces[*ki].name))
                 })
                 .collect();
             if lost.is_empty() {
-                format!("{}: none", escape(&plan_name(scn, r)))
+                Text::plain(format!("{}: none", plan_name(scn, r)))
             } else {
-                format!(
-                    "{}: <b>yes</b>, before their TTL ({})",
-                    escape(&plan_name(scn, r)),
-                    lost.join(", ")
-                )
+                Text::plain(format!("{}: ", plan_name(scn, r)))
+                    .strong("yes")
+                    .words(format!(", before their TTL ({})", lost.join(", ")))
             }
         })
         .collect();
     (
-        format!(
-            "Critical keyspaces {}. {}.",
-            names_list(scn, &critical),
-            parts.join("; ")
-        ),
+        Text::plain("Critical keyspaces ")
+            .then(names_list(scn, &critical))
+            .words(". ")
+            .then(Text::join(parts, "; "))
+            .words("."),
         Source::Run,
     )
 }
 
-pub(super) fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
+pub(super) fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> Text {
     let mut parts = Vec::new();
     for r in results {
         let peaks = origin_peaks_per_s(scn, r);
@@ -340,20 +356,17 @@ pub(super) fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
                 continue;
             };
             if let Some(t) = m.saturated_since {
-                notes.push(format!(
-                    "<b>{}</b> saturated from {} s ({} rejected, {} timed out)",
-                    escape(&o.name),
+                notes.push(Text::strong_only(o.name.as_str()).words(format!(
+                    " saturated from {} s ({} rejected, {} timed out)",
                     short_num(t.as_secs_f64()),
                     m.rejected,
                     m.timed_out
-                ));
+                )));
             } else if m.rejected > 0 || m.timed_out > 0 {
-                notes.push(format!(
-                    "<b>{}</b> {} rejected, {} timed out",
-                    escape(&o.name),
-                    m.rejected,
-                    m.timed_out
-                ));
+                notes.push(Text::strong_only(o.name.as_str()).words(format!(
+                    " {} rejected, {} timed out",
+                    m.rejected, m.timed_out
+                )));
             }
         }
         let top = peaks
@@ -367,26 +380,27 @@ pub(super) fn origins_answer(scn: &Scenario, results: &[PlanResult]) -> String {
             .and_then(|(oi, v)| {
                 scn.origins
                     .get(oi)
-                    .map(|o| format!("highest peak {} at {v:.1} loads/s", escape(&o.name)))
+                    .map(|o| format!("highest peak {} at {v:.1} loads/s", o.name))
             })
             .unwrap_or_default();
         let state = if notes.is_empty() {
-            "no origin saturated, rejected or timed out".to_string()
+            Text::plain("no origin saturated, rejected or timed out")
         } else {
-            notes.join("; ")
+            Text::join(notes, "; ")
         };
-        parts.push(format!(
-            "{}: {state}; {top_text}",
-            escape(&plan_name(scn, r))
-        ));
+        parts.push(
+            Text::plain(format!("{}: ", plan_name(scn, r)))
+                .then(state)
+                .words(format!("; {top_text}")),
+        );
     }
-    format!("{}. Details in the origins table.", parts.join(". "))
+    Text::join(parts, ". ").words(". Details in the origins table.")
 }
 
 /// The closing line's evidence: whether Redis lost or refused what the business needs in this
 /// run (critical keys evicted or refused with OOM, records whose only copy was in Redis lost,
 /// commands run twice and lock holders overlapping because a Redis key was missing).
-pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
+pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> Text {
     let mut flagged = Vec::new();
     for r in results {
         for (ki, k) in scn.keyspaces.iter().enumerate() {
@@ -426,8 +440,8 @@ pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
             }
             flagged.push(format!(
                 "{} in plan {} ({})",
-                escape(&k.name),
-                escape(&plan_name(scn, r)),
+                k.name,
+                plan_name(scn, r),
                 what.join(", ")
             ));
         }
@@ -436,21 +450,23 @@ pub fn business_breaks(scn: &Scenario, results: &[PlanResult]) -> String {
         reads(k) && k.fallback.source_of_truth == SourceOfTruth::Redis
     });
     if flagged.is_empty() {
-        let mut s = "In this run no critical key was lost to eviction, no critical write failed \
-                     with OOM, no record whose only copy was in Redis was lost, no command ran \
-                     twice and no lock holders overlapped."
-            .to_string();
+        let mut s = Text::plain(
+            "In this run no critical key was lost to eviction, no critical write failed with \
+             OOM, no record whose only copy was in Redis was lost, no command ran twice and no \
+             lock holders overlapped.",
+        );
         if !redis_only.is_empty() {
-            s.push_str(&format!(
-                " Still, Redis is the only store of {}: an empty Redis loses them.",
-                names_list(scn, &redis_only)
-            ));
+            s.push(
+                Text::plain(" Still, Redis is the only store of ")
+                    .then(names_list(scn, &redis_only))
+                    .words(": an empty Redis loses them."),
+            );
         }
         s
     } else {
-        format!(
+        Text::plain(format!(
             "In this run Redis lost or refused what the business needs: {}.",
             flagged.join("; ")
-        )
+        ))
     }
 }

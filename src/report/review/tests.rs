@@ -80,11 +80,27 @@ cluster = "cache"
 start_ms = "8s"
 end_ms = "9s""#;
 
-fn answer<'a>(answers: &'a [Answer], question: &str) -> &'a Answer {
-    answers
+/// A text as the report renders it.
+fn markup(t: &Text) -> String {
+    maud::Render::render(t).into_string()
+}
+
+/// An answer as the report shows it: its rendered text and its source.
+#[derive(Clone, Debug)]
+struct Shown {
+    answer: String,
+    source: Source,
+}
+
+fn answer(answers: &[Answer], question: &str) -> Shown {
+    let a = answers
         .iter()
         .find(|a| a.question == question)
-        .unwrap_or_else(|| panic!("no answer to {question}"))
+        .unwrap_or_else(|| panic!("no answer to {question}"));
+    Shown {
+        answer: markup(&a.answer),
+        source: a.source,
+    }
 }
 
 #[test]
@@ -104,7 +120,7 @@ fn events_are_described_by_their_action() {
             PLAIN
         };
         let scn = scenario(&catalog(template, "ttl_ms = \"5m\""), &event(action), "");
-        let text = event_text(&scn, &scn.events[0]);
+        let text = markup(&event_text(&scn, &scn.events[0]));
         assert!(text.contains(says), "{action}: {text}");
         assert!(text.contains(&format!("<code>{action}</code>")), "{text}");
         assert!(!text.contains(never), "{action}: {text}");
@@ -172,7 +188,7 @@ fn invalidation_follows_the_keyspace_settings_and_its_events() {
         "{text}"
     );
     let scn = scenario(&catalog(PLAIN, ""), &event("change"), "");
-    let (q, _) = invalidation_answer(&scn);
+    let q = markup(&invalidation_answer(&scn).0);
     assert!(
         q.contains("none (no TTL, no version): <b>catalog</b>"),
         "{q}"
@@ -313,7 +329,7 @@ fallback = { source_of_truth = "redis" }"#;
     let results = crate::sim::run_all_plans(&scn, 5);
     let lost = results[0].invariants.tallies[0][0][Invariant::LostRecord.index()];
     assert!(lost.violations > 0, "the restart loses records: {lost:?}");
-    let text = business_breaks(&scn, &results);
+    let text = markup(&business_breaks(&scn, &results));
     assert!(
         text.contains(&format!(
             "{} records lost (their only copy was in Redis)",
@@ -323,14 +339,12 @@ fallback = { source_of_truth = "redis" }"#;
     );
     let answers = checklist_answers(&scn, &results);
     let truth = &answers[0];
-    assert!(truth
-        .answer
-        .contains("<b>Redis is the source of truth</b> of <b>catalog</b>"));
+    assert!(markup(&truth.answer).contains("<b>Redis is the source of truth</b> of <b>catalog</b>"));
     let (inval, warn) = invalidation(&scn, 0);
     assert!(inval.starts_with("not applicable: Redis is the source of truth") && !warn);
     // Without the restart nothing is lost, but the line still names the Redis-only records.
     let scn = scenario(records, "", "");
-    let text = business_breaks(&scn, &crate::sim::run_all_plans(&scn, 5));
+    let text = markup(&business_breaks(&scn, &crate::sim::run_all_plans(&scn, 5)));
     assert!(
         text.contains("Still, Redis is the only store of <b>catalog</b>"),
         "{text}"

@@ -1,6 +1,6 @@
 //! `[[origins]]` and `[[clusters]]` into `Origin`s and `Cluster`s: pools and queues of the
 //! databases behind the cache; Redis settings (with Redis's own defaults), slot ownership,
-//! service times, round trips and costs of the clusters.
+//! service times, round trips, costs, replicas and replication lag of the clusters.
 
 use super::checks::{cost, dist, int_in, positive_ms, unique_names, Quantity};
 use super::{Path, MAX_MAXMEMORY_BYTES, R};
@@ -10,6 +10,7 @@ use crate::redis::shard::RedisConfig;
 use crate::redis::slots::SlotMap;
 use crate::scenario::defaults;
 use crate::scenario::dist::Dist;
+use crate::scenario::instances::{derive_maxmemory, Instance};
 use crate::scenario::model::*;
 use crate::scenario::raw::{RawCluster, RawOrigin};
 
@@ -39,9 +40,15 @@ pub(super) fn origins(raw: &[RawOrigin]) -> R<Vec<Origin>> {
     Ok(origins)
 }
 
-/// Resolves `[[clusters]]`; `start_unix_ms` is the run's wall clock at time 0 (Redis's LRU and
-/// LFU clocks and expire times start there).
-pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>> {
+/// Resolves `[[clusters]]`; `catalogue` holds the node types `instance` may name,
+/// `app_instances` the connections per shard assumed for client buffers, `start_unix_ms` the
+/// run's wall clock at time 0 (Redis's LRU and LFU clocks and expire times start there).
+pub(super) fn clusters(
+    raw: &[RawCluster],
+    catalogue: &[Instance],
+    app_instances: u32,
+    start_unix_ms: u64,
+) -> R<Vec<Cluster>> {
     let cp = Path::root().key("clusters");
     if raw.is_empty() {
         return Err(cp.err("no clusters", "add at least one [[clusters]] table"));
@@ -71,17 +78,73 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 "set cluster_enabled = true or shards = 1",
             ));
         }
-        if c.maxmemory_bytes.0 > MAX_MAXMEMORY_BYTES {
+        let replicas_per_shard: u32 = int_in(
+            &p.key("replicas_per_shard"),
+            c.replicas_per_shard
+                .unwrap_or(defaults::REPLICAS_PER_SHARD as i64),
+            0,
+            15,
+        )?;
+        let instance = match &c.instance {
+            None => None,
+            Some(name) => Some(
+                catalogue
+                    .iter()
+                    .find(|i| &i.name == name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        p.key("instance").err(
+                            format!("unknown instance \"{name}\""),
+                            format!(
+                                "use a node type of the catalogue ({}...), or define it in \
+                                 [[instances]] or a file of simulation.instance_catalogue",
+                                nearest_names(catalogue, name).join(", ")
+                            ),
+                        )
+                    })?,
+            ),
+        };
+        let derived = instance
+            .as_ref()
+            .map(|i| derive_maxmemory(i, replicas_per_shard, app_instances));
+        let maxmemory_bytes = match (&c.maxmemory_bytes, &derived) {
+            (Some(_), Some(_)) => {
+                return Err(p.key("maxmemory_bytes").err(
+                    "both maxmemory_bytes and instance give the maxmemory",
+                    "drop maxmemory_bytes (the instance derives it: memory − reserve − \
+                     replication backlog − client buffers), or drop instance and price the \
+                     cluster with cost_per_shard/cost_per_gb",
+                ))
+            }
+            (None, None) => {
+                return Err(p.key("maxmemory_bytes").err(
+                    "missing field `maxmemory_bytes`",
+                    "give maxmemory per shard, e.g. \"256mb\", or a node type with instance = \
+                     \"cache.r7g.large\"",
+                ))
+            }
+            (Some(m), None) => m.0,
+            (None, Some(d)) => d.maxmemory_bytes,
+        };
+        if maxmemory_bytes > MAX_MAXMEMORY_BYTES {
             return Err(p.key("maxmemory_bytes").err(
-                format!(
-                    "{} bytes is more than one shard can have",
-                    c.maxmemory_bytes.0
-                ),
+                format!("{maxmemory_bytes} bytes is more than one shard can have"),
                 "allowed: up to \"1tb\" per shard (0 = no limit)",
             ));
         }
+        if instance.is_some() && (c.cost_per_shard.is_some() || c.cost_per_gb.is_some()) {
+            let field = if c.cost_per_shard.is_some() {
+                "cost_per_shard"
+            } else {
+                "cost_per_gb"
+            };
+            return Err(p.key(field).err(
+                "a cluster declared by instance is priced by its catalogue entry",
+                "drop the cost field, or give your price in an [[instances]] entry",
+            ));
+        }
         let redis = RedisConfig {
-            maxmemory_bytes: c.maxmemory_bytes.0,
+            maxmemory_bytes,
             maxmemory_policy: policy,
             maxmemory_samples: int_in(
                 &p.key("maxmemory_samples"),
@@ -123,7 +186,17 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
         // A calibration file's measured figures replace the built-in ones.
         let calibration = c.calibration_loaded.as_ref();
         let mut redis = redis;
-        if let Some(cal) = calibration {
+        if let Some(cal) = calibration.filter(|cal| !cal.shapes.is_empty()) {
+            // Per data type (strings per size class), from the measured shapes.
+            redis.base_used_memory_bytes = cal.base_used_memory_bytes;
+            redis.type_bytes_adjust = crate::calibrate::type_bytes_adjust(&cal.shapes)
+                .ok_or_else(|| {
+                    p.key("calibration").err(
+                        "a shape's measured bytes per key differ from the model's by more than 1 MiB",
+                        "recalibrate: the corrections are a few bytes per key",
+                    )
+                })?;
+        } else if let Some(cal) = calibration {
             redis.base_used_memory_bytes = cal.base_used_memory_bytes;
             redis.key_bytes_adjust = i32::try_from(cal.key_bytes_adjust)
                 .ok()
@@ -134,6 +207,18 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                         "recalibrate: the adjustment is a few bytes per key",
                     )
                 })?;
+        }
+        if let (Some(i), Some(d)) = (&instance, &derived) {
+            if d.maxmemory_bytes <= redis.base_used_memory_bytes {
+                return Err(p.key("instance").err(
+                    format!(
+                        "\"{}\" leaves {} bytes of maxmemory, not more than the {} bytes an \
+                         empty Redis 7 server uses",
+                        i.name, d.maxmemory_bytes, redis.base_used_memory_bytes
+                    ),
+                    format!("choose a larger node type ({})", d.explain(i)),
+                ));
+            }
         }
         if redis.maxmemory_bytes > 0 && redis.maxmemory_bytes <= redis.base_used_memory_bytes {
             return Err(p.key("maxmemory_bytes").err(
@@ -183,6 +268,10 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 sigma: defaults::NETWORK_RTT_US_SIGMA,
             },
         };
+        let replication_lag_ms = match &c.replication_lag_ms {
+            Some(d) => dist(&p.key("replication_lag_ms"), d, Quantity::Ms)?,
+            None => Dist::Fixed(defaults::REPLICATION_LAG_MS as f64),
+        };
         clusters.push(Cluster {
             name: c.name.clone(),
             shards,
@@ -198,7 +287,51 @@ pub(super) fn clusters(raw: &[RawCluster], start_unix_ms: u64) -> R<Vec<Cluster>
                 &p.key("cost_per_gb"),
                 c.cost_per_gb.unwrap_or(defaults::COST_PER_GB),
             )?,
+            replicas_per_shard,
+            replication_lag_ms,
+            network_baseline_bytes_per_s: instance
+                .as_ref()
+                .and_then(|i| i.network_baseline_bytes_per_s),
+            instance: instance
+                .zip(derived)
+                .map(|(instance, derived)| ClusterInstance { instance, derived }),
         });
     }
+    // Costs are compared across plans: one currency for every node type used.
+    let mut currencies = clusters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.instance.as_ref().map(|x| (i, &x.instance)));
+    if let Some((_, first)) = currencies.next() {
+        if let Some((i, other)) = currencies.find(|(_, x)| x.currency != first.currency) {
+            return Err(cp.idx(i).key("instance").err(
+                format!(
+                    "\"{}\" is priced in {}, \"{}\" in {}: costs could not be compared",
+                    other.name, other.currency, first.name, first.currency
+                ),
+                "use node types priced in one currency (define your own entry in [[instances]])",
+            ));
+        }
+    }
     Ok(clusters)
+}
+
+/// Up to five catalogue names closest to `name` (sharing its longest prefix), for a hint.
+fn nearest_names(catalogue: &[Instance], name: &str) -> Vec<String> {
+    let common = |a: &str| {
+        a.chars()
+            .zip(name.chars())
+            .take_while(|(x, y)| x == y)
+            .count()
+    };
+    let mut scored: Vec<(usize, &str)> = catalogue
+        .iter()
+        .map(|i| (common(&i.name), i.name.as_str()))
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, n)| n.to_string())
+        .collect()
 }

@@ -158,9 +158,23 @@ pub(super) fn fault(p: &Path, f: &RawFault, ctx: &FaultContext) -> R<Fault> {
         RawFault::Failover(f) => {
             let target = on(&f.cluster, Some(f.shard))?;
             let mode = mode(p, &f.mode, defaults::FAILOVER_MODE)?;
+            let cluster = &ctx.clusters[target.cluster.expect("a failover names its cluster")];
+            if cluster.replicas_per_shard == 0 {
+                return Err(p.key("cluster").err(
+                    format!(
+                        "cluster \"{}\" has no replicas: a failover promotes one",
+                        cluster.name
+                    ),
+                    format!(
+                        "set replicas_per_shard = 1 (or more) on cluster \"{}\", or use \
+                         kind = \"shard-down\" for a master that fails with nothing to promote",
+                        cluster.name
+                    ),
+                ));
+            }
             let replication_lag = match f.replication_lag_ms {
-                Some(v) => non_negative_ms(&p.key("replication_lag_ms"), v)?,
-                None => SimTime::from_ms(defaults::REPLICATION_LAG_MS),
+                Some(v) => Some(non_negative_ms(&p.key("replication_lag_ms"), v)?),
+                None => None,
             };
             let node_timeout = match f.node_timeout_ms {
                 Some(v) => positive_ms(&p.key("node_timeout_ms"), v)?,
@@ -170,7 +184,7 @@ pub(super) fn fault(p: &Path, f: &RawFault, ctx: &FaultContext) -> R<Fault> {
                 &p.key("replica_rank"),
                 f.replica_rank.unwrap_or(defaults::REPLICA_RANK),
                 0,
-                15,
+                cluster.replicas_per_shard as i64 - 1,
             )?;
             // A failover ends when the replica is promoted (at the latest).
             let end = start + failover_max_unavailable(node_timeout, replica_rank);

@@ -44,6 +44,7 @@ struct OperationSettings {
     hold_ms: Dist,
     retry_probability: f64,
     retry_delay: SimTime,
+    read_from_replica: bool,
 }
 
 /// The operation and its own fields.
@@ -56,9 +57,22 @@ fn operation(p: &Path, o: &RawOperation, duration: SimTime) -> R<OperationSettin
         hold_ms: Dist::Fixed(defaults::LOCK_HOLD_MS),
         retry_probability: defaults::RETRY_PROBABILITY,
         retry_delay: SimTime::from_ms(defaults::RETRY_DELAY_MS),
+        read_from_replica: false,
     };
     match o {
-        RawOperation::ReadThrough(_) => s.operation = Operation::ReadThrough,
+        RawOperation::ReadThrough(r) => {
+            s.operation = Operation::ReadThrough;
+            s.read_from_replica = match r.read_from.as_deref().unwrap_or(defaults::READ_FROM) {
+                "master" => false,
+                "replica" => true,
+                other => {
+                    return Err(p.key("read_from").err(
+                        format!("unknown read_from \"{other}\""),
+                        "use \"master\" or \"replica\"",
+                    ))
+                }
+            };
+        }
         RawOperation::Session(_) => s.operation = Operation::Session,
         RawOperation::RateLimit(r) => {
             s.operation = Operation::RateLimit;
@@ -410,6 +424,7 @@ pub(super) fn keyspace(p: &Path, k: &RawKeyspace, ctx: &KeyspaceContext) -> R<Ke
         hold_ms: op.hold_ms,
         retry_probability: op.retry_probability,
         retry_delay: op.retry_delay,
+        read_from_replica: op.read_from_replica,
         client_timeout,
         fallback,
     })

@@ -202,7 +202,7 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
 
     let origins = clusters::origins(&raw.origins)?;
     let origin_names: Vec<&str> = origins.iter().map(|o| o.name.as_str()).collect();
-    let clusters = clusters::clusters(&raw.clusters, start_unix_ms)?;
+    let clusters = clusters::clusters(&raw.clusters, &raw.catalogue, app_instances, start_unix_ms)?;
     let cluster_names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
 
     // Keyspaces.
@@ -288,5 +288,6 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
         events,
         slo,
         faults,
+        instance_catalogue: raw.catalogue.clone(),
     })
 }

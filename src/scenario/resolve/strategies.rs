@@ -24,25 +24,16 @@ pub(super) fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTim
         RawStrategy::CacheAside(_) => StrategyKind::CacheAside,
         RawStrategy::SingleFlight(s) => {
             let lock_ttl = ms_or(p, "lock_ttl_ms", s.lock_ttl_ms, defaults::LOCK_TTL_MS)?;
-            let poll = ms_or(p, "lock_poll_ms", s.lock_poll_ms, defaults::LOCK_POLL_MS)?;
-            let max_wait = ms_or(
+            let (poll, max_wait) = waits(
                 p,
-                "lock_max_wait_ms",
-                s.lock_max_wait_ms,
-                defaults::LOCK_MAX_WAIT_MS,
+                ("lock_poll_ms", s.lock_poll_ms, defaults::LOCK_POLL_MS),
+                (
+                    "lock_max_wait_ms",
+                    s.lock_max_wait_ms,
+                    defaults::LOCK_MAX_WAIT_MS,
+                ),
+                duration,
             )?;
-            if max_wait >= duration {
-                return Err(p.key("lock_max_wait_ms").err(
-                    "the lock wait is longer than the run",
-                    "make lock_max_wait_ms shorter than duration_ms",
-                ));
-            }
-            if poll > max_wait {
-                return Err(p.key("lock_poll_ms").err(
-                    "the poll interval is longer than the maximum wait",
-                    "make lock_poll_ms at most lock_max_wait_ms",
-                ));
-            }
             StrategyKind::SingleFlight {
                 lock_ttl,
                 poll,
@@ -87,8 +78,76 @@ pub(super) fn strategy(p: &Path, s: &RawStrategy, ttl: SimTime, duration: SimTim
                 lock_ttl: ms_or(p, "lock_ttl_ms", s.lock_ttl_ms, defaults::LOCK_TTL_MS)?,
             }
         }
+        RawStrategy::Lease(s) => {
+            let lease_ttl = ms_or(p, "lease_ttl_ms", s.lease_ttl_ms, defaults::LEASE_TTL_MS)?;
+            let (poll, max_wait) = waits(
+                p,
+                ("lease_poll_ms", s.lease_poll_ms, defaults::LEASE_POLL_MS),
+                (
+                    "lease_max_wait_ms",
+                    s.lease_max_wait_ms,
+                    defaults::LEASE_MAX_WAIT_MS,
+                ),
+                duration,
+            )?;
+            let stale = match s.stale.as_deref().unwrap_or(defaults::LEASE_STALE) {
+                "wait" => {
+                    match s.stale_ttl_ms {
+                        None => LeaseStale::Wait,
+                        Some(_) => return Err(p.key("stale_ttl_ms").err(
+                            "a stale TTL while readers wait (stale = \"wait\" keeps no stale copy)",
+                            "add stale = \"serve\", or remove stale_ttl_ms",
+                        )),
+                    }
+                }
+                "serve" => LeaseStale::Serve {
+                    stale_ttl: ms_or(
+                        p,
+                        "stale_ttl_ms",
+                        s.stale_ttl_ms,
+                        defaults::LEASE_STALE_TTL_MS,
+                    )?,
+                },
+                other => return Err(p.key("stale").err(
+                    format!("unknown stale = \"{other}\""),
+                    "use \"wait\" (poll for the holder's value) or \"serve\" (serve a stale copy)",
+                )),
+            };
+            StrategyKind::Lease {
+                lease_ttl,
+                poll,
+                max_wait,
+                stale,
+            }
+        }
     };
     client_options(p, kind, &s.options())
+}
+
+/// The poll interval and the longest wait of a strategy whose readers wait for another's
+/// load (each given as field name, value, default ms): the wait shorter than the run, the
+/// poll at most the wait.
+fn waits(
+    p: &Path,
+    poll: (&str, Option<Millis>, u64),
+    max_wait: (&str, Option<Millis>, u64),
+    duration: SimTime,
+) -> R<(SimTime, SimTime)> {
+    let poll_ms = ms_or(p, poll.0, poll.1, poll.2)?;
+    let max_wait_ms = ms_or(p, max_wait.0, max_wait.1, max_wait.2)?;
+    if max_wait_ms >= duration {
+        return Err(p.key(max_wait.0).err(
+            format!("the wait ({}) is longer than the run", max_wait.0),
+            format!("make {} shorter than duration_ms", max_wait.0),
+        ));
+    }
+    if poll_ms > max_wait_ms {
+        return Err(p.key(poll.0).err(
+            "the poll interval is longer than the maximum wait",
+            format!("make {} at most {}", poll.0, max_wait.0),
+        ));
+    }
+    Ok((poll_ms, max_wait_ms))
 }
 
 /// The in-process options (coalescing, L1, negative caching, breaker) around `kind`.
