@@ -198,7 +198,7 @@ mod tests {
         let p = pass_period_s(&keys(1000.0), 1, 10, 1);
         let k = keys(1000.0);
         let n = k.live + k.ghosts(p);
-        let q = k.front(p) / n;
+        let q = k.ghosts_and_front(p).1 / n;
         let scanned_per_s = 10.0 * 20.0 / stop_probability(q, 20, 10);
         assert!((p * scanned_per_s - n).abs() < 1e-3 * n, "P {p}");
         assert!(p < 500.0);

@@ -1,15 +1,21 @@
-//! Heatmaps over two parameters: a viridis colour scale (sequential, colour-blind safe), the
-//! value printed in each cell, "n/a" for missing cells, and a colour bar. Layout only; no file
-//! IO.
+//! Heatmaps over two parameters drawn with plotters' chart building: a viridis colour scale
+//! (sequential, colour-blind safe), the value printed in each cell, "n/a" for missing cells,
+//! and a colour bar built as a second plotters chart beside the first. No file IO.
 
-use super::axis::{Axis, CategoryLabels, Formatter};
-use super::canvas::{
-    draw_title, no_data, rgb, Anchor, Canvas, AXIS_TITLE_SIZE, FRAME, INK, MUTED, TICK_SIZE,
+use super::backend::{render, Chart};
+use super::bars::CategoryLabels;
+use super::style::{
+    extent, fit_text, fmt_tick, frame, no_data, rgb, style_mesh, text_style, text_width, titled,
+    value_range, AXIS_TITLE_SIZE, INK, MUTED, TICK_SIZE,
 };
-use super::{ChartError, Heatmap, Rendered};
+use super::{ChartError, Heatmap, Rendered, Scale};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::RGBAColor;
 
-/// Viridis sampled at nine evenly spaced stops.
+/// Viridis sampled at nine evenly spaced stops. Hand-written: plotters' `ViridisRGB` colour
+/// map is behind its `colormaps` feature, and nine stops with linear mixing are all we need.
 const VIRIDIS: [(u8, u8, u8); 9] = [
     (0x44, 0x01, 0x54),
     (0x47, 0x2D, 0x7B),
@@ -50,13 +56,34 @@ fn text_on(bg: RGBAColor) -> RGBAColor {
     }
 }
 
+/// A heatmap ready to draw.
+struct Map<'a> {
+    spec: &'a Heatmap,
+    /// Smallest and largest finite value; `None` when every cell is missing.
+    range: Option<(f64, f64)>,
+}
+
+impl Map<'_> {
+    /// Position of `v` on the colour scale (0..=1, reversed when asked).
+    fn scale(&self, v: f64) -> f64 {
+        let Some((lo, hi)) = self.range else {
+            return 0.5;
+        };
+        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+        if self.spec.reverse {
+            1.0 - t
+        } else {
+            t
+        }
+    }
+}
+
 pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
     let (nx, ny) = (spec.x_values.len(), spec.y_values.len());
     if spec.values.len() != ny {
         return Err(ChartError::InvalidSpec(format!(
-            "heatmap has {} value rows for {} y values",
+            "heatmap has {} value rows for {ny} y values",
             spec.values.len(),
-            ny
         )));
     }
     for (i, row) in spec.values.iter().enumerate() {
@@ -77,140 +104,154 @@ pub(super) fn heatmap(spec: &Heatmap) -> Result<Rendered, ChartError> {
         .copied()
         .filter(|v| v.is_finite())
         .collect();
-    let range = super::axis::extent(&finite);
+    render(
+        spec.size,
+        &Map {
+            spec,
+            range: extent(&finite),
+        },
+    )
+}
 
-    let mut c = Canvas::new(spec.size)?;
-    let (w, h) = (c.w as f64, c.h as f64);
-    let top = draw_title(&mut c, &spec.title) + 16.0;
-
-    // Colour bar on the right: bar, tick labels, rotated title.
-    let bar_axis = range.map(|(lo, hi)| Axis::linear_tight(lo, hi));
-    let bar_ticks = bar_axis.map(|a| a.ticks(6, false)).unwrap_or_default();
-    let bar_tick_w = super::axis::tick_label_width(&c, &bar_ticks);
-    let bar_w = 22.0;
-    let colorbar_w = if range.is_some() {
-        20.0 + bar_w + 8.0 + bar_tick_w + 14.0 + AXIS_TITLE_SIZE + 18.0
-    } else {
-        20.0
-    };
-    let right = w - colorbar_w;
-
-    // Row labels on the left.
-    let y_labels: Vec<String> = spec
-        .y_values
-        .iter()
-        .map(|l| c.fit_text(l, TICK_SIZE, false, w * 0.22))
-        .collect();
-    let y_label_w = y_labels
-        .iter()
-        .map(|l| c.text_width(l, TICK_SIZE, false))
-        .fold(0.0, f64::max);
-    let left = 24.0 + AXIS_TITLE_SIZE + 12.0 + y_label_w + 10.0;
-    let cell_w = (right - left) / nx as f64;
-    let x_labels = CategoryLabels::layout(&c, &spec.x_values, cell_w, h * 0.25);
-    let x_title_h = if spec.x_label.is_empty() { 0.0 } else { 34.0 };
-    let bottom = h - 14.0 - x_title_h - x_labels.height(&c);
-    let cell_h = (bottom - top) / ny as f64;
-
-    let decimals = spec.decimals.min(6);
-    for (ri, row) in spec.values.iter().enumerate() {
-        let y1 = bottom - ri as f64 * cell_h;
-        let y0 = y1 - cell_h;
-        for (ci, v) in row.iter().enumerate() {
-            let x0 = left + ci as f64 * cell_w;
-            let (bg, text) = match (v.is_finite(), range) {
-                (true, Some((lo, hi))) => {
-                    let mut t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-                    if spec.reverse {
-                        t = 1.0 - t;
-                    }
-                    (viridis(t), format!("{v:.decimals$}"))
-                }
-                _ => (NA, "n/a".to_string()),
-            };
-            c.fill_rect((x0 + 1.0, y0 + 1.0), (x0 + cell_w - 1.0, y1 - 1.0), bg);
-            let mut size = TICK_SIZE;
-            while size > 10.0
-                && (c.text_width(&text, size, false) > cell_w - 6.0 || size > cell_h * 0.8)
-            {
-                size -= 1.0;
-            }
-            if c.text_width(&text, size, false) <= cell_w - 4.0 && size <= cell_h * 0.9 {
-                let col = if bg == NA { MUTED } else { text_on(bg) };
-                c.text(
-                    &text,
-                    (x0 + cell_w / 2.0, (y0 + y1) / 2.0),
-                    size,
-                    col,
-                    Anchor::CENTER,
-                );
-            }
-        }
-    }
-    c.stroke_rect((left, top), (right, bottom), FRAME);
-
-    for (ri, l) in y_labels.iter().enumerate() {
-        let yc = bottom - (ri as f64 + 0.5) * cell_h;
-        c.text(l, (left - 8.0, yc), TICK_SIZE, INK, Anchor::RIGHT);
-    }
-    let centers: Vec<f64> = (0..nx).map(|i| left + (i as f64 + 0.5) * cell_w).collect();
-    x_labels.draw(&mut c, &centers, bottom);
-    c.vtext(
-        &spec.y_label,
-        (24.0 + AXIS_TITLE_SIZE / 2.0, (top + bottom) / 2.0),
-        AXIS_TITLE_SIZE,
-        INK,
-        Anchor::CENTER,
-    );
-    c.text(
-        &spec.x_label,
-        ((left + right) / 2.0, h - 14.0 - x_title_h / 2.0),
-        AXIS_TITLE_SIZE,
-        INK,
-        Anchor::CENTER,
-    );
-
-    if let (Some(axis), Some((lo, hi))) = (bar_axis, range) {
-        let bx = right + 20.0;
-        let (bt, bb) = (top, bottom);
-        let steps = 128;
-        for i in 0..steps {
-            let t0 = i as f64 / steps as f64;
-            let t1 = (i + 1) as f64 / steps as f64;
-            let tc = if spec.reverse { 1.0 - t0 } else { t0 };
-            let ya = bb - t0 * (bb - bt);
-            let yb = bb - t1 * (bb - bt);
-            c.fill_rect((bx, yb.floor()), (bx + bar_w, ya.ceil()), viridis(tc));
-        }
-        c.stroke_rect((bx, bt), (bx + bar_w, bb), FRAME);
-        let fmt_ticks: Vec<(f64, String)> = if hi > lo {
-            bar_ticks
+impl Chart for Map<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let spec = self.spec;
+        let (nx, ny) = (spec.x_values.len(), spec.y_values.len());
+        let area = titled(root, &spec.title)?;
+        let (w, _) = area.dim_in_pixel();
+        let bar_range = self
+            .range
+            .and_then(|(lo, hi)| value_range(&[lo, hi], Scale::Linear, false));
+        let bar_ticks_w = bar_range.map_or(0.0, |(lo, hi)| {
+            [lo, hi, (lo + hi) / 2.0]
                 .iter()
-                .filter_map(|t| t.label.clone().map(|l| (t.value, l)))
-                .collect()
+                .map(|v| text_width(&fmt_tick(v), TICK_SIZE, false) + 12.0)
+                .fold(0.0, f64::max)
+        });
+        let bar_w = if bar_range.is_some() {
+            (16.0 + 22.0 + 10.0 + bar_ticks_w + AXIS_TITLE_SIZE + 14.0) as u32
         } else {
-            let f = Formatter::new(lo.abs(), 10f64.powi(-(decimals as i32)));
-            vec![(lo, f.format(lo))]
+            0
         };
-        for (v, label) in fmt_ticks {
-            let frac = if hi > lo { axis.frac(v) } else { 0.5 };
-            if !(-1e-9..=1.0 + 1e-9).contains(&frac) {
-                continue;
+        let (main, bar_area) = area.split_horizontally(w - bar_w);
+
+        let y_labels: Vec<String> = spec
+            .y_values
+            .iter()
+            .map(|l| fit_text(l, TICK_SIZE, false, w as f64 * 0.22))
+            .collect();
+        let y_label_w = y_labels
+            .iter()
+            .map(|l| text_width(l, TICK_SIZE, false))
+            .fold(0.0, f64::max);
+        let y_area = (y_label_w + 18.0 + AXIS_TITLE_SIZE + 14.0).ceil() as u32;
+        let plot_w = main.dim_in_pixel().0 as f64 - y_area as f64 - 10.0;
+        let x_labels = CategoryLabels::wrap(&spec.x_values, plot_w / nx as f64);
+        let x_area = x_labels.height() + if spec.x_label.is_empty() { 0 } else { 34 };
+        // Rows and columns are plotters' segmented integer coordinates: cell (c, r) spans
+        // Exact(c)..Exact(c + 1), its label sits at CenterOf(r).
+        let mut chart = ChartBuilder::on(&main)
+            .margin_right(10)
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(
+                (0..nx as i32 - 1).into_segmented(),
+                (0..ny as i32 - 1).into_segmented(),
+            )?;
+        let row_label = |v: &SegmentValue<i32>| match v {
+            SegmentValue::CenterOf(r) | SegmentValue::Exact(r) => {
+                y_labels[(*r).clamp(0, ny as i32 - 1) as usize].clone()
             }
-            let y = bb - frac * (bb - bt);
-            c.line(&[(bx + bar_w, y), (bx + bar_w + 5.0, y)], FRAME, 1);
-            c.text(&label, (bx + bar_w + 8.0, y), TICK_SIZE, INK, Anchor::LEFT);
+            SegmentValue::Last => String::new(),
+        };
+        let mut mesh = chart.configure_mesh();
+        style_mesh(&mut mesh);
+        mesh.disable_mesh()
+            .x_label_formatter(&|_| String::new())
+            .y_labels(ny)
+            .y_label_formatter(&row_label)
+            .x_desc(spec.x_label.as_str())
+            .y_desc(spec.y_label.as_str())
+            .draw()?;
+
+        let decimals = spec.decimals.min(6);
+        let cell =
+            |c: usize, r: usize| (SegmentValue::Exact(c as i32), SegmentValue::Exact(r as i32));
+        let cell_px = {
+            let a = chart.backend_coord(&cell(0, 0));
+            let b = chart.backend_coord(&cell(1, 1));
+            ((b.0 - a.0) as f64, (a.1 - b.1) as f64)
+        };
+        for (ri, row) in spec.values.iter().enumerate() {
+            for (ci, v) in row.iter().enumerate() {
+                let (bg, text) = if v.is_finite() {
+                    (viridis(self.scale(*v)), format!("{v:.decimals$}"))
+                } else {
+                    (NA, "n/a".to_string())
+                };
+                let corners = [cell(ci, ri), cell(ci + 1, ri + 1)];
+                chart.draw_series([
+                    Rectangle::new(corners.clone(), bg.filled()),
+                    Rectangle::new(corners, WHITE.stroke_width(2)),
+                ])?;
+                let mut size = TICK_SIZE;
+                while size > 10.0
+                    && (text_width(&text, size, false) > cell_px.0 - 6.0 || size > cell_px.1 * 0.8)
+                {
+                    size -= 1.0;
+                }
+                if text_width(&text, size, false) <= cell_px.0 - 4.0 && size <= cell_px.1 * 0.9 {
+                    let color = if bg == NA { MUTED } else { text_on(bg) };
+                    let center = (
+                        SegmentValue::CenterOf(ci as i32),
+                        SegmentValue::CenterOf(ri as i32),
+                    );
+                    chart.draw_series([Text::new(
+                        text,
+                        center,
+                        text_style(size, color).pos(Pos::new(HPos::Center, VPos::Center)),
+                    )])?;
+                }
+            }
         }
-        c.vtext(
-            &spec.value_label,
-            (
-                bx + bar_w + 8.0 + bar_tick_w + 14.0 + AXIS_TITLE_SIZE / 2.0,
-                (bt + bb) / 2.0,
-            ),
-            AXIS_TITLE_SIZE,
-            INK,
-            Anchor::CENTER,
-        );
+        frame(&chart)?;
+        let centers: Vec<i32> = (0..nx)
+            .map(|c| {
+                let (a, b) = (
+                    chart.backend_coord(&cell(c, 0)),
+                    chart.backend_coord(&cell(c + 1, 0)),
+                );
+                (a.0 + b.0) / 2
+            })
+            .collect();
+        x_labels.draw(root, &centers, chart.backend_coord(&cell(0, 0)).1)?;
+
+        if let Some((lo, hi)) = bar_range {
+            let mut bar = ChartBuilder::on(&bar_area)
+                .margin_left(16)
+                .margin_right(10)
+                .x_label_area_size(x_area)
+                .right_y_label_area_size(bar_w - 16 - 22 - 10)
+                .build_cartesian_2d(0.0..1.0, lo..hi)?;
+            let mut mesh = bar.configure_mesh();
+            style_mesh(&mut mesh);
+            mesh.disable_mesh()
+                .disable_x_axis()
+                .y_labels(6)
+                .y_label_formatter(&fmt_tick)
+                .y_desc(spec.value_label.as_str())
+                .draw()?;
+            let steps = 128;
+            bar.draw_series((0..steps).map(|i| {
+                let (a, b) = (i as f64 / steps as f64, (i + 1) as f64 / steps as f64);
+                let (va, vb) = (lo + (hi - lo) * a, lo + (hi - lo) * b);
+                Rectangle::new(
+                    [(0.0, va), (1.0, vb)],
+                    viridis(self.scale((va + vb) / 2.0)).filled(),
+                )
+            }))?;
+            frame(&bar)?;
+        }
+        Ok(())
     }
-    c.render()
 }

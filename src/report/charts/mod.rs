@@ -4,18 +4,24 @@
 //! in memory. It must not touch files (the report writer does that) and must not depend on
 //! simulation types: callers convert their results into these specs.
 //!
+//! Each chart kind (`bars`, `lines`, `cdf`, `heatmap`, `scatter`) is built with plotters'
+//! `ChartBuilder` in one drawing function generic over the backend (`backend::Chart`), run once
+//! onto the SVG backend and once onto the bitmap backend, so the SVG and the PNG show the same
+//! picture. Hand-written drawing is kept only where plotters cannot do the job, and each such
+//! place says why.
+//!
 //! Rendering is deterministic: the same spec gives byte-identical SVG and PNG. Empty or
 //! degenerate input (no series, NaN values, a single point) renders a valid chart, at worst one
 //! saying "no data"; inconsistent specs (a value row whose length does not match its labels)
 //! return [`ChartError::InvalidSpec`].
 
-mod axis;
+mod backend;
 mod bars;
-mod canvas;
 mod cdf;
 mod heatmap;
 mod lines;
 mod scatter;
+mod style;
 #[cfg(test)]
 mod tests;
 

@@ -244,11 +244,29 @@ fn scatter_spec() -> PassFailScatter {
     }
 }
 
-fn assert_valid(r: &Rendered, title: &str) {
-    assert!(r.svg.starts_with("<svg"), "SVG document");
+/// The SVG is a document of `size` with the title; the PNG decodes to an RGB image of `size`
+/// with some ink on it (not blank white).
+fn assert_valid_size(r: &Rendered, title: &str, size: Size) {
+    let header = format!("<svg width=\"{}\" height=\"{}\"", size.width, size.height);
+    assert!(
+        r.svg.starts_with(&header),
+        "SVG document of the stated size"
+    );
     assert!(r.svg.contains(title), "SVG has the title text");
-    assert!(r.png.len() > 1000);
-    assert_eq!(&r.png[..8], b"\x89PNG\r\n\x1a\n");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&r.png))
+        .read_info()
+        .expect("PNG header");
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (size.width, size.height));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let mut pixels = vec![0u8; reader.output_buffer_size()];
+    reader.next_frame(&mut pixels).expect("PNG data");
+    let ink = pixels.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+    assert!(ink > 1000, "only {ink} non-white pixels");
+}
+
+fn assert_valid(r: &Rendered, title: &str) {
+    assert_valid_size(r, title, small());
 }
 
 fn small() -> Size {
@@ -265,6 +283,20 @@ fn grouped_bars_render_and_are_deterministic() {
     let a = grouped_bars(&spec).unwrap();
     assert_valid(&a, "Hit ratio by keyspace");
     assert!(a.svg.contains("target 0.90"));
+    assert!(a.svg.contains("separated"));
+    // At the default size every plan and keyspace name is printed whole (long keyspace names
+    // wrap after their hyphen).
+    let full = grouped_bars(&bars_spec(&KEYSPACES)).unwrap();
+    assert_valid_size(&full, "Hit ratio by keyspace", Size::default());
+    for name in PLANS
+        .iter()
+        .chain(&["catalog", "eligibility-", "negative", "rate-limit"])
+    {
+        assert!(
+            full.svg.contains(name),
+            "{name} in the legend or category labels"
+        );
+    }
     assert_eq!(a, grouped_bars(&spec).unwrap());
 }
 
@@ -281,9 +313,25 @@ fn quantile_markers_render_on_log_axis() {
 #[test]
 fn time_lines_render_facets_and_markers() {
     let mut spec = lines_spec(30, 2);
-    spec.size = small();
+    // Two facets beside a legend of four origins need more room than `small()` for the event
+    // labels to be printed whole.
+    spec.size = Size {
+        width: 600,
+        height: 400,
+    };
     let a = time_lines(&spec).unwrap();
-    assert_valid(&a, "Origin load over simulated time");
+    assert_valid_size(&a, "Origin load over simulated time", spec.size);
+    for name in [
+        "catalog",
+        "price-preview",
+        "one-giant-cluster",
+        "origin capacity 9k req/s",
+    ] {
+        assert!(
+            a.svg.contains(name),
+            "{name} in the legend, a facet title or a label"
+        );
+    }
     assert!(a.svg.contains("shard 2"));
     assert_eq!(a, time_lines(&spec).unwrap());
 }
@@ -460,6 +508,22 @@ fn write_previews() {
         std::fs::write(dir.join(format!("{name}.svg")), &r.svg).unwrap();
     };
     save("bars", grouped_bars(&bars_spec(&KEYSPACES)).unwrap());
+    // The small sizes the unit tests above use.
+    let mut small_bars = bars_spec(&KEYSPACES[..4]);
+    small_bars.size = small();
+    save("small-bars", grouped_bars(&small_bars).unwrap());
+    let mut small_quantiles = quantile_spec(&KEYSPACES[..3]);
+    small_quantiles.size = small();
+    save(
+        "small-quantiles",
+        quantile_markers(&small_quantiles).unwrap(),
+    );
+    let mut small_heatmap = heatmap_spec();
+    small_heatmap.size = small();
+    save("small-heatmap", heatmap(&small_heatmap).unwrap());
+    let mut small_lines = lines_spec(30, 2);
+    small_lines.size = small();
+    save("small-lines", time_lines(&small_lines).unwrap());
     let mut six = bars_spec(&KEYSPACES[..5]);
     six.groups = (0..6)
         .map(|g| BarGroup {
