@@ -23,12 +23,16 @@
 //! limit itself (25 % of a tick: far above what the loops need at the rates modelled) and
 //! the skip of very sparse tables.
 
+/// Keys whose request rates differ by at most this fraction are one entry of [`ExpiringKeys`].
+pub const MERGE_RELATIVE: f64 = 1e-3;
+
 /// The volatile keys of one cluster, as the equilibrium needs them: their expiry processes.
 #[derive(Debug, Default, Clone)]
 pub struct ExpiringKeys {
     /// Expected volatile keys resident and live (TTL not yet run out), whole cluster.
     pub live: f64,
-    /// (λ: requests per second to the key after it expires, e: its expiries per second).
+    /// (λ: requests per second to the key after it expires, e: its expiries per second); keys
+    /// of nearly equal λ merged (see `add`).
     pub keys: Vec<(f64, f64)>,
     /// Expiries per second of keys never requested again (λ = 0), e.g. idempotency keys.
     pub unrequested_per_s: f64,
@@ -36,10 +40,21 @@ pub struct ExpiringKeys {
 
 impl ExpiringKeys {
     /// Adds one key of request rate `lambda`/s that expires `expiries_per_s` times a second.
+    /// A key whose rate is within [`MERGE_RELATIVE`] of the last one added joins it (rates
+    /// weighted by expiries): keys come in popularity order, so a keyspace of millions of
+    /// keys becomes a few thousand entries, and the equilibrium's functions, smooth in λ,
+    /// move by a relative O(1e-6).
     pub fn add(&mut self, lambda: f64, expiries_per_s: f64) {
         if expiries_per_s > 0.0 {
             if lambda > 0.0 {
-                self.keys.push((lambda, expiries_per_s));
+                match self.keys.last_mut() {
+                    Some((l, e)) if (*l - lambda).abs() <= MERGE_RELATIVE * *l => {
+                        let total = *e + expiries_per_s;
+                        *l = (*l * *e + lambda * expiries_per_s) / total;
+                        *e = total;
+                    }
+                    _ => self.keys.push((lambda, expiries_per_s)),
+                }
             } else {
                 self.unrequested_per_s += expiries_per_s;
             }
