@@ -193,47 +193,56 @@ impl SpaceSaving {
         self.index[hole] = EMPTY;
     }
 
-    /// Counts alone order the heap: a counter stops sinking at its first equal child, which
-    /// keeps a take-over among many equal counts short (the order of updates alone decides
-    /// the outcome, so it stays deterministic).
-    fn less(&self, a: usize, b: usize) -> bool {
-        self.heap[a].count < self.heap[b].count
+    /// Puts `c` at heap position `pos` and points its index slot there.
+    #[inline]
+    fn place(&mut self, pos: usize, c: Counter) {
+        self.index[c.slot as usize] = pos as u32;
+        self.heap[pos] = c;
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.index[self.heap[a].slot as usize] = a as u32;
-        self.index[self.heap[b].slot as usize] = b as u32;
-    }
-
+    /// Moves the counter at `pos` up past larger parents (the hole technique: each level
+    /// writes once, the moving counter is written at its final place).
     fn sift_up(&mut self, mut pos: usize) {
+        let moving = self.heap[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !self.less(pos, parent) {
+            if moving.count >= self.heap[parent].count {
                 break;
             }
-            self.swap(pos, parent);
+            let up = self.heap[parent];
+            self.place(pos, up);
             pos = parent;
         }
+        self.place(pos, moving);
     }
 
+    /// Moves the counter at `pos` down past smaller children (the smaller child first, the
+    /// left one on a tie; the hole technique as in `sift_up`). Counts alone order the heap: a
+    /// counter stops sinking at its first equal child, which keeps a take-over among many
+    /// equal counts short (the order of updates alone decides the outcome, so it stays
+    /// deterministic).
     fn sift_down(&mut self, mut pos: usize) {
         let n = self.heap.len();
+        let moving = self.heap[pos];
         loop {
             let (l, r) = (2 * pos + 1, 2 * pos + 2);
             let mut smallest = pos;
-            if l < n && self.less(l, smallest) {
+            let mut smallest_count = moving.count;
+            if l < n && self.heap[l].count < smallest_count {
                 smallest = l;
+                smallest_count = self.heap[l].count;
             }
-            if r < n && self.less(r, smallest) {
+            if r < n && self.heap[r].count < smallest_count {
                 smallest = r;
             }
             if smallest == pos {
-                return;
+                break;
             }
-            self.swap(pos, smallest);
+            let up = self.heap[smallest];
+            self.place(pos, up);
             pos = smallest;
         }
+        self.place(pos, moving);
     }
 }
 
