@@ -2,6 +2,7 @@
 //! maxmemory and shard load per window, with the timeline's events and faults marked.
 
 use super::*;
+use crate::metrics::Window;
 
 pub(super) fn latency_p99_spec(scn: &Scenario, results: &[PlanResult]) -> LineChart {
     let facets: Vec<Panel> = results
@@ -123,22 +124,7 @@ pub(super) fn origin_load_spec(scn: &Scenario, results: &[PlanResult]) -> LineCh
                 .enumerate()
                 .map(|(oi, o)| Series {
                     name: o.name.clone(),
-                    points: with_time_bounds(
-                        scn,
-                        (0..res.windows.len())
-                            .map(|wi| {
-                                let len = window_len_s(scn, res, wi);
-                                let loads =
-                                    res.windows[wi].origin_loads.get(oi).copied().unwrap_or(0);
-                                let y = if len > 0.0 {
-                                    loads as f64 / len
-                                } else {
-                                    f64::NAN
-                                };
-                                (window_mid_s(scn, res, wi), y)
-                            })
-                            .collect(),
-                    ),
+                    points: per_second(scn, res, |w| w.origin_loads.get(oi).copied()),
                     color: Some(series_color(oi)),
                     ..Series::default()
                 })
@@ -191,21 +177,7 @@ pub(super) fn evictions_spec(scn: &Scenario, results: &[PlanResult]) -> LineChar
                         } else {
                             k.name.clone()
                         },
-                        points: with_time_bounds(
-                            scn,
-                            (0..res.windows.len())
-                                .map(|wi| {
-                                    let len = window_len_s(scn, res, wi);
-                                    let n = res.windows[wi]
-                                        .keyspace_evictions
-                                        .get(ki)
-                                        .copied()
-                                        .unwrap_or(0);
-                                    let y = if len > 0.0 { n as f64 / len } else { f64::NAN };
-                                    (window_mid_s(scn, res, wi), y)
-                                })
-                                .collect(),
-                        ),
+                        points: per_second(scn, res, |w| w.keyspace_evictions.get(ki).copied()),
                         highlight: critical,
                         color: Some(colors[i]),
                         dashed: false,
@@ -238,6 +210,26 @@ pub(super) fn evictions_spec(scn: &Scenario, results: &[PlanResult]) -> LineChar
 }
 
 /// Bytes as MB (2^20) for chart axes.
+/// A per-window count of `res` as a rate: (window middle s, count / window length s), NaN
+/// for an empty window, with the run's time bounds.
+fn per_second(
+    scn: &Scenario,
+    res: &PlanResult,
+    count: impl Fn(&Window) -> Option<u64>,
+) -> Vec<(f64, f64)> {
+    with_time_bounds(
+        scn,
+        (0..res.windows.len())
+            .map(|wi| {
+                let len = window_len_s(scn, res, wi);
+                let n = count(&res.windows[wi]).unwrap_or(0);
+                let y = if len > 0.0 { n as f64 / len } else { f64::NAN };
+                (window_mid_s(scn, res, wi), y)
+            })
+            .collect(),
+    )
+}
+
 pub(super) fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -370,21 +362,7 @@ pub(super) fn shard_load_spec(scn: &Scenario, results: &[PlanResult]) -> LineCha
                     };
                     Series {
                         name,
-                        points: with_time_bounds(
-                            scn,
-                            (0..res.windows.len())
-                                .map(|wi| {
-                                    let len = window_len_s(scn, res, wi);
-                                    let n = res.windows[wi]
-                                        .shard_commands
-                                        .get(si)
-                                        .copied()
-                                        .unwrap_or(0);
-                                    let y = if len > 0.0 { n as f64 / len } else { f64::NAN };
-                                    (window_mid_s(scn, res, wi), y)
-                                })
-                                .collect(),
-                        ),
+                        points: per_second(scn, res, |w| w.shard_commands.get(si).copied()),
                         color: Some(series_color(color)),
                         ..Series::default()
                     }
