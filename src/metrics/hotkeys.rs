@@ -1,16 +1,21 @@
-//! The hottest keys of a shard without a counter per key: the Space-Saving heavy-hitters
-//! summary (Metwally, Agrawal, El Abbadi, "Efficient computation of frequent and top-k
-//! elements in data streams", 2005) with a fixed number of counters, and the result types of
-//! a shard's hot and big keys. Recording only: allocation-free after construction, no
-//! formatting.
+//! The hottest keys of a shard without a counter per key: the Filtered Space-Saving
+//! heavy-hitters summary (Homem, Carvalho, "Finding top-k elements in data streams", 2010,
+//! after Metwally, Agrawal, El Abbadi's Space-Saving, 2005) with a fixed number of counters,
+//! and the result types of a shard's hot and big keys. Recording only: allocation-free after
+//! construction, no formatting.
 //!
-//! Space-Saving keeps `capacity` (key, count, error) counters. A monitored key adds its weight
-//! to its counter; an unmonitored key takes over the counter with the smallest count `m`,
-//! starting at `m + weight` with error `m`. Every key whose true weight exceeds
-//! total / capacity is monitored, and each count overestimates the key's true weight by at
-//! most its `error` (so `count - error` is a lower bound). The counters are a binary min-heap
-//! ordered by count with an open-addressing index from key id to heap position, so
-//! an update costs O(log capacity) and the outcome depends only on the sequence of updates.
+//! The summary keeps `capacity` monitored (key, count, error) counters and a filter of
+//! `FILTER_CELLS` cells, each a weight shared by the unmonitored keys that hash to it. A
+//! monitored key adds its weight to its counter. An unmonitored key adds its weight to its
+//! cell, and when the cell then reaches the smallest monitored count `m` (or a counter is
+//! free), the key takes over that smallest counter, starting at the cell's weight with the
+//! cell's weight before it as error; the key it displaces leaves its count in its own cell.
+//! Two invariants follow, and hold whatever the stream: an unmonitored key's true weight is at
+//! most its cell's (so at most `m`, reported as `threshold`), and a monitored key's true
+//! weight is in `[count - error, count]`. Most keys of a skewed stream are cold: they only
+//! touch their cell, so the min-heap below (ordered by count, with an open-addressing index
+//! from key id to heap position) is updated for the few that matter. The outcome depends only
+//! on the sequence of updates.
 
 /// One key's figures from a [`SpaceSaving`] summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +48,20 @@ pub struct ShardHotKeys {
     pub by_bytes: Vec<HotKey>,
     /// Largest resident keys at the end, largest first (ties by key id).
     pub biggest: Vec<BigKey>,
+    /// The most commands a key not in the commands summary can have had
+    /// (`SpaceSaving::threshold`).
+    pub ops_unlisted_max: u64,
+    /// The most bytes a key not in the bytes summary can have had.
+    pub bytes_unlisted_max: u64,
 }
 
-/// Counters of each shard's Space-Saving summaries: a key above 1/128 of a shard's commands
-/// (or bytes) is always among them, and a reported count is off by at most its `error`.
+/// Counters of each shard's summaries: a reported count is off by at most its `error`, and a
+/// key not reported weighs at most the summary's `threshold`.
 pub const HOT_KEY_COUNTERS: usize = 128;
+
+/// Filter cells of a summary (a power of two): 16 cells a counter, as Homem and Carvalho
+/// suggest (their "alpha" array), 16 KiB of weights.
+pub const FILTER_CELLS: usize = 2048;
 
 /// Keys reported per shard and ranking (`hotkeys.csv`).
 pub const TOP_KEYS: usize = 10;
@@ -73,6 +87,8 @@ pub struct SpaceSaving {
     /// Open addressing with linear probing: heap positions, `EMPTY` for a free slot.
     index: Vec<u32>,
     mask: usize,
+    /// Filter cells: the weight of the unmonitored keys hashed to each (`FILTER_CELLS`).
+    cells: Vec<u64>,
     /// Sum of all weights added.
     total: u64,
 }
@@ -87,6 +103,7 @@ impl SpaceSaving {
             heap: Vec::with_capacity(capacity),
             index: vec![EMPTY; slots],
             mask: slots - 1,
+            cells: vec![0; FILTER_CELLS],
             total: 0,
         }
     }
@@ -94,6 +111,16 @@ impl SpaceSaving {
     /// Sum of the weights added so far.
     pub fn total(&self) -> u64 {
         self.total
+    }
+
+    /// The largest weight a key not monitored can have: the smallest monitored count once
+    /// every counter is taken, 0 before.
+    pub fn threshold(&self) -> u64 {
+        if self.heap.len() < self.capacity {
+            0
+        } else {
+            self.heap[0].count
+        }
     }
 
     /// Adds `weight` to key `key_id` (`label` is kept from when the key takes a counter).
@@ -113,12 +140,18 @@ impl SpaceSaving {
             }
             slot = (slot + 1) & self.mask;
         }
+        let cell = self.cell(key_id);
+        let before = self.cells[cell];
+        let weight_bound = before + weight;
         if self.heap.len() < self.capacity {
+            // A free counter: exact unless an earlier key of the cell was displaced (none
+            // is while counters are free, so the summary is exact until they are all taken).
             let pos = self.heap.len();
+            let slot = self.free_slot(key_id);
             self.heap.push(Counter {
                 key_id,
-                count: weight,
-                error: 0,
+                count: weight_bound,
+                error: before,
                 label,
                 slot: slot as u32,
             });
@@ -126,14 +159,22 @@ impl SpaceSaving {
             self.sift_up(pos);
             return;
         }
-        // Take over the smallest counter (the heap's root).
+        if weight_bound < self.heap[0].count {
+            // Still lighter than every monitored key: the cell keeps the weight.
+            self.cells[cell] = weight_bound;
+            return;
+        }
+        // Take over the smallest counter (the heap's root); its key leaves its count in its
+        // cell (the cell bounds every unmonitored key hashed there).
         let old = self.heap[0];
+        let old_cell = self.cell(old.key_id);
+        self.cells[old_cell] = self.cells[old_cell].max(old.count);
         self.remove_slot(old.slot as usize);
         let slot = self.free_slot(key_id);
         self.heap[0] = Counter {
             key_id,
-            count: old.count + weight,
-            error: old.count,
+            count: weight_bound,
+            error: before,
             label,
             slot: slot as u32,
         };
@@ -160,6 +201,12 @@ impl SpaceSaving {
 
     fn home(&self, key_id: u64) -> usize {
         (key_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & self.mask
+    }
+
+    /// The filter cell of `key_id` (a hash independent of the index's).
+    #[inline]
+    fn cell(&self, key_id: u64) -> usize {
+        (key_id.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 40) as usize & (FILTER_CELLS - 1)
     }
 
     fn free_slot(&self, key_id: u64) -> usize {
@@ -307,10 +354,16 @@ mod tests {
             let t = truth[&h.key_id];
             assert!(h.count >= t && h.count - h.error <= t, "{h:?} true {t}");
         }
-        // Every key heavier than total / capacity is monitored.
+        // Every key heavier than the threshold is monitored, and on this skewed stream the
+        // threshold is below Space-Saving's total / capacity.
         let monitored: Vec<u64> = s.top(16).iter().map(|h| h.key_id).collect();
+        let threshold = s.threshold();
+        assert!(
+            threshold > 0 && threshold < total / 16,
+            "{threshold} of {total}"
+        );
         for (k, t) in &truth {
-            if *t > total / 16 {
+            if *t > threshold {
                 assert!(monitored.contains(k), "key {k} weight {t} of {total}");
             }
         }

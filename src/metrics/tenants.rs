@@ -3,15 +3,15 @@
 //! is visible. Recording only, no formatting.
 //!
 //! Keys of a keyspace whose template has no `{tenant}` are every tenant's at once: their
-//! bytes and evictions go to the keyspace's `shared` row. Keys the simulation cannot name a
-//! tenant for (idempotency keys, fixed-window counters, lock keys) go to its `unattributed`
-//! row; keys of a version retired by a `new-version` event stay their tenant's. So for each keyspace, tenants + shared +
-//! unattributed add up to the keyspace's totals.
+//! bytes and evictions go to the keyspace's `shared` row. Every other key is its tenant's,
+//! whatever it holds (cached values, idempotency keys, rate-limit counters, lock keys), and
+//! keys of a version retired by a `new-version` event stay their tenant's. So for each
+//! keyspace, tenants + shared add up to the keyspace's totals.
 
-/// One keyspace's figures for one tenant (or for its shared or unattributed keys).
+/// One keyspace's figures for one tenant (or for its shared keys).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TenantFigures {
-    /// User requests after the warm-up (0 for the shared and unattributed rows).
+    /// User requests after the warm-up (0 for the shared row).
     pub requests: u64,
     /// Of those, answered from Redis.
     pub redis_hits: u64,
@@ -29,8 +29,8 @@ pub struct TenantFigures {
 pub struct TenantResult {
     /// Tenants of the scenario.
     pub n_tenants: usize,
-    /// Per keyspace: `n_tenants + 2` rows: the tenants in scenario order, then the shared
-    /// keys, then the unattributed keys.
+    /// Per keyspace: `n_tenants + 1` rows: the tenants in scenario order, then the shared
+    /// keys.
     pub keyspaces: Vec<Vec<TenantFigures>>,
 }
 
@@ -39,18 +39,13 @@ impl TenantResult {
     pub fn new(n_ks: usize, n_tenants: usize) -> TenantResult {
         TenantResult {
             n_tenants,
-            keyspaces: vec![vec![TenantFigures::default(); n_tenants + 2]; n_ks],
+            keyspaces: vec![vec![TenantFigures::default(); n_tenants + 1]; n_ks],
         }
     }
 
     /// Row of the shared keys.
     pub fn shared_row(&self) -> usize {
         self.n_tenants
-    }
-
-    /// Row of the unattributed keys.
-    pub fn unattributed_row(&self) -> usize {
-        self.n_tenants + 1
     }
 
     /// Figures of tenant (or row) `row` summed over the keyspaces.

@@ -31,11 +31,12 @@ pub struct HotKeyRow<'a> {
     pub key_id: String,
     pub value: u64,
     pub value_error_max: Option<u64>,
+    pub unlisted_max: Option<u64>,
     pub value_per_s: Option<f64>,
     pub share_of_shard: Option<f64>,
 }
 
-/// One row of `tenants.csv`: one plan x keyspace x tenant (or its shared or unattributed keys).
+/// One row of `tenants.csv`: one plan x keyspace x tenant (or its shared keys).
 #[derive(Serialize, Deserialize)]
 pub struct TenantRow<'a> {
     pub plan: &'a str,
@@ -53,8 +54,7 @@ pub struct TenantRow<'a> {
 fn tenant_label(scn: &Scenario, row: usize) -> &str {
     match scn.tenants.get(row) {
         Some(t) => &t.name,
-        None if row == scn.tenants.len() => "(shared)",
-        None => "(unattributed)",
+        None => "(shared)",
     }
 }
 
@@ -87,7 +87,7 @@ pub fn hotkeys_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
         for s in &res.shards {
             let cluster = &scn.clusters[s.cluster].name;
             let shard_bytes = s.bytes_in + s.bytes_out;
-            let ranked = |ranking, keys: &[HotKey], total: u64| {
+            let ranked = |ranking, keys: &[HotKey], total: u64, unlisted: u64| {
                 keys.iter()
                     .enumerate()
                     .map(|(i, h)| HotKeyRow {
@@ -101,13 +101,24 @@ pub fn hotkeys_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                         key_id: format!("{:016x}", h.key_id),
                         value: h.count,
                         value_error_max: Some(h.error),
+                        unlisted_max: Some(unlisted),
                         value_per_s: per_s(h.count),
                         share_of_shard: (total > 0).then(|| h.count as f64 / total as f64),
                     })
                     .collect::<Vec<_>>()
             };
-            rows.extend(ranked("ops", &s.hot.by_ops, s.commands));
-            rows.extend(ranked("bytes", &s.hot.by_bytes, shard_bytes));
+            rows.extend(ranked(
+                "ops",
+                &s.hot.by_ops,
+                s.commands,
+                s.hot.ops_unlisted_max,
+            ));
+            rows.extend(ranked(
+                "bytes",
+                &s.hot.by_bytes,
+                shard_bytes,
+                s.hot.bytes_unlisted_max,
+            ));
             for (i, b) in s.hot.biggest.iter().enumerate() {
                 rows.push(HotKeyRow {
                     plan,
@@ -120,6 +131,7 @@ pub fn hotkeys_csv(scn: &Scenario, results: &[PlanResult]) -> Vec<u8> {
                     key_id: format!("{:016x}", b.key_id),
                     value: b.bytes,
                     value_error_max: None,
+                    unlisted_max: None,
                     value_per_s: None,
                     share_of_shard: (s.used_memory_end_bytes > 0)
                         .then(|| b.bytes as f64 / s.used_memory_end_bytes as f64),
@@ -256,7 +268,7 @@ fn cell(pass: bool, measured: String) -> Cell {
 
 /// The chart of resident memory per tenant and plan at the end (all keyspaces).
 pub fn tenant_chart(scn: &Scenario, results: &[PlanResult]) -> NamedSpec {
-    let rows = scn.tenants.len() + 2;
+    let rows = scn.tenants.len() + 1;
     let categories = (0..rows)
         .map(|r| tenant_label(scn, r).to_string())
         .collect();
@@ -274,9 +286,8 @@ pub fn tenant_chart(scn: &Scenario, results: &[PlanResult]) -> NamedSpec {
         name: "tenant_memory".into(),
         caption: "Memory the model charges to each tenant's keys at the end of the run, all \
                   keyspaces, per plan (MiB). \"(shared)\" holds keys of templates without the \
-                  tenant, \"(unattributed)\" keys no tenant can be named for (idempotency, \
-                  fixed-window counters, locks); tenants.csv has the figures \
-                  per keyspace with hit ratios and evictions."
+                  tenant; tenants.csv has the figures per keyspace with hit ratios and \
+                  evictions."
             .into(),
         spec: ChartSpec::Bars(
             BarChart {
@@ -371,7 +382,7 @@ pub fn section(scn: &Scenario, results: &[PlanResult]) -> Markup {
             } }
             tbody {
                 @for res in results {
-                    @for row in 0..scn.tenants.len() + 2 {
+                    @for row in 0..scn.tenants.len() + 1 {
                         @let t = res.tenants.total_of(row);
                         @let (requests, hits) = hit_ratio_counts(scn, res, row);
                         tr {

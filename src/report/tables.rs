@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// Version of the CSV schemas below; bump on any column change.
-pub const CSV_SCHEMA_VERSION: u32 = 5;
+pub const CSV_SCHEMA_VERSION: u32 = 6;
 
 /// Quantiles reported for latency.
 pub const QUANTILES: [(f64, &str); 5] = [

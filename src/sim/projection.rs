@@ -141,19 +141,9 @@ impl Sim<'_> {
                 max_ttl_ms(ttl_ms, &k.jitter)
             };
             let rate_per_s = k.rate_per_s * self.rate_before_start(ks, span_ms);
-            let mut lambdas = Vec::new();
-            for (tenant, t) in self.scn.tenants.iter().enumerate() {
-                let sampler = &self.traffic.samplers[ks][tenant];
-                for item in 0..sampler.n() {
-                    lambdas.push(rate_per_s * t.traffic_share * sampler.probability(item));
-                }
-            }
-            KeyRates {
-                op: k.operation,
-                ttl_s: mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0,
-                lambdas,
-                new_keys_per_s: 0.0,
-            }
+            let mut r = KeyRates::new(k.operation, mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0);
+            r.push_keyspace(self, ks, rate_per_s, false);
+            r
         });
         let ghosts = if ttl_ms == 0 {
             0.0
@@ -256,13 +246,13 @@ impl Sim<'_> {
 /// Rates grouped in bins 2 % wide on a log scale: (mean rate, keys), so a projection sums a
 /// few hundred terms, not one per key (the curves are smooth in λ: the error is far below the
 /// sampling noise of a run).
-fn compress(lambdas: &[f64]) -> Vec<(f64, f64)> {
+fn compress(lambdas: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut bins: std::collections::BTreeMap<i64, (f64, f64)> = std::collections::BTreeMap::new();
-    for &l in lambdas.iter().filter(|&&l| l > 0.0) {
+    for &(l, n) in lambdas.iter().filter(|&&(l, _)| l > 0.0) {
         let bin = (l.ln() / 0.02).floor() as i64;
         let e = bins.entry(bin).or_insert((0.0, 0.0));
-        e.0 += l;
-        e.1 += 1.0;
+        e.0 += l * n;
+        e.1 += n;
     }
     bins.into_values().map(|(sum, n)| (sum / n, n)).collect()
 }

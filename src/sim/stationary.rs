@@ -8,7 +8,7 @@
 
 use super::Sim;
 use crate::engine::RngStream;
-use crate::redis::expiry_steady::{self, ExpiringKeys};
+use crate::redis::expiry_steady::{self, ExpiringKeys, MERGE_RELATIVE};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 /// A keyspace's keys as the closed forms see them: their request rates before time 0.
@@ -16,13 +16,57 @@ pub(super) struct KeyRates {
     pub(super) op: Operation,
     /// Mean TTL, s.
     pub(super) ttl_s: f64,
-    /// Each key's request rate, /s (not for idempotency keys).
-    pub(super) lambdas: Vec<f64>,
+    /// The keys' request rates /s as (rate, keys): keys in popularity order, one entry per
+    /// run of rates within `MERGE_RELATIVE` of each other (`push_key`; empty for
+    /// idempotency keys). A keyspace of millions of keys is a few thousand entries, and the
+    /// closed forms, smooth in the rate, move by a relative O(1e-6).
+    pub(super) lambdas: Vec<(f64, f64)>,
     /// Idempotency: new keys per second, each never requested again.
     pub(super) new_keys_per_s: f64,
 }
 
 impl KeyRates {
+    /// Keys of operation `op` and mean TTL `ttl_s`, none yet.
+    pub(super) fn new(op: Operation, ttl_s: f64) -> KeyRates {
+        KeyRates {
+            op,
+            ttl_s,
+            lambdas: Vec::new(),
+            new_keys_per_s: 0.0,
+        }
+    }
+
+    /// Adds a key requested `lambda` times a second (keys come in popularity order).
+    pub(super) fn push_key(&mut self, lambda: f64) {
+        match self.lambdas.last_mut() {
+            Some((l, n)) if (*l - lambda).abs() <= MERGE_RELATIVE * *l => {
+                *l = (*l * *n + lambda) / (*n + 1.0);
+                *n += 1.0;
+            }
+            _ => self.lambdas.push((lambda, 1.0)),
+        }
+    }
+
+    /// The keys of items `0..n` of every tenant's sampler of keyspace `ks`, requested at
+    /// `rate_per_s` in all (keys never requested are left out when `skip_zero`).
+    pub(super) fn push_keyspace(
+        &mut self,
+        sim: &Sim<'_>,
+        ks: usize,
+        rate_per_s: f64,
+        skip_zero: bool,
+    ) {
+        for (tenant, t) in sim.scn.tenants.iter().enumerate() {
+            let sampler = &sim.traffic.samplers[ks][tenant];
+            for item in 0..sampler.n() {
+                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
+                if lambda > 0.0 || !skip_zero {
+                    self.push_key(lambda);
+                }
+            }
+        }
+    }
+
     /// Adds these keys' expiry processes, writes admitted with probability `admission`.
     pub(super) fn expiring(&self, admission: f64, into: &mut ExpiringKeys) {
         if self.op == Operation::Idempotency {
@@ -30,10 +74,10 @@ impl KeyRates {
             into.add(0.0, admission * self.new_keys_per_s);
             return;
         }
-        for &lambda in &self.lambdas {
+        for &(lambda, n) in &self.lambdas {
             let (live, e) = expiry_process(self.op, lambda, self.ttl_s, admission);
-            into.live += live;
-            into.add(lambda, e);
+            into.live += n * live;
+            into.add(lambda, n * e);
         }
     }
 
@@ -93,25 +137,12 @@ impl Sim<'_> {
             return None;
         }
         let rate_per_s = k.rate_per_s * self.rate_before_start(ks, max_ttl_ms(ttl_ms, &k.jitter));
-        let mut r = KeyRates {
-            op: k.operation,
-            ttl_s: mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0,
-            lambdas: Vec::new(),
-            new_keys_per_s: 0.0,
-        };
+        let mut r = KeyRates::new(k.operation, mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0);
         if k.operation == Operation::Idempotency {
             r.new_keys_per_s = rate_per_s;
             return Some(r);
         }
-        for (tenant, t) in self.scn.tenants.iter().enumerate() {
-            let sampler = &self.traffic.samplers[ks][tenant];
-            for item in 0..sampler.n() {
-                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
-                if lambda > 0.0 {
-                    r.lambdas.push(lambda);
-                }
-            }
-        }
+        r.push_keyspace(self, ks, rate_per_s, true);
         Some(r)
     }
 

@@ -177,8 +177,14 @@ impl Placement<'_> {
                 ^ tenant_bits
                 ^ (self.version[ks] << 20),
         );
-        // The top byte names the keyspace (per-keyspace eviction and expiry counts).
-        let id = ((ks as u64) << 56) | (h & ((1u64 << 56) - 1));
+        // The top byte names the keyspace (per-keyspace eviction and expiry counts), the next
+        // 16 bits the tenant (`key_label`), 40 bits of hash the item.
+        let label = if k.key_has_tenant {
+            tenant as u64 + 1
+        } else {
+            0
+        };
+        let id = ((ks as u64) << 56) | (label << 40) | (h & ((1u64 << 40) - 1));
         (
             KeyRef {
                 id,
@@ -198,6 +204,16 @@ impl Placement<'_> {
             as u32
     }
 }
+
+/// The tenant label a key id carries (bits 40..56, set by `Placement::key_for`): 1 + the
+/// tenant's index, 0 for a keyspace whose keys every tenant shares.
+#[inline]
+pub(super) fn key_label(id: u64) -> u16 {
+    (id >> 40) as u16
+}
+
+/// The bits of a key id that name its keyspace and tenant (kept by keys derived from it).
+pub(super) const KEY_OWNER_MASK: u64 = 0xFF_FFFF << 40;
 
 impl<'a> Sim<'a> {
     /// Where keys live in this plan, now.

@@ -3,6 +3,7 @@
 
 use super::invariants::ValueInfo;
 use super::request::{Request, Stage};
+use super::traffic::KEY_OWNER_MASK;
 use super::Sim;
 use crate::client::negative;
 use crate::engine::rng::mix64;
@@ -20,7 +21,7 @@ impl Sim<'_> {
     /// hash tag in practice).
     pub(super) fn lock_key(&self, key: KeyRef) -> KeyRef {
         KeyRef {
-            id: (key.id & (0xFF << 56)) | (mix64(key.id ^ 0x10C4) & ((1 << 56) - 1)),
+            id: (key.id & KEY_OWNER_MASK) | (mix64(key.id ^ 0x10C4) & !KEY_OWNER_MASK),
             len: key.len + 5,
         }
     }

@@ -145,6 +145,8 @@ impl Sim<'_> {
             n.metrics.hot = ShardHotKeys {
                 by_ops: n.hot_ops.top(TOP_KEYS),
                 by_bytes: n.hot_bytes.top(TOP_KEYS),
+                ops_unlisted_max: n.hot_ops.threshold(),
+                bytes_unlisted_max: n.hot_bytes.threshold(),
                 biggest: biggest_keys(n.shard.db(), TOP_KEYS),
             };
             n.metrics.used_memory_end_bytes = n.shard.used_memory();

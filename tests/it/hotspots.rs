@@ -160,11 +160,7 @@ fn hot_keys_are_exact_while_the_keys_fit_and_name_their_tenant() {
     // Per tenant: one key each, both resident, all of the keyspace's bytes.
     assert_eq!((t[0].keys_end, t[1].keys_end), (1, 1));
     assert_eq!(t[0].memory_end_bytes, shard.hot.biggest[0].bytes);
-    assert_eq!(
-        t[2].keys_end + t[3].keys_end,
-        0,
-        "nothing shared or unattributed"
-    );
+    assert_eq!(t[2].keys_end, 0, "nothing shared");
 }
 
 #[test]
@@ -200,16 +196,15 @@ fn per_tenant_figures_add_up_to_the_totals_under_eviction() {
     assert_eq!(sum(&|r| rows[r].redis_hits), res.keyspaces[0].redis_hits);
     assert_eq!(sum(&|r| rows[r].evicted_keys), res.keyspace_evictions[0]);
     assert_eq!(sum(&|r| rows[r].keys_end), res.shards[0].keys_end);
-    // Every key is a tenant's: nothing shared or unattributed; t2's triple traffic shows.
+    // Every key is a tenant's: nothing shared; t2's triple traffic shows.
     assert_eq!(rows[2], Default::default());
-    assert_eq!(rows[3], Default::default());
     assert!(rows[1].requests > 2 * rows[0].requests);
     assert!(rows[0].evicted_keys > 0 && rows[1].evicted_keys > 0);
     assert!(sum(&|r| rows[r].memory_end_bytes) < res.shards[0].used_memory_end_bytes);
     // The CSV says the same.
     let csv = String::from_utf8(cacheplan::report::hotspots::tenants_csv(&scn, &results)).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
-    assert!(csv.contains("(unattributed)") && csv.contains("(shared)"));
+    assert_eq!(csv.lines().count(), 1 + 3, "{csv}");
+    assert!(csv.contains("(shared)"));
 }
 
 #[test]

@@ -172,6 +172,10 @@ pub fn resolve(raw: &RawScenario) -> R<Scenario> {
     if raw.tenants.is_empty() {
         return Err(tp.err("no tenants", "add at least one [[tenants]] table"));
     }
+    if raw.tenants.len() > 65_535 {
+        // A key id carries 1 + its tenant's index in 16 bits (`sim::traffic::key_label`).
+        return Err(tp.err("more than 65535 tenants", "group tenants"));
+    }
     unique_names(&tp, raw.tenants.iter().map(|t| t.name.as_str()))?;
     let mut tenants = Vec::new();
     let mut weight_total = 0.0;
