@@ -49,6 +49,9 @@ pub(super) struct Arrivals {
     /// pending, so they wait here rather than in the queue; `sim` takes the earlier by (time,
     /// sequence number), so equal times run in the order they were scheduled.
     at: Vec<(u64, u64)>,
+    /// The keyspace whose entry of `at` is earliest (kept up to date by every change of `at`,
+    /// so a peek is one read).
+    first: usize,
     /// Per keyspace: unit exponentials spent by the arrival process.
     work: Vec<DrawBuffer>,
     /// Per keyspace: tenant, key and instance draws.
@@ -70,6 +73,7 @@ impl Arrivals {
         let n_ks = scn.keyspaces.len();
         Arrivals {
             at: vec![(u64::MAX, u64::MAX); n_ks],
+            first: 0,
             work: named("arrivals")
                 .into_iter()
                 .map(|rng| DrawBuffer::new(Dist::Exponential(1.0), rng))
@@ -84,24 +88,26 @@ impl Arrivals {
         self.draw_next_key(ks, look);
         self.draw_next_key(ks, look);
         self.schedule(ks, SimTime::ZERO, look, queue);
+        self.first = self.earliest();
     }
 
     /// The earliest pending arrival's (time in ns, sequence number): `u64::MAX` when none is
     /// left before the end.
     #[inline]
     pub(super) fn peek(&self) -> (u64, u64) {
-        self.at[self.earliest()]
+        self.at[self.first]
     }
 
     /// Takes the earliest pending arrival and schedules its keyspace's next one.
     pub(super) fn next(&mut self, look: &Lookahead, queue: &mut EventQueue<Event>) -> Arrival {
-        let ks = self.earliest();
+        let ks = self.first;
         let at = SimTime(self.at[ks].0);
         self.at[ks] = (u64::MAX, u64::MAX);
         let (tenant, pending) = self.draws[ks]
             .pop_front()
             .expect("a draw is made for every scheduled arrival");
         self.schedule(ks, at, look, queue);
+        self.first = self.earliest();
         let instance = self.key_rng[ks].below(look.place.scn.app_instances as u64) as u16;
         Arrival {
             ks,

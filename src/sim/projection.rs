@@ -135,15 +135,19 @@ impl Sim<'_> {
         let ttl_ms = k.ttl.as_ms();
         let rates = self.key_rates(ks).unwrap_or_else(|| {
             // Keys the expiry closed forms leave out (no TTL, fixed windows): their rates.
-            let span_ms = if ttl_ms == 0 {
-                (NO_TTL_HORIZON_S * 1000.0) as u64
-            } else {
-                max_ttl_ms(ttl_ms, &k.jitter)
-            };
-            let rate_per_s = k.rate_per_s * self.rate_before_start(ks, span_ms);
-            let mut r = KeyRates::new(k.operation, mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0);
-            r.push_keyspace(self, ks, rate_per_s, false);
-            r
+            self.traffic.all_key_rates[ks]
+                .get_or_init(|| {
+                    let span_ms = if ttl_ms == 0 {
+                        (NO_TTL_HORIZON_S * 1000.0) as u64
+                    } else {
+                        max_ttl_ms(ttl_ms, &k.jitter)
+                    };
+                    let rate_per_s = k.rate_per_s * self.rate_before_start(ks, span_ms);
+                    let mut r = KeyRates::new(k.operation, mean_ttl_ms(ttl_ms, &k.jitter) / 1000.0);
+                    r.push_keyspace(self, ks, rate_per_s, false);
+                    r
+                })
+                .clone()
         });
         let ghosts = if ttl_ms == 0 {
             0.0

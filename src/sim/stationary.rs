@@ -12,6 +12,7 @@ use crate::redis::expiry_steady::{self, ExpiringKeys, MERGE_RELATIVE};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
 
 /// A keyspace's keys as the closed forms see them: their request rates before time 0.
+#[derive(Clone, Debug)]
 pub(super) struct KeyRates {
     pub(super) op: Operation,
     /// Mean TTL, s.
@@ -127,8 +128,15 @@ impl Sim<'_> {
     }
 
     /// Keyspace `ks`'s keys as the closed forms see them (None for keys without a TTL,
-    /// locks, and fixed-window counters: the expiry equilibrium leaves them out).
+    /// locks, and fixed-window counters: the expiry equilibrium leaves them out); worked out
+    /// once per scenario (`Traffic::key_rates`).
     pub(super) fn key_rates(&self, ks: usize) -> Option<KeyRates> {
+        self.traffic.key_rates[ks]
+            .get_or_init(|| self.work_out_key_rates(ks))
+            .clone()
+    }
+
+    fn work_out_key_rates(&self, ks: usize) -> Option<KeyRates> {
         let k = &self.scn.keyspaces[ks];
         let ttl_ms = k.ttl.as_ms();
         let fixed = k.operation == Operation::RateLimit

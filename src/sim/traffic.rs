@@ -2,6 +2,7 @@
 //! (`Pending`), and where keys live in a plan (`Placement`: how an item becomes a Redis key
 //! and a shard). The arrivals themselves are `arrivals`.
 
+use super::stationary::KeyRates;
 use super::Sim;
 use crate::engine::rng::mix64;
 use crate::engine::RngStream;
@@ -9,6 +10,7 @@ use crate::redis::db::KeyRef;
 use crate::redis::slots::{key_hash_slot, CLUSTER_SLOTS};
 use crate::scenario::{Popularity, Scenario};
 use crate::workload::popularity::{HotSet, PendingDraw, Uniform, Zipf};
+use std::sync::OnceLock;
 
 /// Key popularity sampler of one (keyspace, tenant).
 #[derive(Debug)]
@@ -83,6 +85,12 @@ pub struct Traffic {
     /// Per keyspace and tenant: the number of the tenant's first item among the keyspace's
     /// items of all tenants (the last entry is the total), for dense per-item state.
     pub(super) item_offset: Vec<Vec<u64>>,
+    /// Per keyspace: its keys' rates before time 0 as the warm start and the projection see
+    /// them (`Sim::key_rates`, `Sim::all_key_rates`), worked out by the first plan that asks
+    /// (they depend on the scenario alone) and shared by the others.
+    pub(super) key_rates: Vec<OnceLock<Option<KeyRates>>>,
+    /// Per keyspace: every key's rate, none left out (the projection's fallback).
+    pub(super) all_key_rates: Vec<OnceLock<KeyRates>>,
 }
 
 impl Traffic {
@@ -130,6 +138,8 @@ impl Traffic {
             item_offset.push(offsets);
         }
         Traffic {
+            key_rates: (0..samplers.len()).map(|_| OnceLock::new()).collect(),
+            all_key_rates: (0..samplers.len()).map(|_| OnceLock::new()).collect(),
             samplers,
             tag_slot,
             item_offset,

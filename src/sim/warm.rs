@@ -184,8 +184,25 @@ impl Sim<'_> {
             let regime = regimes[self.cluster_of_ks[ks]];
             self.warm_keyspace(ks, regime, &mut rng, &mut order_rng, &mut writes);
         }
-        writes.sort_unstable_by_key(|w| w.order);
-        writes.into_iter().partition(|w| w.ghost.is_none())
+        // Sort (order, index) pairs rather than the writes themselves: a write is large, and
+        // moving each once beats moving it O(log n) times.
+        let mut keyed: Vec<(u64, u32)> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.order, i as u32))
+            .collect();
+        keyed.sort_unstable();
+        let mut slots: Vec<Option<WarmWrite>> = writes.into_iter().map(Some).collect();
+        let (mut live, mut ghosts) = (Vec::new(), Vec::new());
+        for (_, i) in keyed {
+            let w = slots[i as usize].take().expect("each write is taken once");
+            if w.ghost.is_none() {
+                live.push(w);
+            } else {
+                ghosts.push(w);
+            }
+        }
+        (live, ghosts)
     }
 
     /// Writes live keys through the shards; what each keyspace's accepted keys cost in memory
