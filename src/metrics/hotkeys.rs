@@ -68,6 +68,12 @@ pub const TOP_KEYS: usize = 10;
 
 const EMPTY: u32 = u32::MAX;
 
+/// Bits of a filter cell holding its weight (2^56 bytes is 64 PiB: never reached).
+const WEIGHT_BITS: u32 = 56;
+const WEIGHT_MASK: u64 = (1 << WEIGHT_BITS) - 1;
+/// One monitored key, in a cell's count above `WEIGHT_BITS`.
+const ONE_MONITORED: u64 = 1 << WEIGHT_BITS;
+
 #[derive(Clone, Copy, Debug)]
 struct Counter {
     key_id: u64,
@@ -87,7 +93,9 @@ pub struct SpaceSaving {
     /// Open addressing with linear probing: heap positions, `EMPTY` for a free slot.
     index: Vec<u32>,
     mask: usize,
-    /// Filter cells: the weight of the unmonitored keys hashed to each (`FILTER_CELLS`).
+    /// Filter cells (`FILTER_CELLS`): in the low `WEIGHT_BITS` bits the weight bound of the
+    /// unmonitored keys hashed to the cell, above them how many monitored keys hash to it (so
+    /// a cold key whose cell has none skips the index).
     cells: Vec<u64>,
     /// Sum of all weights added.
     total: u64,
@@ -127,21 +135,24 @@ impl SpaceSaving {
     #[inline]
     pub fn add(&mut self, key_id: u64, label: u16, weight: u64) {
         self.total += weight;
-        let mut slot = self.home(key_id);
-        loop {
-            let at = self.index[slot];
-            if at == EMPTY {
-                break;
-            }
-            if self.heap[at as usize].key_id == key_id {
-                self.heap[at as usize].count += weight;
-                self.sift_down(at as usize);
-                return;
-            }
-            slot = (slot + 1) & self.mask;
-        }
         let cell = self.cell(key_id);
-        let before = self.cells[cell];
+        if self.cells[cell] >> WEIGHT_BITS != 0 {
+            // Some monitored key hashes to this cell: is it this one?
+            let mut slot = self.home(key_id);
+            loop {
+                let at = self.index[slot];
+                if at == EMPTY {
+                    break;
+                }
+                if self.heap[at as usize].key_id == key_id {
+                    self.heap[at as usize].count += weight;
+                    self.sift_down(at as usize);
+                    return;
+                }
+                slot = (slot + 1) & self.mask;
+            }
+        }
+        let before = self.cells[cell] & WEIGHT_MASK;
         let weight_bound = before + weight;
         if self.heap.len() < self.capacity {
             // A free counter: exact unless an earlier key of the cell was displaced (none
@@ -156,19 +167,22 @@ impl SpaceSaving {
                 slot: slot as u32,
             });
             self.index[slot] = pos as u32;
+            self.cells[cell] += ONE_MONITORED;
             self.sift_up(pos);
             return;
         }
         if weight_bound < self.heap[0].count {
             // Still lighter than every monitored key: the cell keeps the weight.
-            self.cells[cell] = weight_bound;
+            self.cells[cell] = (self.cells[cell] & !WEIGHT_MASK) | weight_bound;
             return;
         }
         // Take over the smallest counter (the heap's root); its key leaves its count in its
         // cell (the cell bounds every unmonitored key hashed there).
         let old = self.heap[0];
         let old_cell = self.cell(old.key_id);
-        self.cells[old_cell] = self.cells[old_cell].max(old.count);
+        let c = self.cells[old_cell] - ONE_MONITORED;
+        self.cells[old_cell] = (c & !WEIGHT_MASK) | (c & WEIGHT_MASK).max(old.count);
+        self.cells[cell] += ONE_MONITORED;
         self.remove_slot(old.slot as usize);
         let slot = self.free_slot(key_id);
         self.heap[0] = Counter {

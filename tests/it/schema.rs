@@ -141,5 +141,5 @@ fn manifest_keys_match_the_readme() {
     assert_eq!(files.last().map(String::as_str), Some("manifest.json"));
     files.sort();
     assert_eq!(files, file_names(&run), "`files` lists the run folder");
-    assert_eq!(doc["csv_schema_version"], 5);
+    assert_eq!(doc["csv_schema_version"], 6);
 }
