@@ -3,6 +3,7 @@
 //! `CACHEPLAN_SLOW_TESTS=1` (see [`slow_tests`]); nothing here is `#[ignore]`d.
 
 mod bad_input;
+mod calibrated_service;
 mod causality;
 mod cost;
 mod default_run;
