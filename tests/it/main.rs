@@ -18,6 +18,7 @@ mod hostile;
 mod hotspots;
 mod layers;
 mod live_calibrate;
+mod live_capture;
 mod live_fidelity;
 mod live_profile;
 mod live_redis;
