@@ -3,7 +3,10 @@
 //! the built-in memory model says n such keys cost, and the calibration file a cluster
 //! references (`calibration = "calib.toml"`): its format, how it is read, and the figures the
 //! model takes from it (base memory, service time, a per-key memory correction). The IO edge
-//! that measures a scratch server is `cli::calibrate`.
+//! that measures a scratch server is `cli::calibrate`; `service` turns the file's per-command
+//! service times into the factors a shard's commands take.
+
+pub mod service;
 
 use crate::redis::memory;
 use crate::redis::objects;
@@ -182,9 +185,19 @@ pub struct Calibration {
 /// The model's built-in service-time median, µs (`scenario::resolve`'s default).
 pub const BUILTIN_SERVICE_TIME_US_MEDIAN: f64 = 15.0;
 
-/// One line per calibrated cluster: its measured figures against the built-in ones (a
-/// cluster is calibrated when its base memory or per-key correction differs from the model's).
+/// The console's calibration lines: per calibrated cluster its measured memory figures
+/// against the built-in ones, then (`service::describe_clusters`) its per-command service
+/// times against the built-in ones.
 pub fn describe_clusters(scn: &Scenario) -> Vec<String> {
+    let mut lines = describe_memory(scn);
+    lines.extend(service::describe_clusters(scn));
+    lines
+}
+
+/// One line per cluster with calibrated memory: its measured figures against the built-in
+/// ones (a cluster is calibrated when its base memory or per-key correction differs from the
+/// model's).
+fn describe_memory(scn: &Scenario) -> Vec<String> {
     scn.clusters
         .iter()
         .filter(|c| {
@@ -308,16 +321,29 @@ pub fn to_toml(c: &Calibration, source: &str, n_keys_per_shape: u64) -> String {
     if !c.service_time_us_per_command.is_empty() {
         let _ = writeln!(
             w,
-            "\n# measured: INFO commandstats usec_per_call over the calibration's own commands"
+            "\n# measured: INFO commandstats usec_per_call (execution only, no IO). A cluster's\n\
+             # command of a class takes service_time_us + (its commands' figures − type's):\n\
+             # get, set, incr, del, pexpire, evalsha (token bucket), multi + exec (sliding window)."
         );
         let _ = writeln!(w, "[service_time_us_per_command]");
+        let reference = c
+            .service_time_us_per_command
+            .get(service::REFERENCE_COMMAND)
+            .copied();
         for (command, us) in &c.service_time_us_per_command {
-            let _ = writeln!(
-                w,
-                "{} = {us:.3}   # {:+.1}% from the built-in median",
-                q(command),
-                (us / c.builtin_service_time_us_median - 1.0) * 100.0
-            );
+            match reference {
+                Some(r) => {
+                    let _ = writeln!(
+                        w,
+                        "{} = {us:.3}   # {:+.3} µs against type",
+                        q(command),
+                        us - r
+                    );
+                }
+                None => {
+                    let _ = writeln!(w, "{} = {us:.3}", q(command));
+                }
+            }
         }
     }
     for m in &c.shapes {

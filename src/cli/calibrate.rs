@@ -3,7 +3,9 @@
 //! each key shape the scenario uses, writes `--keys` keys into a database of its own (so each
 //! shape's dict tables start empty), reads the used_memory growth (clients' buffers excluded),
 //! deletes them; reads the empty server's used_memory and the main thread's CPU time per
-//! request over unpipelined reads (INFO cpu) at low load; writes the
+//! request over unpipelined reads (INFO cpu) at low load, and each command class's own
+//! execution time (INFO commandstats over requests written as the application writes them);
+//! writes the
 //! calibration file (`calibrate::to_toml`) and prints the differences from the model.
 
 use super::profile::{connect, connection_info, redacted, tls_ca_file};
@@ -253,7 +255,10 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         .get(service_samples.len() / 2)
         .copied()
         .unwrap_or(0.0);
-    let service_time_us_per_command = per_command_service_times(&mut con)?;
+    // Per command class, execution times of requests written as the application writes
+    // them (`calibrate::service` turns them into the model's per-command factors).
+    let mut service_time_us_per_command = per_command_service_times(&mut con)?;
+    service_time_us_per_command.extend(probe_command_classes(&mut con)?);
     let c = Calibration {
         redis_version: info_field(&mut con, "server", "redis_version")?,
         base_used_memory_bytes: base,
@@ -288,23 +293,44 @@ pub fn execute(a: CalibrateArgs) -> Result<(), CliError> {
         );
     }
     for (command, us) in &c.service_time_us_per_command {
-        println!(
-            "{command:<8} {us:>8.3} µs per call (model median {:.1} µs)",
-            c.builtin_service_time_us_median
-        );
+        println!("{command:<16} {us:>8.3} µs per call (INFO commandstats, execution only)");
+    }
+    let scale =
+        calibrate::service::service_scale(&c.service_time_us_per_command, c.service_time_us);
+    let builtin_us = calibrate::service::builtin_mean_us();
+    for class in crate::redis::service_scale::CommandClass::ALL {
+        let i = class as usize;
+        if scale.calibrated[i] {
+            let us = c.service_time_us * scale.factor[i];
+            let builtin_class_us = builtin_us * class.builtin_factor();
+            println!(
+                "{:<26} {us:>8.2} µs per request in the model (built-in mean {builtin_class_us:.2} µs, {:+.0}%)",
+                class.label(),
+                (us / builtin_class_us - 1.0) * 100.0
+            );
+        }
     }
     println!("wrote {}", a.out.display());
     Ok(())
 }
 
-/// The commands whose service time the calibration reports (those it sends itself).
-const TIMED_COMMANDS: [&str; 6] = ["set", "incr", "hset", "zadd", "pexpire", "type"];
+/// The commands whose service time the calibration reports from its whole run (those the
+/// fill sends; `probe_command_classes` measures the application's requests apart).
+const TIMED_COMMANDS: [&str; 2] = ["hset", "zadd"];
 
-/// INFO commandstats' `usec_per_call` of the calibration's own commands (main-thread time
-/// inside each command, so the machine's per-type cost).
-fn per_command_service_times(
+/// Requests per command class in `probe_command_classes`.
+const PROBE_CALLS: u64 = 500;
+
+/// The token-bucket script as an application runs it (HMGET, HSET, PEXPIRE).
+const TOKEN_BUCKET_SCRIPT: &str = "local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts') \
+     local tokens = tonumber(b[1]) or tonumber(ARGV[2]) \
+     redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'ts', ARGV[1]) \
+     redis.call('PEXPIRE', KEYS[1], ARGV[3]) return tokens";
+
+/// INFO commandstats: calls and total µs per command.
+fn commandstats(
     con: &mut Connection,
-) -> Result<std::collections::BTreeMap<String, f64>, CliError> {
+) -> Result<std::collections::BTreeMap<String, (u64, u64)>, CliError> {
     let text: String = cmd("INFO")
         .arg("commandstats")
         .query(con)
@@ -317,15 +343,110 @@ fn per_command_service_times(
         else {
             continue;
         };
-        if !TIMED_COMMANDS.contains(&name) {
-            continue;
+        let field = |key: &str| {
+            fields
+                .split(',')
+                .find_map(|f| f.strip_prefix(key))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if let (Some(calls), Some(usec)) = (field("calls="), field("usec=")) {
+            out.insert(name.to_string(), (calls, usec));
         }
-        let per_call = fields
-            .split(',')
-            .find_map(|f| f.strip_prefix("usec_per_call="))
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        if let Some(us) = per_call {
-            out.insert(name.to_string(), us);
+    }
+    Ok(out)
+}
+
+/// INFO commandstats' mean µs per call of the fill's commands over the whole calibration
+/// (main-thread time inside each command, so the machine's per-type cost).
+fn per_command_service_times(
+    con: &mut Connection,
+) -> Result<std::collections::BTreeMap<String, f64>, CliError> {
+    Ok(commandstats(con)?
+        .into_iter()
+        .filter(|(name, (calls, _))| TIMED_COMMANDS.contains(&name.as_str()) && *calls > 0)
+        .map(|(name, (calls, usec))| (name, usec as f64 / calls as f64))
+        .collect())
+}
+
+/// Sends `PROBE_CALLS` requests of every class the model distinguishes, written as the
+/// application writes them (SET PX of a 100-byte value, GET hits, PEXPIRE, INCR, the
+/// token-bucket EVALSHA, the sliding-window MULTI/ZREMRANGEBYSCORE/ZADD/ZCARD/PEXPIRE/EXEC,
+/// single-key DEL, and TYPE, the reference), on keys of its own it deletes, and returns each
+/// command's µs per call over these requests (INFO commandstats before and after).
+fn probe_command_classes(
+    con: &mut Connection,
+) -> Result<std::collections::BTreeMap<String, f64>, CliError> {
+    select(con, MAX_SHAPES)?;
+    let sha: String = cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(TOKEN_BUCKET_SCRIPT)
+        .query(con)
+        .map_err(|e| rerr("SCRIPT LOAD", e))?;
+    let before = commandstats(con)?;
+    let value = "v".repeat(100);
+    let now_ms = 1_767_225_600_000u64;
+    let key = |kind: &str, j: u64| format!("cpcal:probe:{kind}:{j:07}");
+    let run = |con: &mut Connection, p: &redis_client::Pipeline| {
+        p.query::<()>(con).map_err(|e| rerr("probing commands", e))
+    };
+    for j in 0..PROBE_CALLS {
+        let mut p = redis_client::pipe();
+        p.cmd("SET")
+            .arg(key("s", j))
+            .arg(&value)
+            .arg("PX")
+            .arg(60_000)
+            .ignore();
+        p.cmd("GET").arg(key("s", j)).ignore();
+        p.cmd("PEXPIRE").arg(key("s", j)).arg(60_000).ignore();
+        p.cmd("TYPE").arg(key("s", j)).ignore();
+        p.cmd("INCR").arg(key("c", j)).ignore();
+        p.cmd("EVALSHA")
+            .arg(&sha)
+            .arg(1)
+            .arg(key("h", j))
+            .arg(now_ms + j)
+            .arg(100)
+            .arg(60_000)
+            .ignore();
+        run(con, &p)?;
+        let mut t = redis_client::pipe();
+        t.atomic();
+        let z = key("z", j);
+        t.cmd("ZREMRANGEBYSCORE")
+            .arg(&z)
+            .arg(0)
+            .arg(now_ms + j - 10_000)
+            .ignore();
+        t.cmd("ZADD")
+            .arg(&z)
+            .arg(now_ms + j)
+            .arg(format!("req-{j:012}"))
+            .ignore();
+        t.cmd("ZCARD").arg(&z).ignore();
+        t.cmd("PEXPIRE").arg(&z).arg(60_000).ignore();
+        run(con, &t)?;
+    }
+    for j in 0..PROBE_CALLS {
+        let mut p = redis_client::pipe();
+        for kind in ["s", "c", "h", "z"] {
+            p.cmd("DEL").arg(key(kind, j)).ignore();
+        }
+        run(con, &p)?;
+    }
+    let after = commandstats(con)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (name, (calls, usec)) in after {
+        let (calls_0, usec_0) = before.get(&name).copied().unwrap_or((0, 0));
+        let is_probed = crate::redis::service_scale::CommandClass::ALL
+            .iter()
+            .any(|c| c.redis_commands().contains(&name.as_str()))
+            || name == calibrate::service::REFERENCE_COMMAND;
+        if is_probed && calls > calls_0 {
+            out.insert(
+                name,
+                usec.saturating_sub(usec_0) as f64 / (calls - calls_0) as f64,
+            );
         }
     }
     Ok(out)

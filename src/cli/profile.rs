@@ -3,10 +3,11 @@
 //! pause between batches), and per sampled key TYPE, OBJECT ENCODING, MEMORY USAGE, PTTL,
 //! STRLEN/HLEN/ZCARD/LLEN/SCARD, OBJECT FREQ or IDLETIME; then MONITOR for a bounded time (or a
 //! saved capture read from a file). Its memory is bounded by `--sample` and the monitor tally's
-//! key limit. A timeout or a dropped connection stops it with a message and exit code 2.
+//! key limit. Without a server, the files a user saved with `redis-cli` (`--info-file`,
+//! `--keys-file`, `--config-file`: `profile::capture`) stand in for its replies. A timeout or a dropped connection stops it with a message and exit code 2.
 
 use super::CliError;
-use crate::profile::{draft, infer, monitor};
+use crate::profile::{capture, draft, infer, monitor};
 use redis_client::{cmd, Connection, ConnectionInfo, IntoConnectionInfo, Value};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -24,8 +25,9 @@ const MAX_SAMPLE: usize = 2_000_000;
 pub struct ProfileArgs {
     /// The server: redis://[user[:pass]@]host:port[/db] or rediss:// for TLS. Prefer the
     /// password in an environment variable (--password-env, or REDISCLI_AUTH). Without it,
-    /// --monitor-file alone drafts from a saved capture (key counts, sizes: placeholders).
-    #[arg(long, required_unless_present = "monitor_file")]
+    /// --monitor-file alone drafts from a saved capture (key counts, sizes: placeholders);
+    /// --info-file with --keys-file from capture files made with redis-cli (README).
+    #[arg(long, required_unless_present_any = ["monitor_file", "info_file"])]
     pub redis: Option<String>,
     /// Environment variable holding the password (default: REDISCLI_AUTH when set).
     #[arg(long)]
@@ -49,6 +51,26 @@ pub struct ProfileArgs {
     /// A saved MONITOR capture (`redis-cli monitor > capture.txt`) instead of --monitor.
     #[arg(long)]
     pub monitor_file: Option<PathBuf>,
+    /// Instead of --redis: a saved `redis-cli INFO ALL` reply (with --keys-file).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "redis",
+        requires = "keys_file"
+    )]
+    pub info_file: Option<PathBuf>,
+    /// The sampled keys, one line each: the key and its TYPE, OBJECT ENCODING, MEMORY USAGE,
+    /// PTTL, OBJECT IDLETIME (FREQ under LFU) and STRLEN `redis-cli --no-raw` replies, tab
+    /// separated (README "Start from your production Redis").
+    #[arg(long, value_name = "FILE", requires = "info_file")]
+    pub keys_file: Option<PathBuf>,
+    /// A saved `redis-cli CONFIG GET 'maxmemory*' hz 'lfu-*' active-expire-effort
+    /// cluster-enabled` reply (default: maxmemory and its policy from the INFO file).
+    #[arg(long, value_name = "FILE", requires = "info_file")]
+    pub config_file: Option<PathBuf>,
+    /// With --info-file: the database the keys were sampled from (`redis-cli -n N`).
+    #[arg(long, default_value_t = 0, requires = "info_file")]
+    pub capture_db: u32,
     /// Connect and reply timeout (a slower reply stops the profile with exit 2).
     #[arg(long, default_value = "5s")]
     pub timeout: String,
@@ -219,6 +241,9 @@ pub fn execute(a: ProfileArgs) -> Result<(), CliError> {
     crate::report::files::check_target(&a.out, false)
         .map_err(|e| CliError::input(e.to_string()))?;
     let Some(url) = a.redis.as_deref() else {
+        if a.info_file.is_some() {
+            return from_capture_files(&a);
+        }
         return capture_only(&a);
     };
     let info = connection_info(url, a.password_env.as_deref())?;
@@ -256,6 +281,100 @@ fn capture_only(a: &ProfileArgs) -> Result<(), CliError> {
     };
     let source = format!("the MONITOR capture {} (no server read)", path.display());
     write_profile(a, &facts, &sample, Some(&tally), &source)
+}
+
+/// `--info-file` and `--keys-file` (and `--config-file`, `--monitor-file`) without `--redis`:
+/// the files a user made with `redis-cli` (`profile::capture`) stand in for the server's
+/// replies, and the same inference runs on them as on a live server's.
+fn from_capture_files(a: &ProfileArgs) -> Result<(), CliError> {
+    if a.monitor.is_some() {
+        return Err(CliError::input(
+            "--monitor: needs --redis (MONITOR runs on a server); with capture files use --monitor-file",
+        ));
+    }
+    let (Some(info_path), Some(keys_path)) = (&a.info_file, &a.keys_file) else {
+        return Err(CliError::input(
+            "profile: --info-file and --keys-file go together (README \"Start from your production Redis\")",
+        ));
+    };
+    let at = |path: &PathBuf, e: capture::LineError| {
+        CliError::input(format!("{}:{}: {}", path.display(), e.line, e.message))
+    };
+    let read = |flag: &str, path: &PathBuf| {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::input(format!("--{flag} {}: {e}", path.display())))
+    };
+    let info = capture::parse_info(&read("info-file", info_path)?).map_err(|e| at(info_path, e))?;
+    let mut config = match &a.config_file {
+        Some(path) => {
+            capture::parse_config(&read("config-file", path)?).map_err(|e| at(path, e))?
+        }
+        None => Default::default(),
+    };
+    // INFO memory and cluster say what CONFIG GET would of these.
+    for (config_name, info_field) in [
+        ("maxmemory", "maxmemory"),
+        ("maxmemory-policy", "maxmemory_policy"),
+    ] {
+        if let (false, Some(v)) = (config.contains_key(config_name), info.get(info_field)) {
+            config.insert(config_name.to_string(), v.clone());
+        }
+    }
+    if let (false, Some(v)) = (
+        config.contains_key("cluster-enabled"),
+        info.get("cluster_enabled"),
+    ) {
+        let yes = if v == "1" { "yes" } else { "no" };
+        config.insert("cluster-enabled".to_string(), yes.to_string());
+    }
+    let dbsize = capture::keyspace_keys(&info, a.capture_db)
+        .map_err(|m| CliError::input(format!("{}: INFO keyspace: {m}", info_path.display())))?;
+    let lfu = config
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.ends_with("lfu"));
+    let file = std::fs::File::open(keys_path)
+        .map_err(|e| CliError::input(format!("--keys-file {}: {e}", keys_path.display())))?;
+    let mut sample = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line =
+            line.map_err(|e| CliError::input(format!("{}:{}: {e}", keys_path.display(), i + 1)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(s) = capture::parse_key_line(&line, i + 1, lfu).map_err(|e| at(keys_path, e))? {
+            sample.push(s);
+        }
+        if sample.len() >= a.sample {
+            break;
+        }
+    }
+    if sample.is_empty() {
+        return Err(CliError::input(format!(
+            "--keys-file {}: no sampled key in it\n  hint: make it as the README shows (redis-cli --scan, then the six replies per key)",
+            keys_path.display()
+        )));
+    }
+    if dbsize == 0 {
+        return Err(CliError::input(format!(
+            "{}: INFO keyspace lists no keys in db{} but {} holds sampled keys\n  hint: pass --capture-db N for keys sampled with `redis-cli -n N`",
+            info_path.display(),
+            a.capture_db,
+            keys_path.display()
+        )));
+    }
+    let tally = a.monitor_file.as_ref().map(monitor_file).transpose()?;
+    let facts = infer::ServerFacts {
+        info,
+        config,
+        dbsize,
+        capture_only: false,
+    };
+    let source = format!(
+        "the capture files {} and {} (made with redis-cli; no server read)",
+        info_path.display(),
+        keys_path.display()
+    );
+    write_profile(a, &facts, &sample, tally.as_ref(), &source)
 }
 
 /// Infers the profile and writes the folder (scenario.toml, profile.md) all or nothing.

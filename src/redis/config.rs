@@ -1,10 +1,11 @@
 //! A shard's Redis settings, resolved (`RedisConfig`: maxmemory and its policy, hz, active
-//! expire effort, lazyfree, the per-type memory corrections of a calibration) and the main
-//! thread's CPU cost constants (`CpuCosts`).
+//! expire effort, lazyfree, the per-type memory corrections and per-command service-time
+//! factors of a calibration) and the main thread's CPU cost constants (`CpuCosts`).
 
 use super::command::ObjectType;
 use super::evict::MaxmemoryPolicy;
 use super::memory;
+use super::service_scale::ServiceScale;
 
 /// CPU cost constants of the main thread (nanoseconds), with where each comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,6 +116,9 @@ pub struct RedisConfig {
     /// Bytes added to a value's modelled size by its data type (a `cacheplan calibrate`
     /// correction per type and string size; all zero = the built-in model).
     pub type_bytes_adjust: TypeBytesAdjust,
+    /// The factor on the sampled service time per command class (built in, or measured by
+    /// a calibration: `calibrate::service`).
+    pub service_scale: ServiceScale,
     /// Unix time in ms at simulated time zero (drives the LRU and LFU clocks).
     pub epoch_unix_ms: u64,
     /// Offset of the first serverCron tick after time zero, in ms (< 1000/hz).
@@ -138,6 +142,7 @@ impl Default for RedisConfig {
             base_used_memory_bytes: memory::EMPTY_SERVER_USED_MEMORY_BYTES,
             key_bytes_adjust: 0,
             type_bytes_adjust: TypeBytesAdjust::default(),
+            service_scale: ServiceScale::default(),
             epoch_unix_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             cron_phase_ms: 0,
             cpu: CpuCosts::default(),

@@ -8,5 +8,6 @@ pub mod evict;
 pub mod expiry_steady;
 pub mod memory;
 pub mod objects;
+pub mod service_scale;
 pub mod shard;
 pub mod slots;

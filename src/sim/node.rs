@@ -294,7 +294,12 @@ impl Sim<'_> {
             }
         }
         // Each DEL is a command of its own on the shard's thread.
-        let per_cmd = ns(node.service_us.dist().mean());
+        let del_factor = node
+            .shard
+            .config()
+            .service_scale
+            .factor_of(&Command::Del(KeyRef { id: 0, len: 0 }));
+        let per_cmd = ns(node.service_us.dist().mean() * del_factor);
         let busy = cpu + deleted * per_cmd;
         node.busy_until = now + SimTime(busy);
         node.window_busy_ns += busy;
@@ -355,15 +360,9 @@ impl Sim<'_> {
             }
         }
         let mut service = ns(node.service_us.sample());
-        if let Command::WriteObject { .. } = cmd {
-            // One round trip carrying several commands: MULTI, ZREMRANGEBYSCORE, ZADD, ZCARD,
-            // PEXPIRE, EXEC for a sliding window, EVALSHA (HMGET, HSET, PEXPIRE) for a token
-            // bucket: taken as 2x and 1.5x a single command's service time (an assumption:
-            // parsing and executing the extra commands, not the socket round trip).
-            let factor = match k.rate_limit_algorithm {
-                RateLimitAlgorithm::SlidingWindow => 2.0,
-                _ => 1.5,
-            };
+        // The command's own share (`redis::service_scale`: built in, or calibrated).
+        let factor = node.shard.config().service_scale.factor_of(&cmd);
+        if factor != 1.0 {
             service = (service as f64 * factor) as u64;
         }
         if node.slow != 1.0 {

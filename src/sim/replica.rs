@@ -364,7 +364,16 @@ impl Sim<'_> {
         let rep = &mut self.replicas[i];
         rep.clock.advance(now, "a replica");
         let lag = SimTime(ns(rep.lag_ms.sample() * 1000.0)).min(rep.lag_cap);
-        let service = ns(rep.service_us.sample());
+        // A GET's share of the service time, as on its master (`redis::service_scale`).
+        let get_factor = self.nodes[rep.master]
+            .shard
+            .config()
+            .service_scale
+            .factor_of(&Command::Get(r.key));
+        let mut service = ns(rep.service_us.sample());
+        if get_factor != 1.0 {
+            service = (service as f64 * get_factor) as u64;
+        }
         rep.busy_until = now + SimTime(service);
         let finish = rep.busy_until;
         let master = &self.nodes[rep.master];

@@ -186,8 +186,12 @@ fn calibrate_measures_every_data_type_and_the_model_applies_each_correction() {
             s.kind
         );
     }
-    // Per-command service times of the commands it sent.
-    for command in ["set", "incr", "hset", "zadd", "pexpire"] {
+    // Per-command service times of the commands it sent: the fill's, and every command of
+    // the requests the model distinguishes, with TYPE the reference.
+    let per_command = &c.service_time_us_per_command;
+    for command in [
+        "set", "incr", "hset", "zadd", "pexpire", "get", "del", "type", "evalsha", "multi", "exec",
+    ] {
         let us = c.service_time_us_per_command.get(command);
         assert!(
             us.is_some_and(|&us| us > 0.0 && us < 1000.0),
@@ -236,4 +240,38 @@ fn calibrate_measures_every_data_type_and_the_model_applies_each_correction() {
             .contains("counters +16 B, hashes +32 B, sorted sets +48 B"),
         "{run:#?}"
     );
+    // The file's per-command figures are the ones simulated: every class measured, each the
+    // measured request time plus its commands' execution time less TYPE's.
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("cluster main: calibrated service time per command (mean): "))
+        .unwrap_or_else(|| panic!("{run:#?}"));
+    assert!(!line.contains("not in the calibration"), "{line}");
+    let reference = per_command["type"];
+    for (label, commands) in [
+        ("GET", &["get"][..]),
+        ("SET", &["set"]),
+        ("INCR", &["incr"]),
+        ("DEL", &["del"]),
+        ("PEXPIRE", &["pexpire"]),
+        ("token-bucket EVALSHA", &["evalsha"]),
+        ("sliding-window MULTI/EXEC", &["multi", "exec"]),
+    ] {
+        let own: f64 = commands.iter().map(|c| per_command[*c]).sum();
+        let expected = (c.service_time_us + own - reference).max(0.1 * c.service_time_us);
+        let shown: f64 = line
+            .split(&format!(" {label} "))
+            .nth(1)
+            .and_then(|rest| rest.split(" µs").next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{label}: {line}"));
+        assert!(
+            (shown - expected).abs() < 0.006,
+            "{label}: {shown} against {expected}: {line}"
+        );
+    }
+    // The script and the transaction cost more than a GET, as measured.
+    assert!(per_command["evalsha"] > per_command["get"], "{text}");
+    assert!(per_command["exec"] > per_command["get"], "{text}");
 }

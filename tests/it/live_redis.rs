@@ -369,7 +369,7 @@ pub fn redis_server_present() -> bool {
 }
 
 /// True when `program arg` runs and succeeds.
-fn tool_present(program: &str, arg: &str) -> bool {
+pub fn tool_present(program: &str, arg: &str) -> bool {
     Command::new(program)
         .arg(arg)
         .stdout(Stdio::null())

@@ -3,6 +3,7 @@
 //! `CACHEPLAN_SLOW_TESTS=1` (see [`slow_tests`]); nothing here is `#[ignore]`d.
 
 mod bad_input;
+mod calibrated_service;
 mod causality;
 mod cost;
 mod default_run;
@@ -17,6 +18,7 @@ mod hostile;
 mod hotspots;
 mod layers;
 mod live_calibrate;
+mod live_capture;
 mod live_fidelity;
 mod live_profile;
 mod live_redis;

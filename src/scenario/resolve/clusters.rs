@@ -261,6 +261,13 @@ pub(super) fn clusters(
                 sigma: defaults::SERVICE_TIME_US_SIGMA,
             },
         };
+        if let Some(cal) = calibration {
+            // Per command class, the measured execution times (`calibrate::service`).
+            redis.service_scale = crate::calibrate::service::service_scale(
+                &cal.service_time_us_per_command,
+                service_time_us.mean(),
+            );
+        }
         let network_rtt_us = match &c.network_rtt_us {
             Some(d) => dist(&p.key("network_rtt_us"), d, Quantity::Us)?,
             None => Dist::Lognormal {
