@@ -276,3 +276,32 @@ fn a_low_network_baseline_fails_the_plan_in_the_verdict_and_the_search() {
         .to_string();
     assert!(bad.contains("network_baseline_gbps"), "{bad}");
 }
+
+#[test]
+fn every_key_of_every_operation_is_its_tenants() {
+    // The default scenario (idempotency keys, fixed-window counters, locks, sessions and
+    // cached values, all with `{tenant}` in their templates), shorter and cold: each key id
+    // carries its tenant, so the tenants' rows hold every resident key and every eviction,
+    // and the shared row holds none.
+    let toml = include_str!("../../workloads/cpq.toml")
+        .replace("duration_ms = \"10m\"", "duration_ms = \"9m\"")
+        .replace("warmup_ms = \"1m\"", "warmup_ms = 0\nstart = \"cold\"");
+    assert!(toml.contains("start = \"cold\"") && toml.contains("\"9m\""));
+    let scn = parse(&toml);
+    assert!(scn.keyspaces.iter().all(|k| k.key_has_tenant));
+    let results = run(&scn, 3);
+    for res in &results {
+        let shared = res.tenants.shared_row();
+        let mut keys = 0u64;
+        for (ks, rows) in res.tenants.keyspaces.iter().enumerate() {
+            assert_eq!(rows[shared], Default::default(), "keyspace {ks}");
+            assert_eq!(rows.len(), scn.tenants.len() + 1);
+            keys += rows[..shared].iter().map(|f| f.keys_end).sum::<u64>();
+            let evicted: u64 = rows[..shared].iter().map(|f| f.evicted_keys).sum();
+            assert_eq!(evicted, res.keyspace_evictions[ks], "keyspace {ks}");
+        }
+        let resident: u64 = res.shards.iter().map(|s| s.keys_end).sum();
+        assert_eq!(keys, resident, "plan {}", res.plan);
+        assert!(resident > 0);
+    }
+}
