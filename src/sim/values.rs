@@ -133,11 +133,11 @@ impl Sim<'_> {
     /// plan sees the same.
     pub(super) fn value_size(&self, ks: usize, key_id: u64) -> u32 {
         let mut r = RngStream::new(key_id ^ self.value_salt[ks], 7);
-        self.scn.keyspaces[ks]
-            .value_size_bytes
-            .sample(&mut r)
-            .round()
-            .clamp(1.0, u32::MAX as f64) as u32
+        let x = self.scn.keyspaces[ks].value_size_bytes.sample(&mut r);
+        // Rounded to the nearest byte, at least 1: for x < 2^52, x + 0.5 is exact and
+        // truncating it is `x.round()`; beyond, both saturate. (`f64::round` is a libm call
+        // on the baseline x86-64 target, and this runs on every hit and write.)
+        ((x.max(0.0) + 0.5) as u64).clamp(1, u32::MAX as u64) as u32
     }
 
     /// The TTL of a write-back, jitter included (drawn from the key and the write's time so
