@@ -279,7 +279,8 @@ impl Shard {
         self.next_cron_ns = start
             .as_ns()
             .saturating_add(cpu)
-            .saturating_add(self.cfg.cron_period_ns());
+            .saturating_add(self.cfg.cron_period_ns())
+            .saturating_add(self.cfg.cron_tick_delay_ns);
         cpu
     }
 
