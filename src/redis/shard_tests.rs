@@ -168,6 +168,33 @@ fn idle_jump_crosses_centuries_in_bounded_work() {
 }
 
 #[test]
+fn each_tick_slips_by_the_configured_delay() {
+    // An empty shard: the tick itself costs no CPU, so the next is due one period plus the
+    // delay after it (ae.c reschedules from the callback's end).
+    let cfg = RedisConfig {
+        cron_phase_ms: 30,
+        cron_tick_delay_ns: 1_250_000,
+        ..RedisConfig::default()
+    };
+    let mut s = Shard::new(cfg, &RngStream::new(1, 1));
+    let first = s.cron_due(SimTime::from_ms(30)).expect("first tick at the phase");
+    assert_eq!(first, SimTime::from_ms(30));
+    assert_eq!(s.cron(first), 0);
+    assert_eq!(s.cron_due(SimTime::from_ms(131)), None);
+    assert_eq!(
+        s.cron_due(SimTime::from_ms(132)),
+        Some(SimTime::from_ns(131_250_000))
+    );
+    // Through 1.2 s: ticks at 30 + k x 101.25 ms for k = 0..=11, the next at k = 12.
+    s.run_cron_until(SimTime::from_ms(1_200));
+    assert_eq!(s.cron_ticks(), 12);
+    assert_eq!(
+        s.cron_due(SimTime::from_secs(2)),
+        Some(SimTime::from_ns(30_000_000 + 12 * 101_250_000))
+    );
+}
+
+#[test]
 fn noeviction_rejects_writes_over_the_limit_but_serves_reads() {
     let mut s = shard(MaxmemoryPolicy::Noeviction, 1_100_000);
     let t = SimTime::from_secs(1);
