@@ -192,6 +192,15 @@ fn each_tick_slips_by_the_configured_delay() {
         s.cron_due(SimTime::from_secs(2)),
         Some(SimTime::from_ns(30_000_000 + 12 * 101_250_000))
     );
+    // A long idle stretch is jumped over in whole cycles, landing on the same schedule.
+    let jumped_before = ticks_jumped();
+    s.run_cron_until(SimTime::from_secs(100));
+    assert!(ticks_jumped() > jumped_before);
+    assert_eq!(s.cron_ticks(), 988);
+    assert_eq!(
+        s.cron_due(SimTime::from_secs(200)),
+        Some(SimTime::from_ns(30_000_000 + 988 * 101_250_000))
+    );
 }
 
 #[test]
