@@ -91,7 +91,8 @@ impl Command {
                 value_size,
                 ttl_ms,
                 nx,
-                ..
+                // The application's stamp stands for the value's content: no bytes of its own.
+                stamp: _,
             } => {
                 let mut argc = 3;
                 let mut bytes = arg(3) + arg(key.len as u64) + arg(value_size as u64);

@@ -692,12 +692,11 @@ impl Shard {
     }
 
     fn headroom(&self) -> Option<u64> {
-        (self.cfg.maxmemory_bytes > 0)
-            .then(|| {
-                self.cfg
-                    .maxmemory_bytes
-                    .saturating_sub(self.used_memory() + self.argv_bytes)
-            })
+        (self.cfg.maxmemory_bytes > 0).then(|| {
+            self.cfg
+                .maxmemory_bytes
+                .saturating_sub(self.used_memory() + self.argv_bytes)
+        })
     }
 
     fn add_key(&mut self, key: KeyRef, value_bytes: u64, now_ms: u64, ttl_ms: u64) -> usize {

@@ -177,7 +177,9 @@ fn each_tick_slips_by_the_configured_delay() {
         ..RedisConfig::default()
     };
     let mut s = Shard::new(cfg, &RngStream::new(1, 1));
-    let first = s.cron_due(SimTime::from_ms(30)).expect("first tick at the phase");
+    let first = s
+        .cron_due(SimTime::from_ms(30))
+        .expect("first tick at the phase");
     assert_eq!(first, SimTime::from_ms(30));
     assert_eq!(s.cron(first), 0);
     assert_eq!(s.cron_due(SimTime::from_ms(131)), None);
