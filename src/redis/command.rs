@@ -2,6 +2,7 @@
 //! `ObjectType`) and what executing one gives back (`Reply`, `Executed`).
 
 use super::db::KeyRef;
+use super::memory;
 
 /// The data type a `Command::WriteObject` leaves (which per-type correction applies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,50 @@ pub enum Command {
 }
 
 impl Command {
+    /// Bytes the server holds for this command's arguments while it runs: the argument vector
+    /// and one string object per argument (`memory::argument_object_bytes`). networking.c
+    /// processMultibulkBuffer builds them before server.c processCommand calls
+    /// performEvictions, so `used_memory` at the maxmemory check counts them; they are freed
+    /// after the command (networking.c freeClientArgv), a SET's value object living on in the
+    /// key. Spelled as a client sends them: `SET key value [PX ms] [NX]`, `GET key`,
+    /// `INCR key` (the pair's first command, the one the check can refuse), `DEL key`,
+    /// `PEXPIRE key ms`. Simplification: a `WriteObject` (a transaction or script) is counted
+    /// as a two-argument command on its key, not as the queued commands or script arguments.
+    pub fn argv_bytes(&self) -> u64 {
+        let arg = memory::argument_object_bytes;
+        let digits = |n: u64| memory::decimal_digits(n) as u64;
+        let (argc, args) = match *self {
+            Command::Get(key) | Command::Del(key) | Command::IncrExpire { key, .. } => {
+                (2, arg(3) + arg(key.len as u64))
+            }
+            Command::WriteObject { key, .. } => (2, arg(4) + arg(key.len as u64)),
+            Command::Expire { key, ttl_ms } => {
+                (3, arg(7) + arg(key.len as u64) + arg(digits(ttl_ms)))
+            }
+            Command::Set {
+                key,
+                value_size,
+                ttl_ms,
+                nx,
+                // The application's stamp stands for the value's content: no bytes of its own.
+                stamp: _,
+            } => {
+                let mut argc = 3;
+                let mut bytes = arg(3) + arg(key.len as u64) + arg(value_size as u64);
+                if ttl_ms > 0 {
+                    argc += 2;
+                    bytes += arg(2) + arg(digits(ttl_ms));
+                }
+                if nx {
+                    argc += 1;
+                    bytes += arg(2);
+                }
+                (argc, bytes)
+            }
+        };
+        memory::argv_array_bytes(argc) + args
+    }
+
     /// Commands flagged `denyoom` (rejected when eviction cannot free memory).
     pub fn is_denyoom(&self) -> bool {
         matches!(

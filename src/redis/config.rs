@@ -123,6 +123,15 @@ pub struct RedisConfig {
     pub epoch_unix_ms: u64,
     /// Offset of the first serverCron tick after time zero, in ms (< 1000/hz).
     pub cron_phase_ms: u64,
+    /// Time between a serverCron tick's end and the next tick's due time beyond 1000/hz ms,
+    /// in ns: ae.c reschedules the timer from the moment the callback returns, so the tick's
+    /// own work besides active expiry (clientsCron, databasesCron's other chores) and the
+    /// event loop's lateness in noticing a due timer (epoll_wait's timeout is rounded up to
+    /// whole ms, and a busy loop reaches its timers only between file events) push every later
+    /// tick back. 0 by default: the model charges only active expiry's CPU. A live server's
+    /// ticks drift by about 0.3 ms a tick idle and 1 ms under a paced client (measured on its
+    /// `lru_clock` in `tests/it/live_fidelity.rs`, which sets this from that measurement).
+    pub cron_tick_delay_ns: u64,
     /// Main-thread CPU costs.
     pub cpu: CpuCosts,
 }
@@ -145,6 +154,7 @@ impl Default for RedisConfig {
             service_scale: ServiceScale::default(),
             epoch_unix_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             cron_phase_ms: 0,
+            cron_tick_delay_ns: 0,
             cpu: CpuCosts::default(),
         }
     }

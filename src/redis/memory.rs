@@ -127,6 +127,19 @@ pub fn shrunk_table_size(used: u64) -> u64 {
     used.next_power_of_two().max(DICT_HT_INITIAL_SIZE)
 }
 
+/// Bytes of one command argument while the command runs: networking.c
+/// processMultibulkBuffer makes every bulk argument its own string object
+/// (object.c createStringObject: EMBSTR up to 44 bytes, RAW above; never the INT encoding).
+pub fn argument_object_bytes(len: u64) -> u64 {
+    value_object_bytes(len, string_encoding(len), false)
+}
+
+/// Bytes of a command's argument vector (`c->argv`, one pointer per argument, at most 1,024
+/// preallocated: networking.c processMultibulkBuffer), excluding the argument objects.
+pub fn argv_array_bytes(argc: u64) -> u64 {
+    jemalloc_size(8 * argc.clamp(1, 1024))
+}
+
 /// Number of decimal digits of `n` (the key length when a trace names a key by its number).
 pub fn decimal_digits(n: u64) -> u32 {
     if n == 0 {
@@ -174,5 +187,15 @@ mod tests {
         assert_eq!(shrunk_table_size(13_000), 16_384);
         assert_eq!(decimal_digits(0), 1);
         assert_eq!(decimal_digits(99_999), 5);
+    }
+
+    #[test]
+    fn argument_objects_are_strings_never_integers() {
+        // "SET": EMBSTR 16 + 3 + 3 + 1 = 23 -> 32; a 250-byte value: 16 + J(3 + 250 + 1) = 272.
+        assert_eq!(argument_object_bytes(3), 32);
+        assert_eq!(argument_object_bytes(250), 16 + 256);
+        // Three pointers -> 24 bytes -> 32; five -> 40 -> 48.
+        assert_eq!(argv_array_bytes(3), 32);
+        assert_eq!(argv_array_bytes(5), 48);
     }
 }

@@ -154,6 +154,10 @@ pub struct Shard {
     /// Ids of the keys evicted since the caller last took them, when the caller asked for
     /// them (`enable_eviction_log`).
     evicted_ids: Option<Vec<u64>>,
+    /// The running command's arguments (`Command::argv_bytes`) while `execute` runs under a
+    /// maxmemory, 0 between commands: counted by the maxmemory check and dict growth, never
+    /// by `used_memory`.
+    argv_bytes: u64,
 }
 
 impl Shard {
@@ -183,6 +187,7 @@ impl Shard {
             cron_ticks: 0,
             int_value_bytes,
             evicted_ids: None,
+            argv_bytes: 0,
             cfg,
         }
     }
@@ -274,7 +279,8 @@ impl Shard {
         self.next_cron_ns = start
             .as_ns()
             .saturating_add(cpu)
-            .saturating_add(self.cfg.cron_period_ns());
+            .saturating_add(self.cfg.cron_period_ns())
+            .saturating_add(self.cfg.cron_tick_delay_ns);
         cpu
     }
 
@@ -453,12 +459,21 @@ impl Shard {
     /// Executes one command at `now` (the time it starts on the main thread): a fast expire
     /// cycle if due (beforeSleep), eviction until under `maxmemory` (processCommand), then the
     /// command itself.
+    ///
+    /// The maxmemory check counts the command's own arguments (`Command::argv_bytes`), as
+    /// Redis's does: they are allocated when it runs. So a full `noeviction` server refuses a
+    /// SET whose value does not fit while it still takes smaller ones, and an evicting policy
+    /// frees room for the arguments too.
     pub fn execute(&mut self, now: SimTime, cmd: Command) -> Executed {
         let mut extra_cpu_ns = self.active_expire_cycle(now, true);
         self.stats.total_commands_processed += 1;
+        if self.cfg.maxmemory_bytes > 0 {
+            self.argv_bytes = cmd.argv_bytes();
+        }
         let (fail, evicted, evict_cpu) = self.perform_evictions(now);
         extra_cpu_ns += evict_cpu;
         if fail && cmd.is_denyoom() {
+            self.argv_bytes = 0;
             self.stats.oom_errors += 1;
             return Executed {
                 reply: Reply::Oom,
@@ -569,6 +584,7 @@ impl Shard {
                 None => Reply::Integer(0),
             },
         };
+        self.argv_bytes = 0;
         Executed {
             reply,
             extra_cpu_ns,
@@ -676,8 +692,11 @@ impl Shard {
     }
 
     fn headroom(&self) -> Option<u64> {
-        (self.cfg.maxmemory_bytes > 0)
-            .then(|| self.cfg.maxmemory_bytes.saturating_sub(self.used_memory()))
+        (self.cfg.maxmemory_bytes > 0).then(|| {
+            self.cfg
+                .maxmemory_bytes
+                .saturating_sub(self.used_memory() + self.argv_bytes)
+        })
     }
 
     fn add_key(&mut self, key: KeyRef, value_bytes: u64, now_ms: u64, ttl_ms: u64) -> usize {
@@ -720,13 +739,15 @@ impl Shard {
         Some(pos)
     }
 
-    /// evict.c performEvictions: returns (failed, keys evicted, CPU ns).
+    /// evict.c performEvictions: returns (failed, keys evicted, CPU ns). What it compares with
+    /// maxmemory includes the running command's arguments (`argv_bytes`).
     fn perform_evictions(&mut self, now: SimTime) -> (bool, u32, u64) {
         let maxmemory = self.cfg.maxmemory_bytes;
-        if maxmemory == 0 || self.used_memory() <= maxmemory {
+        let checked = self.used_memory() + self.argv_bytes;
+        if maxmemory == 0 || checked <= maxmemory {
             return (false, 0, 0);
         }
-        let to_free = self.used_memory() - maxmemory;
+        let to_free = checked - maxmemory;
         let ctx = EvictionContext {
             policy: self.cfg.maxmemory_policy,
             samples: self.cfg.maxmemory_samples,

@@ -168,6 +168,44 @@ fn idle_jump_crosses_centuries_in_bounded_work() {
 }
 
 #[test]
+fn each_tick_slips_by_the_configured_delay() {
+    // An empty shard: the tick itself costs no CPU, so the next is due one period plus the
+    // delay after it (ae.c reschedules from the callback's end).
+    let cfg = RedisConfig {
+        cron_phase_ms: 30,
+        cron_tick_delay_ns: 1_250_000,
+        ..RedisConfig::default()
+    };
+    let mut s = Shard::new(cfg, &RngStream::new(1, 1));
+    let first = s
+        .cron_due(SimTime::from_ms(30))
+        .expect("first tick at the phase");
+    assert_eq!(first, SimTime::from_ms(30));
+    assert_eq!(s.cron(first), 0);
+    assert_eq!(s.cron_due(SimTime::from_ms(131)), None);
+    assert_eq!(
+        s.cron_due(SimTime::from_ms(132)),
+        Some(SimTime::from_ns(131_250_000))
+    );
+    // Through 1.2 s: ticks at 30 + k x 101.25 ms for k = 0..=11, the next at k = 12.
+    s.run_cron_until(SimTime::from_ms(1_200));
+    assert_eq!(s.cron_ticks(), 12);
+    assert_eq!(
+        s.cron_due(SimTime::from_secs(2)),
+        Some(SimTime::from_ns(30_000_000 + 12 * 101_250_000))
+    );
+    // A long idle stretch is jumped over in whole cycles, landing on the same schedule.
+    let jumped_before = ticks_jumped();
+    s.run_cron_until(SimTime::from_secs(100));
+    assert!(ticks_jumped() > jumped_before);
+    assert_eq!(s.cron_ticks(), 988);
+    assert_eq!(
+        s.cron_due(SimTime::from_secs(200)),
+        Some(SimTime::from_ns(30_000_000 + 988 * 101_250_000))
+    );
+}
+
+#[test]
 fn noeviction_rejects_writes_over_the_limit_but_serves_reads() {
     let mut s = shard(MaxmemoryPolicy::Noeviction, 1_100_000);
     let t = SimTime::from_secs(1);
@@ -175,11 +213,46 @@ fn noeviction_rejects_writes_over_the_limit_but_serves_reads() {
     while s.execute(t, set(id, 0)).reply == Reply::Ok {
         id += 1;
     }
-    assert!(s.used_memory() > 1_100_000);
+    // Refused once used_memory plus the SET's own arguments passes the limit.
+    assert!(s.used_memory() + set(id, 0).argv_bytes() > 1_100_000);
+    assert!(s.used_memory() <= 1_100_000 + 1_200);
     assert_eq!(s.stats().oom_errors, 1);
     assert_eq!(s.execute(t, Command::Get(key(0))).reply, Reply::Value);
     assert_eq!(s.execute(t, Command::Del(key(0))).reply, Reply::Integer(1));
     assert_eq!(s.stats().evicted_keys, 0);
+}
+
+#[test]
+fn the_maxmemory_check_counts_the_commands_own_arguments() {
+    // The arguments as processMultibulkBuffer allocates them: argv of 3 pointers (32), "SET"
+    // and the 8-byte key as EMBSTR (32 each), the 1000-byte value RAW (16 + J(1004) = 1040);
+    // with PX 60000 two more EMBSTR objects and 5 pointers (48).
+    assert_eq!(set(0, 0).argv_bytes(), 32 + 32 + 32 + 1040);
+    assert_eq!(set(0, 60_000).argv_bytes(), 48 + 32 + 32 + 1040 + 32 + 32);
+    let small = |id| Command::Set {
+        key: key(id),
+        value_size: 10,
+        ttl_ms: 0,
+        nx: false,
+        stamp: 0,
+    };
+    let t = SimTime::from_secs(1);
+    let mut unlimited = shard(MaxmemoryPolicy::Noeviction, 1 << 30);
+    for id in 0..100 {
+        unlimited.execute(t, set(id, 0));
+    }
+    // A full noeviction server with exactly the room a small SET's arguments take: the large
+    // SET is refused, the small one runs (used + arguments == maxmemory), the next is not.
+    let used = unlimited.used_memory();
+    let mut s = shard(MaxmemoryPolicy::Noeviction, used + small(100).argv_bytes());
+    for id in 0..100 {
+        assert_eq!(s.execute(t, set(id, 0)).reply, Reply::Ok);
+    }
+    assert_eq!(s.used_memory(), used);
+    assert_eq!(s.execute(t, set(100, 0)).reply, Reply::Oom);
+    assert_eq!(s.execute(t, small(100)).reply, Reply::Ok);
+    assert_eq!(s.execute(t, small(101)).reply, Reply::Oom);
+    assert_eq!(s.stats().oom_errors, 2);
 }
 
 #[test]

@@ -309,6 +309,28 @@ impl RedisServer {
         last
     }
 
+    /// The unix ms at which a serverCron tick is first seen: polls `INFO server`'s `lru_clock`
+    /// every 0.5 ms until it changes. Only serverCron refreshes it (once a tick, to the wall
+    /// clock's whole seconds: server.c serverCron), so the change marks the first tick after
+    /// a whole second, seen within about 1 ms. Waits up to 1.1 s (panics after 5 s).
+    pub fn wait_for_cron_tick(&self, con: &mut redis_client::Connection) -> u64 {
+        let started = Instant::now();
+        let first = self.info_u64(con, "server", "lru_clock");
+        loop {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "lru_clock did not change in 5 s"
+            );
+            std::thread::sleep(Duration::from_micros(500));
+            if self.info_u64(con, "server", "lru_clock") != first {
+                return std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("after 1970")
+                    .as_millis() as u64;
+            }
+        }
+    }
+
     /// Runs every command a measurement will use once, on a throwaway key, then deletes it.
     /// Redis 7.0 allocates a command's latency histogram (`latency-tracking`, 24,576 bytes:
     /// 3,072 eight-byte counts) the first time the command runs, so a command's first use

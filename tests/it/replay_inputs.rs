@@ -330,11 +330,17 @@ fn rejected_writes_count_the_oom_refusals_of_volatile_lru_without_ttls() {
     let base = 977_368u64;
     let maxmemory = base + 176 * 1_000 + 8 * 1_024 + 100;
     let used_after = |keys: u64| base + per_key * keys + 8 * keys.next_power_of_two().max(4);
-    // Eviction is tried before each command: a SET runs while used <= maxmemory before it.
+    // Eviction is tried before each command, counting the command's own arguments
+    // (networking.c processMultibulkBuffer allocates them before processCommand's
+    // performEvictions): argv of 3 pointers (32), "SET" and the key as EMBSTR (32 each), the
+    // value RAW (16-byte robj + sds of 3 + 100 + 1 bytes). A SET runs while used + that <=
+    // maxmemory before it.
+    let argv = jemalloc(3 * 8) + 2 * jemalloc(16 + 3 + 7 + 1) + 16 + jemalloc(3 + 100 + 1);
+    assert_eq!(argv, 224);
     let accepted = (1..=n_keys)
-        .take_while(|&k| used_after(k - 1) <= maxmemory)
+        .take_while(|&k| used_after(k - 1) + argv <= maxmemory)
         .count() as u64;
-    assert_eq!(accepted, 1_001);
+    assert_eq!(accepted, 1_000);
     let maxmemory_text = maxmemory.to_string();
     let out = cacheplan(&[
         "replay",
