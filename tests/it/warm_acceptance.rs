@@ -1,7 +1,8 @@
 //! Issue #11's acceptance test of the warm start, slow (runs with `CACHEPLAN_SLOW_TESTS=1`):
 //! for the default scenario and for an anti-pattern scenario (`one-giant-cluster`), a
 //! warm-started 10-minute run matches the last 10 minutes of a cold 2-hour run: hit ratio per
-//! keyspace within 1 point, used_memory per shard within 2 %, keys per shard within 2 %.
+//! keyspace within 1 point, used_memory per shard within 2 %, keys per shard within 2 % (or
+//! three times a count's own noise on a shard of few keys: `keys_tolerance`).
 //!
 //! Both scenarios are copies with their timeline events, faults and bursts removed (a burst
 //! at minute 5 of the warm run would fall at minute 5 of the cold one, not in its last 10
@@ -15,14 +16,15 @@
 //! builds run beside it (release build; the cold default scenario is 3 plans × 2 hours of
 //! about 5,400 requests/s).
 //!
-//! Measured (seed 20260702): hit ratios within 0.6 points except idem-fast on `separated`
-//! (0.84 points); used_memory within 0.95 %; keys within 1.6 % (counted at one moment, the
-//! end, so they carry the moment's noise). The full `noeviction` critical shard of
-//! `separated` agrees within 0.01 % in used_memory and 0.7 % in keys, but refuses more
-//! writes: 323,597 OOM rejections in the warm run's 10 minutes against 179,511 in the cold
-//! run's last 10. The cold run is not at steady state there yet (its rejections were 31 %
-//! higher at 4 h than at 2 h when measured by hand), and what remains (about 38 % more than
-//! the 4-hour figure) is how fast the warm set frees memory in its first minutes, which no
+//! Measured (seed 20260702, after the model counted a command's own arguments at the
+//! maxmemory check): hit ratios within 0.6 points except idem-fast on `separated` (0.73
+//! points); used_memory within 0.8 %; keys within 1.64 % (counted at one moment, the end, so
+//! they carry the moment's noise). The full `noeviction` critical shard of `separated` agrees
+//! within 0.01 % in used_memory and keys, but refuses more writes: 185,006 OOM rejections in
+//! the warm run's 10 minutes against 112,771 in the cold run's last 10. The cold run is not at
+//! steady state there yet (its rejections were 31 % higher at 4 h than at 2 h when measured
+//! by hand, before that model change), and what remains is how fast the warm set frees memory
+//! in its first minutes, which no
 //! tolerance here checks; idem-fast's lower hit ratio is the same effect.
 
 use crate::warm_start::mean_used_memory;
@@ -100,12 +102,22 @@ fn compare(
             );
             eprintln!("{line}");
             let keys_off = (sw.keys_end as f64 / sc.keys_end.max(1) as f64 - 1.0).abs();
-            if (mem_w / mem_c - 1.0).abs() >= 0.02 || keys_off >= 0.02 {
+            if (mem_w / mem_c - 1.0).abs() >= 0.02 || keys_off >= keys_tolerance(sc.keys_end) {
                 failures.push(line);
             }
         }
     }
     failures
+}
+
+/// The tolerance on keys per shard: 2 %, or three times a count's own relative noise
+/// (1/sqrt(n), a Poisson count's) where that is larger. Keys are counted at one moment, and a
+/// shard holding a few thousand large keys swings more than 2 % from seed to seed by itself
+/// (`one-giant-cluster`'s `separated/cache[0]`, about 1,300 keys of lognormal size: −4.9 %
+/// and +0.1 % for seeds 28009 and 28010 with the same model), so 2 % holds from about
+/// 22,500 keys up.
+fn keys_tolerance(keys_cold: u64) -> f64 {
+    (3.0 / (keys_cold.max(1) as f64).sqrt()).max(0.02)
 }
 
 #[test]
