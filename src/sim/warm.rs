@@ -86,6 +86,16 @@ struct WarmWrite {
     rate_history: Option<RateHistory>,
 }
 
+/// The warm writes of one draw: the live writes in the order they were drawn, the random
+/// order to write them in (`live_order`, indices into `live`), and the ghost candidates in
+/// that random order.
+#[derive(Default)]
+struct Drawn {
+    live: Vec<WarmWrite>,
+    live_order: Vec<u32>,
+    ghosts: Vec<WarmWrite>,
+}
+
 /// What the first fill of live keys did, per keyspace.
 struct Fill {
     refused: Vec<u64>,
@@ -119,8 +129,9 @@ impl Sim<'_> {
             })
             .collect();
         let all: Vec<usize> = (0..n_ks).collect();
-        let (writes, mut ghosts) = self.warm_draws(seed, "warm-start", &all, &regimes);
-        let fill = self.write_live(&writes);
+        let drawn = self.warm_draws(seed, "warm-start", &all, &regimes);
+        let fill = self.write_live(&drawn);
+        let mut ghosts = drawn.ghosts;
         // A `noeviction` cluster that cannot hold its stationary set: in a long run, writes
         // get in only when expiry has made room. Solve for that admission probability and
         // draw the cluster again under it.
@@ -154,9 +165,9 @@ impl Sim<'_> {
                 self.clients[ks].rate.clear();
             }
             ghosts.retain(|w| !again.contains(&(w.ks as usize)));
-            let (writes, more) = self.warm_draws(seed, "warm-start/admitted", &again, &regimes);
-            ghosts.extend(more);
-            self.write_live(&writes);
+            let drawn = self.warm_draws(seed, "warm-start/admitted", &again, &regimes);
+            self.write_live(&drawn);
+            ghosts.extend(drawn.ghosts);
         }
         let mut ghost_rng = RngStream::named(seed, "warm-start/ghosts");
         self.place_ghosts(&ghosts, &mut ghost_rng);
@@ -169,52 +180,40 @@ impl Sim<'_> {
     /// Draws the stationary keys of keyspaces `which` under their clusters' `regimes`, each
     /// from its stream `keyspace/<name>/<stream>`, in a seeded random order: the live writes
     /// and the ghost candidates.
-    fn warm_draws(
-        &self,
-        seed: u64,
-        stream: &str,
-        which: &[usize],
-        regimes: &[Regime],
-    ) -> (Vec<WarmWrite>, Vec<WarmWrite>) {
-        let mut writes = Vec::new();
+    fn warm_draws(&self, seed: u64, stream: &str, which: &[usize], regimes: &[Regime]) -> Drawn {
+        let mut drawn = Drawn::default();
         let mut order_rng = RngStream::named(seed, &format!("{stream}/order"));
         for &ks in which {
             let name = &self.scn.keyspaces[ks].name;
             let mut rng = RngStream::named(seed, &format!("keyspace/{name}/{stream}"));
             let regime = regimes[self.cluster_of_ks[ks]];
-            self.warm_keyspace(ks, regime, &mut rng, &mut order_rng, &mut writes);
+            self.warm_keyspace(ks, regime, &mut rng, &mut order_rng, &mut drawn);
         }
-        // Sort (order, index) pairs rather than the writes themselves: a write is large, and
-        // moving each once beats moving it O(log n) times.
-        let mut keyed: Vec<(u64, u32)> = writes
+        // The live writes stay where they were drawn and are visited through their order
+        // (a write is large: sorting or moving them all costs more than reading each once
+        // by index); the fewer ghosts are sorted in place.
+        let mut keyed: Vec<(u64, u32)> = drawn
+            .live
             .iter()
             .enumerate()
             .map(|(i, w)| (w.order, i as u32))
             .collect();
         keyed.sort_unstable();
-        let mut slots: Vec<Option<WarmWrite>> = writes.into_iter().map(Some).collect();
-        let (mut live, mut ghosts) = (Vec::new(), Vec::new());
-        for (_, i) in keyed {
-            let w = slots[i as usize].take().expect("each write is taken once");
-            if w.ghost.is_none() {
-                live.push(w);
-            } else {
-                ghosts.push(w);
-            }
-        }
-        (live, ghosts)
+        drawn.live_order = keyed.into_iter().map(|(_, i)| i).collect();
+        drawn.ghosts.sort_unstable_by_key(|w| w.order);
+        drawn
     }
 
     /// Writes live keys through the shards; what each keyspace's accepted keys cost in memory
     /// and how many writes were refused.
-    fn write_live(&mut self, writes: &[WarmWrite]) -> Fill {
+    fn write_live(&mut self, drawn: &Drawn) -> Fill {
         let n_ks = self.scn.keyspaces.len();
         let mut fill = Fill {
             refused: vec![0; n_ks],
             accepted: vec![0; n_ks],
             bytes: vec![0; n_ks],
         };
-        for w in writes {
+        for w in drawn.live_order.iter().map(|&i| &drawn.live[i as usize]) {
             let ks = w.ks as usize;
             // The application's limiter saw the requests whether Redis took the write or not.
             if let Some(h) = &w.rate_history {
@@ -347,7 +346,7 @@ impl Sim<'_> {
         regime: Regime,
         rng: &mut RngStream,
         order_rng: &mut RngStream,
-        out: &mut Vec<WarmWrite>,
+        out: &mut Drawn,
     ) {
         let k = &self.scn.keyspaces[ks];
         let ttl_ms = k.ttl.as_ms();
@@ -362,8 +361,13 @@ impl Sim<'_> {
         }
         let cfg = &self.scn.clusters[self.cluster_of_ks[ks]].redis;
         let lfu = (cfg.lfu_log_factor, cfg.lfu_decay_time);
-        let mut push = |out: &mut Vec<WarmWrite>, node: u32, w: Warm| {
-            out.push(WarmWrite {
+        let mut push = |out: &mut Drawn, node: u32, w: Warm| {
+            let to = if w.ghost.is_some() {
+                &mut out.ghosts
+            } else {
+                &mut out.live
+            };
+            to.push(WarmWrite {
                 order: order_rng.next_u64(),
                 node,
                 ks: ks as u16,
