@@ -124,7 +124,13 @@ impl ServiceScale {
     /// The factor of `cmd`'s class.
     #[inline]
     pub fn factor_of(&self, cmd: &Command) -> f64 {
-        self.factor[CommandClass::of(cmd) as usize]
+        self.of_class(CommandClass::of(cmd))
+    }
+
+    /// The factor of command class `class`.
+    #[inline]
+    pub fn of_class(&self, class: CommandClass) -> f64 {
+        self.factor[class as usize]
     }
 
     /// True when some class's factor was measured.

@@ -6,12 +6,14 @@ use super::request::{
     Request, Stage, DELETE_JOB, FLAG_AWAITING, FLAG_BACKGROUND, FLAG_ORPHAN, FLAG_QUEUED,
     FLAG_RELEASED,
 };
+use super::traffic::key_label;
 use super::wire;
 use super::{ns, Event, Sim};
 use crate::engine::{MonotoneClock, SimTime};
 use crate::metrics::hotkeys::SpaceSaving;
 use crate::metrics::ShardMetrics;
 use crate::redis::db::KeyRef;
+use crate::redis::service_scale::CommandClass;
 use crate::redis::shard::{key_tag, Command, Executed, Reply, Shard};
 use crate::scenario::dist::DrawBuffer;
 use crate::scenario::{DownMode, Operation, RateLimitAlgorithm};
@@ -298,7 +300,7 @@ impl Sim<'_> {
             .shard
             .config()
             .service_scale
-            .factor_of(&Command::Del(KeyRef { id: 0, len: 0 }));
+            .of_class(CommandClass::Del);
         let per_cmd = ns(node.service_us.dist().mean() * del_factor);
         let busy = cpu + deleted * per_cmd;
         node.busy_until = now + SimTime(busy);
@@ -440,7 +442,6 @@ impl Sim<'_> {
         let alg = k.rate_limit_algorithm;
         let bytes_in = wire::request_bytes(cmd, reply, alg);
         let bytes_out = wire::reply_bytes(cmd, reply, value_len, alg);
-        let label = if k.key_has_tenant { r.tenant + 1 } else { 0 };
         let node = &mut self.nodes[r.shard as usize];
         node.window_bytes_in += bytes_in;
         node.window_bytes_out += bytes_out;
@@ -448,6 +449,8 @@ impl Sim<'_> {
             node.metrics.bytes_in += bytes_in;
             node.metrics.bytes_out += bytes_out;
             let key = wire::command_key(cmd).id;
+            // The key's own tenant (a lock or lease key carries its value key's).
+            let label = key_label(key);
             node.hot_ops.add(key, label, 1);
             node.hot_bytes.add(key, label, bytes_in + bytes_out);
         }

@@ -31,6 +31,7 @@ use super::values::LOCK_VALUE_BYTES;
 use super::{ns, Event, Sim};
 use crate::engine::{IdMap, MonotoneClock, SimTime};
 use crate::redis::db::KeyRef;
+use crate::redis::service_scale::CommandClass;
 use crate::redis::shard::{key_tag, Command, Reply, Shard};
 use crate::scenario::dist::{Dist, DrawBuffer};
 use crate::scenario::Operation;
@@ -369,7 +370,7 @@ impl Sim<'_> {
             .shard
             .config()
             .service_scale
-            .factor_of(&Command::Get(r.key));
+            .of_class(CommandClass::Get);
         let mut service = ns(rep.service_us.sample());
         if get_factor != 1.0 {
             service = (service as f64 * get_factor) as u64;
