@@ -32,8 +32,8 @@ pub const REDIS_MIN_CHARGED_BYTES_PER_KEY: u64 = 64;
 pub const CLIENT_KEY_BYTES: u64 = 32;
 /// One rank of a Zipf alias table (an 8-byte cell).
 pub const ALIAS_CELL_BYTES: u64 = 8;
-/// Extra bytes per rank of the largest tenant while its alias table is built (weights, scaled
-/// weights, keep and alias columns, work lists).
+/// Extra bytes per rank of the largest tenant while its alias table is built (weights, kept
+/// afterwards for the warm start; scaled weights, keep and alias columns, work lists).
 pub const ALIAS_BUILD_BYTES: u64 = 40;
 /// One rate-limit actor's state (`client::RateLimiters`).
 pub const RATE_LIMITER_BYTES: u64 = 40;

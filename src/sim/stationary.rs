@@ -59,8 +59,9 @@ impl KeyRates {
     ) {
         for (tenant, t) in sim.scn.tenants.iter().enumerate() {
             let sampler = &sim.traffic.samplers[ks][tenant];
+            let weights = &sim.traffic.zipf_weights[ks];
             for item in 0..sampler.n() {
-                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
+                let lambda = rate_per_s * t.traffic_share * sampler.probability_in(item, weights);
                 if lambda > 0.0 || !skip_zero {
                     self.push_key(lambda);
                 }
@@ -205,6 +206,10 @@ pub(super) fn expiry_process(op: Operation, lambda: f64, ttl_s: f64, admission: 
     }
 }
 
+/// `front_time_s(λ, P) <= P` in exact arithmetic; computed, it may exceed P by a few ulps.
+/// A draw that clears `e·P` times this margin is absent whatever F works out to.
+pub(super) const FRONT_BOUND_MARGIN: f64 = 1.0 + 1e-9;
+
 /// What a key whose TTL each request renews (session, rate-limit object) is at time 0.
 pub(super) enum Renewed {
     /// Live, last touched this many ms ago.
@@ -241,7 +246,10 @@ pub(super) fn draw_renewed(
         };
         return Renewed::Live(truncated_exp_ms(touch_rate, ttl_ms, rng));
     }
-    if u < live + e * expiry_steady::front_time_s(lambda, regime.pass_s) {
+    // F(λ, P) <= P: most keys are absent without working F out.
+    if u < live + e * regime.pass_s * FRONT_BOUND_MARGIN
+        && u < live + e * expiry_steady::front_time_s(lambda, regime.pass_s)
+    {
         Renewed::Ghost
     } else {
         Renewed::Absent

@@ -67,6 +67,16 @@ impl Sampler {
         }
     }
 
+    /// `probability(k)`, read from the keyspace's Zipf weights (`Traffic::zipf_weights`)
+    /// where it has them instead of worked out again.
+    #[inline]
+    pub(super) fn probability_in(&self, k: u64, zipf_weights: &[f64]) -> f64 {
+        match self {
+            Sampler::Zipf(z) if k < z.n() => z.probability_of_weight(zipf_weights[k as usize]),
+            _ => self.probability(k),
+        }
+    }
+
     pub(super) fn resolve(&self, p: Pending) -> u64 {
         match (self, p) {
             (Sampler::Zipf(z), Pending::Zipf(d)) => z.resolve(d),
@@ -80,6 +90,9 @@ impl Sampler {
 #[derive(Debug)]
 pub struct Traffic {
     pub(super) samplers: Vec<Vec<Sampler>>,
+    /// Per keyspace of Zipf popularity: the weights (k+1)^-alpha its tenants' tables were
+    /// built from (empty for other popularities), for `Sampler::probability_in`.
+    pub(super) zipf_weights: Vec<Vec<f64>>,
     /// Per keyspace and tenant: a fixed slot when the template hashes a tag (`{{tenant}}`).
     pub(super) tag_slot: Vec<Vec<Option<u16>>>,
     /// Per keyspace and tenant: the number of the tenant's first item among the keyspace's
@@ -99,6 +112,7 @@ impl Traffic {
         let mut samplers = Vec::new();
         let mut tag_slot = Vec::new();
         let mut item_offset = Vec::new();
+        let mut weights_of = Vec::new();
         for ks in &scn.keyspaces {
             let mut per_tenant = Vec::new();
             let mut slots = Vec::new();
@@ -109,12 +123,16 @@ impl Traffic {
                 .map(|t| ((ks.keys_per_tenant as f64 * t.size).round() as u64).max(1))
                 .collect();
             let mut zipfs = match ks.popularity {
-                Popularity::Zipf(a) => Zipf::family(&ns, a)
-                    .unwrap_or_else(|e| panic!("validated popularity: {e}"))
-                    .into_iter()
-                    .map(Some)
-                    .collect(),
-                _ => vec![None; ns.len()],
+                Popularity::Zipf(a) => {
+                    let (tables, weights) = Zipf::family_with_weights(&ns, a)
+                        .unwrap_or_else(|e| panic!("validated popularity: {e}"));
+                    weights_of.push(weights);
+                    tables.into_iter().map(Some).collect()
+                }
+                _ => {
+                    weights_of.push(Vec::new());
+                    vec![None; ns.len()]
+                }
             };
             for (ti, t) in scn.tenants.iter().enumerate() {
                 let n = ns[ti];
@@ -141,6 +159,7 @@ impl Traffic {
             key_rates: (0..samplers.len()).map(|_| OnceLock::new()).collect(),
             all_key_rates: (0..samplers.len()).map(|_| OnceLock::new()).collect(),
             samplers,
+            zipf_weights: weights_of,
             tag_slot,
             item_offset,
         }

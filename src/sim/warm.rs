@@ -53,7 +53,8 @@
 
 use super::stationary::{
     draw_renewed, exp_ms, expiry_process, first_arrival_ms, length_biased_ttl_ms, lfu_counter,
-    max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, NO_TTL_HORIZON_S,
+    max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, FRONT_BOUND_MARGIN,
+    NO_TTL_HORIZON_S,
 };
 use super::values::LOCK_VALUE_BYTES;
 use super::warm_client::{held_lock_ms, rate_history, RateHistory};
@@ -68,6 +69,9 @@ use crate::redis::expiry_steady;
 use crate::redis::objects;
 use crate::redis::shard::{Command, ObjectType};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
+
+/// How many writes ahead `write_live` asks the CPU for the write it will visit.
+const PREFETCH_AHEAD: usize = 16;
 
 /// A draw of the warm start: a write to shard `node` of keyspace `ks`, in a random order.
 struct WarmWrite {
@@ -213,7 +217,24 @@ impl Sim<'_> {
             accepted: vec![0; n_ks],
             bytes: vec![0; n_ks],
         };
-        for w in drawn.live_order.iter().map(|&i| &drawn.live[i as usize]) {
+        let order = &drawn.live_order;
+        for (j, &i) in order.iter().enumerate() {
+            // The writes are visited in random order, so each is a cache miss: ask for the
+            // write PREFETCH_AHEAD steps on, and for the dict bucket of the one half as far.
+            if let Some(&ahead) = order.get(j + PREFETCH_AHEAD) {
+                let w = &drawn.live[ahead as usize];
+                crate::engine::prefetch_span(w);
+                crate::engine::prefetch(&w.cmd);
+            }
+            if let Some(&near) = order.get(j + PREFETCH_AHEAD / 2) {
+                let w = &drawn.live[near as usize];
+                let key = super::wire::command_key(&w.cmd);
+                self.nodes[w.node as usize]
+                    .shard
+                    .db()
+                    .prefetch_write(key.id);
+            }
+            let w = &drawn.live[i as usize];
             let ks = w.ks as usize;
             // The application's limiter saw the requests whether Redis took the write or not.
             if let Some(h) = &w.rate_history {
@@ -413,9 +434,10 @@ impl Sim<'_> {
         }
         for (tenant, t) in self.scn.tenants.iter().enumerate() {
             let sampler = &self.traffic.samplers[ks][tenant];
+            let weights = &self.traffic.zipf_weights[ks];
             let n = sampler.n();
             for item in 0..n {
-                let lambda = rate_per_s * t.traffic_share * sampler.probability(item);
+                let lambda = rate_per_s * t.traffic_share * sampler.probability_in(item, weights);
                 if lambda <= 0.0 {
                     continue;
                 }
@@ -474,9 +496,14 @@ impl Sim<'_> {
                     .negative
                     .as_ref()
                     .filter(|n| negative::is_negative(key.id, n.fraction));
-                let (ttl_ms, jitter, value_size) = match negative {
-                    Some(n) => (n.ttl.as_ms(), &Jitter::None, NEGATIVE_VALUE_BYTES),
-                    None => (base_ttl_ms, &k.jitter, self.value_size(ks, key.id)),
+                let (ttl_ms, jitter) = match negative {
+                    Some(n) => (n.ttl.as_ms(), &Jitter::None),
+                    None => (base_ttl_ms, &k.jitter),
+                };
+                // Drawn from the key alone (no draw of `rng`), so only for keys that stay.
+                let value_size = || match negative {
+                    Some(_) => NEGATIVE_VALUE_BYTES,
+                    None => self.value_size(ks, key.id),
                 };
                 let (age_ms, t_ms) = if ttl_ms == 0 {
                     if rng.next_f64() >= -(-lambda * NO_TTL_HORIZON_S).exp_m1() {
@@ -489,13 +516,17 @@ impl Sim<'_> {
                         expiry_process(Operation::ReadThrough, lambda, mean_t_s, regime.admission);
                     let u = rng.next_f64();
                     if u >= live {
+                        // F(λ, P) <= P: most keys are absent without working F out.
+                        if u >= live + e * pass_s * FRONT_BOUND_MARGIN {
+                            return None;
+                        }
                         let ghost = e * expiry_steady::front_time_s(lambda, pass_s);
                         if u >= live + ghost {
                             return None;
                         }
                         let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
                         let touched_ms = exp_ms(lambda, rng).min(t_ms);
-                        let cmd = ghost_set(key, value_size);
+                        let cmd = ghost_set(key, value_size());
                         return Some((node, ghost_candidate(cmd, lambda, touched_ms, pass_s)));
                     }
                     let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
@@ -509,7 +540,7 @@ impl Sim<'_> {
                 };
                 let cmd = Command::Set {
                     key,
-                    value_size,
+                    value_size: value_size(),
                     ttl_ms: if t_ms == 0 { 0 } else { (t_ms - age_ms).max(1) },
                     nx: false,
                     stamp: self.warm_stamp(ks, tenant),
@@ -517,10 +548,14 @@ impl Sim<'_> {
                 Some((node, Warm::new(cmd, idle_ms, age_ms, t_ms, lambda)))
             }
             Operation::Session => {
+                let op = Operation::Session;
+                let renewed = draw_renewed(op, lambda, base_ttl_ms, regime, rng);
+                if let Renewed::Absent = renewed {
+                    return None;
+                }
                 let (key, node) = self.key_for(ks, tenant, item);
                 let value_size = self.value_size(ks, key.id);
-                let op = Operation::Session;
-                let idle_ms = match draw_renewed(op, lambda, base_ttl_ms, regime, rng) {
+                let idle_ms = match renewed {
                     Renewed::Live(idle_ms) => idle_ms,
                     Renewed::Absent => return None,
                     Renewed::Ghost => {

@@ -71,6 +71,13 @@ impl Zipf {
     /// keyspace): the weights (k+1)^-alpha are computed once, for the largest `n`, and each
     /// table is built from its prefix, exactly as `try_new` would build it alone.
     pub fn family(ns: &[u64], alpha: f64) -> Result<Vec<Zipf>, String> {
+        Ok(Zipf::family_with_weights(ns, alpha)?.0)
+    }
+
+    /// [`Zipf::family`], and the weights (k+1)^-alpha of the largest `n` it was built from:
+    /// `weights[k] * norm` of a table is exactly its [`Zipf::probability`] of rank `k`, at the
+    /// price of a load instead of a `powf` (the warm start asks for every rank).
+    pub fn family_with_weights(ns: &[u64], alpha: f64) -> Result<(Vec<Zipf>, Vec<f64>), String> {
         for &n in ns {
             if n == 0 || n > MAX_ALIAS_RANKS {
                 return Err(format!("n = {n} must be in 1..={MAX_ALIAS_RANKS}"));
@@ -90,7 +97,7 @@ impl Zipf {
                 .map(|k| ((k + 1) as f64).powf(-alpha))
                 .collect()
         };
-        Ok(ns
+        let tables = ns
             .iter()
             .map(|&n| {
                 let mut scaled = weights[..n as usize].to_vec();
@@ -114,7 +121,8 @@ impl Zipf {
                     cells,
                 }
             })
-            .collect())
+            .collect();
+        Ok((tables, weights))
     }
 
     /// The exponent.
@@ -168,6 +176,13 @@ impl Zipf {
         } else {
             ((k + 1) as f64).powf(-self.alpha) * self.norm
         }
+    }
+
+    /// The probability of a rank of weight `weight` (its entry of the family's weights:
+    /// [`Zipf::family_with_weights`]), bit for bit [`Zipf::probability`].
+    #[inline]
+    pub fn probability_of_weight(&self, weight: f64) -> f64 {
+        weight * self.norm
     }
 }
 
@@ -388,6 +403,25 @@ impl RankSampler for HotSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_family_weight_gives_the_exact_probability_of_its_rank() {
+        for &alpha in &[0.0, 0.7, 0.99, 1.0, 1.3] {
+            let ns = [1, 17, 1000, 999];
+            let (tables, weights) = Zipf::family_with_weights(&ns, alpha).unwrap();
+            assert_eq!(weights.len(), 1000);
+            for z in &tables {
+                for k in 0..z.n() {
+                    let from_weight = z.probability_of_weight(weights[k as usize]);
+                    assert_eq!(
+                        from_weight.to_bits(),
+                        z.probability(k).to_bits(),
+                        "{alpha} {k}"
+                    );
+                }
+            }
+        }
+    }
 
     /// Pearson chi-square of `draws` samples over `n` ranks (n small) against `probability`.
     /// Returns (statistic, degrees of freedom).
