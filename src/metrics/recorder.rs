@@ -114,7 +114,8 @@ impl LatencyRecorder {
         self.counts
             .iter()
             .enumerate()
-            .filter(|&(i, &c)| c > 0 || self.carries.contains_key(&i))
+            // (A count of 0 with a carry is rare: look the side table up only when it holds any.)
+            .filter(|&(i, &c)| c > 0 || (!self.carries.is_empty() && self.carries.contains_key(&i)))
             .map(|(i, &c)| {
                 let carried = self.carries.get(&i).map_or(0, |&n| n << 16);
                 (self.lowest_value(i), c as u64 + carried)

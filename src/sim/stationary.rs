@@ -294,7 +294,7 @@ pub(super) fn length_biased_ttl_ms(base_ms: u64, jitter: &Jitter, rng: &mut RngS
             Jitter::None => return base_ms,
             Jitter::UniformPct(p) => {
                 let f = 1.0 + (rng.next_f64() * 2.0 - 1.0) * *p / 100.0;
-                ((base_ms as f64 * f).round() as u64).max(1)
+                super::values::rounded_at_least_1(base_ms as f64 * f)
             }
             Jitter::UpTo(j) => base_ms + rng.below(j.as_ms() + 1),
         };

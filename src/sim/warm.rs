@@ -220,7 +220,8 @@ impl Sim<'_> {
         let order = &drawn.live_order;
         for (j, &i) in order.iter().enumerate() {
             // The writes are visited in random order, so each is a cache miss: ask for the
-            // write PREFETCH_AHEAD steps on, and for the dict bucket of the one half as far.
+            // write PREFETCH_AHEAD steps on, for the dict bucket of the one half as far, and
+            // for the bucket's first entry of the one a quarter as far.
             if let Some(&ahead) = order.get(j + PREFETCH_AHEAD) {
                 let w = &drawn.live[ahead as usize];
                 crate::engine::prefetch_span(w);
@@ -233,6 +234,12 @@ impl Sim<'_> {
                     .shard
                     .db()
                     .prefetch_write(key.id);
+            }
+            if let Some(&next) = order.get(j + PREFETCH_AHEAD / 4) {
+                // Its bucket has arrived by now: ask for the chain's first entry.
+                let w = &drawn.live[next as usize];
+                let key = super::wire::command_key(&w.cmd);
+                self.nodes[w.node as usize].shard.db().prefetch_entry(key.id);
             }
             let w = &drawn.live[i as usize];
             let ks = w.ks as usize;
