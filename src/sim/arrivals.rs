@@ -58,6 +58,17 @@ pub(super) struct Arrivals {
     key_rng: Vec<RngStream>,
     /// Per keyspace: tenant and key draws of the next two arrivals, oldest first.
     draws: Vec<VecDeque<(usize, Pending)>>,
+    /// Per keyspace: the rate segment last worked out (`rate_segment` of its first time):
+    /// every time from its start to its end has the same multiplier and end.
+    segment: Vec<Segment>,
+}
+
+/// A span of time over which a keyspace's rate multiplier does not change.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    start: SimTime,
+    end: SimTime,
+    multiplier: f64,
 }
 
 impl Arrivals {
@@ -80,6 +91,14 @@ impl Arrivals {
                 .collect(),
             key_rng: named("keys"),
             draws: vec![VecDeque::with_capacity(3); n_ks],
+            segment: vec![
+                Segment {
+                    start: SimTime::ZERO,
+                    end: SimTime::ZERO,
+                    multiplier: 0.0,
+                };
+                n_ks
+            ],
         }
     }
 
@@ -146,7 +165,7 @@ impl Arrivals {
         let mut work = self.work[ks].sample();
         let mut t = from;
         loop {
-            let (m, end) = rate_segment(scn, ks, t);
+            let (m, end) = self.rate_segment(scn, ks, t);
             let rate = base_per_s * m;
             if rate > 0.0 {
                 let at = SimTime(t.0.saturating_add(SimTime::from_secs_f64(work / rate).0));
@@ -167,6 +186,22 @@ impl Arrivals {
         self.at[ks] = (t.0, queue.take_seq());
         self.prefetch_ahead(ks, t, look);
         self.draw_next_key(ks, look);
+    }
+
+    /// `rate_segment(scn, ks, t)`, from the keyspace's last segment while `t` lies in it
+    /// (two divisions and a walk over the bursts saved on nearly every arrival).
+    #[inline]
+    fn rate_segment(&mut self, scn: &Scenario, ks: usize, t: SimTime) -> (f64, SimTime) {
+        let seg = &mut self.segment[ks];
+        if t < seg.start || t >= seg.end {
+            let (multiplier, end) = rate_segment(scn, ks, t);
+            *seg = Segment {
+                start: t,
+                end,
+                multiplier,
+            };
+        }
+        (seg.multiplier, seg.end)
     }
 
     /// The pipeline's later two steps for keyspace `ks`, whose arrival at `t` was just
@@ -251,7 +286,8 @@ impl Arrivals {
 }
 
 /// The rate multiplier of keyspace `ks` at `t` (hourly profile times active bursts) and the
-/// time it next may change (the next hour boundary or burst start or end).
+/// time it next may change (the next hour boundary or burst start or end): the same for every
+/// time from `t` to that end, since the hour and the set of active bursts hold until then.
 fn rate_segment(scn: &Scenario, ks: usize, t: SimTime) -> (f64, SimTime) {
     const HOUR_MS: u64 = 3_600_000;
     let k = &scn.keyspaces[ks];

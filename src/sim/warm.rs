@@ -239,7 +239,10 @@ impl Sim<'_> {
                 // Its bucket has arrived by now: ask for the chain's first entry.
                 let w = &drawn.live[next as usize];
                 let key = super::wire::command_key(&w.cmd);
-                self.nodes[w.node as usize].shard.db().prefetch_entry(key.id);
+                self.nodes[w.node as usize]
+                    .shard
+                    .db()
+                    .prefetch_entry(key.id);
             }
             let w = &drawn.live[i as usize];
             let ks = w.ks as usize;
