@@ -45,7 +45,7 @@ impl SimTime {
     }
     /// From fractional seconds (rounded to the nearest nanosecond, negative clamps to zero).
     pub fn from_secs_f64(s: f64) -> SimTime {
-        SimTime((s * NS_PER_S as f64).round().max(0.0) as u64)
+        SimTime(round_to_u64(s * NS_PER_S as f64))
     }
     /// Nanoseconds since the start.
     pub const fn as_ns(self) -> u64 {
@@ -155,9 +155,71 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// `x.round().max(0.0) as u64`, bit for bit, without `f64::round` (a libm call on the baseline
+/// x86-64 target; every arrival's time goes through it). Below 0.5 (NaN included) it is 0.
+/// From 0.5 to 2^52, x + 0.5 is exact in x's binade (x's ulp divides 0.5) and, when it
+/// reaches the next binade, lands at or above a whole number that is x rounded, so
+/// truncating it rounds half away from zero. From 2^52 on, x is whole (or saturates).
+#[inline]
+pub fn round_to_u64(x: f64) -> u64 {
+    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if !(x >= 0.5) {
+        0
+    } else if x < WHOLE_FROM {
+        (x + 0.5) as u64
+    } else {
+        x as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_to_u64_is_libm_round_bit_for_bit() {
+        let mut xs = vec![
+            f64::NAN,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::MAX,
+            -1.5,
+            -0.5,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            0.49999999999999994,
+            0.5,
+            0.5000000000000001,
+            0.9999999999999999,
+            1.4999999999999998,
+            1.5,
+            2.5,
+            3.4999999999999996,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            4_503_599_627_370_497.0,
+            9_007_199_254_740_993.0,
+            1.8446744073709552e19,
+            1e300,
+        ];
+        // Around every half-integer and power of two of a wide range, one ulp either side.
+        for e in 0..60 {
+            for base in [2f64.powi(e), 2f64.powi(e) - 0.5, 2f64.powi(e) + 0.5] {
+                xs.extend([base, base.next_down(), base.next_up()]);
+            }
+        }
+        let mut state = 0x1234_5678_9ABC_DEF0u64;
+        for _ in 0..200_000 {
+            state = crate::engine::rng::mix64(state);
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            xs.push(unit * 2f64.powi((state % 64) as i32));
+        }
+        for x in xs {
+            let expected = x.round().max(0.0) as u64;
+            assert_eq!(round_to_u64(x), expected, "x = {x:e}");
+        }
+    }
 
     #[test]
     #[should_panic(expected = "out of range")]

@@ -111,13 +111,28 @@ impl LatencyRecorder {
 
     /// Every non-empty bucket as (its lowest value, its count), in increasing value order.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        // Most of the array is zeros (a window's latencies fill a few hundred of its
+        // thousands of buckets): skip blocks of zero counts a block at a time, and look the
+        // carry table up only when it holds any.
+        const BLOCK: usize = 16;
+        let no_carries = self.carries.is_empty();
         self.counts
-            .iter()
+            .chunks(BLOCK)
             .enumerate()
-            // (A count of 0 with a carry is rare: look the side table up only when it holds any.)
-            .filter(|&(i, &c)| c > 0 || (!self.carries.is_empty() && self.carries.contains_key(&i)))
-            .map(|(i, &c)| {
-                let carried = self.carries.get(&i).map_or(0, |&n| n << 16);
+            .filter(move |(_, block)| !no_carries || block.iter().fold(0, |a, &c| a | c) != 0)
+            .flat_map(|(b, block)| {
+                block
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, &c)| (b * BLOCK + j, c))
+            })
+            .filter(move |&(i, c)| c > 0 || (!no_carries && self.carries.contains_key(&i)))
+            .map(move |(i, c)| {
+                let carried = if no_carries {
+                    0
+                } else {
+                    self.carries.get(&i).map_or(0, |&n| n << 16)
+                };
                 (self.lowest_value(i), c as u64 + carried)
             })
     }

@@ -165,56 +165,9 @@ impl Sim<'_> {
     }
 }
 
-/// `(x.round() as u64).max(1)`, bit for bit, without `f64::round` (a libm call on the
-/// baseline x86-64 target; value sizes and jittered TTLs round on every write and hit).
-/// Below 2^52, truncating x + 0.5 is rounding half away from zero, but for the one x just
-/// under 0.5 whose sum rounds up to 1.0 (and 1 is the floor anyway); from 2^52 on, x is a
-/// whole number (or saturates), so truncating it is rounding it. NaN and x < 0.5 give 1.
+/// `(x.round() as u64).max(1)`, bit for bit, without `f64::round` (value sizes and
+/// jittered TTLs round on every write and hit): `engine::time::round_to_u64`.
 #[inline]
 pub(super) fn rounded_at_least_1(x: f64) -> u64 {
-    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
-    let r = if x < WHOLE_FROM {
-        (x + 0.5) as u64
-    } else {
-        x as u64
-    };
-    r.max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rounded_at_least_1;
-
-    #[test]
-    fn rounding_at_least_1_matches_libm_round() {
-        let mut xs = vec![
-            f64::NAN,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            -1.5,
-            -0.5,
-            -0.0,
-            0.0,
-            0.49999999999999994,
-            0.5,
-            1.4999999999999998,
-            1.5,
-            2.5,
-            3.4999999999999996,
-            4_503_599_627_370_495.5,
-            4_503_599_627_370_497.0,
-            9_007_199_254_740_993.0,
-            1e300,
-        ];
-        let mut state = 0x1234_5678_9ABC_DEF0u64;
-        for _ in 0..100_000 {
-            state = crate::engine::rng::mix64(state);
-            let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64;
-            xs.push(mantissa * 2f64.powi((state % 60) as i32));
-        }
-        for x in xs {
-            let expected = (x.round() as u64).max(1);
-            assert_eq!(rounded_at_least_1(x), expected, "x = {x:e}");
-        }
-    }
+    crate::engine::time::round_to_u64(x).max(1)
 }
