@@ -500,20 +500,26 @@ impl Sim<'_> {
         let pass_s = regime.pass_s;
         match k.operation {
             Operation::ReadThrough => {
-                let (key, node) = self.key_for(ks, tenant, item);
-                let negative = k
-                    .strategy
-                    .negative
-                    .as_ref()
-                    .filter(|n| negative::is_negative(key.id, n.fraction));
+                // The key (and its shard) is worked out up front only where negative caching
+                // needs its id; else only for the few keys that stay. Neither it nor the
+                // value size draws from `rng`.
+                let negative_cfg = k.strategy.negative.as_ref();
+                let early = negative_cfg.map(|_| self.key_for(ks, tenant, item));
+                let negative = negative_cfg.filter(|n| {
+                    let key = early.expect("keyed when negative caching is on").0;
+                    negative::is_negative(key.id, n.fraction)
+                });
                 let (ttl_ms, jitter) = match negative {
                     Some(n) => (n.ttl.as_ms(), &Jitter::None),
                     None => (base_ttl_ms, &k.jitter),
                 };
-                // Drawn from the key alone (no draw of `rng`), so only for keys that stay.
-                let value_size = || match negative {
-                    Some(_) => NEGATIVE_VALUE_BYTES,
-                    None => self.value_size(ks, key.id),
+                let staying = || {
+                    let (key, node) = early.unwrap_or_else(|| self.key_for(ks, tenant, item));
+                    let value_size = match negative {
+                        Some(_) => NEGATIVE_VALUE_BYTES,
+                        None => self.value_size(ks, key.id),
+                    };
+                    (key, node, value_size)
                 };
                 let (age_ms, t_ms) = if ttl_ms == 0 {
                     if rng.next_f64() >= -(-lambda * NO_TTL_HORIZON_S).exp_m1() {
@@ -536,7 +542,8 @@ impl Sim<'_> {
                         }
                         let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
                         let touched_ms = exp_ms(lambda, rng).min(t_ms);
-                        let cmd = ghost_set(key, value_size());
+                        let (key, node, value_size) = staying();
+                        let cmd = ghost_set(key, value_size);
                         return Some((node, ghost_candidate(cmd, lambda, touched_ms, pass_s)));
                     }
                     let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
@@ -548,9 +555,10 @@ impl Sim<'_> {
                 } else {
                     since_access_ms.min(age_ms)
                 };
+                let (key, node, value_size) = staying();
                 let cmd = Command::Set {
                     key,
-                    value_size: value_size(),
+                    value_size,
                     ttl_ms: if t_ms == 0 { 0 } else { (t_ms - age_ms).max(1) },
                     nx: false,
                     stamp: self.warm_stamp(ks, tenant),
