@@ -20,7 +20,8 @@ pub const MAX_ALIAS_RANKS: u64 = u32::MAX as u64;
 
 /// Zipf popularity over ranks `0..n`: P(rank k) ∝ 1/(k+1)^alpha. `alpha = 0` is uniform.
 /// Sampling uses Vose's alias table (built once in O(n), one 64-bit draw per sample); the table
-/// takes 12 bytes per rank (about 24 while it is built).
+/// takes 8 bytes per rank (about 40 while it is built; `family_with_weights` hands back the
+/// weights too, 8 bytes per rank of the largest table).
 #[derive(Clone, Debug)]
 pub struct Zipf {
     n: u64,
