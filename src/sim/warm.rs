@@ -228,21 +228,13 @@ impl Sim<'_> {
                 crate::engine::prefetch(&w.cmd);
             }
             if let Some(&near) = order.get(j + PREFETCH_AHEAD / 2) {
-                let w = &drawn.live[near as usize];
-                let key = super::wire::command_key(&w.cmd);
-                self.nodes[w.node as usize]
-                    .shard
-                    .db()
-                    .prefetch_write(key.id);
+                let (db, key_id) = self.target_of(&drawn.live[near as usize]);
+                db.prefetch_write(key_id);
             }
             if let Some(&next) = order.get(j + PREFETCH_AHEAD / 4) {
                 // Its bucket has arrived by now: ask for the chain's first entry.
-                let w = &drawn.live[next as usize];
-                let key = super::wire::command_key(&w.cmd);
-                self.nodes[w.node as usize]
-                    .shard
-                    .db()
-                    .prefetch_entry(key.id);
+                let (db, key_id) = self.target_of(&drawn.live[next as usize]);
+                db.prefetch_entry(key_id);
             }
             let w = &drawn.live[i as usize];
             let ks = w.ks as usize;
@@ -265,6 +257,12 @@ impl Sim<'_> {
             self.warm_envelope(w);
         }
         fill
+    }
+
+    /// The dict a warm write goes to, and its key's id.
+    fn target_of(&self, w: &WarmWrite) -> (&crate::redis::db::Db, u64) {
+        let key = super::wire::command_key(&w.cmd);
+        (self.nodes[w.node as usize].shard.db(), key.id)
     }
 
     /// The admission probability s of full `noeviction` cluster `c`: the one at which its
