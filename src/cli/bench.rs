@@ -15,8 +15,8 @@ use std::time::Instant;
 /// Arguments of `bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, scenario, run,
-    /// sweep (all when none given).
+    /// Benchmarks to run: queue, slots, db-memory, replay-lru, replay-redis, warm, scenario,
+    /// run, sweep (all when none given).
     pub names: Vec<String>,
     /// Requests of the generated replay trace.
     #[arg(long, default_value_t = 10_000_000)]
@@ -27,18 +27,19 @@ pub struct BenchArgs {
     /// Scenario of the `scenario` and `run` benchmarks (default: the embedded CPQ scenario).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Repetitions of the `scenario` and `run` benchmarks: the fastest is reported (the least
+    /// Repetitions of the `warm`, `scenario` and `run` benchmarks: the fastest is reported (the least
     /// disturbed by other work on the machine), with every repetition's figure beside it.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "queue",
     "slots",
     "db-memory",
     "replay-lru",
     "replay-redis",
+    "warm",
     "scenario",
     "run",
     "sweep",
@@ -108,6 +109,23 @@ fn rates(count: u64, times: &[f64]) -> String {
         .map(|s| format!("{:.2}", count as f64 / s / 1e6))
         .collect();
     format!("runs {}", all.join("/"))
+}
+
+/// The scenario of the `warm` and `scenario` benchmarks: `--scenario`, or the embedded one.
+fn bench_scenario(a: &BenchArgs) -> Result<crate::scenario::Scenario, CliError> {
+    match &a.scenario {
+        Some(p) => crate::scenario::load(p).map_err(|e| CliError::input(e.to_string())),
+        None => Ok(crate::scenario::default_scenario()),
+    }
+}
+
+/// How a benchmark's line names its scenario.
+fn scenario_label(a: &BenchArgs, scn: &crate::scenario::Scenario) -> String {
+    if a.scenario.is_some() {
+        format!("scenario {}", scn.name)
+    } else {
+        "default CPQ scenario".to_string()
+    }
 }
 
 fn single_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -262,13 +280,33 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                     rate / 1e6
                 );
             }
+            "warm" => {
+                // The warm start alone: every plan set up and filled with its stationary keys
+                // (`sim::warm`), nothing simulated.
+                let scn = bench_scenario(&a)?;
+                let seed = scn.seed.unwrap_or(1);
+                let mut keys = 0;
+                let times = repeat_timed(a.repeat, || {
+                    keys = single_thread(|| crate::sim::warm_start_plans(&scn, seed))
+                        .iter()
+                        .sum::<u64>();
+                    Ok(())
+                })?;
+                let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+                println!(
+                    "{:<14} {:<58} {:>11.2} M/s",
+                    "warm",
+                    format!(
+                        "warm start, {}, 1 thread ({keys} keys, {:.2} s; {})",
+                        scenario_label(&a, &scn),
+                        best,
+                        rates(keys, &times)
+                    ),
+                    keys as f64 / best / 1e6
+                );
+            }
             "scenario" => {
-                let scn = match &a.scenario {
-                    Some(p) => {
-                        crate::scenario::load(p).map_err(|e| CliError::input(e.to_string()))?
-                    }
-                    None => crate::scenario::default_scenario(),
-                };
+                let scn = bench_scenario(&a)?;
                 let seed = scn.seed.unwrap_or(1);
                 let (mut reqs, mut events) = (0, 0);
                 let times = repeat_timed(a.repeat, || {
@@ -283,11 +321,7 @@ pub fn execute(a: BenchArgs) -> Result<(), CliError> {
                     "scenario",
                     format!(
                         "{}, 1 thread ({:.1} M events/s; {})",
-                        if a.scenario.is_some() {
-                            format!("scenario {}", scn.name)
-                        } else {
-                            "default CPQ scenario".to_string()
-                        },
+                        scenario_label(&a, &scn),
                         events as f64 / best / 1e6,
                         rates(reqs, &times)
                     ),

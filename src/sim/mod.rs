@@ -255,6 +255,18 @@ fn run_plan_observed(
     sim.finish(plan)
 }
 
+/// Sets every plan of `scn` up, its warm start included, one after another, and simulates
+/// nothing (the `warm` benchmark): per plan, the keys resident at time 0, ghosts included.
+pub fn warm_start_plans(scn: &Scenario, seed: u64) -> Vec<u64> {
+    let traffic = Traffic::new(scn);
+    (0..scn.plans.len())
+        .map(|p| {
+            let sim = Sim::new(scn, &traffic, p, seed);
+            sim.nodes.iter().map(|n| n.shard.keys()).sum()
+        })
+        .collect()
+}
+
 /// Simulates every plan (in parallel with rayon); results in plan order, identical whatever
 /// the thread count.
 pub fn run_all_plans(scn: &Scenario, seed: u64) -> Vec<PlanResult> {

@@ -87,6 +87,32 @@ fn warm_read_through_keys_are_present_with_probability_lambda_t_over_one_plus_la
 }
 
 #[test]
+fn the_warm_benchmark_sets_plans_up_with_the_stationary_keys_and_simulates_nothing() {
+    // `sim::warm_start_plans` (the `warm` benchmark) builds each plan as a run does: the
+    // share of keys it leaves resident is the read-through oracle's λT/(1+λT) (tolerance 1
+    // point, as above), the same again for the same seed, and nothing when the run starts
+    // cold.
+    let n = 20_000;
+    let toml = uniform_keyspace("read-through", n, 200.0, "50s", "steady-state", "1ms").replace(
+        "maxmemory_bytes = 0",
+        "maxmemory_bytes = 0\nhz = 500\nactive_expire_effort = 10",
+    );
+    let scn = scenario::parse(&toml, "warm.toml").unwrap();
+    let keys = cacheplan::sim::warm_start_plans(&scn, 3);
+    assert_eq!(keys.len(), 1);
+    let share = keys[0] as f64 / n as f64;
+    assert!((share - 0.5 / 1.5).abs() < 0.01, "warm share {share:.4}");
+    assert_eq!(
+        keys,
+        cacheplan::sim::warm_start_plans(&scn, 3),
+        "same seed, same keys"
+    );
+    let cold = toml.replace("start = \"steady-state\"", "start = \"cold\"");
+    let cold = scenario::parse(&cold, "cold.toml").unwrap();
+    assert_eq!(cacheplan::sim::warm_start_plans(&cold, 3), vec![0]);
+}
+
+#[test]
 fn warm_sessions_are_present_with_probability_one_minus_e_to_the_minus_lambda_t() {
     let n = 20_000;
     for (rate, lambda_t) in [(200.0, 0.5), (1_200.0, 3.0)] {
