@@ -217,6 +217,14 @@ impl Sim<'_> {
             accepted: vec![0; n_ks],
             bytes: vec![0; n_ks],
         };
+        // The application's limiters saw the requests whether Redis took the writes or not.
+        // Each actor's limiter is its own, so they are replayed in the order drawn (a pass
+        // over memory in order), not in the writes' random order.
+        for w in &drawn.live {
+            if let Some(h) = &w.rate_history {
+                self.replay_rate_history(w.ks as usize, h);
+            }
+        }
         let order = &drawn.live_order;
         for (j, &i) in order.iter().enumerate() {
             // The writes are visited in random order, so each is a cache miss: ask for the
@@ -238,10 +246,6 @@ impl Sim<'_> {
             }
             let w = &drawn.live[i as usize];
             let ks = w.ks as usize;
-            // The application's limiter saw the requests whether Redis took the write or not.
-            if let Some(h) = &w.rate_history {
-                self.replay_rate_history(ks, h);
-            }
             let shard = &mut self.nodes[w.node as usize].shard;
             let before = shard.used_memory();
             if !shard.warm_write(w.cmd, w.idle_ms, w.lfu_counter, 0) {
