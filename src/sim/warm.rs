@@ -86,8 +86,9 @@ struct WarmWrite {
     ttl_ms: u64,
     /// A ghost candidate, placed after the live keys (`place_ghosts`).
     ghost: Option<Ghost>,
-    /// A rate-limit actor's requests before time 0, for its client-side limiter.
-    rate_history: Option<RateHistory>,
+    /// A rate-limit actor's requests before time 0, for its client-side limiter (boxed: most
+    /// writes have none, and a write is copied and visited in random order).
+    rate_history: Option<Box<RateHistory>>,
 }
 
 /// The warm writes of one draw: the live writes in the order they were drawn, the random
@@ -700,7 +701,7 @@ impl Sim<'_> {
                     },
                 };
                 let mut warm = Warm::new(cmd, idle_ms, idle_ms, ttl_ms, lambda);
-                warm.rate_history = history.map(|(h, _)| h);
+                warm.rate_history = history.map(|(h, _)| Box::new(h));
                 Some((node, warm))
             }
         }
@@ -715,7 +716,7 @@ struct Warm {
     ttl_ms: u64,
     rate_per_s: f64,
     ghost: Option<Ghost>,
-    rate_history: Option<RateHistory>,
+    rate_history: Option<Box<RateHistory>>,
 }
 
 impl Warm {
