@@ -24,11 +24,13 @@ pub struct BenchArgs {
     /// Folder for the generated trace (kept between runs).
     #[arg(long, default_value = "output/bench")]
     pub dir: PathBuf,
-    /// Scenario of the `scenario` and `run` benchmarks (default: the embedded CPQ scenario).
+    /// Scenario of the `warm`, `scenario` and `run` benchmarks (default: the embedded CPQ
+    /// scenario).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Repetitions of the `warm`, `scenario` and `run` benchmarks: the fastest is reported (the least
-    /// disturbed by other work on the machine), with every repetition's figure beside it.
+    /// Repetitions of the `warm`, `scenario` and `run` benchmarks: the fastest is reported
+    /// (the least disturbed by other work on the machine), with every repetition's figure
+    /// beside it.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
 }

@@ -208,7 +208,15 @@ pub(super) fn expiry_process(op: Operation, lambda: f64, ttl_s: f64, admission: 
 
 /// `front_time_s(λ, P) <= P` in exact arithmetic; computed, it may exceed P by a few ulps.
 /// A draw that clears `e·P` times this margin is absent whatever F works out to.
-pub(super) const FRONT_BOUND_MARGIN: f64 = 1.0 + 1e-9;
+const FRONT_BOUND_MARGIN: f64 = 1.0 + 1e-9;
+
+/// Whether a key's draw `u`, past its live share `live`, falls in its ghost share
+/// e·F(λ, P) (`expiry_steady::front_time_s`; `e`: its expiries per second). F <= P, so
+/// most draws are ruled out without working F out.
+pub(super) fn in_ghost_share(u: f64, live: f64, e: f64, lambda: f64, pass_s: f64) -> bool {
+    u < live + e * pass_s * FRONT_BOUND_MARGIN
+        && u < live + e * expiry_steady::front_time_s(lambda, pass_s)
+}
 
 /// What a key whose TTL each request renews (session, rate-limit object) is at time 0.
 pub(super) enum Renewed {
@@ -246,10 +254,7 @@ pub(super) fn draw_renewed(
         };
         return Renewed::Live(truncated_exp_ms(touch_rate, ttl_ms, rng));
     }
-    // F(λ, P) <= P: most keys are absent without working F out.
-    if u < live + e * regime.pass_s * FRONT_BOUND_MARGIN
-        && u < live + e * expiry_steady::front_time_s(lambda, regime.pass_s)
-    {
+    if in_ghost_share(u, live, e, lambda, regime.pass_s) {
         Renewed::Ghost
     } else {
         Renewed::Absent

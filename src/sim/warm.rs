@@ -52,9 +52,8 @@
 //! 0 when 60λd < 1, at most 255.
 
 use super::stationary::{
-    draw_renewed, exp_ms, expiry_process, first_arrival_ms, length_biased_ttl_ms, lfu_counter,
-    max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, FRONT_BOUND_MARGIN,
-    NO_TTL_HORIZON_S,
+    draw_renewed, exp_ms, expiry_process, first_arrival_ms, in_ghost_share, length_biased_ttl_ms,
+    lfu_counter, max_ttl_ms, mean_ttl_ms, poisson, KeyRates, Regime, Renewed, NO_TTL_HORIZON_S,
 };
 use super::values::LOCK_VALUE_BYTES;
 use super::warm_client::{held_lock_ms, rate_history, RateHistory};
@@ -535,12 +534,7 @@ impl Sim<'_> {
                         expiry_process(Operation::ReadThrough, lambda, mean_t_s, regime.admission);
                     let u = rng.next_f64();
                     if u >= live {
-                        // F(λ, P) <= P: most keys are absent without working F out.
-                        if u >= live + e * pass_s * FRONT_BOUND_MARGIN {
-                            return None;
-                        }
-                        let ghost = e * expiry_steady::front_time_s(lambda, pass_s);
-                        if u >= live + ghost {
+                        if !in_ghost_share(u, live, e, lambda, pass_s) {
                             return None;
                         }
                         let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
@@ -569,20 +563,18 @@ impl Sim<'_> {
                 Some((node, Warm::new(cmd, idle_ms, age_ms, t_ms, lambda)))
             }
             Operation::Session => {
-                let op = Operation::Session;
-                let renewed = draw_renewed(op, lambda, base_ttl_ms, regime, rng);
-                if let Renewed::Absent = renewed {
-                    return None;
-                }
+                // The key and its value size (no draw of `rng`) only for keys that stay.
+                let live_idle_ms =
+                    match draw_renewed(Operation::Session, lambda, base_ttl_ms, regime, rng) {
+                        Renewed::Absent => return None,
+                        Renewed::Live(idle_ms) => Some(idle_ms),
+                        Renewed::Ghost => None,
+                    };
                 let (key, node) = self.key_for(ks, tenant, item);
                 let value_size = self.value_size(ks, key.id);
-                let idle_ms = match renewed {
-                    Renewed::Live(idle_ms) => idle_ms,
-                    Renewed::Absent => return None,
-                    Renewed::Ghost => {
-                        let cmd = ghost_set(key, value_size);
-                        return Some((node, ghost_candidate(cmd, lambda, base_ttl_ms, pass_s)));
-                    }
+                let Some(idle_ms) = live_idle_ms else {
+                    let cmd = ghost_set(key, value_size);
+                    return Some((node, ghost_candidate(cmd, lambda, base_ttl_ms, pass_s)));
                 };
                 let cmd = Command::Set {
                     key,
