@@ -57,7 +57,7 @@ impl SimTime {
     }
     /// Seconds since the start as a float.
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / NS_PER_S as f64
+        u64_to_f64(self.0) / NS_PER_S as f64
     }
     /// `self - earlier`, or zero when `earlier` is later.
     pub fn saturating_sub(self, earlier: SimTime) -> SimTime {
@@ -155,6 +155,39 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// 2^63 as an f64: below it, the signed conversions give what the unsigned ones would.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// `x as u64`, bit for bit, through the CPU's signed conversion while `x` is below 2^63
+/// (x86-64 converts unsigned integers only with AVX-512; without it the cast is a dozen
+/// instructions on a dependency chain, and service times and network delays convert on
+/// every command). NaN and negatives give 0, 2^63 and above the cast itself.
+#[inline]
+pub fn f64_to_u64(x: f64) -> u64 {
+    if x < TWO_POW_63 {
+        (x as i64).max(0) as u64
+    } else {
+        x as u64
+    }
+}
+
+/// `n as f64`, bit for bit, through the CPU's signed conversion while `n` is below 2^63 (see
+/// [`f64_to_u64`]).
+#[inline]
+pub fn u64_to_f64(n: u64) -> f64 {
+    if n < 1 << 63 {
+        n as i64 as f64
+    } else {
+        n as f64
+    }
+}
+
+/// `(ns as f64 * factor) as u64`, bit for bit (a service time or delay scaled by a factor).
+#[inline]
+pub fn scale_ns(ns: u64, factor: f64) -> u64 {
+    f64_to_u64(u64_to_f64(ns) * factor)
+}
+
 /// `x.round().max(0.0) as u64`, bit for bit, without `f64::round` (a libm call on the baseline
 /// x86-64 target; every arrival's time goes through it). Below 0.5 (NaN included) it is 0.
 /// From 0.5 to 2^52, x + 0.5 is exact in x's binade (x's ulp divides 0.5) and, when it
@@ -166,7 +199,8 @@ pub fn round_to_u64(x: f64) -> u64 {
     if !(x >= 0.5) {
         0
     } else if x < WHOLE_FROM {
-        (x + 0.5) as u64
+        // Below 2^52 + 1: the signed conversion is exact (see `f64_to_u64`).
+        (x + 0.5) as i64 as u64
     } else {
         x as u64
     }
@@ -176,8 +210,10 @@ pub fn round_to_u64(x: f64) -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_to_u64_is_libm_round_bit_for_bit() {
+    /// Floats where conversions and rounding change behaviour (NaN, infinities, signs, half
+    /// integers, every power of two up to 2^64 with one ulp either side), and 200,000 random
+    /// ones spread over 64 binades.
+    fn edge_and_random_floats() -> Vec<f64> {
         let mut xs = vec![
             f64::NAN,
             f64::NEG_INFINITY,
@@ -200,13 +236,13 @@ mod tests {
             4_503_599_627_370_496.0,
             4_503_599_627_370_497.0,
             9_007_199_254_740_993.0,
+            TWO_POW_63,
             1.8446744073709552e19,
             1e300,
         ];
-        // Around every half-integer and power of two of a wide range, one ulp either side.
-        for e in 0..60 {
+        for e in 0..=64 {
             for base in [2f64.powi(e), 2f64.powi(e) - 0.5, 2f64.powi(e) + 0.5] {
-                xs.extend([base, base.next_down(), base.next_up()]);
+                xs.extend([base, base.next_down(), base.next_up(), -base]);
             }
         }
         let mut state = 0x1234_5678_9ABC_DEF0u64;
@@ -215,9 +251,41 @@ mod tests {
             let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
             xs.push(unit * 2f64.powi((state % 64) as i32));
         }
-        for x in xs {
+        xs
+    }
+
+    #[test]
+    fn round_to_u64_is_libm_round_bit_for_bit() {
+        for x in edge_and_random_floats() {
             let expected = x.round().max(0.0) as u64;
             assert_eq!(round_to_u64(x), expected, "x = {x:e}");
+        }
+    }
+
+    #[test]
+    fn signed_conversions_give_the_unsigned_casts_bit_for_bit() {
+        for x in edge_and_random_floats() {
+            assert_eq!(f64_to_u64(x), x as u64, "x = {x:e}");
+        }
+        let mut ns = vec![0, 1, u64::MAX, u64::MAX - 1, 1 << 53, (1 << 53) + 1];
+        for e in 0..64 {
+            let p = 1u64 << e;
+            ns.extend([p - 1, p, p + 1, p | (p >> 1) | 1]);
+        }
+        let mut state = 0x0FED_CBA9_8765_4321u64;
+        for _ in 0..200_000 {
+            state = crate::engine::rng::mix64(state);
+            ns.push(state >> (state % 64));
+        }
+        let factors = [0.0, 0.5, 1.0, 1.3, 2.0, 7.25, 1e-3, 1e6];
+        for (i, &n) in ns.iter().enumerate() {
+            assert_eq!(u64_to_f64(n).to_bits(), (n as f64).to_bits(), "n = {n}");
+            let factor = factors[i % factors.len()];
+            assert_eq!(
+                scale_ns(n, factor),
+                (n as f64 * factor) as u64,
+                "{n} x {factor}"
+            );
         }
     }
 

@@ -105,7 +105,7 @@ impl OriginState {
         self.window_loads += 1;
         self.window_peak_busy = self.window_peak_busy.max(self.busy);
         let ms = self.service_ms.sample();
-        let service = SimTime::from_ns((ms * 1e6).max(0.0) as u64);
+        let service = SimTime::from_ns(crate::engine::time::f64_to_u64(ms * 1e6));
         let latency_us = (now - enqueued + service).as_ns() / 1000;
         self.window_latency_us.record(latency_us.max(1));
         service

@@ -207,7 +207,7 @@ struct Sim<'a> {
 }
 
 fn ns(us: f64) -> u64 {
-    (us * 1000.0).max(0.0) as u64
+    crate::engine::time::f64_to_u64(us * 1000.0)
 }
 
 /// How far each plan's simulation has got, in simulated ns: written by the simulations at

@@ -9,6 +9,7 @@ use super::request::{
 use super::traffic::key_label;
 use super::wire;
 use super::{ns, Event, Sim};
+use crate::engine::time::scale_ns;
 use crate::engine::{MonotoneClock, SimTime};
 use crate::metrics::hotkeys::SpaceSaving;
 use crate::metrics::ShardMetrics;
@@ -94,7 +95,7 @@ impl Sim<'_> {
         if spike == 1.0 {
             SimTime(rtt / 2)
         } else {
-            SimTime((rtt as f64 * spike) as u64 / 2)
+            SimTime(scale_ns(rtt, spike) / 2)
         }
     }
 
@@ -365,10 +366,10 @@ impl Sim<'_> {
         // The command's own share (`redis::service_scale`: built in, or calibrated).
         let factor = node.shard.config().service_scale.factor_of(&cmd);
         if factor != 1.0 {
-            service = (service as f64 * factor) as u64;
+            service = scale_ns(service, factor);
         }
         if node.slow != 1.0 {
-            service = (service as f64 * node.slow) as u64;
+            service = scale_ns(service, node.slow);
         }
         let service = service + extra_cpu_ns;
         let finish = now + SimTime(service);

@@ -373,7 +373,7 @@ impl Sim<'_> {
             .of_class(CommandClass::Get);
         let mut service = ns(rep.service_us.sample());
         if get_factor != 1.0 {
-            service = (service as f64 * get_factor) as u64;
+            service = crate::engine::time::scale_ns(service, get_factor);
         }
         rep.busy_until = now + SimTime(service);
         let finish = rep.busy_until;

@@ -7,6 +7,7 @@
 //! the formulas are listed in ARCHITECTURE.md ("Warm start").
 
 use super::Sim;
+use crate::engine::time::f64_to_u64;
 use crate::engine::RngStream;
 use crate::redis::expiry_steady::{self, ExpiringKeys, MERGE_RELATIVE};
 use crate::scenario::{Jitter, Operation, RateLimitAlgorithm};
@@ -270,7 +271,7 @@ pub(super) fn truncated_exp_ms(rate: f64, within_ms: u64, rng: &mut RngStream) -
     } else {
         -(-u * mass).ln_1p() / rate * 1000.0
     };
-    (x_ms as u64).min(within_ms.saturating_sub(1))
+    f64_to_u64(x_ms).min(within_ms.saturating_sub(1))
 }
 
 /// The largest TTL the jitter can give, ms.
@@ -311,7 +312,7 @@ pub(super) fn length_biased_ttl_ms(base_ms: u64, jitter: &Jitter, rng: &mut RngS
 
 /// An exponential time of rate `lambda`/s, ms.
 pub(super) fn exp_ms(lambda: f64, rng: &mut RngStream) -> u64 {
-    (-rng.next_f64_open0().ln() / lambda * 1000.0).min(1e15) as u64
+    f64_to_u64((-rng.next_f64_open0().ln() / lambda * 1000.0).min(1e15))
 }
 
 /// The time since the last request of a key requested at `lambda`/s, when it lies within
@@ -330,7 +331,7 @@ pub(super) fn recent_access_ms(lambda: f64, within_ms: u64, rng: &mut RngStream)
     if u >= present {
         return None;
     }
-    let e_ms = (-(-u).ln_1p() / lambda * 1000.0) as u64;
+    let e_ms = f64_to_u64(-(-u).ln_1p() / lambda * 1000.0);
     Some(if within_ms == 0 {
         e_ms
     } else {

@@ -60,7 +60,7 @@ use super::warm_client::{held_lock_ms, rate_history, RateHistory};
 use super::Sim;
 use crate::client::negative::{self, NEGATIVE_VALUE_BYTES};
 use crate::client::ValueMeta;
-use crate::engine::time::NS_PER_MS;
+use crate::engine::time::{f64_to_u64, u64_to_f64, NS_PER_MS};
 use crate::engine::{RngStream, SimTime};
 use crate::redis::db::KeyRef;
 use crate::redis::evict::MaxmemoryPolicy;
@@ -422,7 +422,7 @@ impl Sim<'_> {
                 // Items from the top of the range: the run's own keys count up from 1.
                 let (key, node) = self.key_for(ks, tenant, u64::MAX - j);
                 let t_ms = length_biased_ttl_ms(ttl_ms, &k.jitter, rng);
-                let age_ms = (rng.next_f64() * t_ms as f64) as u64;
+                let age_ms = f64_to_u64(rng.next_f64() * u64_to_f64(t_ms));
                 let cmd = Command::Set {
                     key,
                     value_size: self.value_size(ks, key.id),
@@ -544,7 +544,7 @@ impl Sim<'_> {
                         return Some((node, ghost_candidate(cmd, lambda, touched_ms, pass_s)));
                     }
                     let t_ms = length_biased_ttl_ms(ttl_ms, jitter, rng);
-                    ((rng.next_f64() * t_ms as f64) as u64, t_ms)
+                    (f64_to_u64(rng.next_f64() * u64_to_f64(t_ms)), t_ms)
                 };
                 let since_access_ms = exp_ms(lambda, rng);
                 let idle_ms = if t_ms == 0 {
