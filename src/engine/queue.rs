@@ -196,6 +196,17 @@ impl<E> EventQueue<E> {
             if self.nonempty_buckets == 0 {
                 return None;
             }
+            let bucket = self.nonempty_buckets.trailing_zeros() as usize;
+            if let [(at_ns, _, _)] = self.buckets[bucket][..] {
+                // A bucket of one event: what a refill would leave (the base at its time,
+                // the bucket empty) without passing the event through `current`.
+                let (_, _, event) = self.buckets[bucket].pop().expect("one event");
+                self.empty_bucket(bucket);
+                self.base_ns = at_ns;
+                self.now_ns = at_ns;
+                self.len -= 1;
+                return Some((SimTime(at_ns), event));
+            }
             self.refill_current();
         }
         let (_, event) = self.current.pop_front()?;
@@ -284,6 +295,14 @@ impl<E> EventQueue<E> {
         self.nonempty_buckets |= 1 << bucket;
     }
 
+    /// Marks bucket `bucket` empty (its vector is, or is about to be, drained).
+    #[inline]
+    fn empty_bucket(&mut self, bucket: usize) {
+        self.nonempty_buckets &= !(1 << bucket);
+        self.bucket_min_ns[bucket] = u64::MAX;
+        self.bucket_min_seq[bucket] = u64::MAX;
+    }
+
     /// Called with `current` empty and at least one bucket non-empty: advances `base_ns` to
     /// the smallest pending time and redistributes the lowest non-empty bucket, so that `current`
     /// holds every event at that time, in insertion order.
@@ -292,9 +311,7 @@ impl<E> EventQueue<E> {
         let bucket = self.nonempty_buckets.trailing_zeros() as usize;
         let new_last_ns = self.bucket_min_ns[bucket];
         self.base_ns = new_last_ns;
-        self.nonempty_buckets &= !(1 << bucket);
-        self.bucket_min_ns[bucket] = u64::MAX;
-        self.bucket_min_seq[bucket] = u64::MAX;
+        self.empty_bucket(bucket);
         let mut moving = std::mem::take(&mut self.buckets[bucket]);
         for (at_ns, seq, event) in moving.drain(..) {
             if at_ns == new_last_ns {
