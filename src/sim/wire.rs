@@ -24,13 +24,7 @@ const MS_DIGITS: u64 = 13;
 /// Decimal digits of `n` (a minus sign counted).
 pub(super) fn digits(n: i64) -> u64 {
     let sign = (n < 0) as u64;
-    let mut v = n.unsigned_abs();
-    let mut d = 1;
-    while v >= 10 {
-        v /= 10;
-        d += 1;
-    }
-    d + sign
+    u64::from(crate::redis::memory::decimal_digits(n.unsigned_abs())) + sign
 }
 
 /// `$<len>\r\n<len bytes>\r\n`.
@@ -143,6 +137,20 @@ mod tests {
     use super::*;
 
     const K: KeyRef = KeyRef { id: 1, len: 10 };
+
+    #[test]
+    fn digits_are_the_length_of_the_decimal_text() {
+        let mut ns = vec![0, i64::MIN, i64::MAX, i64::MIN + 1];
+        let mut p = 1i64;
+        while let Some(next) = p.checked_mul(10) {
+            ns.extend([p - 1, p, p + 1, -(p - 1), -p, -(p + 1)]);
+            p = next;
+        }
+        ns.extend([p - 1, p, -p]);
+        for n in ns {
+            assert_eq!(digits(n), n.to_string().len() as u64, "n = {n}");
+        }
+    }
 
     #[test]
     fn commands_weigh_what_resp_spells() {
