@@ -11,9 +11,10 @@
 //! bit in which `t` differs from `last`; events with `t == last` live in a FIFO (`current`).
 //! Popping takes from `current`; when it is empty, the lowest non-empty bucket is emptied: its
 //! minimum becomes the new `last` and every event in it moves to `current` (if equal to the new
-//! `last`) or to a strictly lower bucket. Each event moves at most 64 times over its life and in
-//! practice a handful of times; moves are sequential scans of small vectors, so the queue stays
-//! cache friendly where a binary heap chases pointers through a large array.
+//! `last`) or to a strictly lower bucket (a bucket of one event is popped straight, leaving the
+//! same state). Each event moves at most 64 times over its life and in practice a handful of
+//! times; moves are sequential scans of small vectors, so the queue stays cache friendly where a
+//! binary heap chases pointers through a large array.
 //!
 //! **Why equal times stay FIFO without a stored sequence number.** The bucket of an event is a
 //! function of its time and the current `last` alone: when `last` changes to the minimum of bucket
